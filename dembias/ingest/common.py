@@ -1,0 +1,422 @@
+"""What every reader shares: decoding, CSV reading with row numbers, validation, and storing a debate.
+
+Readers turn a source into a :class:`DebateBundle` (plain DataFrames, votes as a stream of chunks) and
+:func:`store_debate` writes it inside a :func:`dembias.store.corpus_writer` transaction, so a reader
+that fails at any point leaves the workspace unchanged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import math
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from dembias.errors import IngestError
+from dembias.store import insert_frame
+
+VOTE_VALUES = frozenset({-1, 0, 1})
+CHUNK_ROWS = 200_000
+
+CONTRIBUTION_COLUMNS = (
+    "debate_id",
+    "contribution_id",
+    "author_pid",
+    "text",
+    "language",
+    "country",
+    "created_at",
+    "n_agree",
+    "n_disagree",
+    "n_pass",
+    "moderation",
+    "is_rejected",
+    "metadata",
+)
+
+SQL_DEBATE_EXISTS = "SELECT count(*) FROM debates WHERE debate_id = ?"
+SQL_DELETE_DEBATE = (
+    "DELETE FROM citations WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
+    "DELETE FROM output_units WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
+    "DELETE FROM outputs WHERE debate_id = $1",
+    "DELETE FROM votes WHERE debate_id = $1",
+    "DELETE FROM participants WHERE debate_id = $1",
+    "DELETE FROM contributions WHERE debate_id = $1",
+    "DELETE FROM debates WHERE debate_id = $1",
+)
+SQL_CREATE_VOTES_STAGING = """
+CREATE TEMP TABLE {staging} (
+    contribution_id VARCHAR, participant_pid VARCHAR, vote TINYINT, voted_at TIMESTAMP, row_number BIGINT
+)"""
+SQL_VOTES_TO_MISSING_CONTRIBUTIONS = """
+SELECT s.row_number, s.contribution_id FROM {staging} s
+ANTI JOIN (SELECT contribution_id FROM contributions WHERE debate_id = ?) c USING (contribution_id)
+ORDER BY s.row_number LIMIT 1"""
+SQL_INSERT_LAST_VOTES = """
+INSERT INTO votes (debate_id, contribution_id, participant_pid, vote, voted_at)
+SELECT ?, contribution_id, participant_pid, vote, voted_at FROM {staging}
+QUALIFY row_number() OVER (
+    PARTITION BY contribution_id, participant_pid ORDER BY voted_at DESC NULLS LAST, row_number DESC
+) = 1"""
+SQL_FILL_PASS_COUNTS = """
+UPDATE contributions SET n_pass = v.n_pass
+FROM (SELECT contribution_id, count(*) FILTER (WHERE vote = 0) AS n_pass
+      FROM votes WHERE debate_id = $1 GROUP BY contribution_id) v
+WHERE contributions.debate_id = $1 AND contributions.contribution_id = v.contribution_id
+  AND contributions.n_pass IS NULL"""
+SQL_ADD_VOTERS_AS_PARTICIPANTS = """
+INSERT INTO participants (debate_id, participant_pid, published_group)
+SELECT DISTINCT $1, participant_pid, NULL FROM votes WHERE debate_id = $1
+  AND participant_pid NOT IN (SELECT participant_pid FROM participants WHERE debate_id = $1)"""
+
+
+@dataclass
+class DebateRecord:
+    """One row of the ``debates`` table."""
+
+    debate_id: str
+    title: str
+    platform: str
+    question: str | None = None
+    source_url: str | None = None
+    country: str | None = None
+    language: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    source_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The record as a one-row frame ready for :func:`dembias.store.insert_frame`."""
+        row = asdict(self)
+        row["extra"] = json.dumps(row["extra"], ensure_ascii=False, sort_keys=True)
+        row["ingested_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return pd.DataFrame([row])
+
+
+@dataclass
+class DebateBundle:
+    """A debate as read from a source, before storage.
+
+    ``votes`` yields frames with columns contribution_id, participant_pid, vote, voted_at, row_number
+    (the source row, for error messages); several votes of one voter on one comment may appear, and
+    the last one (by time, then by row) wins when stored.
+    """
+
+    debate: DebateRecord
+    contributions: pd.DataFrame | Iterable[pd.DataFrame]
+    participants: pd.DataFrame | None = None
+    votes: Iterable[pd.DataFrame] = ()
+    contributions_source: str | None = None
+    votes_source: str | None = None
+    id_field: str = "comment-id"
+    vote_id_field: str = "comment-id"
+
+
+# --------------------------------------------------------------------------------------------------
+# decoding and CSV
+
+
+def sniff_encoding(path: Path, explicit: str | None = None) -> str:
+    """The encoding to read ``path`` with: ``explicit`` if given, else from a BOM, else UTF-8.
+
+    Non-UTF-8 files without a BOM are not guessed (a wrong guess silently corrupts text): they fail
+    :func:`check_decodes` with a hint to pass ``--encoding``.
+    """
+    if explicit:
+        try:
+            return codecs.lookup(explicit).name
+        except LookupError as exc:
+            raise IngestError(path, f"unknown encoding {explicit!r}") from exc
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8"
+
+
+def check_decodes(path: Path, encoding: str, *, chunk_bytes: int = 1 << 22) -> None:
+    """Decode the whole file once, streaming; raise :class:`IngestError` naming the line of bad bytes."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    line = 1
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(chunk_bytes)
+            final = not chunk
+            try:
+                decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                bad_at = exc.start
+                line += chunk[:bad_at].count(b"\n")
+                hint = "pass --encoding, e.g. --encoding cp1252 or --encoding latin-1"
+                raise IngestError(
+                    path,
+                    f"bytes {chunk[bad_at : bad_at + 4]!r} cannot be decoded as {encoding} (text line {line})",
+                    hint=hint,
+                ) from exc
+            if final:
+                return
+            line += chunk.count(b"\n")
+
+
+def sniff_delimiter(path: Path, encoding: str) -> str:
+    """The delimiter of a CSV file among comma, semicolon, tab and pipe (comma when unsure)."""
+    with open(path, encoding=encoding, newline="") as handle:
+        sample = handle.read(65536)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+    """The header row of a CSV file; refuses empty files and duplicated column names."""
+    with open(path, encoding=encoding, newline="") as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter))
+        except StopIteration:
+            raise IngestError(path, "the file is empty (no header row)") from None
+        except csv.Error as exc:
+            raise IngestError(path, f"unreadable header: {exc}", row=1) from exc
+    header = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise IngestError(path, "duplicated column name in the header", row=1, field=name)
+        seen.add(name)
+    return header
+
+
+def require_columns(path: Path, header: Sequence[str], required: Iterable[str]) -> None:
+    """Raise when a required column is missing from ``header``."""
+    for name in required:
+        if name not in header:
+            raise IngestError(path, f"missing column; the header has {list(header)[:12]}", row=1, field=name)
+
+
+def read_csv_chunks(
+    path: Path,
+    *,
+    encoding: str,
+    delimiter: str = ",",
+    usecols: Sequence[str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """Stream a CSV file as string frames with a ``_row`` column (the row number, header = row 1)."""
+    try:
+        reader = pd.read_csv(
+            path,
+            encoding=encoding,
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            usecols=list(usecols) if usecols is not None else None,
+            chunksize=chunk_rows,
+            engine="c",
+        )
+        start = 2
+        for chunk in reader:
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            chunk["_row"] = np.arange(start, start + len(chunk), dtype=np.int64)
+            start += len(chunk)
+            yield chunk
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise IngestError(path, f"malformed CSV: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# field validation
+
+
+def parse_int_column(
+    path: Path,
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    allowed: frozenset[int] | None = None,
+    minimum: int | None = None,
+) -> pd.Series:
+    """Parse a string column into nullable integers; blank is missing; anything else non-integral raises."""
+    raw = frame[column].astype(str).str.strip()
+    numbers = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
+    bad = (raw != "") & (numbers.isna() | ~np.isfinite(numbers.fillna(0)) | (numbers.fillna(0) % 1 != 0))
+    if allowed is not None:
+        bad |= numbers.notna() & ~numbers.isin(list(allowed))
+    if minimum is not None:
+        bad |= numbers.notna() & (numbers < minimum)
+    if bad.any():
+        first = bad.idxmax()
+        expected = f"one of {sorted(allowed)}" if allowed is not None else "a whole number"
+        if minimum is not None:
+            expected += f" >= {minimum}"
+        raise IngestError(
+            path,
+            f"{raw[first]!r} is not {expected}",
+            row=int(frame.loc[first, "_row"]),
+            field=column,
+        )
+    return numbers.astype("Int64")
+
+
+def require_text(path: Path, frame: pd.DataFrame, column: str, *, what: str = "text") -> pd.Series:
+    """The column stripped; raises on the first empty value."""
+    values = frame[column].astype(str)
+    empty = values.str.strip() == ""
+    if empty.any():
+        first = empty.idxmax()
+        raise IngestError(path, f"empty {what}", row=int(frame.loc[first, "_row"]), field=column)
+    return values
+
+
+def require_unique(path: Path, frame: pd.DataFrame, column: str) -> None:
+    """Raise on the first repeated value of ``column``."""
+    duplicated = frame[column].duplicated()
+    if duplicated.any():
+        first = duplicated.idxmax()
+        raise IngestError(
+            path,
+            f"duplicate id {frame.loc[first, column]!r}",
+            row=int(frame.loc[first, "_row"]),
+            field=column,
+        )
+
+
+def parse_timestamps(path: Path, frame: pd.DataFrame, column: str, *, unit: str | None = None) -> pd.Series:
+    """Parse timestamps (epoch numbers with ``unit``, else ISO 8601); blank is missing."""
+    raw = frame[column].astype(str).str.strip()
+    present = raw != ""
+    if unit:
+        numbers = pd.to_numeric(raw.where(present, None), errors="coerce")
+        parsed = pd.to_datetime(numbers, unit=unit, errors="coerce")
+    else:
+        parsed = pd.to_datetime(raw.where(present, None), errors="coerce", utc=True, format="mixed")
+        parsed = parsed.dt.tz_localize(None)
+    bad = present & parsed.isna()
+    if bad.any():
+        first = bad.idxmax()
+        raise IngestError(path, f"{raw[first]!r} is not a timestamp", row=int(frame.loc[first, "_row"]), field=column)
+    return parsed.astype("datetime64[us]")
+
+
+def json_or_none(value: Mapping[str, Any] | None) -> str | None:
+    """Serialise a metadata mapping to JSON text (None when empty); NaN and inf become null."""
+    if not value:
+        return None
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in value.items()}
+    return json.dumps(clean, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def empty_contributions() -> pd.DataFrame:
+    """A contributions frame with every column and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in CONTRIBUTION_COLUMNS})
+
+
+# --------------------------------------------------------------------------------------------------
+# storing
+
+
+def debate_exists(con: duckdb.DuckDBPyConnection, debate_id: str) -> bool:
+    """Whether ``debate_id`` is already in the corpus."""
+    return con.execute(SQL_DEBATE_EXISTS, [debate_id]).fetchone()[0] > 0
+
+
+def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
+    """Remove a debate and everything that hangs on it (inside the caller's transaction)."""
+    for sql in SQL_DELETE_DEBATE:
+        con.execute(sql, [debate_id])
+
+
+def store_debate(
+    con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, replace: bool = False, source: str | Path = ""
+) -> dict[str, int]:
+    """Write a debate bundle; returns counts. Votes are deduplicated (last vote wins) in SQL.
+
+    ``bundle.contributions`` is one frame or an iterable of frames (streamed in chunks). Raises
+    :class:`IngestError` when the debate exists and ``replace`` is false, when a contribution id repeats,
+    or when a vote names a contribution that the debate does not have.
+    """
+    debate_id = bundle.debate.debate_id
+    if debate_exists(con, debate_id):
+        if not replace:
+            raise IngestError(
+                source or debate_id,
+                f"debate {debate_id!r} already exists in the workspace",
+                field="debate_id",
+                hint="pass --replace to replace it",
+            )
+        delete_debate(con, debate_id)
+    insert_frame(con, "debates", bundle.debate.to_frame())
+    chunks = [bundle.contributions] if isinstance(bundle.contributions, pd.DataFrame) else bundle.contributions
+    staging = f"contrib_staging_{uuid.uuid4().hex[:8]}"
+    con.execute(
+        f"CREATE TEMP TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0"
+    )
+    n_contributions = 0
+    for chunk in chunks:
+        frame = chunk.copy()
+        if "_row" not in frame.columns:
+            frame["_row"] = np.arange(n_contributions + 2, n_contributions + 2 + len(frame), dtype=np.int64)
+        n_contributions += insert_frame(con, staging, frame[[*CONTRIBUTION_COLUMNS[1:], "_row"]])
+    duplicate = con.execute(
+        f"SELECT contribution_id, _row FROM {staging} QUALIFY row_number() OVER "
+        f"(PARTITION BY contribution_id ORDER BY _row) = 2 ORDER BY _row LIMIT 1"
+    ).fetchone()
+    if duplicate:
+        raise IngestError(
+            bundle.contributions_source or source,
+            f"duplicate contribution id {duplicate[0]!r}",
+            row=int(duplicate[1]),
+            field=bundle.id_field,
+        )
+    con.execute(f"INSERT INTO contributions SELECT ?, * EXCLUDE (_row) FROM {staging}", [debate_id])
+    con.execute(f"DROP TABLE {staging}")
+    if bundle.participants is not None and len(bundle.participants):
+        participants = bundle.participants.copy()
+        participants["debate_id"] = debate_id
+        insert_frame(con, "participants", participants[["debate_id", "participant_pid", "published_group"]])
+
+    staging = f"votes_staging_{uuid.uuid4().hex[:8]}"
+    con.execute(SQL_CREATE_VOTES_STAGING.format(staging=staging))
+    n_raw = 0
+    for chunk in bundle.votes:
+        n_raw += insert_frame(
+            con, staging, chunk[["contribution_id", "participant_pid", "vote", "voted_at", "row_number"]]
+        )
+    missing = con.execute(SQL_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id]).fetchone()
+    if missing:
+        raise IngestError(
+            bundle.votes_source or source,
+            f"vote for contribution {missing[1]!r}, which the debate does not have",
+            row=int(missing[0]),
+            field=bundle.vote_id_field,
+        )
+    con.execute(SQL_INSERT_LAST_VOTES.format(staging=staging), [debate_id])
+    con.execute(f"DROP TABLE {staging}")
+    con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
+    con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
+    n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
+    return {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+
+
+def read_text_file(path: Path, encoding: str) -> str:
+    """The whole file as text, decoded strictly (after :func:`check_decodes`)."""
+    with open(path, encoding=encoding, newline="") as handle:
+        return handle.read()
+
+
+def csv_rows(text: str, delimiter: str = ",") -> list[list[str]]:
+    """Parse small CSV text into rows."""
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))

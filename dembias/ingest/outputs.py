@@ -1,0 +1,315 @@
+"""Model outputs: the JSONL reader, sentence units, and storing outputs with their citations.
+
+One JSON object per line::
+
+    {"debate_id": "scoop-hivemind.ubi", "task": "summary", "model": "my-llm-7b", "prompt_id": "summary-v1",
+     "text": "Most participants support a trial. [12, 40] A minority fears inflation. [7]",
+     "inline_citations": true}
+    {"debate_id": "scoop-hivemind.ubi", "task": "reformulation", "model": "my-llm-7b",
+     "source_ids": ["12"], "text": "A universal basic income should be trialled first."}
+    {"debate_id": "scoop-hivemind.ubi", "task": "translation", "model": "my-llm-7b", "target_language": "fr",
+     "source_ids": ["12"], "text": "Un revenu de base universel devrait d'abord être testé."}
+
+Fields: ``debate_id``, ``task`` (summary | reformulation | translation), ``model`` and ``text`` are
+required; ``source_ids`` is required for reformulations and translations; ``target_language`` for
+translations. Optional: ``output_id`` (default: a hash of the line's content), ``prompt_id``,
+``prompt``, ``params`` (object), ``units`` (a list of ``{"text": ..., "citations": [ids]}``, for outputs
+that come already split), ``inline_citations`` (true: bracketed lists of contribution ids such as
+``[12]`` or ``[12, 40]`` in the text are citations of the sentence they end).
+Without ``units``, a summary is split into sentences; a reformulation or translation is one unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dembias.errors import IngestError
+from dembias.ingest.common import check_decodes, sniff_encoding
+from dembias.store import insert_frame
+
+TASKS = ("summary", "reformulation", "translation")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=\S)")
+_INLINE_CITATION = re.compile(r"\[\s*(?:#?[\w.-]+)(?:\s*[,;]\s*#?[\w.-]+)*\s*\]")
+
+
+@dataclass
+class OutputUnit:
+    """One unit of an output (a sentence, bullet or paragraph) and the contributions it cites."""
+
+    text: str
+    citations: list[str] = field(default_factory=list)
+    kind: str | None = None
+    section: str | None = None
+
+
+@dataclass
+class OutputRecord:
+    """A model output ready to store."""
+
+    output_id: str
+    debate_id: str
+    task: str
+    model: str
+    text: str
+    units: list[OutputUnit]
+    prompt_id: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    target_language: str | None = None
+    source_ids: list[str] = field(default_factory=list)
+    origin: str | None = None
+    row: int | None = None
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences on end punctuation followed by space, and on line breaks."""
+    sentences = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text):
+        block = block.strip()
+        if not block:
+            continue
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+    return sentences
+
+
+def extract_inline_citations(sentence: str) -> tuple[str, list[str]]:
+    """Remove bracketed id lists such as ``[12, 40]`` from a sentence; return (clean text, ids)."""
+    ids: list[str] = []
+    for match in _INLINE_CITATION.finditer(sentence):
+        ids.extend(part.strip().lstrip("#") for part in re.split(r"[,;]", match.group(0)[1:-1]))
+    clean = _INLINE_CITATION.sub("", sentence)
+    clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+    return re.sub(r"\s{2,}", " ", clean).strip(), [i for i in ids if i]
+
+
+def units_from_text(text: str, *, task: str, inline_citations: bool = False) -> list[OutputUnit]:
+    """Units of an output that came as plain text."""
+    if task != "summary":
+        return [OutputUnit(text=text.strip(), kind="text")]
+    units = []
+    for sentence in split_sentences(text):
+        if inline_citations:
+            clean, ids = extract_inline_citations(sentence)
+            if clean:
+                units.append(OutputUnit(text=clean, citations=ids, kind="sentence"))
+        else:
+            units.append(OutputUnit(text=sentence, kind="sentence"))
+    return units
+
+
+def output_id_for(*parts: object) -> str:
+    """A stable output id from the parts that define an output."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return "o_" + digest[:16]
+
+
+def read_outputs_jsonl(path: str | Path, *, encoding: str | None = None) -> list[OutputRecord]:
+    """Read and validate a model-outputs JSONL file (see the module docstring for the fields)."""
+    path = Path(path)
+    if not path.exists():
+        raise IngestError(path, "no such file")
+    enc = sniff_encoding(path, encoding)
+    check_decodes(path, enc)
+    records: list[OutputRecord] = []
+    seen: dict[str, int] = {}
+    with open(path, encoding=enc) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
+            if not isinstance(obj, dict):
+                raise IngestError(path, "each line must be a JSON object", row=line_no)
+            record = _record_from_json(path, line_no, obj)
+            if record.output_id in seen:
+                raise IngestError(
+                    path,
+                    f"duplicate output id {record.output_id!r} (first on row {seen[record.output_id]})",
+                    row=line_no,
+                    field="output_id",
+                )
+            seen[record.output_id] = line_no
+            records.append(record)
+    if not records:
+        raise IngestError(path, "the file holds no outputs")
+    return records
+
+
+def _record_from_json(path: Path, line_no: int, obj: dict[str, Any]) -> OutputRecord:
+    def text_field(name: str, *, required: bool) -> str | None:
+        value = obj.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise IngestError(path, "missing or empty", row=line_no, field=name)
+            return None
+        if not isinstance(value, str):
+            raise IngestError(path, f"must be a string, got {type(value).__name__}", row=line_no, field=name)
+        return value
+
+    task = text_field("task", required=True)
+    if task not in TASKS:
+        raise IngestError(path, f"unknown task {task!r}; expected one of {list(TASKS)}", row=line_no, field="task")
+    debate_id = text_field("debate_id", required=True)
+    model = text_field("model", required=True)
+    text = text_field("text", required=True)
+    source_ids = _id_list(path, line_no, obj.get("source_ids"), "source_ids")
+    if task in ("reformulation", "translation") and not source_ids:
+        raise IngestError(path, f"a {task} needs the ids of its source contributions", row=line_no, field="source_ids")
+    target_language = text_field("target_language", required=task == "translation")
+    params = obj.get("params") or {}
+    if not isinstance(params, dict):
+        raise IngestError(path, "must be a JSON object", row=line_no, field="params")
+    if obj.get("units") is not None:
+        units = _units_from_json(path, line_no, obj["units"])
+    else:
+        units = units_from_text(text, task=task, inline_citations=bool(obj.get("inline_citations")))
+    if not units:
+        raise IngestError(path, "the text has no sentence to audit", row=line_no, field="text")
+    output_id = text_field("output_id", required=False) or output_id_for(
+        debate_id, task, model, obj.get("prompt_id"), source_ids, target_language, text
+    )
+    return OutputRecord(
+        output_id=output_id,
+        debate_id=debate_id,
+        task=task,
+        model=model,
+        text=text,
+        units=units,
+        prompt_id=text_field("prompt_id", required=False),
+        prompt=text_field("prompt", required=False),
+        params=params,
+        target_language=target_language,
+        source_ids=source_ids,
+        origin=str(path),
+        row=line_no,
+    )
+
+
+def _id_list(path: Path, line_no: int, value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
+        raise IngestError(path, "must be a list of contribution ids", row=line_no, field=name)
+    return [str(v) for v in value]
+
+
+def _units_from_json(path: Path, line_no: int, value: Any) -> list[OutputUnit]:
+    if not isinstance(value, list):
+        raise IngestError(path, "must be a list of {text, citations} objects", row=line_no, field="units")
+    units = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            raise IngestError(path, f"unit {i} needs a non-empty text", row=line_no, field="units")
+        units.append(
+            OutputUnit(
+                text=item["text"].strip(),
+                citations=_id_list(path, line_no, item.get("citations"), f"units[{i}].citations"),
+                kind=item.get("kind"),
+                section=item.get("section"),
+            )
+        )
+    return units
+
+
+# --------------------------------------------------------------------------------------------------
+# storing
+
+
+def store_outputs(con: duckdb.DuckDBPyConnection, records: Sequence[OutputRecord], *, replace: bool = False) -> int:
+    """Store outputs with their units and citations, checking every id against the corpus.
+
+    Raises :class:`IngestError` (naming the record's file and row) for an unknown debate, a citation or
+    source id that the debate does not have, or an output id that exists (unless ``replace``).
+    """
+    if not records:
+        return 0
+    debates = {r[0] for r in con.execute("SELECT debate_id FROM debates").fetchall()}
+    known: dict[str, set[str]] = {}
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows, unit_rows, citation_rows = [], [], []
+    for rec in records:
+        where = rec.origin or "outputs"
+        if rec.debate_id not in debates:
+            raise IngestError(
+                where, f"unknown debate {rec.debate_id!r}; ingest it first", row=rec.row, field="debate_id"
+            )
+        if rec.debate_id not in known:
+            known[rec.debate_id] = {
+                r[0]
+                for r in con.execute(
+                    "SELECT contribution_id FROM contributions WHERE debate_id = ?", [rec.debate_id]
+                ).fetchall()
+            }
+        ids = known[rec.debate_id]
+        for sid in rec.source_ids:
+            if sid not in ids:
+                raise IngestError(
+                    where,
+                    f"source contribution {sid!r} is not in the debate",
+                    row=rec.row,
+                    field="source_ids",
+                )
+        exists = con.execute("SELECT count(*) FROM outputs WHERE output_id = ?", [rec.output_id]).fetchone()[0]
+        if exists:
+            if not replace:
+                raise IngestError(
+                    where,
+                    f"output {rec.output_id!r} already exists",
+                    row=rec.row,
+                    field="output_id",
+                    hint="pass --replace to replace it",
+                )
+            for table in ("citations", "output_units", "outputs"):
+                con.execute(f"DELETE FROM {table} WHERE output_id = ?", [rec.output_id])
+        rows.append(
+            {
+                "output_id": rec.output_id,
+                "debate_id": rec.debate_id,
+                "task": rec.task,
+                "model": rec.model,
+                "prompt_id": rec.prompt_id,
+                "prompt": rec.prompt,
+                "params": json.dumps(rec.params, ensure_ascii=False, sort_keys=True, default=str),
+                "target_language": rec.target_language,
+                "source_ids": list(rec.source_ids),
+                "text": rec.text,
+                "origin": rec.origin,
+                "created_at": now,
+            }
+        )
+        for index, unit in enumerate(rec.units):
+            unit_rows.append(
+                {
+                    "output_id": rec.output_id,
+                    "unit_index": index,
+                    "text": unit.text,
+                    "kind": unit.kind,
+                    "section": unit.section,
+                }
+            )
+            for cid in dict.fromkeys(unit.citations):
+                if cid not in ids:
+                    raise IngestError(
+                        where,
+                        f"unit {index} cites contribution {cid!r}, which the debate does not have",
+                        row=rec.row,
+                        field="citations",
+                    )
+                citation_rows.append({"output_id": rec.output_id, "unit_index": index, "contribution_id": cid})
+    insert_frame(con, "outputs", pd.DataFrame(rows))
+    insert_frame(con, "output_units", pd.DataFrame(unit_rows))
+    if citation_rows:
+        insert_frame(con, "citations", pd.DataFrame(citation_rows))
+    return len(rows)

@@ -1,0 +1,418 @@
+"""Workspace storage: the corpus database, immutable run files, and their manifests.
+
+A workspace is a folder::
+
+    corpus.duckdb          ingested sources (debates, contributions, votes, outputs, ...)
+    runs/<run_id>.duckdb   one file per derived stage run (embedding, mapping, scoring, ...)
+    runs/<run_id>.json     that run's manifest, readable without opening any database
+    state.duckdb           the dashboard's own state (annotations, job requests)
+    pseudonym.key          the HMAC key for author pseudonyms (never inside a database)
+
+DuckDB lets one read-write process lock every other process out of a file, so nothing here keeps a
+file open for writing while others read it:
+
+* the corpus is written copy-on-write: a writer copies ``corpus.duckdb`` to a temporary file, changes
+  the copy, and renames it over the original only when everything succeeded. Readers that opened the
+  old file keep reading it; a failure leaves the workspace exactly as it was.
+* each run is written to a temporary file and renamed into place when complete; it is never
+  modified afterwards.
+* readers open files read-only and ``ATTACH`` the runs they need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import platform
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from dembias.errors import StoreError
+
+DEFAULT_WORKSPACE = Path("data/workspace")
+CORPUS_FILE = "corpus.duckdb"
+RUNS_DIR = "runs"
+STATE_FILE = "state.duckdb"
+KEY_FILE = "pseudonym.key"
+LOCK_FILE = ".corpus.lock"
+
+#: Tables of the corpus database, in the order they are filled. Identifiers are whitelisted here.
+CORPUS_TABLES: tuple[str, ...] = (
+    "debates",
+    "contributions",
+    "participants",
+    "votes",
+    "outputs",
+    "output_units",
+    "citations",
+)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_RUN_ID = re.compile(r"^[a-z]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+
+SQL_SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+)
+SQL_CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM schema_version"
+SQL_RECORD_VERSION = "INSERT INTO schema_version VALUES (?, ?)"
+
+
+def quote_identifier(name: str) -> str:
+    """Return ``name`` double-quoted after checking it is a plain identifier (never user text)."""
+    if not _IDENTIFIER.match(name):
+        raise StoreError(f"refused identifier {name!r}: identifiers must match {_IDENTIFIER.pattern}")
+    return f'"{name}"'
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and the paths of the files it holds."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """Workspace at ``path``, else ``$DEMBIAS_WORKSPACE``, else ``data/workspace``."""
+        chosen = path or os.environ.get("DEMBIAS_WORKSPACE") or DEFAULT_WORKSPACE
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def corpus_path(self) -> Path:
+        return self.root / CORPUS_FILE
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / RUNS_DIR
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def key_path(self) -> Path:
+        return self.root / KEY_FILE
+
+    def exists(self) -> bool:
+        """Whether the workspace has a corpus database."""
+        return self.corpus_path.exists()
+
+    def run_path(self, run_id: str) -> Path:
+        """Path of the database file of run ``run_id`` (validated, so it cannot escape the folder)."""
+        if not _RUN_ID.match(run_id):
+            raise StoreError(f"not a run id: {run_id!r}")
+        return self.runs_dir / f"{run_id}.duckdb"
+
+
+# --------------------------------------------------------------------------------------------------
+# migrations
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """Numbered migration scripts shipped in ``dembias/migrations`` as (version, name, sql)."""
+    found = []
+    for entry in resources.files("dembias.migrations").iterdir():
+        match = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open corpus database (0 when it has none)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "schema_version" not in tables:
+        return 0
+    return int(con.execute(SQL_CURRENT_VERSION).fetchone()[0])
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the database's version; returns the resulting version."""
+    con.execute(SQL_SCHEMA_VERSION_TABLE)
+    current = schema_version(con)
+    for version, _name, sql in _migrations():
+        if version > current:
+            con.execute(sql)
+            con.execute(SQL_RECORD_VERSION, [version, _now()])
+            current = version
+    return current
+
+
+LATEST_SCHEMA_VERSION = max(v for v, _, _ in _migrations())
+
+
+# --------------------------------------------------------------------------------------------------
+# corpus
+
+
+def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
+    """Open the corpus read-only. Several processes may do so at once."""
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    con = duckdb.connect(str(ws.corpus_path), read_only=True)
+    version = schema_version(con)
+    if version != LATEST_SCHEMA_VERSION:
+        con.close()
+        raise StoreError(
+            f"{ws.corpus_path}: schema version {version}, this dembias expects {LATEST_SCHEMA_VERSION}; "
+            "run any `dembias ingest` command to migrate it"
+        )
+    return con
+
+
+@contextlib.contextmanager
+def _writer_lock(ws: Workspace) -> Iterator[None]:
+    ws.root.mkdir(parents=True, exist_ok=True)
+    with open(ws.root / LOCK_FILE, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Change the corpus copy-on-write; the change lands whole when the block exits without error.
+
+    The block gets a read-write connection on a temporary copy of the corpus (migrated to the latest
+    schema). On success the copy replaces ``corpus.duckdb`` with an atomic rename; on any exception the
+    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file.
+    """
+    with _writer_lock(ws):
+        tmp = ws.root / f".corpus-{uuid.uuid4().hex[:8]}.tmp.duckdb"
+        try:
+            if ws.corpus_path.exists():
+                shutil.copyfile(ws.corpus_path, tmp)
+            con = duckdb.connect(str(tmp))
+            try:
+                migrate(con)
+                con.execute("BEGIN TRANSACTION")
+                yield con
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            _fsync(tmp)
+            os.replace(tmp, ws.corpus_path)
+            _fsync_dir(ws.root)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:
+    """Append ``frame`` to ``table`` by column name, through Arrow; returns the number of rows."""
+    arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    if arrow.num_rows == 0:
+        return 0
+    columns = ", ".join(quote_identifier(c) for c in arrow.column_names)
+    view = f"_insert_{uuid.uuid4().hex[:8]}"
+    con.complete()  # DuckDB 2 results stream: finish any open result before registering
+    con.register(view, arrow)
+    try:
+        con.execute(f"INSERT INTO {quote_identifier(table)} ({columns}) SELECT {columns} FROM {view}")
+    finally:
+        con.unregister(view)
+    return arrow.num_rows
+
+
+# --------------------------------------------------------------------------------------------------
+# runs
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A landed run: its id, stage, debate and manifest."""
+
+    run_id: str
+    stage: str
+    debate_id: str | None
+    created_at: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> RunInfo:
+        """Build from a manifest dictionary as written by :func:`write_run`."""
+        return cls(
+            run_id=manifest["run_id"],
+            stage=manifest["stage"],
+            debate_id=manifest.get("debate_id"),
+            created_at=manifest["created_at"],
+            manifest=dict(manifest),
+        )
+
+
+def package_versions(extra: Sequence[str] = ()) -> dict[str, str]:
+    """Installed versions of the packages that shape results."""
+    names = ["dembias", "duckdb", "numpy", "pandas", "pyarrow", "scikit-learn", *extra]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def new_run_id(stage: str) -> str:
+    """A fresh run id such as ``mapping-20261128T120000-1a2b3c4d``."""
+    if not re.match(r"^[a-z]+$", stage):
+        raise StoreError(f"stage names are lowercase letters, got {stage!r}")
+    return f"{stage}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def write_run(
+    ws: Workspace,
+    *,
+    stage: str,
+    tables: Mapping[str, pd.DataFrame | pa.Table],
+    debate_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    inputs: Sequence[str] = (),
+    timings: Mapping[str, float] | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
+    packages: Sequence[str] = (),
+    run_id: str | None = None,
+) -> RunInfo:
+    """Write a run file atomically with its manifest and return its :class:`RunInfo`.
+
+    ``tables`` maps table names to frames. The file is written under a temporary name and renamed
+    into place when complete, so a crash leaves no partial run visible.
+    """
+    run_id = run_id or new_run_id(stage)
+    ws.runs_dir.mkdir(parents=True, exist_ok=True)
+    final = ws.run_path(run_id)
+    if final.exists():
+        raise StoreError(f"{final}: run already exists; runs are never modified")
+    manifest = {
+        "run_id": run_id,
+        "stage": stage,
+        "debate_id": debate_id,
+        "created_at": _now().isoformat(timespec="seconds"),
+        "params": dict(params or {}),
+        "inputs": list(inputs),
+        "timings": {k: round(float(v), 4) for k, v in (timings or {}).items()},
+        "packages": package_versions(packages),
+        "tables": {name: _num_rows(frame) for name, frame in tables.items()},
+        **dict(extra_manifest or {}),
+    }
+    manifest_text = json.dumps(manifest, sort_keys=True, default=str)
+    tmp = ws.runs_dir / f".{run_id}.tmp.duckdb"
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("CREATE TABLE manifest (manifest JSON)")
+            con.execute("INSERT INTO manifest VALUES (?)", [manifest_text])
+            for name, frame in tables.items():
+                arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+                view = f"_run_{uuid.uuid4().hex[:8]}"
+                con.complete()
+                con.register(view, arrow)
+                con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM {view}")
+                con.unregister(view)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync(tmp)
+        json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
+        json_tmp.write_text(manifest_text, encoding="utf-8")
+        _fsync(json_tmp)
+        os.replace(tmp, final)
+        os.replace(json_tmp, final.with_suffix(".json"))
+        _fsync_dir(ws.runs_dir)
+    finally:
+        for leftover in ws.runs_dir.glob(f".{run_id}.tmp*"):
+            leftover.unlink()
+    return RunInfo.from_manifest(manifest)
+
+
+def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None = None) -> list[RunInfo]:
+    """Landed runs, oldest first, read from their JSON manifests (no database is opened).
+
+    A manifest whose database file is missing, or that cannot be parsed, is skipped: only complete
+    runs are listed.
+    """
+    if not ws.runs_dir.exists():
+        return []
+    runs = []
+    for path in ws.runs_dir.glob("*.json"):
+        if path.name.startswith(".") or not path.with_suffix(".duckdb").exists():
+            continue
+        try:
+            info = RunInfo.from_manifest(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError):
+            continue
+        if (stage is None or info.stage == stage) and (debate_id is None or info.debate_id == debate_id):
+            runs.append(info)
+    return sorted(runs, key=lambda r: (r.created_at, r.run_id))
+
+
+def latest_run(ws: Workspace, *, stage: str, debate_id: str | None = None) -> RunInfo | None:
+    """The most recent landed run of ``stage`` (for ``debate_id`` when given), or None."""
+    runs = list_runs(ws, stage=stage, debate_id=debate_id)
+    return runs[-1] if runs else None
+
+
+def attach_run(con: duckdb.DuckDBPyConnection, ws: Workspace, run_id: str, alias: str) -> None:
+    """ATTACH run ``run_id`` read-only to ``con`` under ``alias`` (an identifier)."""
+    path = ws.run_path(run_id)
+    if not path.exists():
+        raise StoreError(f"{path}: no such run")
+    con.execute(f"ATTACH ? AS {quote_identifier(alias)} (READ_ONLY)", [str(path)])
+
+
+def open_run(ws: Workspace, run_id: str) -> duckdb.DuckDBPyConnection:
+    """Open one run file read-only."""
+    path = ws.run_path(run_id)
+    if not path.exists():
+        raise StoreError(f"{path}: no such run")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
+    """One table of a run as a DataFrame (for small tables; big ones should be queried)."""
+    con = open_run(ws, run_id)
+    try:
+        return con.execute(f"SELECT * FROM {quote_identifier(table)}").df()
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _num_rows(frame: pd.DataFrame | pa.Table) -> int:
+    return int(frame.num_rows if isinstance(frame, pa.Table) else len(frame))
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
