@@ -102,6 +102,8 @@ def units_from_text(text: str, *, task: str, inline_citations: bool = False) -> 
             clean, ids = extract_inline_citations(sentence)
             if clean:
                 units.append(OutputUnit(text=clean, citations=ids, kind="sentence"))
+            elif units:  # "Taxes. [7]": a citation after the full stop belongs to the sentence before it
+                units[-1].citations.extend(ids)
         else:
             units.append(OutputUnit(text=sentence, kind="sentence"))
     return units
