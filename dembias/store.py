@@ -83,6 +83,9 @@ class Workspace:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def resolve(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
         """Workspace at ``path``, else ``$DEMBIAS_WORKSPACE``, else ``data/workspace``."""
@@ -114,6 +117,12 @@ class Workspace:
         if not _RUN_ID.match(run_id):
             raise StoreError(f"not a run id: {run_id!r}")
         return self.runs_dir / f"{run_id}.duckdb"
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings for writer connections: a memory cap (``$DEMBIAS_DUCKDB_MEMORY``, default 4GB) past which
+    DuckDB spills to disk, so big ingests stay bounded."""
+    return {"memory_limit": os.environ.get("DEMBIAS_DUCKDB_MEMORY", "4GB")}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,7 +205,7 @@ def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             if ws.corpus_path.exists():
                 shutil.copyfile(ws.corpus_path, tmp)
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(tmp), config=duckdb_config())
             try:
                 migrate(con)
                 con.execute("BEGIN TRANSACTION")
