@@ -1,0 +1,51 @@
+"""``dembias map``: embed, map and cluster debates, one mapping run per debate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
+from dembias.embed import DEFAULT_EMBEDDER, get_embedder
+from dembias.mapping import DEFAULT_SEEDS, MapParams, map_debates
+
+
+@app.command("map")
+def map_command(
+    debate: Annotated[
+        list[str] | None, typer.Option("--debate", help="Debate id (repeatable; default: every debate).")
+    ] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(help="use-multilingual, sentence-transformers:<model id or path>, or fake (tests)."),
+    ] = DEFAULT_EMBEDDER,
+    device: Annotated[str | None, typer.Option(help="cuda, mps or cpu (default: the best present).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Embedding batch size (sentence-transformers).")] = 64,
+    seeds: Annotated[int, typer.Option(help="Seeds for the stability check (the first gives the clusters).")] = (
+        DEFAULT_SEEDS
+    ),
+    min_cluster_size: Annotated[
+        int | None, typer.Option(help="HDBSCAN min_cluster_size (default: scaled to the debate).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Embed (cached), map (UMAP) and cluster (HDBSCAN) debates; add vote groups where votes exist."""
+    ws = workspace_from(workspace)
+    model = get_embedder(embedder, device=device, batch_size=batch_size)
+    params = MapParams(n_seeds=seeds, min_cluster_size=min_cluster_size)
+    summaries = map_debates(ws, debate or None, embedder=model, params=params, progress=progress)
+    records = [s.to_dict() for s in summaries]
+    if json_output:
+        emit_json(records)
+        return
+    for r in records:
+        line = (
+            f"{r['debate_id']}: {r['n_clusters']} clusters, noise {r['noise_share']:.0%}, "
+            f"stability ARI {r['stability_ari'] if r['stability_ari'] is not None else float('nan'):.2f}, "
+            f"NMI(language) {r['nmi_language']:.2f}"
+        )
+        if "vote_groups_ari_vs_published" in r and r["vote_groups_ari_vs_published"] is not None:
+            line += f", vote groups ARI vs published {r['vote_groups_ari_vs_published']:.2f}"
+        typer.echo(f"{line}  [{r['run_id']}]")

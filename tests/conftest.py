@@ -1,0 +1,23 @@
+"""Shared fixtures: the demo workspace (built once per session) and a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from dembias.demo import build_demo
+from dembias.embed import FakeEmbedder
+from dembias.store import Workspace
+
+
+@pytest.fixture(scope="session")
+def demo_ws(tmp_path_factory) -> Workspace:
+    """The demo workspace, built once into a temporary folder (treat it as read-only)."""
+    ws = Workspace(tmp_path_factory.mktemp("demo") / "ws")
+    build_demo(ws, progress=lambda _m: None)
+    return ws
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    """Embeds ``"topic::text"`` as the topic's direction plus seeded noise (16 dimensions)."""
+    return FakeEmbedder(dim=16, noise=0.5, seed=0)

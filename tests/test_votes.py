@@ -1,0 +1,94 @@
+"""Polis-style vote groups, representativeness, group-aware consensus, cluster x group profiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from dembias.votes import (
+    ari_vs_published,
+    cluster_vote_profile,
+    comment_group_votes,
+    compute_vote_groups,
+    group_aware_consensus,
+)
+
+
+def synthetic_votes(seed: int = 0, n_participants: int = 150, n_comments: int = 30):
+    """Three planted camps, each agreeing with its own third of the comments; 50% of votes missing."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], {}
+    for p in range(n_participants):
+        camp = p % 3
+        truth[f"p{p}"] = camp
+        for c in range(n_comments):
+            if rng.random() < 0.5:
+                continue
+            own = c % 3 == camp
+            r = rng.random()
+            vote = (1 if r < 0.8 else -1 if r < 0.95 else 0) if own else (-1 if r < 0.7 else 1 if r < 0.85 else 0)
+            rows.append((f"p{p}", f"c{c}", vote))
+    return pd.DataFrame(rows, columns=["participant_pid", "contribution_id", "vote"]), pd.Series(truth)
+
+
+def test_planted_vote_groups_are_recovered():
+    votes, truth = synthetic_votes()
+    found = compute_vote_groups(votes, seed=0)
+    assert found is not None and found.k == 3
+    assert adjusted_rand_score(truth.loc[found.groups.index], found.groups) >= 0.9
+    assert ari_vs_published(found.groups, truth) >= 0.9
+    assert found.groups.value_counts().is_monotonic_decreasing  # groups numbered largest first
+
+
+def test_participants_with_too_few_votes_are_left_out():
+    votes, _ = synthetic_votes()
+    sparse = pd.DataFrame([("lurker", "c0", 1), ("lurker", "c1", -1)], columns=votes.columns)
+    found = compute_vote_groups(pd.concat([votes, sparse]), min_votes=7)
+    assert "lurker" not in found.groups.index
+    assert compute_vote_groups(votes.head(20)) is None  # too few participants
+
+
+# three comments, two groups, counts chosen by hand
+GROUPS = pd.Series({"a1": 0, "a2": 0, "b1": 1}, name="vote_group")
+VOTES = pd.DataFrame(
+    [
+        ("a1", "x", 1), ("a2", "x", 1), ("b1", "x", 1),  # everyone agrees
+        ("a1", "y", 1), ("a2", "y", 0), ("b1", "y", -1),  # split
+        ("a1", "z", -1), ("b1", "z", 1),  # a2 never saw z
+    ],
+    columns=["participant_pid", "contribution_id", "vote"],
+)  # fmt: skip
+
+
+def test_group_aware_consensus_is_exact_on_a_hand_made_example():
+    stats = comment_group_votes(VOTES, GROUPS)
+    gac = group_aware_consensus(stats).set_index("contribution_id")["gac"]
+    # x: group 0 A=2 S=2 -> 3/4, group 1 A=1 S=1 -> 2/3
+    assert gac["x"] == pytest.approx(3 / 4 * 2 / 3)
+    # y: group 0 A=1 S=2 -> 2/4, group 1 A=0 S=1 -> 1/3
+    assert gac["y"] == pytest.approx(2 / 4 * 1 / 3)
+    # z: group 0 A=0 S=1 -> 1/3, group 1 A=1 S=1 -> 2/3
+    assert gac["z"] == pytest.approx(1 / 3 * 2 / 3)
+
+
+def test_representativeness_follows_polis():
+    stats = comment_group_votes(VOTES, GROUPS).set_index(["contribution_id", "vote_group"])
+    row = stats.loc[("y", 1)]
+    assert (row["n_agree"], row["n_disagree"], row["n_pass"], row["n_seen"]) == (0, 1, 0, 1)
+    # rd = ((D_g+1)/(S_g+2)) / ((D_notg+1)/(S_notg+2)) = (2/3) / (1/4); ra = (1/3) / (2/4)
+    assert row["representativeness"] == pytest.approx((2 / 3) / (1 / 4))
+    assert row["direction"] == "disagree"
+    assert stats.loc[("x", 0), "direction"] == "agree"
+    assert stats.loc[("x", 0), "agree_rate"] == pytest.approx(3 / 4)
+
+
+def test_cluster_vote_profile_counts_votes_of_each_group_on_each_cluster():
+    clusters = pd.Series({"x": 0, "y": 0, "z": 1})
+    profile = cluster_vote_profile(VOTES, GROUPS, clusters).set_index(["cluster", "vote_group"])
+    assert profile.loc[(0, 0), "n_votes"] == 4
+    assert profile.loc[(0, 0), "agree_rate"] == pytest.approx(3 / 4)
+    assert profile.loc[(0, 0), "pass_rate"] == pytest.approx(1 / 4)
+    assert profile.loc[(0, 1), "disagree_rate"] == pytest.approx(1 / 2)
+    assert profile.loc[(1, 0), "n_votes"] == 1 and profile.loc[(1, 0), "disagree_rate"] == 1.0
