@@ -1,0 +1,153 @@
+"""``dembias score pluralism`` and ``dembias score baselines``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspace_from
+from dembias.errors import DembiasError
+from dembias.store import open_corpus
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[str]:
+    """The debates to work on: the one named, else those of the named outputs, else every debate."""
+    if debate:
+        return [debate]
+    con = open_corpus(ws)
+    try:
+        if outputs:
+            rows = con.execute(
+                "SELECT DISTINCT debate_id FROM outputs WHERE list_contains(?, output_id) ORDER BY debate_id",
+                [list(outputs)],
+            ).fetchall()
+            if not rows:
+                raise DembiasError(f"no output {sorted(outputs)} in {ws.root}")
+            return [r[0] for r in rows]
+        return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+    finally:
+        con.close()
+
+
+def _safe_cell(value: object) -> object:
+    """Guard a spreadsheet cell against formula injection."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_per_contribution(path: Path, frame: pd.DataFrame) -> None:
+    """Write per-contribution coverage as CSV or JSON (by the file's suffix)."""
+    if path.suffix.lower() == ".json":
+        frame.to_json(path, orient="records", force_ascii=False, indent=1)
+    elif path.suffix.lower() == ".csv":
+        frame.map(_safe_cell).to_csv(path, index=False)
+    else:
+        raise DembiasError(f"{path}: --per-contribution takes a .csv or .json file")
+
+
+@score_app.command("pluralism")
+def pluralism(
+    workspace: WorkspaceOption = None,
+    debate: Annotated[str | None, typer.Option("--debate", help="Debate id (default: every debate).")] = None,
+    output: Annotated[
+        list[str] | None, typer.Option("--output", help="Output id to score (repeatable; default: every summary).")
+    ] = None,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", help="Contribution column or metadata key to slice coverage by (repeatable)."),
+    ] = None,
+    per_contribution: Annotated[
+        Path | None, typer.Option("--per-contribution", help="Also write p(d) per contribution to FILE.csv|json.")
+    ] = None,
+    nli: Annotated[
+        str | None, typer.Option("--nli", help="NLI model id or path to link outputs without citations.")
+    ] = None,
+    minority_share: Annotated[float, typer.Option(help="Minority clusters hold at most this share.")] = 0.2,
+    min_cell: Annotated[int, typer.Option(help="Suppress slices with fewer contributors.")] = 5,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
+) -> None:
+    """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
+    from dembias.align import NliModel
+    from dembias.scoring import score_debate
+
+    ws = workspace_from(workspace)
+    nli_model = NliModel.load(nli) if nli else None
+    results, per_rows = [], []
+    wanted = set(output or [])
+    for debate_id in _debates(ws, debate, output):
+        outputs = None
+        if wanted:
+            con = open_corpus(ws)
+            try:
+                mine = {
+                    r[0]
+                    for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()
+                }
+            finally:
+                con.close()
+            outputs = sorted(wanted & mine) if not debate else sorted(wanted)
+        run, scored = score_debate(
+            ws,
+            debate_id,
+            output_ids=outputs,
+            group_by=group_by or (),
+            nli=nli_model,
+            minority_share=minority_share,
+            min_cell=min_cell,
+            n_resamples=resamples,
+            seed=seed,
+            progress=progress,
+        )
+        for s in scored:
+            obj = s.to_json(group_by=group_by or ())
+            obj["run_id"] = run.run_id if run else None
+            results.append(obj)
+            if per_contribution:
+                per_rows.append(
+                    s.result.coverage.assign(debate_id=debate_id, output_id=s.output_id, model=s.model)[
+                        ["debate_id", "output_id", "model", "contribution_id", "p"]
+                    ]
+                )
+    if per_contribution:
+        frame = pd.concat(per_rows, ignore_index=True) if per_rows else pd.DataFrame()
+        write_per_contribution(per_contribution, frame)
+        progress(f"wrote {len(frame)} rows to {per_contribution}")
+    if as_json:
+        emit_json(results)
+    else:
+        for obj in results:
+            typer.echo(
+                f"{obj['debate_id']}\t{obj['model']}\tsurvival={_v(obj['survival'])}"
+                f"\tminority={_v(obj['minority_survival'])}\tUER={_v(obj['uer_clusters'])}"
+                f"\tJR violations={len(obj['jr_violations'])}"
+            )
+
+
+def _v(cell: dict | None) -> str:
+    if not cell or cell.get("value") is None:
+        return "n/a"
+    if cell.get("low") is None:
+        return f"{cell['value']:.2f}"
+    return f"{cell['value']:.2f} [{cell['low']:.2f}, {cell['high']:.2f}]"
+
+
+@score_app.command("baselines")
+def baselines(
+    workspace: WorkspaceOption = None,
+    debate: Annotated[str | None, typer.Option("--debate", help="Debate id (default: every debate).")] = None,
+    budget: Annotated[int, typer.Option(help="Units per baseline summary.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed (random baseline).")] = 0,
+) -> None:
+    """Add baseline summaries (top-voted, centroid, MMR, cluster-representative, random) as outputs."""
+    from dembias.scoring import add_baselines
+
+    ws = workspace_from(workspace)
+    emit_json({d: add_baselines(ws, d, budget=budget, seed=seed, progress=progress) for d in _debates(ws, debate)})

@@ -1,0 +1,1 @@
+"""Metrics: pluralism of summaries, fidelity of rewrites, and the uncertainty tools they share."""

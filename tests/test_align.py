@@ -1,0 +1,167 @@
+"""Linking units to contributions: citations, calibrated similarity, and NLI on a tiny random model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dembias.align import (
+    NliModel,
+    calibrate_threshold,
+    citation_links,
+    link_output,
+    nli_links,
+    null_similarities,
+    similarity_links,
+)
+from dembias.embed import FakeEmbedder
+from dembias.errors import DembiasError
+
+
+def test_citation_links_drop_unknown_ids_and_duplicates():
+    citations = pd.DataFrame(
+        {"output_id": ["o", "o", "o", "o"], "unit_index": [1, 0, 0, 0], "contribution_id": ["7", "3", "3", "99"]}
+    )
+    links = citation_links(citations, contribution_ids=["3", "7"])
+    assert links.to_dict("records") == [
+        {"output_id": "o", "unit_index": 0, "contribution_id": "3", "method": "citation", "score": 1.0},
+        {"output_id": "o", "unit_index": 1, "contribution_id": "7", "method": "citation", "score": 1.0},
+    ]
+
+
+def test_threshold_is_the_quantile_of_random_pairs():
+    rng = np.random.default_rng(0)
+    units = rng.normal(size=(5, 8))
+    contribs = rng.normal(size=(40, 8))
+    units /= np.linalg.norm(units, axis=1, keepdims=True)
+    contribs /= np.linalg.norm(contribs, axis=1, keepdims=True)
+    null = null_similarities(units, contribs, n_null=5000, seed=2)
+    assert calibrate_threshold(units, contribs, n_null=5000, seed=2, quantile=0.9) == pytest.approx(
+        np.quantile(null, 0.9)
+    )
+    # the threshold leaves ~10% of all pairs above it
+    share = ((units @ contribs.T) >= calibrate_threshold(units, contribs, quantile=0.9)).mean()
+    assert 0.03 <= share <= 0.2
+
+
+def topic_debate(n_topics: int = 5, per_topic: int = 40):
+    embedder = FakeEmbedder(dim=32, noise=0.6, seed=1)
+    texts = [f"t{t}::opinion {i}" for t in range(n_topics) for i in range(per_topic)]
+    ids = [f"c{i}" for i in range(len(texts))]
+    contributions = pd.DataFrame({"contribution_id": ids, "text": texts})
+    return embedder, contributions, embedder.embed(texts)
+
+
+def test_similarity_links_find_the_units_topic():
+    # 20 topics: a random pair shares its topic 5% of the time, so the 99th percentile of the null sits
+    # among same-topic similarities and links keep to the unit's topic
+    embedder, contributions, vectors = topic_debate(20, 20)
+    units = pd.DataFrame({"unit_index": range(10), "text": [f"t{2 * u}::summary sentence {u}" for u in range(10)]})
+    links, threshold = similarity_links(
+        "o", units["unit_index"], embedder.embed(units["text"].tolist()), contributions["contribution_id"], vectors
+    )
+    assert np.isfinite(threshold)
+    topic = contributions.set_index("contribution_id")["text"].str.split("::").str[0]
+    linked_topics = links.assign(topic=links["contribution_id"].map(topic))
+    precision = (linked_topics["topic"] == "t" + (2 * linked_topics["unit_index"]).astype(str)).mean()
+    assert precision >= 0.95
+    assert links["unit_index"].nunique() >= 8
+    assert (links["score"] >= threshold).all() and (links["method"] == "similarity").all()
+    capped, _ = similarity_links(
+        "o",
+        units["unit_index"],
+        embedder.embed(units["text"].tolist()),
+        contributions["contribution_id"],
+        vectors,
+        max_links_per_unit=2,
+    )
+    assert capped.groupby("unit_index").size().max() <= 2
+
+
+def test_link_output_prefers_citations_and_needs_something():
+    embedder, contributions, vectors = topic_debate(2, 5)
+    units = pd.DataFrame({"unit_index": [0], "text": ["t0::x"]})
+    citations = pd.DataFrame({"output_id": ["o"], "unit_index": [0], "contribution_id": ["c1"]})
+    links, info = link_output("o", units, contributions, citations=citations)
+    assert info == {"method": "citation"} and links["contribution_id"].tolist() == ["c1"]
+    links, info = link_output(
+        "o", units, contributions, unit_vectors=embedder.embed(["t0::x"]), contribution_vectors=vectors
+    )
+    assert info["method"] == "similarity"
+    with pytest.raises(DembiasError, match="no citation"):
+        link_output("o", units, contributions)
+
+
+@pytest.fixture(scope="module")
+def tiny_nli(tmp_path_factory):
+    """A randomly initialised 2-layer BERT NLI model and its tokenizer, saved to a temp folder."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-nli")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "more", "bus", "lines", "trains", "parks", "we", "need"]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        num_labels=3,
+        id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
+        label2id={"contradiction": 0, "entailment": 1, "neutral": 2},
+    )
+    import torch
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_nli_model_loads_and_scores_pairs(tiny_nli):
+    nli = NliModel.load(str(tiny_nli), device="cpu", batch_size=2)
+    assert nli.entailment_index == 1
+    probs = nli.entailment(["we need more bus lines", "parks", "trains"], ["more trains", "parks", "bus"])
+    assert probs.shape == (3,) and np.all((probs > 0) & (probs < 1))
+    # batched and one-by-one give the same probabilities
+    single = [nli.entailment([p], [h])[0] for p, h in [("parks", "parks"), ("trains", "bus")]]
+    np.testing.assert_allclose(single, nli.entailment(["parks", "trains"], ["parks", "bus"]), atol=1e-5)
+
+    ids, texts = ["a", "b", "c"], ["more bus lines", "more trains", "more parks"]
+    every = nli_links("o", [0, 1], ["we need bus", "parks"], ids, texts, nli, threshold=0.0)
+    assert len(every) == 6 and set(every["method"]) == {"nli"}
+    assert nli_links("o", [0, 1], ["we need bus", "parks"], ids, texts, nli, threshold=1.01).empty
+    vectors = np.eye(3)
+    limited = nli_links(
+        "o",
+        [0],
+        ["we need bus"],
+        ids,
+        texts,
+        nli,
+        threshold=0.0,
+        unit_vectors=vectors[:1],
+        contribution_vectors=vectors,
+        candidates=1,
+    )
+    assert limited["contribution_id"].tolist() == ["a"]
+    probability = nli.entailment(["we need bus"], ["more bus lines"])[0]
+    assert limited["score"].iloc[0] == pytest.approx(probability)
+
+
+def test_nli_model_without_an_entailment_label_is_refused(tiny_nli, tmp_path):
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(tiny_nli)
+    config.label2id = {"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
+    config.id2label = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+    import shutil
+
+    shutil.copytree(tiny_nli, tmp_path / "m", dirs_exist_ok=True)
+    config.save_pretrained(tmp_path / "m")
+    with pytest.raises(DembiasError, match="entailment"):
+        NliModel.load(str(tmp_path / "m"), device="cpu")
+    assert NliModel.load(str(tmp_path / "m"), device="cpu", entailment_index=0).entailment_index == 0
