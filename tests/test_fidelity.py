@@ -1,0 +1,297 @@
+"""Fidelity metrics: the percentile, the null, the review score, aggregates, NLI, and the glue on a workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dembias.embed import FakeEmbedder
+from dembias.errors import DembiasError
+from dembias.fidelity_scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
+from dembias.ingest import ingest_contributions, ingest_outputs
+from dembias.metrics.fidelity import (
+    NO_STANCE_NOTE,
+    aggregate,
+    group_tests,
+    minority_clusters,
+    nli_label_indices,
+    null_similarities,
+    pair_similarities,
+    review_score,
+    similarity_percentile,
+)
+from dembias.store import Workspace, list_runs, read_run_table
+from tests.helpers import write
+
+# --------------------------------------------------------------------------------------------------
+# percentile and null
+
+
+def test_percentile_counts_strictly_below():
+    null = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert similarity_percentile(0.35, null) == 60.0
+    assert similarity_percentile(0.3, null) == 40.0  # ties are not below
+    assert similarity_percentile(0.05, null) == 0.0
+    assert similarity_percentile(0.9, null) == 100.0
+    assert similarity_percentile(0.5, np.array([0.5, 0.5, np.nan, 0.1])) == pytest.approx(100 / 3)
+    assert np.isnan(similarity_percentile(0.5, np.array([])))
+
+
+def test_null_excludes_sources_and_samples_with_a_seed():
+    pool = np.eye(4)
+    output = np.array([1.0, 0.5, 0.0, 0.0])
+    assert null_similarities(output, pool, exclude=[0]).tolist() == [0.5, 0.0, 0.0]
+    big = np.random.default_rng(1).standard_normal((50, 3))
+    a = null_similarities(output[:3], big, exclude=[2], n_null=10, seed=7)
+    b = null_similarities(output[:3], big, exclude=[2], n_null=10, seed=7)
+    assert a.shape == (10,) and np.array_equal(a, b)
+    eligible = np.delete(big, 2, axis=0) @ output[:3]
+    assert all(np.any(np.isclose(v, eligible)) for v in a) and not np.any(np.isclose(a, big[2] @ output[:3]))
+
+
+def test_pair_similarities_rowwise():
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert pair_similarities(a, b).tolist() == [1.0, 0.0]
+
+
+def test_review_score_formula():
+    assert review_score(percentile=100.0, flag_kinds=[]) == 0.0
+    assert review_score(percentile=100.0, flag_kinds=["negation_added"]) == 0.5
+    assert review_score(percentile=100.0, flag_kinds=["negation_added", "number_changed"]) == 0.75
+    assert review_score(percentile=100.0, flag_kinds=["hedge_removed"]) == pytest.approx(1 - 0.5**0.5)
+    assert review_score(percentile=50.0, flag_kinds=["negation_added"]) == 0.75
+    assert review_score(percentile=100.0, flag_kinds=[], entailment_min=0.8) == pytest.approx(0.2)
+    assert review_score(percentile=100.0, flag_kinds=[], entailment_min=0.9, stance_flip=True) == 1.0
+
+
+def test_minority_clusters_take_smallest_up_to_share():
+    sizes = {"0": 50, "1": 30, "2": 12, "3": 8, "-1": 40}
+    assert minority_clusters(sizes) == {"3", "2"}  # 8 + 12 = 20 = 20% of 100 clustered
+    assert minority_clusters({"0": 50, "1": 50}) == set()
+
+
+def _pairs_frame() -> pd.DataFrame:
+    rows = []
+    for i in range(12):
+        group = "a" if i < 6 else "b"
+        rows.append(
+            {
+                "similarity": 0.9 if group == "a" else 0.5,
+                "review_score": 0.0 if group == "a" else 0.5,
+                "language_pair": "en->fr" if i < 10 else "en->de",
+                "contributors": [f"p{i}"],
+                "group": group,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_suppresses_small_cells_and_bootstraps():
+    agg = aggregate(_pairs_frame(), metrics=["similarity"], dimensions=["language_pair", "group"], n_resamples=200)
+    by = {(r.dimension, r.value): r for r in agg.itertuples()}
+    assert by[("all", "all")].n == 12 and by[("all", "all")].mean == pytest.approx(0.7)
+    assert bool(by[("language_pair", "en->de")].suppressed) and np.isnan(by[("language_pair", "en->de")].mean)
+    assert by[("language_pair", "en->de")].n == 2
+    fr = by[("language_pair", "en->fr")]
+    assert not fr.suppressed and fr.low <= fr.mean <= fr.high
+    assert by[("group", "a")].mean == pytest.approx(0.9) and by[("group", "a")].low == pytest.approx(0.9)
+
+
+def test_group_tests_detect_a_real_difference_and_skip_small_groups():
+    tests = group_tests(
+        _pairs_frame(), metrics=["similarity"], dimensions=["group", "language_pair"], n_permutations=2000
+    )
+    assert tests["dimension"].tolist() == ["group"]  # en->de has 2 contributors: not tested
+    row = tests.iloc[0]
+    assert (row.group_a, row.group_b, row.n_a, row.n_b) == ("a", "b", 6, 6)
+    assert row.difference == pytest.approx(0.4)
+    assert row.p_value < 0.01 and row.q_value == pytest.approx(row.p_value)
+
+
+def test_nli_label_indices():
+    assert nli_label_indices({0: "ENTAILMENT", 1: "neutral", 2: "CONTRADICTION"}) == (0, 2)
+    assert nli_label_indices({"0": "contradiction", "1": "entailment", "2": "neutral"}) == (1, 0)
+    with pytest.raises(DembiasError, match="not an NLI model"):
+        nli_label_indices({0: "LABEL_0", 1: "LABEL_1"})
+
+
+# --------------------------------------------------------------------------------------------------
+# NLI on a tiny random model built here (the real loading code, fake weights)
+
+
+def _tiny_nli(tmp_path: Path) -> Path:
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = tmp_path / "tiny-nli"
+    folder.mkdir()
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "we", "should", "not", "build", "lanes", "bike", "."]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=3,
+        id2label={0: "entailment", 1: "neutral", 2: "contradiction"},
+        label2id={"entailment": 0, "neutral": 1, "contradiction": 2},
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_nli_scorer_on_a_tiny_random_model(tmp_path):
+    from dembias.metrics.fidelity import NLIScorer
+
+    scorer = NLIScorer(str(_tiny_nli(tmp_path)), device="cpu", batch_size=2)
+    probs = scorer.probabilities(["we should build bike lanes ."] * 3, ["we should not build lanes ."] * 3)
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    scores = scorer.score_pairs(["we should build lanes .", "bike lanes"], ["we should not build lanes .", "bike"])
+    assert scores.forward.shape == (2,) and np.all((scores.minimum >= 0) & (scores.minimum <= 1))
+    assert np.array_equal(scores.minimum, np.minimum(scores.forward, scores.backward))
+    assert scores.stance_flip.dtype == bool
+
+
+# --------------------------------------------------------------------------------------------------
+# glue on a small workspace
+
+
+CONTRIBUTIONS = [
+    ("c0", "We should build more bike lanes downtown.", "p0"),
+    ("c1", "Lower taxes on the 40 small businesses of Main Street.", "p1"),
+    ("c2", "The city needs a new public library.", "p2"),
+    ("c3", "Buses should run every ten minutes.", "p3"),
+    ("c4", "Parks must stay open at night.", "p4"),
+    ("c5", "Housing is too expensive for young families.", "p5"),
+    ("c6", "More trees along the river please.", "p6"),
+]
+
+
+def _workspace(tmp_path: Path) -> Workspace:
+    ws = Workspace.resolve(tmp_path / "ws")
+    lines = [
+        json.dumps({"id": cid, "text": text, "author": author, "language": "en", "country": "US"})
+        for cid, text, author in CONTRIBUTIONS
+    ]
+    ingest_contributions(ws, write(tmp_path / "c.jsonl", "\n".join(lines) + "\n"), debate_id="town")
+    outputs = [
+        {"output_id": "r0", "task": "reformulation", "source_ids": ["c0"], "text": "We should not build more bike lanes downtown."},
+        {"output_id": "r1", "task": "reformulation", "source_ids": ["c1"], "text": "Lower taxes on the 50 small businesses."},
+        {"output_id": "t2", "task": "translation", "target_language": "fr", "source_ids": ["c2"], "text": "La ville a besoin d'une nouvelle bibliothèque publique."},
+        {"output_id": "t3", "task": "translation", "target_language": "de", "source_ids": ["c3", "c4"], "text": "Busse sollen alle zehn Minuten fahren. Parks müssen nachts offen bleiben."},
+        {"output_id": "r5", "task": "reformulation", "source_ids": ["c5"], "text": "Housing costs too much for young families."},
+    ]  # fmt: skip
+    text = "\n".join(json.dumps({"debate_id": "town", "model": "m", **o}) for o in outputs) + "\n"
+    ingest_outputs(ws, write(tmp_path / "o.jsonl", text))
+    return ws
+
+
+def _fake() -> FakeEmbedder:
+    # the topic of each text is its contribution id, so outputs share their source's direction
+    topics = {text: cid for cid, text, _ in CONTRIBUTIONS}
+    topics.update(
+        {
+            "We should not build more bike lanes downtown.": "c0",
+            "Lower taxes on the 50 small businesses.": "c1",
+            "La ville a besoin d'une nouvelle bibliothèque publique.": "c2",
+            "Busse sollen alle zehn Minuten fahren. Parks müssen nachts offen bleiben.": "c3",
+            "Buses should run every ten minutes.\nParks must stay open at night.": "c3",
+            "Housing costs too much for young families.": "c5",
+        }
+    )
+    return FakeEmbedder(topics=topics, noise=0.1)
+
+
+def test_load_pairs_joins_sources_and_languages(tmp_path):
+    pairs = load_pairs(_workspace(tmp_path)).set_index("output_id")
+    assert sorted(pairs.index) == ["r0", "r1", "r5", "t2", "t3"]
+    assert pairs.loc["t3", "source_text"] == "Buses should run every ten minutes.\nParks must stay open at night."
+    assert pairs.loc["t3", "source_ids"] == ["c3", "c4"]
+    assert pairs.loc["t3", "language_pair"] == "en->de"
+    assert pairs.loc["r0", "language_pair"] == "en->en"
+    assert pairs.loc["t2", "country"] == "US"
+    assert len(pairs.loc["t3", "contributors"]) == 2
+
+
+def test_run_fidelity_writes_a_run_with_exact_flags(tmp_path):
+    ws = _workspace(tmp_path)
+    runs = run_fidelity(ws, embedder=_fake(), n_resamples=100, n_permutations=200)
+    assert len(runs) == 1 and runs[0].info.stage == "fidelity" and runs[0].info.debate_id == "town"
+    info = list_runs(ws, stage="fidelity")[0]
+    assert info.manifest["params"]["stance_scored"] is False
+    assert info.manifest["params"]["note"] == NO_STANCE_NOTE
+    pairs = read_run_table(ws, info.run_id, "pairs").set_index("output_id")
+    # every output shares its source's topic: closer to it than to any other contribution
+    assert pairs["similarity_percentile"].tolist() == [100.0] * 5
+    assert pairs.loc["t3", "n_null"] == 5 and pairs.loc["r0", "n_null"] == 6
+    assert pairs["stance_flip"].isna().all() and pairs["entailment_min"].isna().all()
+    flags = read_run_table(ws, info.run_id, "flags")
+    got = {(r.output_id, r.kind, tuple(r.words)) for r in flags.itertuples()}
+    assert ("r0", "negation_added", ("not",)) in got
+    assert ("r1", "number_changed", ("40", "50")) in got
+    assert ("r1", "entity_dropped", ("Main", "Street")) in got
+    assert not any(o in {"t2", "t3", "r5"} for o, _, _ in got)
+    assert pairs.loc["r0", "review_score"] == 0.5 and pairs.loc["r5", "review_score"] == 0.0
+    agg = read_run_table(ws, info.run_id, "aggregates")
+    overall = agg[(agg.dimension == "all") & (agg.metric == "negation_flagged")].iloc[0]
+    assert overall.n == 5 and overall.n_contributors == 6 and overall["mean"] == pytest.approx(0.2)
+    de = agg[(agg.dimension == "language_pair") & (agg.value == "en->de")].iloc[0]
+    assert bool(de.suppressed) and np.isnan(de["mean"])
+    view = fidelity_json(runs)
+    r0 = next(o for o in view["outputs"] if o["output_id"] == "r0")
+    assert r0["flags"] == [{"kind": "negation_added", "words": ["not"]}]
+    assert r0["source_ids"] == ["c0"] and r0["similarity_percentile"] == 100.0 and "stance_flip" not in r0
+    assert view["note"] == NO_STANCE_NOTE and any(a["dimension"] == "language_pair" for a in view["aggregates"])
+
+
+def test_run_fidelity_with_tiny_nli_model(tmp_path):
+    ws = _workspace(tmp_path)
+    runs = run_fidelity(ws, embedder=_fake(), nli_model=str(_tiny_nli(tmp_path)), n_resamples=50, n_permutations=50)
+    pairs = runs[0].pairs
+    assert pairs["stance_scored"].all() and pairs["entailment_min"].between(0, 1).all()
+    assert runs[0].info.manifest["params"]["note"] is None
+    record = fidelity_json(runs)["outputs"][0]
+    assert {"entailment_min", "stance_flip"} <= set(record)
+
+
+def test_no_rewrites_is_a_clear_error_and_demo_stage_skips(tmp_path):
+    ws = Workspace.resolve(tmp_path / "ws")
+    ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n1,Hello there\n"), debate_id="d", language="en")
+    with pytest.raises(DembiasError, match="no reformulation or translation"):
+        run_fidelity(ws, embedder=_fake())
+    messages = []
+    demo_stage(ws, {}, messages.append)
+    assert "skipped" in messages[0] and list_runs(ws, stage="fidelity") == []
+
+
+# --------------------------------------------------------------------------------------------------
+# command line
+
+
+def test_cli_score_fidelity_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    ws = _workspace(tmp_path)
+    result = CliRunner().invoke(
+        app, ["score", "fidelity", "-w", str(ws.root), "--embedder", "fake", "--json", "--n-null", "50"]
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    by_id = {o["output_id"]: o for o in view["outputs"]}
+    assert set(by_id) == {"r0", "r1", "r5", "t2", "t3"}
+    assert by_id["t3"]["source_ids"] == ["c3", "c4"] and by_id["t3"]["target_language"] == "de"
+    assert by_id["r0"]["flags"] == [{"kind": "negation_added", "words": ["not"]}]
+    assert {"similarity", "similarity_percentile", "task", "source_language"} <= set(by_id["r0"])
+    assert view["aggregates"] and view["note"] == NO_STANCE_NOTE
+    text = CliRunner().invoke(app, ["score", "fidelity", "-w", str(ws.root), "--embedder", "fake"])
+    assert text.exit_code == 0 and "town: 5 rewrites" in text.stdout and "note: stance not scored" in text.stdout
