@@ -67,5 +67,13 @@ def overview() -> None:
     st.caption(f"Workspace: {ws.root}")
 
 
-navigation = st.navigation([st.Page(overview, title="Overview", icon="🏛️", default=True)])
+# Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode).
+navigation = st.navigation(
+    [
+        st.Page(overview, title="Overview", icon=":material/account_balance:", default=True),
+        st.Page("pages/map.py", title="Opinion map", icon=":material/scatter_plot:"),
+        st.Page("pages/survival.py", title="Cluster survival", icon=":material/bar_chart:"),
+        st.Page("pages/minorities.py", title="Minorities", icon=":material/diversity_3:"),
+    ]
+)
 navigation.run()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dembias import fidelity_scoring, mapping, scoring
 from dembias.ingest import ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.store import Workspace
 
@@ -54,6 +55,9 @@ def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progr
 #: The demo build, stage by stage (each stage module of the pipeline is added here explicitly).
 DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], None]]] = [
     ("ingest", ingest_demo_sources),
+    ("map", mapping.demo_stage),
+    ("pluralism", scoring.demo_stage),
+    ("fidelity", fidelity_scoring.demo_stage),
 ]
 
 

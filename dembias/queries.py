@@ -7,10 +7,14 @@ by :func:`workspace_version`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import duckdb
 import pandas as pd
 
 from dembias.info import debate_counts
-from dembias.store import Workspace, list_runs, open_corpus
+from dembias.store import RunInfo, Workspace, attach_run, list_runs, open_corpus, open_run, quote_identifier
 
 
 def workspace_version(ws: Workspace) -> tuple[float, int]:
@@ -41,6 +45,239 @@ def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
             FROM outputs o WHERE o.debate_id = ? ORDER BY o.task, o.model, o.output_id
             """,
             [debate_id],
+        ).df()
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only."""
+    con = open_corpus(ws)
+    try:
+        for alias, run_id in runs.items():
+            if run_id:
+                attach_run(con, ws, run_id, alias)
+        yield con
+    finally:
+        con.close()
+
+
+def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:
+    """Landed runs of ``stage`` for a debate, newest first (for run pickers)."""
+    return list(reversed(list_runs(ws, stage=stage, debate_id=debate_id)))
+
+
+def run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
+    """A small table of one run (clusters, diagnostics, scores ...); never the embeddings."""
+    if table == "embeddings":
+        raise ValueError("embeddings are never loaded into a page")
+    con = open_run(ws, run_id)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if table not in tables:
+            return pd.DataFrame()
+        return con.execute(f"SELECT * FROM {quote_identifier(table)}").df()
+    finally:
+        con.close()
+
+
+SQL_MAP_POINTS = """
+WITH owner AS (  -- the vote group that agrees most with each comment
+    SELECT contribution_id, arg_max(vote_group, agree_rate) AS vote_group
+    FROM {vote_table} GROUP BY contribution_id
+)
+SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text, c.language, c.country,
+       owner.vote_group
+FROM m.assignments a
+JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
+LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
+LEFT JOIN owner ON owner.contribution_id = a.contribution_id
+ORDER BY hash(a.contribution_id || $seed)
+LIMIT $cap
+"""
+
+
+def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """Points of the opinion map (a deterministic sample of at most ``cap``), with text and attributes."""
+    with corpus_with_runs(ws, {"m": mapping_run}) as con:
+        has_votes = bool(
+            con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
+            ).fetchall()[0][0]
+        )
+        vote_table = (
+            "m.comment_group_votes"
+            if has_votes
+            else (
+                "(SELECT NULL::VARCHAR AS contribution_id, NULL::INTEGER AS vote_group, NULL::DOUBLE AS agree_rate WHERE false)"
+            )
+        )
+        return con.execute(
+            SQL_MAP_POINTS.format(vote_table=vote_table), {"debate": debate_id, "seed": str(seed), "cap": cap}
+        ).df()
+
+
+def n_mapped(ws: Workspace, mapping_run: str) -> int:
+    """Number of contributions in a mapping run."""
+    con = open_run(ws, mapping_run)
+    try:
+        return int(con.execute("SELECT count(*) FROM assignments").fetchall()[0][0])
+    finally:
+        con.close()
+
+
+def contributions_detail(
+    ws: Workspace, *, debate_id: str, mapping_run: str, contribution_ids: list[str]
+) -> pd.DataFrame:
+    """Selected contributions with cluster, language, country and their agree rate in each vote group."""
+    if not contribution_ids:
+        return pd.DataFrame()
+    with corpus_with_runs(ws, {"m": mapping_run}) as con:
+        frame = con.execute(
+            """
+            SELECT c.contribution_id, a.cluster, cl.label AS cluster_label, c.language, c.country,
+                   c.n_agree, c.n_disagree, c.n_pass, c.text
+            FROM contributions c
+            JOIN m.assignments a ON a.contribution_id = c.contribution_id
+            LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
+            WHERE c.debate_id = $debate AND list_contains($ids, c.contribution_id)
+            ORDER BY a.cluster, c.contribution_id
+            """,
+            {"debate": debate_id, "ids": list(contribution_ids)},
+        ).df()
+        has_votes = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
+        ).fetchall()[0][0]
+        if has_votes:
+            profile = con.execute(
+                "SELECT contribution_id, vote_group, agree_rate FROM m.comment_group_votes "
+                "WHERE list_contains($ids, contribution_id)",
+                {"ids": list(contribution_ids)},
+            ).df()
+            if not profile.empty:
+                wide = profile.pivot(index="contribution_id", columns="vote_group", values="agree_rate")
+                wide.columns = [f"agree in group {int(g)}" for g in wide.columns]
+                frame = frame.merge(wide, left_on="contribution_id", right_index=True, how="left")
+    return frame
+
+
+def run_for(ws: Workspace, *, stage: str, debate_id: str, using: str | None = None) -> RunInfo | None:
+    """The newest run of ``stage`` for a debate, preferring one whose inputs include run ``using``."""
+    options = run_options(ws, stage=stage, debate_id=debate_id)
+    if using:
+        for info in options:
+            if using in info.manifest.get("inputs", []):
+                return info
+    return options[0] if options else None
+
+
+def scorecard(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
+    """One row per scored output: model and every headline metric with its interval (value, low, high)."""
+    con = open_run(ws, pluralism_run)
+    try:
+        scores = con.execute(
+            "SELECT s.output_id, o.model, s.metric, s.value, s.low, s.high "
+            "FROM scores s LEFT JOIN outputs o USING (output_id)"
+        ).df()
+    finally:
+        con.close()
+    if scores.empty:
+        return scores
+    wide = scores.pivot_table(index=["output_id", "model"], columns="metric", values=["value", "low", "high"])
+    wide.columns = [metric if stat == "value" else f"{metric}_{stat}" for stat, metric in wide.columns]
+    return wide.reset_index()
+
+
+SQL_CLUSTER_COVERAGE = """
+SELECT cc.cluster, cl.label, cl.keywords, cc.size, cc.p_s, cc.p_t, cc.ratio, cc.covered, cc.is_minority
+FROM p.cluster_coverage cc
+LEFT JOIN m.clusters cl ON cl.cluster = cc.cluster
+WHERE cc.output_id = ?
+ORDER BY cc.size DESC
+"""
+
+
+def cluster_coverage(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    """Per cluster: size, share in the debate (p_s) and in the summary (p_t), ratio, covered, minority."""
+    with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
+        return con.execute(SQL_CLUSTER_COVERAGE, [output_id]).df()
+
+
+SQL_UNIT_LINKS = """
+SELECT l.unit_index, u.kind, u.section, u.text AS unit_text, l.contribution_id, a.cluster, l.method, l.score
+FROM p.links l
+JOIN output_units u ON u.output_id = l.output_id AND u.unit_index = l.unit_index
+LEFT JOIN m.assignments a ON a.contribution_id = l.contribution_id
+WHERE l.output_id = ?
+ORDER BY l.unit_index, a.cluster, l.contribution_id
+"""
+
+
+def unit_links(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    """Which unit links to which contribution and cluster, by which method and with what score."""
+    with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
+        return con.execute(SQL_UNIT_LINKS, [output_id]).df()
+
+
+SQL_UNIT_POSITIONS = """
+SELECT l.unit_index, any_value(u.text) AS text, avg(a.x) AS x, avg(a.y) AS y, count(*) AS n_links
+FROM p.links l
+JOIN m.assignments a ON a.contribution_id = l.contribution_id
+JOIN output_units u ON u.output_id = l.output_id AND u.unit_index = l.unit_index
+WHERE l.output_id = ?
+GROUP BY l.unit_index ORDER BY l.unit_index
+"""
+
+
+def unit_positions(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    """Each linked unit placed at the mean map position of the contributions it links to."""
+    with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
+        return con.execute(SQL_UNIT_POSITIONS, [output_id]).df()
+
+
+def scored_table(ws: Workspace, run_id: str, table: str, *, output_id: str) -> pd.DataFrame:
+    """Rows of one output from a per-output table of a scoring run (jr_violations, representatives, ...)."""
+    con = open_run(ws, run_id)
+    try:
+        return con.execute(f"SELECT * FROM {quote_identifier(table)} WHERE output_id = ?", [output_id]).df()
+    finally:
+        con.close()
+
+
+SQL_CLUSTER_BREAKDOWN = """
+SELECT a.cluster, coalesce(c.{column}, 'unknown') AS value, count(*) AS n,
+       count(DISTINCT c.author_pid) AS n_authors
+FROM m.assignments a
+JOIN contributions c ON c.debate_id = ? AND c.contribution_id = a.contribution_id
+WHERE list_contains(?, a.cluster)
+GROUP BY ALL ORDER BY a.cluster, n DESC
+"""
+
+
+def cluster_breakdown(
+    ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = 5
+) -> pd.DataFrame:
+    """Contributions of each cluster by country or language; cells under ``min_cell`` are suppressed."""
+    if by not in ("country", "language"):
+        raise ValueError(f"breakdown by country or language, not {by!r}")
+    with corpus_with_runs(ws, {"m": mapping_run}) as con:
+        frame = con.execute(SQL_CLUSTER_BREAKDOWN.format(column=by), [debate_id, [int(c) for c in clusters]]).df()
+    contributors = frame["n_authors"].where(frame["n_authors"] > 0, frame["n"])  # authors when known
+    small = contributors < min_cell
+    frame["n"] = frame["n"].astype("Int64").mask(small)
+    frame["suppressed"] = small
+    return frame.drop(columns=["n_authors"])
+
+
+def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
+    """Texts (and language, country) of given contributions."""
+    con = open_corpus(ws)
+    try:
+        return con.execute(
+            "SELECT contribution_id, language, country, text FROM contributions "
+            "WHERE debate_id = ? AND list_contains(?, contribution_id)",
+            [debate_id, [str(i) for i in contribution_ids]],
         ).df()
     finally:
         con.close()

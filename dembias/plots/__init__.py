@@ -1,0 +1,10 @@
+"""Plot builders: functions that take small frames and return ``plotly.graph_objects.Figure``.
+
+They never call streamlit; pages render what they return. User text reaches a figure only through
+:func:`dembias.plots.style.safe_hover`, which escapes it.
+"""
+
+from dembias.plots.opinion_map import opinion_map_figure
+from dembias.plots.survival import survival_figure
+
+__all__ = ["opinion_map_figure", "survival_figure"]

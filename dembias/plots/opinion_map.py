@@ -1,0 +1,108 @@
+"""The opinion map: contributions in 2-D (UMAP) coloured by cluster, vote group, language or country."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dembias.plots.style import DROPPED_COLOUR, NOISE_COLOUR, base_layout, colour_for, safe_hover
+
+COLOR_BY = ("cluster", "vote_group", "language", "country")
+
+
+def _category_name(color_by: str, value: object, labels: dict[int, str]) -> str:
+    if color_by == "cluster":
+        if value == -1:
+            return "noise"
+        label = labels.get(int(value), "")
+        return f"C{int(value)} {label}".strip()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "unknown"
+    if color_by == "vote_group":
+        return f"group {int(value)}" if not isinstance(value, str) else value
+    return str(value)
+
+
+def opinion_map_figure(
+    points: pd.DataFrame,
+    *,
+    color_by: str = "cluster",
+    covered_clusters: Collection[int] | None = None,
+    surviving_only: bool = False,
+    units: pd.DataFrame | None = None,
+    title: str | None = None,
+    height: int = 600,
+) -> go.Figure:
+    """Scatter of ``points`` (columns contribution_id, x, y, cluster, text, and the ``color_by`` column).
+
+    ``covered_clusters``: clusters that the selected output carries; the others are drawn grey with an
+    outline in their own colour and marked "dropped" in the legend. ``surviving_only`` greys every
+    cluster that is not covered (the "what survives" view). ``units`` (columns x, y, text) are the
+    output's units, drawn as stars. Each point's ``customdata`` is its contribution id, for selections.
+    """
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
+    fig = go.Figure()
+    labels = {}
+    if "label" in points.columns:
+        labels = dict(zip(points["cluster"].astype(int), points["label"].fillna(""), strict=False))
+    covered = set(int(c) for c in covered_clusters) if covered_clusters is not None else None
+    values = points[color_by] if color_by in points.columns else pd.Series([None] * len(points))
+    categories = sorted(values.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+    if values.isna().any():
+        categories.append(None)
+    for index, value in enumerate(categories):
+        mask = values.isna() if value is None else values == value
+        part = points[mask.to_numpy()]
+        if part.empty:
+            continue
+        name = _category_name(color_by, value, labels)
+        colour = NOISE_COLOUR if (color_by == "cluster" and value == -1) or value is None else colour_for(index)
+        line = {"width": 0}
+        opacity = 0.8
+        if color_by == "cluster" and covered is not None and value != -1 and int(value) not in covered:
+            name += " · dropped"
+            if surviving_only:  # the "what survives" view: dropped clusters fade out entirely
+                colour, opacity = DROPPED_COLOUR, 0.35
+            else:  # grey fill, outlined in the cluster's own colour
+                line = {"width": 1.2, "color": colour}
+                colour, opacity = DROPPED_COLOUR, 0.9
+        hover = [
+            f"<b>{safe_hover(cid, max_chars=40)}</b> · {safe_hover(name, max_chars=60)}<br>{safe_hover(text)}"
+            for cid, text in zip(part["contribution_id"], part["text"], strict=True)
+        ]
+        fig.add_trace(
+            go.Scattergl(
+                x=part["x"],
+                y=part["y"],
+                mode="markers",
+                name=safe_hover(name, max_chars=60),
+                marker={"size": 7, "color": colour, "opacity": opacity, "line": line},
+                customdata=part["contribution_id"].astype(str).to_numpy(),
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    if units is not None and not units.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=units["x"],
+                y=units["y"],
+                mode="markers",
+                name="summary units",
+                marker={"symbol": "star", "size": 15, "color": "#111111", "line": {"width": 1, "color": "white"}},
+                hovertext=[
+                    f"<b>unit {int(i)}</b><br>{safe_hover(t)}"
+                    for i, t in zip(units["unit_index"], units["text"], strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    base_layout(fig, title=title, height=height)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_layout(dragmode="lasso", legend={"title": {"text": color_by.replace("_", " ")}})
+    return fig

@@ -1,0 +1,60 @@
+"""Shared look of the figures: palette, layout, and escaping of user text in hovers."""
+
+from __future__ import annotations
+
+import html
+import textwrap
+
+import plotly.graph_objects as go
+
+#: Qualitative palette (colour-blind friendly, Okabe-Ito first, then Tableau).
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#B07AA1",
+    "#76B7B2",
+    "#EDC948",
+    "#FF9DA7",
+    "#9C755F",
+    "#BAB0AC",
+)
+NOISE_COLOUR = "#C8C8C8"
+DROPPED_COLOUR = "#D0D0D0"
+FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+
+
+def colour_for(index: int) -> str:
+    """The palette colour of category ``index`` (cycled)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def safe_hover(text: object, *, width: int = 70, max_chars: int = 280) -> str:
+    """User text made inert for a plotly hover: truncated, HTML-escaped, wrapped with <br>."""
+    raw = "" if text is None else str(text)
+    if len(raw) > max_chars:
+        raw = raw[: max_chars - 1] + "…"
+    lines = textwrap.wrap(raw, width=width) or [""]
+    return "<br>".join(html.escape(line, quote=True) for line in lines)
+
+
+def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 560) -> go.Figure:
+    """Apply the common layout to ``fig`` and return it."""
+    fig.update_layout(
+        title={"text": html.escape(title) if title else None, "x": 0.01, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+        font={"family": FONT, "size": 13},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        legend={"itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.8)"},
+        hoverlabel={"bgcolor": "white", "font": {"family": FONT, "size": 12}, "align": "left"},
+    )
+    return fig

@@ -1,0 +1,107 @@
+"""Opinion map: the debate's opinion clusters, what the selected summary carries, and a lasso to read them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dembias import queries
+from dembias.plots import opinion_map_figure
+from pages import shared
+
+POINT_CAP = 20_000
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Opinion map")
+if sel.mapping_run is None:
+    st.info(f"No opinion map for {sel.debate_id} yet: run `dembias map --debate {sel.debate_id}`.")
+    st.stop()
+
+color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
+points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, POINT_CAP)
+total = shared.n_mapped(sel.root, sel.mapping_run)
+clusters = shared.run_table(sel.root, sel.mapping_run, "clusters")
+diagnostics = shared.run_table(sel.root, sel.mapping_run, "diagnostics")
+diag = dict(zip(diagnostics["metric"], diagnostics["value"], strict=True)) if not diagnostics.empty else {}
+
+cols = st.columns(5)
+cols[0].metric("Contributions mapped", f"{total:,}")
+cols[1].metric("Opinion clusters", int(diag.get("n_clusters", 0)))
+cols[2].metric(
+    "Noise share", f"{diag.get('noise_share', float('nan')):.0%}", help="Contributions HDBSCAN left unclustered."
+)
+cols[3].metric(
+    "Stability (ARI)",
+    f"{diag.get('stability_ari', float('nan')):.2f}",
+    help="Mean pairwise adjusted Rand index of the clusterings over several seeds (1 = identical).",
+)
+cols[4].metric(
+    "NMI with language",
+    f"{diag.get('nmi_language', float('nan')):.2f}",
+    help="Normalised mutual information between cluster and language: near 0 means clusters follow opinions, "
+    "not languages.",
+)
+if total > len(points):
+    st.caption(f"Showing a fixed sample of {len(points):,} of {total:,} contributions.")
+
+covered_clusters = None
+units = None
+if sel.output_id and sel.pluralism_run:
+    coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+    if not coverage.empty:
+        covered_clusters = coverage.loc[coverage["covered"], "cluster"].tolist()
+        n_dropped = int((~coverage["covered"] & (coverage["cluster"] != -1)).sum())
+        st.caption(
+            f"Summary: {sel.output_label} — {n_dropped} cluster(s) dropped (grey, outlined in their colour); "
+            "★ marks each summary sentence at the centre of the contributions it carries."
+        )
+        if st.toggle("Show summary sentences", value=st.query_params.get("units", "1") == "1", key="w_units"):
+            units = shared.unit_positions(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+        shared.set_params(units="1" if units is not None else "0")
+
+side_by_side = (
+    covered_clusters is not None
+    and color_by == "cluster"
+    and st.toggle(
+        "Source clusters and surviving clusters side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
+    )
+)
+shared.set_params(sbs="1" if side_by_side else None)
+if side_by_side:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**All opinion clusters of the debate**")
+        st.plotly_chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all", width="stretch")
+    with right:
+        st.markdown("**Clusters that survive the summary**")
+        st.plotly_chart(
+            opinion_map_figure(
+                points, color_by="cluster", covered_clusters=covered_clusters, surviving_only=True, height=480
+            ),
+            key="map_surviving",
+            width="stretch",
+        )
+figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
+event = st.plotly_chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"), width="stretch")
+
+selected = []
+if event and event.selection and event.selection.points:
+    selected = [str(p["customdata"]) for p in event.selection.points if p.get("customdata") is not None]
+st.subheader(f"Selected contributions ({len(selected)})")
+if not selected:
+    st.caption("Draw a lasso or a box on the map to list the contributions inside it.")
+else:
+    detail = queries.contributions_detail(
+        sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
+    )
+    if sel.output_id and sel.pluralism_run:
+        links = shared.unit_links(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+        carried = links.groupby("contribution_id")["unit_index"].apply(lambda u: ", ".join(map(str, sorted(set(u)))))
+        detail.insert(1, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
+    shared.text_table(detail)
+    shared.download(detail, f"{sel.debate_id}-selection")
+
+with st.expander("Clusters", expanded=False):
+    shared.text_table(clusters)
+    shared.download(clusters, f"{sel.debate_id}-clusters")

@@ -1,0 +1,109 @@
+"""Minorities: the opinion clusters and vote groups a summary drops or under-represents, and who they are."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import shared
+
+UNDER = 0.8  # a value is under-represented when its summary share is at most 80% of its debate share
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Marginalized minorities")
+if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
+    st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
+    st.stop()
+st.caption(f"Summary: {sel.output_label}")
+
+coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+clusters = coverage[coverage["cluster"] != -1].copy()
+clusters["status"] = "represented"
+clusters.loc[clusters["ratio"].fillna(0) <= UNDER, "status"] = "under-represented"
+clusters.loc[~clusters["covered"], "status"] = "dropped"
+marginalized = clusters[clusters["status"] != "represented"].sort_values(
+    ["is_minority", "size"], ascending=[False, True]
+)
+
+groups = shared.scored_table(sel.root, sel.pluralism_run, "group_coverage", sel.output_id)
+vote_groups = groups[groups["dimension"] == "vote_group"] if not groups.empty else groups
+cols = st.columns(3)
+cols[0].metric("Clusters dropped", int((clusters["status"] == "dropped").sum()))
+cols[1].metric("Clusters under-represented", int((clusters["status"] == "under-represented").sum()))
+if not vote_groups.empty:
+    under_groups = vote_groups[
+        (vote_groups["p_t"].fillna(0) <= UNDER * vote_groups["p_s"]) & ~vote_groups["suppressed"]
+    ]
+    cols[2].metric("Vote groups under-represented", f"{len(under_groups)} of {len(vote_groups)}")
+
+st.subheader("Vote groups")
+if vote_groups.empty:
+    st.caption("No vote groups for this debate (no votes).")
+else:
+    shared.text_table(
+        vote_groups[["value", "n", "p_s", "p_t", "mean_coverage", "parity", "suppressed"]].rename(
+            columns={"value": "vote group"}
+        ),
+        column_config={
+            "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
+            "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
+            "mean_coverage": st.column_config.NumberColumn("mean coverage p(d)", format="%.2f"),
+        },
+    )
+    reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
+    if not reps.empty:
+        st.caption("Each vote group's most representative comment (Polis representativeness), and whether it survives:")
+        texts = shared.contribution_texts(sel.root, sel.debate_id, tuple(reps["contribution_id"].astype(str)))
+        reps = reps.merge(texts, on="contribution_id", how="left")
+        for row in reps.itertuples():
+            shared.quote(row.text, caption=f"group {row.vote_group} · {'survives' if row.covered else 'dropped'}")
+
+st.subheader(f"Marginalized clusters ({len(marginalized)})")
+if marginalized.empty:
+    st.success("Every opinion cluster is represented in proportion.")
+    st.stop()
+
+breakdown_by = shared.choice("Break down by", ["country", "language"], key="by")
+ids = tuple(int(c) for c in marginalized["cluster"])
+breakdown = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, breakdown_by)
+values = sorted(breakdown["value"].dropna().unique().tolist())
+chosen = st.multiselect(f"Only these {breakdown_by} values", values, key=f"w_filter_{breakdown_by}")
+clusters_table = shared.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
+profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
+
+for row in marginalized.itertuples():
+    info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
+    title = f"C{row.cluster} · {row.label or ''} — {row.status}{' · minority' if row.is_minority else ''}"
+    with st.expander(title, expanded=bool(row.is_minority)):
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Contributions", int(row.size))
+        c2.metric("Share of debate", f"{row.p_s:.1%}")
+        c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
+        if info is not None and info["keywords"] is not None:
+            st.write("Keywords: " + ", ".join(str(k) for k in info["keywords"]))
+        part = breakdown[breakdown["cluster"] == row.cluster]
+        if chosen:
+            part = part[part["value"].isin(chosen)]
+        st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
+        shared.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
+        if not profile.empty:
+            mine = profile[profile["cluster"] == row.cluster]
+            if not mine.empty:
+                st.caption("How each vote group voted on this cluster's comments")
+                shared.text_table(mine.drop(columns=["cluster"]))
+        if info is not None and info["representative_ids"] is not None:
+            texts = shared.contribution_texts(
+                sel.root, sel.debate_id, tuple(str(i) for i in info["representative_ids"])
+            )
+            if chosen:
+                texts = texts[texts[breakdown_by].isin(chosen)]
+            small = not part.empty and bool(part["suppressed"].all())
+            if small:
+                st.caption("Quotes withheld: every cell of this cluster is under 5 contributors.")
+            else:
+                for text_row in texts.itertuples():
+                    shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
+
+shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")

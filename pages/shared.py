@@ -1,0 +1,250 @@
+"""What every page shares: the workspace, cached queries, the sidebar selection and URL state.
+
+Pages stay thin: they take a :class:`Selection`, query through the cached functions here, call a plot
+builder from ``dembias.plots`` and render. Every choice a page makes is mirrored in the URL (query
+parameters), so a copied link reopens the same view.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from dembias import queries
+from dembias.export import to_csv_bytes
+from dembias.store import Workspace
+
+
+def leave_pages_directory_mode() -> None:
+    """Make a deep link work on a fresh server.
+
+    The fixed project layout has a ``pages/`` folder, so Streamlit starts in its old "pages directory"
+    mode, where a first request for ``/map`` runs ``pages/map.py`` alone, without ``app.py`` and its
+    ``st.navigation``. Calling ``st.navigation`` once leaves that mode for good; until then, a page run
+    on its own switches the mode off and reruns through ``app.py``, which lands on the same page (page
+    files are named like their URL paths, so their page hashes match).
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+leave_pages_directory_mode()
+
+
+def workspace() -> Workspace:
+    """The workspace this dashboard serves ($DEMBIAS_WORKSPACE, else data/workspace)."""
+    return Workspace.resolve()
+
+
+def version(ws: Workspace) -> tuple[float, int]:
+    """Cache key that changes when the corpus is replaced or a run lands."""
+    return queries.workspace_version(ws)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def debates(root: str, _version: tuple[float, int]) -> pd.DataFrame:
+    return queries.debates_table(Workspace(root))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def outputs(root: str, _version: tuple[float, int], debate_id: str) -> pd.DataFrame:
+    return queries.outputs_table(Workspace(root), debate_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def runs(root: str, _version: tuple[float, int], stage: str, debate_id: str) -> list[dict]:
+    return [
+        {
+            "run_id": r.run_id,
+            "created_at": r.created_at,
+            "params": r.manifest.get("params", {}),
+            "inputs": r.manifest.get("inputs", []),
+        }
+        for r in queries.run_options(Workspace(root), stage=stage, debate_id=debate_id)
+    ]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_table(root: str, run_id: str, table: str) -> pd.DataFrame:
+    """Runs never change, so the run id alone is a sufficient cache key."""
+    return queries.run_table(Workspace(root), run_id, table)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_points(root: str, debate_id: str, mapping_run: str, cap: int) -> pd.DataFrame:
+    return queries.map_points(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, cap=cap)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def n_mapped(root: str, mapping_run: str) -> int:
+    return queries.n_mapped(Workspace(root), mapping_run)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar selected: workspace, debate, output, and the runs to read."""
+
+    ws: Workspace
+    debate_id: str | None
+    output_id: str | None
+    mapping_run: str | None
+    pluralism_run: str | None = None
+    fidelity_run: str | None = None
+    output_label: str | None = None
+
+    @property
+    def root(self) -> str:
+        return str(self.ws.root)
+
+
+def _param_default(key: str, options: list[str]) -> int:
+    wanted = st.query_params.get(key)
+    return options.index(wanted) if wanted in options else 0
+
+
+def sidebar() -> Selection | None:
+    """Render the sidebar pickers (debate, output, mapping run) and mirror them in the URL."""
+    ws = workspace()
+    if not ws.exists():
+        st.error(f"No workspace at {ws.root}. Build the demo with `dembias demo` or set DEMBIAS_WORKSPACE.")
+        return None
+    ver = version(ws)
+    table = debates(str(ws.root), ver)
+    ids = table["debate_id"].tolist()
+    if not ids:
+        st.warning("The workspace holds no debate yet: ingest one with `dembias ingest`.")
+        return None
+    titles = dict(zip(table["debate_id"], table["title"], strict=True))
+    with st.sidebar:
+        debate_id = st.selectbox(
+            "Debate", ids, index=_param_default("debate", ids), format_func=lambda d: f"{d} — {titles[d][:40]}"
+        )
+        out = outputs(str(ws.root), ver, debate_id)
+        summaries = out[out["task"] == "summary"].copy()
+        # real model outputs first, baselines (model "baseline:...") after them
+        summaries["_baseline"] = summaries["model"].str.startswith("baseline:")
+        summaries = summaries.sort_values(["_baseline", "model"], kind="stable")
+        output_ids = summaries["output_id"].tolist()
+        labels = {r.output_id: f"{r.model} · {r.n_units} units" for r in summaries.itertuples()}
+        output_id = None
+        if output_ids:
+            output_id = st.selectbox(
+                "Summary to audit", output_ids, index=_param_default("output", output_ids), format_func=labels.get
+            )
+        with st.expander("Runs", expanded=False):
+            mapping_run = _run_picker(ws, ver, "mapping", debate_id, "Opinion map run", "map")
+            pluralism_run = _run_picker(ws, ver, "pluralism", debate_id, "Pluralism scoring run", "prun", mapping_run)
+            fidelity_run = _run_picker(ws, ver, "fidelity", debate_id, "Fidelity scoring run", "frun", mapping_run)
+    set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
+    return Selection(
+        ws=ws,
+        debate_id=debate_id,
+        output_id=output_id,
+        mapping_run=mapping_run,
+        pluralism_run=pluralism_run,
+        fidelity_run=fidelity_run,
+        output_label=labels.get(output_id) if output_id else None,
+    )
+
+
+def _run_picker(
+    ws: Workspace, ver: tuple[float, int], stage: str, debate_id: str, label: str, key: str, using: str | None = None
+) -> str | None:
+    """A picker of a debate's runs of one stage; defaults to the URL's, else the newest built on ``using``."""
+    options = runs(str(ws.root), ver, stage, debate_id)
+    run_ids = [r["run_id"] for r in options]
+    if not run_ids:
+        return None
+    if st.query_params.get(key) in run_ids:
+        index = run_ids.index(st.query_params[key])
+    else:
+        preferred = next((r["run_id"] for r in options if using and using in r["inputs"]), run_ids[0])
+        index = run_ids.index(preferred)
+    return st.selectbox(label, run_ids, index=index, key=f"run_{key}")
+
+
+def set_params(**values: str | None) -> None:
+    """Mirror view state in the URL (None removes a key)."""
+    for key, value in values.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+
+
+def choice(label: str, options: list[str], *, key: str, horizontal: bool = True, **kwargs) -> str:
+    """A radio whose value lives in the URL under ``key``."""
+    value = st.radio(
+        label, options, index=_param_default(key, options), horizontal=horizontal, key=f"w_{key}", **kwargs
+    )
+    set_params(**{key: value})
+    return value
+
+
+def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> None:
+    """A CSV download of ``frame``, safe to open in a spreadsheet."""
+    st.download_button(label, to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
+
+
+def text_table(frame: pd.DataFrame, **kwargs) -> None:
+    """A dataframe whose user text is shown as plain text (st.dataframe never renders HTML or markdown)."""
+    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scorecard(root: str, pluralism_run: str) -> pd.DataFrame:
+    return queries.scorecard(Workspace(root), pluralism_run)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cluster_coverage(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    return queries.cluster_coverage(
+        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def unit_links(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    return queries.unit_links(
+        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def unit_positions(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    return queries.unit_positions(
+        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scored_table(root: str, run_id: str, table: str, output_id: str) -> pd.DataFrame:
+    return queries.scored_table(Workspace(root), run_id, table, output_id=output_id)
+
+
+def quote(text: str, *, caption: str | None = None) -> None:
+    """Show a contribution as inert text: escaped, never parsed as markdown or HTML."""
+    body = html.escape(text or "")
+    note = f"<div style='color:#6b7280;font-size:0.8em'>{html.escape(caption)}</div>" if caption else ""
+    st.html(
+        "<blockquote style='border-left:3px solid #3b5bdb;margin:0.3em 0;padding:0.2em 0.8em;"
+        f"white-space:pre-wrap'>{body}{note}</blockquote>"
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cluster_breakdown(root: str, debate_id: str, mapping_run: str, clusters: tuple[int, ...], by: str) -> pd.DataFrame:
+    return queries.cluster_breakdown(
+        Workspace(root), debate_id=debate_id, mapping_run=mapping_run, clusters=list(clusters), by=by
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def contribution_texts(root: str, debate_id: str, ids: tuple[str, ...]) -> pd.DataFrame:
+    return queries.contribution_texts(Workspace(root), debate_id=debate_id, contribution_ids=list(ids))

@@ -1,0 +1,64 @@
+"""Cluster survival: each cluster's share of the debate against its share of the summary."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dembias.explain import metric_help
+from dembias.plots import survival_figure
+from pages import shared
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Cluster survival")
+if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
+    st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
+    st.stop()
+st.caption(f"Summary: {sel.output_label}")
+
+coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+clusters = coverage[coverage["cluster"] != -1]
+if clusters.empty:
+    st.warning("This output was not scored in the selected run.")
+    st.stop()
+
+n_dropped = int((~clusters["covered"]).sum())
+n_minority_dropped = int((~clusters["covered"] & clusters["is_minority"]).sum())
+cols = st.columns(3)
+cols[0].metric("Clusters", len(clusters))
+cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
+cols[2].metric("Minority clusters dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
+
+st.plotly_chart(survival_figure(clusters), width="stretch", key="survival")
+st.caption(
+    "★ minority cluster (the smallest clusters together holding 20% of contributions) · ✕ dropped by the summary"
+)
+
+st.subheader("Representation ratio per cluster")
+table = clusters.assign(keywords=clusters["keywords"].map(lambda k: ", ".join(k) if k is not None else ""))
+table = table[["cluster", "label", "keywords", "size", "p_s", "p_t", "ratio", "covered", "is_minority"]]
+shared.text_table(
+    table,
+    column_config={
+        "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
+        "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
+        "ratio": st.column_config.NumberColumn("p_t / p_s", format="%.2f"),
+    },
+)
+shared.download(table, f"{sel.debate_id}-cluster-survival")
+
+st.subheader("Which sentences link to which clusters")
+links = shared.unit_links(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+cluster_filter = st.multiselect("Only clusters", sorted(clusters["cluster"].tolist()), key="w_units_clusters")
+shown = links[links["cluster"].isin(cluster_filter)] if cluster_filter else links
+shared.text_table(shown[["unit_index", "kind", "unit_text", "contribution_id", "cluster", "method", "score"]])
+shared.download(shown, f"{sel.debate_id}-unit-links")
+
+st.subheader("Justified representation")
+st.caption(metric_help("jr_violations"))
+violations = shared.scored_table(sel.root, sel.pluralism_run, "jr_violations", sel.output_id)
+if violations.empty:
+    st.success("No violation: every cluster of at least N/k contributions is represented.")
+else:
+    shared.text_table(violations.drop(columns=["output_id"]))
