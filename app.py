@@ -1,6 +1,6 @@
-"""dembias dashboard: entry point and overview page.
+"""dembias dashboard: entry point (navigation) and the overview page.
 
-Run with ``streamlit run app.py`` (or ``make app``). Reads the workspace named by ``$DEMBIAS_WORKSPACE``
+Run with ``make app`` (or ``streamlit run app.py``). Reads the workspace named by ``$DEMBIAS_WORKSPACE``
 (default ``data/workspace``) read-only; pages query, plot with ``dembias.plots`` and render.
 """
 
@@ -8,41 +8,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.queries import debates_table, outputs_table, workspace_version
-from dembias.store import Workspace
+from dembias.explain import METRICS, metric_help
+from dembias.plots import metric_dots_figure
+from dembias.scorecard import format_scorecard
+from pages import shared
 
-st.set_page_config(page_title="dembias", page_icon="⚖️", layout="wide")
-
-
-def current_workspace() -> Workspace:
-    """The workspace this dashboard serves ($DEMBIAS_WORKSPACE, else data/workspace)."""
-    return Workspace.resolve()
-
-
-@st.cache_data(show_spinner=False)
-def cached_debates(root: str, version: tuple[float, int]):
-    return debates_table(Workspace.resolve(root))
-
-
-@st.cache_data(show_spinner=False)
-def cached_outputs(root: str, version: tuple[float, int], debate_id: str):
-    return outputs_table(Workspace.resolve(root), debate_id)
+st.set_page_config(page_title="dembias", page_icon=":material/balance:", layout="wide")
 
 
 def overview() -> None:
-    """Debates of the workspace with their counts, and the outputs to audit."""
-    ws = current_workspace()
+    """Debates with their counts, and the scorecard of every output of the selected debate."""
+    sel = shared.sidebar()
     st.title("dembias — democratic biases of language models in deliberation")
     st.caption(
         "Do minority opinions survive a model's summary? Does a rewrite or translation still say what its "
         "author said, equally well for every language and country?"
     )
-    if not ws.exists():
-        st.error(f"No workspace at {ws.root}. Build the demo with `dembias demo` or set DEMBIAS_WORKSPACE.")
+    if sel is None:
         return
-    version = workspace_version(ws)
-    debates = cached_debates(str(ws.root), version)
-    st.subheader(f"Debates ({len(debates)})")
+    debates = shared.debates(sel.root, shared.version(sel.ws))
     columns = {
         "debate_id": "Debate",
         "title": "Title",
@@ -55,16 +39,31 @@ def overview() -> None:
         "n_groups": "Vote groups",
         "n_outputs": "Model outputs",
     }
-    st.dataframe(debates[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
-    debate_id = st.selectbox("Debate", debates["debate_id"].tolist(), key="debate")
-    if debate_id:
-        outputs = cached_outputs(str(ws.root), version, debate_id)
-        st.subheader("Model outputs to audit")
-        if outputs.empty:
-            st.info("No model outputs for this debate yet.")
-        else:
-            st.dataframe(outputs, hide_index=True, width="stretch")
-    st.caption(f"Workspace: {ws.root}")
+    st.subheader(f"Debates ({len(debates)})")
+    shared.text_table(debates[list(columns)].rename(columns=columns))
+
+    st.subheader(f"Scorecard — {sel.debate_id}")
+    if not sel.pluralism_run:
+        st.info(
+            f"No pluralism scoring run for {sel.debate_id} yet: `dembias score pluralism --debate {sel.debate_id}`."
+        )
+    else:
+        scores = shared.scorecard(sel.root, sel.pluralism_run)
+        fidelity = shared.fidelity_by_model(sel.root, sel.fidelity_run) if sel.fidelity_run else None
+        table = format_scorecard(scores, fidelity)
+        st.caption("Each value with its 95% bootstrap interval where one applies. Baselines are models `baseline:*`.")
+        shared.text_table(table.drop(columns=["output_id"]))
+        shared.download(table, f"{sel.debate_id}-scorecard")
+        metric = shared.choice(
+            "Compare outputs on", ["uer_clusters", "minority_survival_gap", "survival", "uer_vote_groups"], key="metric"
+        )
+        st.plotly_chart(metric_dots_figure(scores, metric), width="stretch", key="dots")
+        st.caption(metric_help(metric))
+
+    with st.expander("What the metrics mean", expanded=False):
+        for title, text in METRICS.values():
+            st.markdown(f"**{title}** — {text}")
+    st.caption(f"Workspace: {sel.ws.root}")
 
 
 # Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode).

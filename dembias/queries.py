@@ -281,3 +281,15 @@ def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[
         ).df()
     finally:
         con.close()
+
+
+def fidelity_by_model(ws: Workspace, fidelity_run: str) -> pd.DataFrame:
+    """Per model: rewrites audited, mean similarity, share with at least one lexical flag."""
+    con = open_run(ws, fidelity_run)
+    try:
+        return con.execute(
+            "SELECT model, count(*) AS n_pairs, avg(similarity) AS mean_similarity, "
+            "avg(CASE WHEN n_flags > 0 THEN 1 ELSE 0 END) AS share_flagged FROM pairs GROUP BY model ORDER BY model"
+        ).df()
+    finally:
+        con.close()

@@ -248,3 +248,8 @@ def cluster_breakdown(root: str, debate_id: str, mapping_run: str, clusters: tup
 @st.cache_data(show_spinner=False, max_entries=64)
 def contribution_texts(root: str, debate_id: str, ids: tuple[str, ...]) -> pd.DataFrame:
     return queries.contribution_texts(Workspace(root), debate_id=debate_id, contribution_ids=list(ids))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def fidelity_by_model(root: str, fidelity_run: str) -> pd.DataFrame:
+    return queries.fidelity_by_model(Workspace(root), fidelity_run)

@@ -1,4 +1,4 @@
-"""The dashboard through Streamlit's AppTest: no exception, the demo debates listed with their counts."""
+"""Every dashboard page through Streamlit's AppTest on the demo workspace: no exception, expected elements."""
 
 from __future__ import annotations
 
@@ -7,35 +7,58 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias.demo import build_demo
-from dembias.store import Workspace
-
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+DEBATES = {"bowling-green", "klimarat-produktion-konsum", "nz-freshwater", "nz-ubi", "vtaiwan-uberx"}
 
 
-@pytest.fixture(scope="module")
-def demo_workspace(tmp_path_factory) -> Workspace:
-    ws = Workspace(tmp_path_factory.mktemp("app") / "ws")
-    build_demo(ws, progress=lambda _m: None)
-    return ws
+def app_at(monkeypatch, ws, page: str | None = None, **params: str) -> AppTest:
+    monkeypatch.setenv("DEMBIAS_WORKSPACE", str(ws.root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
 
 
-def test_overview_lists_the_five_demo_debates(demo_workspace, monkeypatch):
-    monkeypatch.setenv("DEMBIAS_WORKSPACE", str(demo_workspace.root))
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    table = at.dataframe[0].value
-    assert set(table["Debate"]) == {
-        "bowling-green",
-        "klimarat-produktion-konsum",
-        "nz-freshwater",
-        "nz-ubi",
-        "vtaiwan-uberx",
-    }
-    bg = table.set_index("Debate").loc["bowling-green"]
+def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, debate="bowling-green")
+    debates = at.dataframe[0].value
+    assert set(debates["Debate"]) == DEBATES
+    bg = debates.set_index("Debate").loc["bowling-green"]
     assert (bg["Contributions"], bg["Accepted"], bg["Participants"]) == (896, 607, 2031)
-    kr = table.set_index("Debate").loc["klimarat-produktion-konsum"]
+    kr = debates.set_index("Debate").loc["klimarat-produktion-konsum"]
     assert (kr["Contributions"], kr["Accepted"], kr["Participants"], kr["Vote groups"]) == (522, 277, 1116, 2)
+    scorecard = at.dataframe[1].value
+    assert "gemini (sensemaking-tools)" in set(scorecard["Model"])
+    assert {"baseline:top-voted", "baseline:cluster-representative"} <= set(scorecard["Model"])
+    assert at.sidebar.selectbox[0].value == "bowling-green"
+    assert at.sidebar.selectbox[1].value is not None  # the Gemini report is preselected before baselines
+
+
+def test_opinion_map_page(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/map.py", debate="klimarat-produktion-konsum", color="vote_group")
+    assert at.title[0].value == "Opinion map"
+    assert at.radio[0].value == "vote_group"
+    labels = [m.label for m in at.metric]
+    assert {"Contributions mapped", "Opinion clusters", "Stability (ARI)", "NMI with language"} <= set(labels)
+    assert at.query_params["debate"] == "klimarat-produktion-konsum"
+
+
+def test_cluster_survival_page(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="bowling-green")
+    assert at.title[0].value == "Cluster survival"
+    ratios = at.dataframe[0].value
+    assert {"cluster", "size", "p_s", "p_t", "ratio", "covered", "is_minority"} <= set(ratios.columns)
+    assert ratios["p_s"].sum() == pytest.approx(1 - 0, abs=0.25)  # clusters without noise
+
+
+def test_minorities_page(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/minorities.py", debate="klimarat-produktion-konsum")
+    assert at.title[0].value == "Marginalized minorities"
+    assert [m.label for m in at.metric][:2] == ["Clusters dropped", "Clusters under-represented"]
 
 
 def test_missing_workspace_is_a_clear_message(tmp_path, monkeypatch):

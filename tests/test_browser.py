@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dembias.demo import build_demo
-from dembias.store import Workspace
 from tests.browser import chromium_page, needs_chromium, screenshot, serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
 
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    ws = Workspace(tmp_path_factory.mktemp("browser") / "ws")
-    build_demo(ws, progress=lambda _m: None)
-    return ws.root
-
-
-def test_overview_in_chromium(demo_root):
-    with serve_dashboard(demo_root) as base, chromium_page() as page:
+def test_overview_in_chromium(demo_ws):
+    with serve_dashboard(demo_ws.root) as base, chromium_page() as page:
         page.goto(base, wait_until="networkidle")
         page.get_by_text("Debates (5)").wait_for(timeout=30_000)
         for debate in ("bowling-green", "klimarat-produktion-konsum", "vtaiwan-uberx"):

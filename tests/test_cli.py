@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from tests.helpers import polis_folder
 
 DEMBIAS = [sys.executable, "-m", "dembias"]
@@ -17,19 +15,21 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run([*DEMBIAS, *args], capture_output=True, text=True, check=check, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli") / "ws"
-    run("demo", "--workspace", str(root))
-    return root
-
-
 def test_info_json_has_the_documented_names(demo_ws):
-    info = json.loads(run("info", "--json", "--workspace", str(demo_ws)).stdout)
+    info = json.loads(run("info", "--json", "--workspace", str(demo_ws.root)).stdout)
     debates = {d["debate_id"]: d for d in info["debates"]}
     assert set(debates) == {"bowling-green", "klimarat-produktion-konsum", "nz-freshwater", "nz-ubi", "vtaiwan-uberx"}
     for d in debates.values():
-        assert {"debate_id", "title", "language", "n_contributions", "n_accepted", "n_participants", "n_votes", "n_groups"} <= set(d)
+        assert {
+            "debate_id",
+            "title",
+            "language",
+            "n_contributions",
+            "n_accepted",
+            "n_participants",
+            "n_votes",
+            "n_groups",
+        } <= set(d)
     assert (debates["bowling-green"]["n_contributions"], debates["bowling-green"]["n_accepted"]) == (896, 607)
     assert debates["klimarat-produktion-konsum"]["n_participants"] == 1116
     assert debates["klimarat-produktion-konsum"]["n_votes"] == 61384
@@ -39,9 +39,9 @@ def test_info_json_has_the_documented_names(demo_ws):
 
 
 def test_demo_refuses_to_overwrite_and_if_missing_is_a_no_op(demo_ws):
-    refused = run("demo", "--workspace", str(demo_ws), check=False)
+    refused = run("demo", "--workspace", str(demo_ws.root), check=False)
     assert refused.returncode == 2 and "--force" in refused.stderr
-    assert run("demo", "--if-missing", "--workspace", str(demo_ws)).returncode == 0
+    assert run("demo", "--if-missing", "--workspace", str(demo_ws.root)).returncode == 0
 
 
 def test_ingest_error_is_one_clear_line(tmp_path):

@@ -5,6 +5,7 @@ They never call streamlit; pages render what they return. User text reaches a fi
 """
 
 from dembias.plots.opinion_map import opinion_map_figure
+from dembias.plots.scorecard import metric_dots_figure
 from dembias.plots.survival import survival_figure
 
-__all__ = ["opinion_map_figure", "survival_figure"]
+__all__ = ["metric_dots_figure", "opinion_map_figure", "survival_figure"]
