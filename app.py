@@ -73,6 +73,7 @@ navigation = st.navigation(
         st.Page("pages/map.py", title="Opinion map", icon=":material/scatter_plot:"),
         st.Page("pages/survival.py", title="Cluster survival", icon=":material/bar_chart:"),
         st.Page("pages/minorities.py", title="Minorities", icon=":material/diversity_3:"),
+        st.Page("pages/fidelity.py", title="Fidelity", icon=":material/translate:"),
     ]
 )
 navigation.run()

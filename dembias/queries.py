@@ -293,3 +293,21 @@ def fidelity_by_model(ws: Workspace, fidelity_run: str) -> pd.DataFrame:
         ).df()
     finally:
         con.close()
+
+
+SQL_REVIEW_LIST = """
+SELECT p.output_id, p.model, p.task, p.language_pair, p.country, p.cluster, p.similarity,
+       p.similarity_percentile, p.entailment_min, p.stance_flip, p.review_score, p.flag_kinds,
+       o.text AS output_text,
+       (SELECT string_agg(c.text, ' / ') FROM contributions c
+        WHERE c.debate_id = o.debate_id AND list_contains(o.source_ids, c.contribution_id)) AS source_text
+FROM f.pairs p JOIN outputs o USING (output_id)
+ORDER BY p.review_score DESC NULLS LAST, p.similarity ASC
+LIMIT ?
+"""
+
+
+def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.DataFrame:
+    """The rewrites most in need of review (highest review score first), with source and output texts."""
+    with corpus_with_runs(ws, {"f": fidelity_run}) as con:
+        return con.execute(SQL_REVIEW_LIST, [limit]).df()

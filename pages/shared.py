@@ -16,6 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from dembias import queries
 from dembias.export import to_csv_bytes
+from dembias.highlight import highlight_words
 from dembias.store import Workspace
 
 
@@ -253,3 +254,18 @@ def contribution_texts(root: str, debate_id: str, ids: tuple[str, ...]) -> pd.Da
 @st.cache_data(show_spinner=False, max_entries=32)
 def fidelity_by_model(root: str, fidelity_run: str) -> pd.DataFrame:
     return queries.fidelity_by_model(Workspace(root), fidelity_run)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def review_list(root: str, fidelity_run: str, limit: int) -> pd.DataFrame:
+    return queries.review_list(Workspace(root), fidelity_run=fidelity_run, limit=limit)
+
+
+def highlighted(text: str, words: list[str], *, caption: str | None = None) -> None:
+    """Text with flagged words marked; the text is escaped before any markup is added."""
+    body = highlight_words(text, words)
+    note = f"<div style='color:#6b7280;font-size:0.8em'>{html.escape(caption)}</div>" if caption else ""
+    st.html(
+        "<style>mark.flag{background:#ffe066;padding:0 2px;border-radius:2px}</style>"
+        f"<div style='white-space:pre-wrap;line-height:1.5'>{body}</div>{note}"
+    )
