@@ -74,6 +74,8 @@ navigation = st.navigation(
         st.Page("pages/survival.py", title="Cluster survival", icon=":material/bar_chart:"),
         st.Page("pages/minorities.py", title="Minorities", icon=":material/diversity_3:"),
         st.Page("pages/fidelity.py", title="Fidelity", icon=":material/translate:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/annotations.py", title="Annotations", icon=":material/flag:"),
     ]
 )
 navigation.run()

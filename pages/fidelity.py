@@ -63,4 +63,5 @@ for row in review.itertuples():
             shared.highlighted(row.source_text or "", words, caption="source (what the author said)")
         with right:
             shared.highlighted(row.output_text or "", words, caption=f"{row.task} by {row.model}")
+        shared.annotate(sel.debate_id, "output_pair", row.output_id, key=row.output_id, run_id=sel.fidelity_run)
 shared.download(review, f"{sel.debate_id}-needs-review")

@@ -77,6 +77,7 @@ for row in marginalized.itertuples():
     info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
     title = f"C{row.cluster} · {row.label or ''} — {row.status}{' · minority' if row.is_minority else ''}"
     with st.expander(title, expanded=bool(row.is_minority)):
+        shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
         c1, c2, c3 = st.columns(3)
         c1.metric("Contributions", int(row.size))
         c2.metric("Share of debate", f"{row.p_s:.1%}")

@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from dembias import queries
+from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.store import Workspace
@@ -65,6 +66,7 @@ def runs(root: str, _version: tuple[float, int], stage: str, debate_id: str) -> 
             "created_at": r.created_at,
             "params": r.manifest.get("params", {}),
             "inputs": r.manifest.get("inputs", []),
+            "rescores": r.manifest.get("rescores"),
         }
         for r in queries.run_options(Workspace(root), stage=stage, debate_id=debate_id)
     ]
@@ -269,3 +271,17 @@ def highlighted(text: str, words: list[str], *, caption: str | None = None) -> N
         "<style>mark.flag{background:#ffe066;padding:0 2px;border-radius:2px}</style>"
         f"<div style='white-space:pre-wrap;line-height:1.5'>{body}</div>{note}"
     )
+
+
+def annotate(debate_id: str, target_type: str, target_id: str, *, key: str, run_id: str | None = None) -> None:
+    """A small popover to flag ``target_id`` with a label and a note (stored in the workspace's state file)."""
+    ws = workspace()
+    with st.popover("Flag", icon=":material/flag:"), st.form(f"flag_{key}", clear_on_submit=True, border=False):
+        label = st.selectbox("Label", LABELS, key=f"flag_label_{key}")
+        note = st.text_area("Note", max_chars=MAX_NOTE, key=f"flag_note_{key}")
+        if st.form_submit_button("Save flag"):
+            add_annotation(
+                ws.state_path,
+                Annotation(debate_id, target_type, str(target_id), label, note=note, run_id=run_id),
+            )
+            st.toast("Flag saved")

@@ -1,0 +1,139 @@
+"""Annotations of qualitative audits: flag a contribution, an output pair, a unit or a cluster with a note.
+
+They live in the workspace's ``state.duckdb``, the dashboard's own file, which only the dashboard
+process writes (DESIGN.md §3). Every call opens the file, does its work and closes it, so the file is
+never held open between requests; a lock serialises the sessions of one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+TARGET_TYPES = ("contribution", "output_pair", "unit", "cluster", "output")
+LABELS = ("misrepresented", "dropped minority", "stance changed", "meaning lost", "good example", "other")
+MAX_NOTE = 5000
+
+SQL_CREATE = """
+CREATE TABLE IF NOT EXISTS annotations (
+    annotation_id VARCHAR PRIMARY KEY,
+    debate_id     VARCHAR NOT NULL,
+    target_type   VARCHAR NOT NULL,
+    target_id     VARCHAR NOT NULL,
+    label         VARCHAR NOT NULL,
+    note          VARCHAR,
+    author        VARCHAR,
+    run_id        VARCHAR,
+    created_at    TIMESTAMP NOT NULL
+)"""
+
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One flag with its note."""
+
+    debate_id: str
+    target_type: str
+    target_id: str
+    label: str
+    note: str = ""
+    author: str = ""
+    run_id: str | None = None
+
+    def validate(self) -> None:
+        """Raise ValueError on an unknown target type or label, an empty target or an over-long note."""
+        if self.target_type not in TARGET_TYPES:
+            raise ValueError(f"target_type must be one of {TARGET_TYPES}, got {self.target_type!r}")
+        if self.label not in LABELS:
+            raise ValueError(f"label must be one of {LABELS}, got {self.label!r}")
+        if not str(self.target_id).strip() or not self.debate_id:
+            raise ValueError("an annotation needs a debate and a target")
+        if len(self.note) > MAX_NOTE:
+            raise ValueError(f"notes are limited to {MAX_NOTE} characters")
+
+
+def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(SQL_CREATE)
+    return con
+
+
+def add_annotation(state_path: Path, annotation: Annotation) -> str:
+    """Store an annotation; returns its id."""
+    annotation.validate()
+    annotation_id = "a_" + uuid.uuid4().hex[:12]
+    with _LOCK:
+        con = _connect(state_path)
+        try:
+            con.execute(
+                "INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    annotation_id,
+                    annotation.debate_id,
+                    annotation.target_type,
+                    str(annotation.target_id),
+                    annotation.label,
+                    annotation.note,
+                    annotation.author,
+                    annotation.run_id,
+                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                ],
+            )
+        finally:
+            con.close()
+    return annotation_id
+
+
+def list_annotations(state_path: Path, *, debate_id: str | None = None) -> pd.DataFrame:
+    """Annotations, newest first (of one debate when given); empty when there are none yet."""
+    if not state_path.exists():
+        return pd.DataFrame(
+            columns=[
+                "annotation_id",
+                "debate_id",
+                "target_type",
+                "target_id",
+                "label",
+                "note",
+                "author",
+                "run_id",
+                "created_at",
+            ]
+        )
+    with _LOCK:
+        con = _connect(state_path)
+        try:
+            if debate_id is None:
+                return con.execute("SELECT * FROM annotations ORDER BY created_at DESC").df()
+            return con.execute(
+                "SELECT * FROM annotations WHERE debate_id = ? ORDER BY created_at DESC", [debate_id]
+            ).df()
+        finally:
+            con.close()
+
+
+def delete_annotation(state_path: Path, annotation_id: str) -> bool:
+    """Delete one annotation; returns whether it existed."""
+    if not state_path.exists():
+        return False
+    with _LOCK:
+        con = _connect(state_path)
+        try:
+            found = con.execute("SELECT count(*) FROM annotations WHERE annotation_id = ?", [annotation_id]).fetchall()[
+                0
+            ][0]
+            con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
+            return bool(found)
+        finally:
+            con.close()

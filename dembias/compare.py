@@ -1,0 +1,81 @@
+"""Comparing two outputs, or two runs: which metrics moved beyond their intervals, which clusters flipped."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+COMPARED_METRICS = (
+    "survival",
+    "minority_survival",
+    "majority_survival",
+    "minority_survival_gap",
+    "uer_clusters",
+    "bur_clusters",
+    "uer_vote_groups",
+    "coverage",
+    "jr_violations",
+)
+
+
+def _num(row: pd.Series, name: str) -> float:
+    value = row.get(name)
+    return math.nan if value is None or pd.isna(value) else float(value)
+
+
+def compare_metrics(a: pd.Series, b: pd.Series, *, metrics: tuple[str, ...] = COMPARED_METRICS) -> pd.DataFrame:
+    """Metric by metric: A and B with intervals, B - A, and whether the intervals are disjoint.
+
+    ``a`` and ``b`` are rows of :func:`dembias.queries.scorecard` (columns ``m``, ``m_low``, ``m_high``).
+    ``moved`` is True when both intervals exist and do not overlap, or, without intervals, when the
+    values differ; it is None when a value is missing.
+    """
+    rows = []
+    for metric in metrics:
+        va, vb = _num(a, metric), _num(b, metric)
+        la, ha = _num(a, f"{metric}_low"), _num(a, f"{metric}_high")
+        lb, hb = _num(b, f"{metric}_low"), _num(b, f"{metric}_high")
+        if math.isnan(va) or math.isnan(vb):
+            moved = None
+        elif not any(math.isnan(x) for x in (la, ha, lb, hb)):
+            moved = bool(hb < la or ha < lb)
+        else:
+            moved = bool(va != vb)
+        rows.append(
+            {
+                "metric": metric,
+                "a": va,
+                "a_low": la,
+                "a_high": ha,
+                "b": vb,
+                "b_low": lb,
+                "b_high": hb,
+                "delta": vb - va,
+                "moved_beyond_intervals": moved,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cluster_flips(coverage_a: pd.DataFrame, coverage_b: pd.DataFrame) -> pd.DataFrame:
+    """Clusters (of one mapping) covered by A and/or B: ``change`` is kept, dropped in B, gained in B, or neither.
+
+    Both frames have columns cluster, covered (and optionally label, size, is_minority); the noise
+    bucket (-1) is left out. Sorted: flips first, then by size.
+    """
+    keep = [c for c in ("cluster", "label", "size", "is_minority", "covered") if c in coverage_a.columns]
+    merged = coverage_a[keep].merge(
+        coverage_b[["cluster", "covered"]], on="cluster", how="outer", suffixes=("_a", "_b")
+    )
+    merged = merged[merged["cluster"] != -1].copy()
+    covered_a = merged["covered_a"].fillna(False).astype(bool)
+    covered_b = merged["covered_b"].fillna(False).astype(bool)
+    merged["covered_a"], merged["covered_b"] = covered_a, covered_b
+    merged["change"] = "kept"
+    merged.loc[covered_a & ~covered_b, "change"] = "dropped in B"
+    merged.loc[~covered_a & covered_b, "change"] = "gained in B"
+    merged.loc[~covered_a & ~covered_b, "change"] = "dropped by both"
+    merged["_flip"] = merged["change"].isin(["dropped in B", "gained in B"])
+    sort = ["_flip", "size"] if "size" in merged.columns else ["_flip"]
+    return merged.sort_values(sort, ascending=False, kind="stable").drop(columns="_flip").reset_index(drop=True)

@@ -1,0 +1,53 @@
+"""Annotations: the flags and notes of qualitative audits, to review and export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dembias.annotations import (
+    LABELS,
+    MAX_NOTE,
+    TARGET_TYPES,
+    Annotation,
+    add_annotation,
+    delete_annotation,
+    list_annotations,
+)
+from pages import shared
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Annotations")
+st.caption(
+    "Flags and notes from audits of this workspace. They are stored in the dashboard's own state file "
+    f"({sel.ws.state_path.name}), never in the corpus or the runs."
+)
+
+with st.expander("Add an annotation", expanded=False), st.form("new_annotation", clear_on_submit=True):
+    col1, col2 = st.columns(2)
+    target_type = col1.selectbox("What", TARGET_TYPES)
+    target_id = col2.text_input("Id (contribution id, output id, cluster number...)", max_chars=200)
+    label = st.selectbox("Label", LABELS)
+    note = st.text_area("Note", max_chars=MAX_NOTE)
+    if st.form_submit_button("Save"):
+        try:
+            add_annotation(sel.ws.state_path, Annotation(sel.debate_id, target_type, target_id, label, note=note))
+            st.toast("Annotation saved")
+        except ValueError as exc:
+            st.error(str(exc))
+
+scope = shared.choice("Show", ["this debate", "all debates"], key="ascope")
+table = list_annotations(sel.ws.state_path, debate_id=sel.debate_id if scope == "this debate" else None)
+labels = st.multiselect("Labels", LABELS, key="w_alabels")
+if labels:
+    table = table[table["label"].isin(labels)]
+st.subheader(f"{len(table)} annotation(s)")
+shared.text_table(table)
+shared.download(table, "annotations")
+if not table.empty:
+    with st.form("delete_annotation"):
+        doomed = st.selectbox("Delete annotation", table["annotation_id"].tolist())
+        if st.form_submit_button("Delete"):
+            delete_annotation(sel.ws.state_path, doomed)
+            st.rerun()

@@ -1,0 +1,93 @@
+"""Compare: two outputs (two models, two prompts) or one output scored in two runs (e.g. CPU default vs GPU rescoring)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dembias.compare import cluster_flips, compare_metrics
+from dembias.explain import metric_title
+from pages import shared
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Compare")
+runs = shared.runs(sel.root, shared.version(sel.ws), "pluralism", sel.debate_id)
+if not runs:
+    st.info(f"No pluralism scoring run for {sel.debate_id} yet.")
+    st.stop()
+
+mode = shared.choice("Compare", ["two outputs", "two runs"], key="cmode")
+
+
+def run_label(run: dict) -> str:
+    params = run.get("params", {})
+    extra = f" · rescores {run['rescores']}" if run.get("rescores") else ""
+    return f"{run['run_id']} · {params.get('link_method') or params.get('embedder') or ''}{extra}"
+
+
+labels = {r["run_id"]: run_label(r) for r in runs}
+run_ids = list(labels)
+
+if mode == "two outputs":
+    run_a = run_b = st.selectbox("Scoring run", run_ids, format_func=labels.get, key="w_crun")
+    scores = shared.scorecard(sel.root, run_a)
+    models = dict(zip(scores["output_id"], scores["model"], strict=True))
+    ids = list(models)
+    default_a = ids.index(sel.output_id) if sel.output_id in ids else 0
+    default_b = next((i for i, o in enumerate(ids) if i != default_a), 0)
+    col_a, col_b = st.columns(2)
+    out_a = col_a.selectbox("Output A", ids, index=default_a, format_func=models.get, key="w_outa")
+    out_b = col_b.selectbox("Output B", ids, index=default_b, format_func=models.get, key="w_outb")
+    row_a = scores.set_index("output_id").loc[out_a]
+    row_b = scores.set_index("output_id").loc[out_b]
+    same_mapping = True
+    mapping_a = mapping_b = sel.mapping_run
+else:
+    col_a, col_b = st.columns(2)
+    run_a = col_a.selectbox("Run A", run_ids, index=min(1, len(run_ids) - 1), format_func=labels.get, key="w_runa")
+    run_b = col_b.selectbox("Run B", run_ids, index=0, format_func=labels.get, key="w_runb")
+    scores_a = shared.scorecard(sel.root, run_a).set_index("output_id")
+    scores_b = shared.scorecard(sel.root, run_b).set_index("output_id")
+    common = [o for o in scores_a.index if o in scores_b.index]
+    if not common:
+        st.warning("These two runs scored no output in common.")
+        st.stop()
+    out_a = out_b = st.selectbox("Output", common, format_func=lambda o: scores_a.loc[o, "model"], key="w_cout")
+    row_a, row_b = scores_a.loc[out_a], scores_b.loc[out_b]
+    inputs = {r["run_id"]: r.get("inputs", []) for r in runs}
+    mapping_a = next((i for i in inputs[run_a] if i.startswith("mapping-")), None)
+    mapping_b = next((i for i in inputs[run_b] if i.startswith("mapping-")), None)
+    same_mapping = mapping_a is not None and mapping_a == mapping_b
+
+st.subheader("Metrics")
+table = compare_metrics(row_a, row_b)
+table.insert(1, "name", table["metric"].map(metric_title))
+shared.text_table(
+    table,
+    column_config={
+        c: st.column_config.NumberColumn(format="%.3f")
+        for c in ("a", "a_low", "a_high", "b", "b_low", "b_high", "delta")
+    },
+)
+moved = table[table["moved_beyond_intervals"] == True]  # noqa: E712 - the column holds True/False/None
+if moved.empty:
+    st.success("No metric moved beyond its 95% interval.")
+else:
+    st.warning("Moved beyond their intervals: " + ", ".join(moved["name"]))
+shared.download(table, f"{sel.debate_id}-compare-metrics")
+
+st.subheader("Clusters that flip between surviving and dropped")
+if not same_mapping or not mapping_a:
+    st.info(
+        "The two runs rest on different opinion maps, so their clusters are not the same objects; compare their "
+        "metrics above, or rescore on the same mapping run to see cluster flips."
+    )
+    st.stop()
+cov_a = shared.cluster_coverage(sel.root, run_a, mapping_a, out_a)
+cov_b = shared.cluster_coverage(sel.root, run_b, mapping_b, out_b)
+flips = cluster_flips(cov_a, cov_b)
+n_flips = int(flips["change"].isin(["dropped in B", "gained in B"]).sum())
+st.caption(f"{n_flips} cluster(s) flip between A and B.")
+shared.text_table(flips)
+shared.download(flips, f"{sel.debate_id}-compare-clusters")
