@@ -105,13 +105,30 @@ class Selection:
         return str(self.ws.root)
 
 
-def _param_default(key: str, options: list[str]) -> int:
-    wanted = st.query_params.get(key)
-    return options.index(wanted) if wanted in options else 0
+def _remember(key: str, options: list[str], default: str | None = None) -> str:
+    """Prepare the session state of the widget ``w_<key>`` before it is drawn, and return its key.
+
+    A value already chosen in this session wins, so choices survive page switches (Streamlit drops a
+    page's widget state when another page runs, so the value is also kept under ``keep_<key>``); else the
+    URL's query parameter, so a shared link reopens the same view; else ``default``; else the first option.
+    """
+    state_key = f"w_{key}"
+    if st.session_state.get(state_key) not in options:
+        for candidate in (st.session_state.get(f"keep_{key}"), st.query_params.get(key), default, options[0]):
+            if candidate in options:
+                st.session_state[state_key] = candidate
+                break
+    return state_key
+
+
+def _kept(key: str, value: str | None) -> str | None:
+    """Keep a widget's value beyond its page (see :func:`_remember`) and return it."""
+    st.session_state[f"keep_{key}"] = value
+    return value
 
 
 def sidebar() -> Selection | None:
-    """Render the sidebar pickers (debate, output, mapping run) and mirror them in the URL."""
+    """Render the sidebar pickers (debate, summary, runs) and mirror them in the URL."""
     ws = workspace()
     if not ws.exists():
         st.error(f"No workspace at {ws.root}. Build the demo with `dembias demo` or set DEMBIAS_WORKSPACE.")
@@ -124,8 +141,9 @@ def sidebar() -> Selection | None:
         return None
     titles = dict(zip(table["debate_id"], table["title"], strict=True))
     with st.sidebar:
-        debate_id = st.selectbox(
-            "Debate", ids, index=_param_default("debate", ids), format_func=lambda d: f"{d} — {titles[d][:40]}"
+        debate_id = _kept(
+            "debate",
+            st.selectbox("Debate", ids, key=_remember("debate", ids), format_func=lambda d: f"{d} — {titles[d][:40]}"),
         )
         out = outputs(str(ws.root), ver, debate_id)
         summaries = out[out["task"] == "summary"].copy()
@@ -136,8 +154,11 @@ def sidebar() -> Selection | None:
         labels = {r.output_id: f"{r.model} · {r.n_units} units" for r in summaries.itertuples()}
         output_id = None
         if output_ids:
-            output_id = st.selectbox(
-                "Summary to audit", output_ids, index=_param_default("output", output_ids), format_func=labels.get
+            output_id = _kept(
+                "output",
+                st.selectbox(
+                    "Summary to audit", output_ids, key=_remember("output", output_ids), format_func=labels.get
+                ),
             )
         with st.expander("Runs", expanded=False):
             mapping_run = _run_picker(ws, ver, "mapping", debate_id, "Opinion map run", "map")
@@ -158,17 +179,13 @@ def sidebar() -> Selection | None:
 def _run_picker(
     ws: Workspace, ver: tuple[float, int], stage: str, debate_id: str, label: str, key: str, using: str | None = None
 ) -> str | None:
-    """A picker of a debate's runs of one stage; defaults to the URL's, else the newest built on ``using``."""
+    """A picker of a debate's runs of one stage; by default the newest built on run ``using``."""
     options = runs(str(ws.root), ver, stage, debate_id)
     run_ids = [r["run_id"] for r in options]
     if not run_ids:
         return None
-    if st.query_params.get(key) in run_ids:
-        index = run_ids.index(st.query_params[key])
-    else:
-        preferred = next((r["run_id"] for r in options if using and using in r["inputs"]), run_ids[0])
-        index = run_ids.index(preferred)
-    return st.selectbox(label, run_ids, index=index, key=f"run_{key}")
+    preferred = next((r["run_id"] for r in options if using and using in r["inputs"]), run_ids[0])
+    return _kept(key, st.selectbox(label, run_ids, key=_remember(key, run_ids, preferred)))
 
 
 def set_params(**values: str | None) -> None:
@@ -183,9 +200,7 @@ def set_params(**values: str | None) -> None:
 
 def choice(label: str, options: list[str], *, key: str, horizontal: bool = True, **kwargs) -> str:
     """A radio whose value lives in the URL under ``key``."""
-    value = st.radio(
-        label, options, index=_param_default(key, options), horizontal=horizontal, key=f"w_{key}", **kwargs
-    )
+    value = _kept(key, st.radio(label, options, horizontal=horizontal, key=_remember(key, options), **kwargs))
     set_params(**{key: value})
     return value
 

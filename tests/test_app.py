@@ -66,3 +66,14 @@ def test_missing_workspace_is_a_clear_message(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert "dembias demo" in at.error[0].value
+
+
+def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/fidelity.py", debate="bowling-green")
+    assert at.title[0].value == "Fidelity of rewrites and translations"
+    at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="bowling-green")
+    assert at.title[0].value == "Compare"
+    metrics = at.dataframe[0].value
+    assert "survival" in set(metrics["metric"])
+    at = app_at(monkeypatch, demo_ws, "pages/annotations.py", debate="bowling-green")
+    assert at.title[0].value == "Annotations"
