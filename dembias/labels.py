@@ -43,7 +43,8 @@ _STOP_LISTS = {
         we wel werd wezen wie wij wil worden zal ze zelf zich zij zijn zo zonder zou""",
     "zh": """的 了 和 是 在 我 有 他 她 它 们 这 那 也 就 都 而 及 与 或 一 个 上 下 不 人 会 对 为 以 之 其 中 从 被 把 让
         要 可 能 所 得 着 很 到 说 还 没 吗 呢 吧 啊 嗎 這 們 個 為 對 會 與 從 讓 還 說 應 該 應該 我們 他們 可以 如果 因為 因为
-        所以 但是 就是 不是 沒有 没有 一個 一个""",
+        所以 但是 就是 不是 沒有 没有 一個 一个 覺得 觉得 認為 认为 應該 应该 希望 需要 什麼 什么 這樣 这样 那麼
+        那么 自己 大家 現在 现在""",
 }
 
 
@@ -75,7 +76,8 @@ def tokenize(text: str, *, stop: frozenset[str] = frozenset()) -> list[str]:
             grams = [run]
         else:
             grams = [run[i : i + 2] for i in range(len(run) - 1)]
-        tokens.extend(g for g in grams if g not in stop and not all(ch in stop for ch in g))
+        # a bigram that holds a one-character stop word (的, 我, 是...) is glue, not content
+        tokens.extend(g for g in grams if g not in stop and not any(ch in stop for ch in g))
     rest = _CJK.sub(" ", text).lower()
     tokens.extend(w for w in _WORD.findall(rest) if w not in stop)
     return tokens

@@ -56,6 +56,7 @@ class MapParams:
     metric: str = "cosine"
     sample_threshold: int = SAMPLE_THRESHOLD
     cluster_selection_method: str = "eom"
+    max_cluster_share: float = 0.5
 
     @property
     def seeds(self) -> list[int]:
@@ -146,9 +147,18 @@ def _pca(embeddings: np.ndarray, n_components: int) -> np.ndarray:
 
 
 def cluster_points(
-    points: np.ndarray, *, min_cluster_size: int, min_samples: int, method: str = "eom"
+    points: np.ndarray,
+    *,
+    min_cluster_size: int,
+    min_samples: int,
+    method: str = "eom",
+    max_cluster_size: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """HDBSCAN labels (-1 = noise) and membership probabilities of ``points``."""
+    """HDBSCAN labels (-1 = noise) and membership probabilities of ``points``.
+
+    ``max_cluster_size`` (0: no limit) keeps excess-of-mass selection from picking one blob that holds
+    most of the debate, which on real debates happens for some seeds and not others.
+    """
     import hdbscan
 
     if len(points) < max(min_cluster_size, 2):
@@ -157,6 +167,7 @@ def cluster_points(
         min_cluster_size=min_cluster_size,
         min_samples=min_samples,
         cluster_selection_method=method,
+        max_cluster_size=max_cluster_size,
         core_dist_n_jobs=1,
     )
     labels = model.fit_predict(points)
@@ -179,6 +190,9 @@ def compute_map(
     n = len(embeddings)
     mcs = params.min_cluster_size or scaled_min_cluster_size(n)
     min_samples = params.min_samples or min(mcs, 3)
+    max_size = int(params.max_cluster_share * n) if 0 < params.max_cluster_share < 1 else 0
+    if max_size and max_size <= mcs:
+        max_size = 0
     timings: dict[str, float] = {}
     labelings, probabilities = [], None
     started = time.perf_counter()
@@ -193,7 +207,11 @@ def compute_map(
             sample_threshold=params.sample_threshold,
         )
         labels, probs = cluster_points(
-            space, min_cluster_size=mcs, min_samples=min_samples, method=params.cluster_selection_method
+            space,
+            min_cluster_size=mcs,
+            min_samples=min_samples,
+            method=params.cluster_selection_method,
+            max_cluster_size=max_size,
         )
         labelings.append(labels)
         if i == 0:
@@ -409,6 +427,7 @@ def map_debate(
                 "min_cluster_size_given": params.min_cluster_size,
                 "min_samples": result.min_samples,
                 "cluster_selection_method": params.cluster_selection_method,
+                "max_cluster_share": params.max_cluster_share,
             },
             "votes": vote_params,
         },

@@ -75,7 +75,13 @@ class VoteGroups:
 
 def vote_matrix(votes: pd.DataFrame) -> pd.DataFrame:
     """The participant x comment matrix of votes (NaN where a participant did not vote)."""
-    return votes.pivot_table(index="participant_pid", columns="contribution_id", values="vote", aggfunc="last")
+    rows, participants = pd.factorize(votes["participant_pid"], sort=True)
+    cols, comments = pd.factorize(votes["contribution_id"], sort=True)
+    matrix = np.full((len(participants), len(comments)), np.nan)
+    matrix[rows, cols] = votes["vote"].to_numpy(dtype=np.float64)  # the last vote wins on duplicates
+    return pd.DataFrame(
+        matrix, index=pd.Index(participants, name="participant_pid"), columns=pd.Index(comments, name="contribution_id")
+    )
 
 
 def compute_vote_groups(
