@@ -8,7 +8,8 @@ A run of stage ``pluralism`` per debate holds (every table has ``output_id``):
 * ``cluster_coverage(output_id, cluster, size, p_s, p_t, ratio, covered, is_minority)`` (noise: -1)
 * ``links(output_id, unit_index, contribution_id, method, score)``
 * ``coverage(output_id, contribution_id, p)``
-* ``jr_violations(output_id, cluster, size, threshold)``
+* ``jr_violations(output_id, cluster, size, k, threshold)``: k = units with at least one link,
+  threshold = N/k (justified representation; the scores also hold ``jr_k`` and ``jr_threshold``)
 * ``group_coverage(output_id, dimension, value, n, n_contributors, p_s, p_t, mean_coverage, parity,
   suppressed)`` (dimensions: vote_group, language, country, and any ``group_by`` column)
 * ``representatives(output_id, vote_group, contribution_id, representativeness, covered)``
@@ -91,7 +92,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         [("output_id", _STR), ("unit_index", _INT), ("contribution_id", _STR), ("method", _STR), ("score", _F)]
     ),
     "coverage": pa.schema([("output_id", _STR), ("contribution_id", _STR), ("p", _F)]),
-    "jr_violations": pa.schema([("output_id", _STR), ("cluster", _INT), ("size", _INT), ("threshold", _F)]),
+    "jr_violations": pa.schema(
+        [("output_id", _STR), ("cluster", _INT), ("size", _INT), ("k", _INT), ("threshold", _F)]
+    ),
     "group_coverage": pa.schema(
         [
             ("output_id", _STR),
@@ -183,7 +186,8 @@ class OutputScore:
             "bur_vote_groups": interval("bur_vote_groups"),
             "representative_survival": value("representative_survival"),
             "common_ground_precision": value("common_ground_precision"),
-            "jr_threshold": value("jr_threshold"),
+            "jr_k": value("jr_k"),
+            "jr_threshold": _finite(value("jr_threshold")),  # None when no unit links (k = 0)
             "jr_violations": self.result.jr_violations[["cluster", "size"]].to_dict("records"),
             "uer_by_dimension": {k[4:]: v["value"] for k, v in head.items() if k.startswith("uer:")},
             "equal_coverage": {k[15:]: v["value"] for k, v in head.items() if k.startswith("equal_coverage:")},
@@ -391,6 +395,10 @@ def score_debate(
     )
     say(f"pluralism {debate_id}: {len(scored)} outputs -> {info.run_id}")
     return info, scored
+
+
+def _finite(x: Any) -> Any:
+    return x if x is None or np.isfinite(x) else None
 
 
 def _fmt(x: Any) -> str:

@@ -89,8 +89,38 @@ def test_justified_representation_violation():
     # N = 12, k = 3 units: every cluster of >= 4 contributions must be covered; b (4) is not.
     contributions, assignments = debate({0: 6, 1: 4, 2: 2})
     result = score_pluralism(contributions, assignments, cite("a0", "a1", "c0"), n_units=3, n_resamples=50)
-    assert result.jr_violations.to_dict("records") == [{"cluster": 1, "size": 4, "threshold": 4.0}]
+    assert result.jr_violations.to_dict("records") == [{"cluster": 1, "size": 4, "k": 3, "threshold": 4.0}]
     assert metric(result, "jr_violations") == 1.0
+
+
+def test_justified_representation_counts_only_units_that_carry_content():
+    # N = 12 over clusters a (5), b (4), c (2), d (1). The report has 8 units: 5 unlinked headings (0, 2, 4, 6, 7)
+    # and 3 linked units (1: a0, 3: a1, 5: d0). k = 3 linked units: threshold N/k = 4, so a (5) and b (4) must be
+    # covered; b is not -> one violation. Counting the headings (k = 8, threshold 1.5) would also flag c (2).
+    contributions, assignments = debate({0: 5, 1: 4, 2: 2, 3: 1})
+    links = pd.DataFrame({"unit_index": [1, 3, 5], "contribution_id": ["a0", "a1", "d0"]})
+    units = pd.DataFrame({"unit_index": range(8), "kind": ["heading", "theme"] * 4})
+    result = score_pluralism(contributions, assignments, links, units=units, n_resamples=50)
+    assert result.jr_violations.to_dict("records") == [{"cluster": 1, "size": 4, "k": 3, "threshold": 4.0}]
+    assert metric(result, "jr_k") == 3.0
+    assert metric(result, "jr_threshold") == 4.0
+    assert metric(result, "jr_violations") == 1.0
+    assert metric(result, "n_units") == 8.0  # every unit is still reported
+    assert metric(result, "n_linked_units") == 3.0
+
+
+def test_justified_representation_ignores_small_uncovered_clusters_that_headings_would_flag():
+    # N = 12: a (6), b (3), c (3); 2 linked units cite a0 and b0, 6 headings link to nothing. k = 2, threshold 6:
+    # only a must be covered and it is, so no violation (with k = 8 units, threshold 1.5 would flag c).
+    contributions, assignments = debate({0: 6, 1: 3, 2: 3})
+    links = pd.DataFrame({"unit_index": [0, 7], "contribution_id": ["a0", "b0"]})
+    result = score_pluralism(contributions, assignments, links, n_units=8, n_resamples=50)
+    assert result.jr_violations.empty
+    assert list(result.jr_violations.columns) == ["cluster", "size", "k", "threshold"]
+    assert (metric(result, "jr_k"), metric(result, "jr_threshold")) == (2.0, 6.0)
+    # no linked unit at all: k = 0, no threshold to meet
+    empty = score_pluralism(contributions, assignments, links.iloc[:0], n_units=8, n_resamples=50)
+    assert metric(empty, "jr_k") == 0.0 and np.isinf(metric(empty, "jr_threshold")) and empty.jr_violations.empty
 
 
 def test_noise_is_reported_but_not_a_cluster():
@@ -365,6 +395,13 @@ def test_score_debate_writes_a_pluralism_run(scored_workspace):
     # the cited summary covers clusters 0 and 1 of 0 (30), 1 (12), 2 (5): N = 47, minority = {2} (5/47 <= 0.2)
     assert scores.loc[("cited", "survival"), "value"] == pytest.approx(2 / 3)
     assert scores.loc[("cited", "minority_survival"), "value"] == 0.0
+    # JR: 3 units of which 2 cite (the intro does not): k = 2, threshold 47 / 2; cluster 0 (30) is covered
+    assert scores.loc[("cited", "n_units"), "value"] == 3.0
+    assert scores.loc[("cited", "jr_k"), "value"] == 2.0
+    assert scores.loc[("cited", "jr_threshold"), "value"] == pytest.approx(23.5)
+    jr = read_run_table(ws, run.run_id, "jr_violations")
+    assert list(jr.columns) == ["output_id", "cluster", "size", "k", "threshold"]
+    assert "cited" not in set(jr["output_id"])
     low, high = scores.loc[("cited", "survival"), ["low", "high"]]
     assert low <= 2 / 3 <= high
     links = read_run_table(ws, run.run_id, "links")
@@ -380,6 +417,7 @@ def test_score_debate_writes_a_pluralism_run(scored_workspace):
     obj = next(s for s in scored if s.output_id == "cited").to_json(group_by=["district"])
     assert set(obj["coverage_by_group"]["district"]) == {"north", "south"}
     assert obj["survival"]["value"] == pytest.approx(2 / 3)
+    assert (obj["jr_k"], obj["jr_threshold"]) == (2.0, pytest.approx(23.5))
 
 
 def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_path):

@@ -31,8 +31,13 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   mean_{d in g} p(d) - mean_d p(d). Groups with fewer than ``min_cell`` contributors are suppressed
   (rates None, ``suppressed`` true) and left out of Equal Coverage.
 * **Justified representation** (Fish et al.): with k units, every cluster holding at least N/k
-  contributions must be covered; uncovered ones are reported as violations. k defaults to the
-  number of units of the output.
+  contributions must be covered; uncovered ones are reported as violations. k is the number of
+  units that **carry content**: units with at least one link to a scored contribution. Headings,
+  introductions and theme labels that link to nothing do not count, because a structured report
+  (the Sensemaker/Gemini one has 577 units of which 131 cite contributions) would otherwise make
+  N/k about 1 and the check vacuous. With no linked unit, k = 0 and the threshold is infinite (no
+  violation is reported; survival and coverage already say the summary carries nothing). The
+  scores record ``jr_k`` and ``jr_threshold`` = N/k, and every violation row carries both.
 * **Vote-grounded checks**: each vote group's most representative comment (highest Polis
   representativeness) should survive; every comment cited by a unit of kind ``common_ground`` should be
   agreed by all groups: agree rate > 0.5 in every vote group, or GAC >= ``gac_threshold`` when one is
@@ -77,7 +82,7 @@ class PluralismResult:
     cluster_coverage: pd.DataFrame  # cluster, size, p_s, p_t, ratio, covered, is_minority
     coverage: pd.DataFrame  # contribution_id, p
     group_coverage: pd.DataFrame  # dimension, value, n, n_contributors, p_s, p_t, mean_coverage, parity, suppressed
-    jr_violations: pd.DataFrame  # cluster, size, threshold
+    jr_violations: pd.DataFrame  # cluster, size, k, threshold
     representatives: pd.DataFrame  # vote_group, contribution_id, representativeness, covered
     common_ground: pd.DataFrame  # unit_index, contribution_id, gac, min_agree_rate, agreed_by_all
     info: dict = field(default_factory=dict)
@@ -282,8 +287,9 @@ def score_pluralism(
             noise.
         links: the summary's links, ``unit_index``, ``contribution_id`` (links to contributions not in
             ``contributions`` are ignored).
-        n_units: k for justified representation (default: the number of rows of ``units``, else the
-            number of distinct linked units).
+        n_units: the number of units of the output, reported as ``n_units`` (default: the rows of
+            ``units``, else the number of distinct linked units). It is *not* k of justified
+            representation, which counts the linked units only (module docstring).
         units: ``unit_index``, ``kind`` (for the common-ground check).
         comment_group_votes: per comment and vote group, ``n_agree``, ``n_disagree``, ``n_pass``,
             ``agree_rate``, ``representativeness`` (enables the vote-group dimension and checks).
@@ -330,12 +336,20 @@ def score_pluralism(
     ).astype({"cluster": "int64", "size": "int64", "covered": bool, "is_minority": bool})
 
     # justified representation
-    k = n_units if n_units is not None else (len(units) if units is not None else links["unit_index"].nunique())
-    jr_threshold = n / k if k else float("inf")
+    n_all_units = (
+        n_units if n_units is not None else (len(units) if units is not None else links["unit_index"].nunique())
+    )
+    jr_k = int(links["unit_index"].nunique())  # units that carry content (at least one link)
+    jr_threshold = n / jr_k if jr_k else float("inf")
     jr = cluster_coverage[(cluster_coverage["cluster"] != NOISE) & (cluster_coverage["size"] >= jr_threshold)]
     jr = jr[~jr["covered"]]
     jr_violations = pd.DataFrame(
-        {"cluster": jr["cluster"].to_numpy(), "size": jr["size"].to_numpy(), "threshold": float(jr_threshold)}
+        {
+            "cluster": jr["cluster"].to_numpy(dtype="int64"),
+            "size": jr["size"].to_numpy(dtype="int64"),
+            "k": np.full(len(jr), jr_k, dtype="int64"),
+            "threshold": np.full(len(jr), float(jr_threshold)),
+        }
     )
 
     # vote groups
@@ -415,11 +429,12 @@ def score_pluralism(
         score_rows.append((metric, value, low, high))
     nan = float("nan")
     score_rows.append(("jr_violations", float(len(jr_violations)), nan, nan))
+    score_rows.append(("jr_k", float(jr_k), nan, nan))
     score_rows.append(("jr_threshold", float(jr_threshold), nan, nan))
     score_rows.append(("n_clusters", float(len(cluster_ids)), nan, nan))
     score_rows.append(("n_minority_clusters", float(minority.sum()), nan, nan))
     score_rows.append(("noise_share", float((cluster == NOISE).mean()), nan, nan))
-    score_rows.append(("n_units", float(k), nan, nan))
+    score_rows.append(("n_units", float(n_all_units), nan, nan))
     score_rows.append(("n_linked_units", float(links["unit_index"].nunique()), nan, nan))
     if not representatives.empty:
         score_rows.append(("representative_survival", float(representatives["covered"].mean()), nan, nan))
@@ -446,7 +461,15 @@ def score_pluralism(
         jr_violations=jr_violations,
         representatives=representatives,
         common_ground=common_ground,
-        info={"n": n, "k": k, "minority_share": minority_share, "n_resamples": n_resamples, "seed": seed},
+        info={
+            "n": n,
+            "n_units": n_all_units,
+            "jr_k": jr_k,
+            "jr_threshold": jr_threshold,
+            "minority_share": minority_share,
+            "n_resamples": n_resamples,
+            "seed": seed,
+        },
     )
 
 

@@ -1,0 +1,136 @@
+"""Execute the notebooks with a real kernel against the demo workspace (slow: one kernel per notebook).
+
+The kernel is ``python3``: nbclient starts the interpreter running the tests (jupyter_client replaces a
+kernelspec's ``python`` by ``sys.executable``), with this process's environment, so ``DEMBIAS_WORKSPACE``
+reaches the notebook. Cells run with ``notebooks/`` as the working directory, as in Jupyter.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from dembias import store
+from dembias.store import open_corpus
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CELL_TIMEOUT = 600
+
+pytestmark = pytest.mark.slow
+
+
+def execute(name: str) -> nbformat.NotebookNode:
+    """Run every cell of ``notebooks/<name>`` (plus a last cell that reports the kernel's interpreter)."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import sys as _sys\nprint('KERNEL_PREFIX ' + _sys.prefix)"))
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()  # raises CellExecutionError on the first cell that fails
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    assert stdout(nb).count("KERNEL_PREFIX " + sys.prefix) == 1, "the kernel is not this interpreter"
+    return nb
+
+
+def stdout(nb: nbformat.NotebookNode) -> str:
+    return "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"
+    )
+
+
+def rich_outputs(nb: nbformat.NotebookNode, mime: str) -> list:
+    return [
+        o["data"][mime]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type in ("display_data", "execute_result") and mime in o.get("data", {})
+    ]
+
+
+def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypatch):
+    monkeypatch.setenv("DEMBIAS_WORKSPACE", str(demo_ws.root))
+    nb = execute("pluralism_bowling_green.ipynb")
+    text = stdout(nb)
+    (line,) = [x for x in text.splitlines() if x.startswith("RESULT ")]
+    facts = json.loads(line[len("RESULT ") :])
+
+    # what the notebook reports is what the latest pluralism run of the workspace holds
+    run = store.latest_run(demo_ws, stage="pluralism", debate_id="bowling-green")
+    outputs = store.read_run_table(demo_ws, run.run_id, "outputs").set_index("output_id")
+    gemini = facts["gemini_output_id"]
+    assert outputs.loc[gemini, "model"].startswith("gemini")
+    assert set(facts["baseline_survival"]) == {"top-voted", "centroid", "mmr", "cluster-representative", "random"}
+    scores = store.read_run_table(demo_ws, run.run_id, "scores")
+    value = scores[scores["output_id"] == gemini].set_index("metric")["value"]
+    assert facts["gemini_survival"] == pytest.approx(value["survival"])
+    assert facts["gemini_uer_vote_groups"] == pytest.approx(value["uer_vote_groups"])
+    con = open_corpus(demo_ws)
+    try:
+        (n,) = con.execute(
+            "SELECT count(*) FROM contributions WHERE debate_id = 'bowling-green' AND NOT is_rejected"
+        ).fetchone()
+    finally:
+        con.close()
+    assert facts["n_contributions"] == n
+
+    # justified representation counts only the 131 units of the report's 577 that cite comments
+    assert facts["gemini_jr_k"] == 131 and outputs.loc[gemini, "n_units"] == 577
+    assert facts["gemini_jr_threshold"] == pytest.approx(n / 131)
+    cc = store.read_run_table(demo_ws, run.run_id, "cluster_coverage")
+    cc = cc[(cc["output_id"] == gemini) & (cc["cluster"] >= 0)]
+    assert facts["n_clusters"] == len(cc) >= 5
+    assert facts["gemini_jr_violations"] == int(((cc["size"] >= n / 131) & ~cc["covered"]).sum())
+    assert set(facts["gemini_clusters_dropped"]) == set(cc.loc[~cc["covered"], "cluster"])
+    assert set(facts["gemini_clusters_under_represented"]) == set(cc.loc[cc["ratio"] <= 0.8, "cluster"])
+    # the cluster-representative baseline takes one comment per cluster: it keeps every cluster
+    assert facts["baseline_survival"]["cluster-representative"] == 1.0
+
+    # vote groups: shares are proper distributions, "unfair" is p_t <= 0.8 p_s, BUR agrees with it
+    groups = facts["gemini_vote_groups"]
+    assert len(groups) >= 2
+    assert sum(g["p_s"] for g in groups.values()) == pytest.approx(1.0)
+    assert sum(g["p_t"] for g in groups.values()) == pytest.approx(1.0)
+    unfair = sorted(k for k, g in groups.items() if g["p_t"] <= 0.8 * g["p_s"])
+    assert facts["gemini_unfair_vote_groups"] == unfair
+    assert facts["gemini_bur_vote_groups"] == float(bool(unfair))
+    assert 0.0 <= facts["gemini_common_ground_precision"] <= 1.0
+    reps = store.read_run_table(demo_ws, run.run_id, "representatives")
+    assert facts["gemini_representatives_covered"] == bool(reps.loc[reps["output_id"] == gemini, "covered"].all())
+
+    # the written conclusion is computed from those values, and both figures were built
+    (verdict,) = [x for x in text.splitlines() if "Verdict: by these measures the report" in x]
+    if unfair and not facts["gemini_clusters_dropped"] and not facts["gemini_jr_violations"]:
+        assert f"under-weights vote group(s) {', '.join(unfair)}" in verdict
+    assert f"covers {len(cc) - len(facts['gemini_clusters_dropped'])} of {len(cc)} opinion clusters" in text
+    figures = rich_outputs(nb, "application/vnd.plotly.v1+json")
+    assert len(figures) == 2
+    heatmap = next(f for f in figures if f["data"][0]["type"] == "heatmap")
+    assert len(heatmap["data"][0]["x"]) == 6  # Gemini and five baselines
+    assert len(heatmap["data"][0]["y"]) == len(cc)
+
+
+def test_fidelity_notebook_runs():
+    # this notebook builds its own demo workspace (it writes rewrites into it), so it takes a few minutes
+    nb = execute("fidelity.ipynb")
+    assert "stance not scored" in stdout(nb)  # no NLI model here: the notebook says so
+    check_fidelity_tables(rich_outputs(nb, "text/plain"))
+
+
+def check_fidelity_tables(tables: list[str]) -> None:
+    """The pairs table has the three rewrites; the flags table flags the reformulation's dropped "not"."""
+    pairs = next(t for t in tables if "language_pair" in t and "similarity_percentile" in t)
+    assert "en->fr" in pairs and "en->de" in pairs
+    reformulation = next(line for line in pairs.splitlines() if "en->en" in line).split()[1]
+    flags = next(t for t in tables if "words" in t and "detail" in t and "language_pair" not in t)
+    assert any(reformulation in line and "negation_removed" in line for line in flags.splitlines()), flags
