@@ -75,6 +75,7 @@ navigation = st.navigation(
         st.Page("pages/minorities.py", title="Minorities", icon=":material/diversity_3:"),
         st.Page("pages/fidelity.py", title="Fidelity", icon=":material/translate:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/rescoring.py", title="Rescoring", icon=":material/memory:"),
         st.Page("pages/annotations.py", title="Annotations", icon=":material/flag:"),
     ]
 )

@@ -23,8 +23,34 @@ import pandas as pd
 LANGS = np.array(["fr", "de", "en", "it", "es", "nl"])
 COUNTRIES = np.array(["FR", "DE", "AT", "IT", "ES", "BE", "NL", "IE"])
 WORDS = np.array(
-    "city transport climate tax school housing bike lane energy price job health park water farm school "
-    "référendum logement impôt klima wohnung steuer scuola lavoro energía vivienda".split()
+    [
+        "city",
+        "transport",
+        "climate",
+        "tax",
+        "school",
+        "housing",
+        "bike",
+        "lane",
+        "energy",
+        "price",
+        "job",
+        "health",
+        "park",
+        "water",
+        "farm",
+        "school",
+        "référendum",
+        "logement",
+        "impôt",
+        "klima",
+        "wohnung",
+        "steuer",
+        "scuola",
+        "lavoro",
+        "energía",
+        "vivienda",
+    ]
 )
 
 
@@ -77,7 +103,11 @@ def ingest_in_child(workspace: Path, contributions: Path, votes: Path) -> dict[s
     )
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "peak_mib": peak_kib / 1024, "counts": json.loads(out.stdout.strip().splitlines()[-1])["bench"]}
+    return {
+        "seconds": seconds,
+        "peak_mib": peak_kib / 1024,
+        "counts": json.loads(out.stdout.strip().splitlines()[-1])["bench"],
+    }
 
 
 def main() -> None:

@@ -37,8 +37,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "coverage": ("Contribution coverage", "Share of contributions that some sentence of the summary carries."),
     "jr_violations": (
         "Justified representation",
-        "Fish et al. (Generative Social Choice): with k sentences, every cohesive group of at least N/k contributions "
-        "(here: an opinion cluster) should be represented by some sentence. Listed: the clusters that are not.",
+        "Fish et al. (Generative Social Choice): with k sentences that carry contributions (headings and sentences "
+        "linked to nothing do not count), every cohesive group of at least N/k contributions (here: an opinion "
+        "cluster) should be represented by some sentence. Listed: the clusters that are not.",
     ),
     "similarity": (
         "Semantic similarity",

