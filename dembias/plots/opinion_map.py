@@ -103,6 +103,6 @@ def opinion_map_figure(
         )
     base_layout(fig, title=title, height=height)
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(visible=False)  # UMAP axes carry no unit: let the map use the full width
     fig.update_layout(dragmode="lasso", legend={"title": {"text": color_by.replace("_", " ")}})
     return fig
