@@ -1,0 +1,82 @@
+"""Plot builders return figures; checked through ``fig.to_dict()`` on tiny hand-made frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dembias.plots import fidelity_distribution_figure, metric_dots_figure, opinion_map_figure, survival_figure
+
+POINTS = pd.DataFrame(
+    {
+        "contribution_id": ["1", "2", "3", "4"],
+        "x": [0.0, 1.0, 2.0, 3.0],
+        "y": [0.0, 1.0, 0.0, 1.0],
+        "cluster": [0, 0, 1, -1],
+        "label": ["bikes / lanes", "bikes / lanes", "<b>taxes</b>", "noise"],
+        "text": ["Bike lanes", "More bikes", "<img src=x onerror=alert(1)>", "misc"],
+        "language": ["en", "fr", "en", None],
+    }
+)
+
+
+def test_opinion_map_traces_customdata_and_dropped_clusters():
+    fig = opinion_map_figure(POINTS, covered_clusters=[0]).to_dict()
+    traces = {t["name"]: t for t in fig["data"]}
+    assert set(traces) == {"noise", "C0 bikes / lanes", "C1 &lt;b&gt;taxes&lt;/b&gt; · dropped"}
+    assert list(traces["C0 bikes / lanes"]["customdata"]) == ["1", "2"]
+    dropped = traces["C1 &lt;b&gt;taxes&lt;/b&gt; · dropped"]
+    assert dropped["marker"]["line"]["width"] > 0  # outlined in its own colour
+    assert all(t["type"] == "scattergl" for t in fig["data"])
+    assert fig["layout"]["dragmode"] == "lasso"
+
+
+def test_hover_text_is_escaped():
+    fig = opinion_map_figure(POINTS).to_dict()
+    hovers = [h for t in fig["data"] for h in t["hovertext"]]
+    assert not any("<img" in h for h in hovers)
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in h for h in hovers)
+
+
+def test_colour_by_language_keeps_unknown_and_units_overlay():
+    units = pd.DataFrame({"unit_index": [0], "text": ["A sentence"], "x": [0.5], "y": [0.5]})
+    fig = opinion_map_figure(POINTS, color_by="language", units=units).to_dict()
+    assert [t["name"] for t in fig["data"]] == ["en", "fr", "unknown", "summary units"]
+    with pytest.raises(ValueError):
+        opinion_map_figure(POINTS, color_by="age")
+
+
+def test_survival_figure_orders_by_size_and_marks_minorities():
+    clusters = pd.DataFrame(
+        {
+            "cluster": [0, 1, 2],
+            "label": ["a", "b", "c"],
+            "p_s": [0.6, 0.3, 0.1],
+            "p_t": [0.8, 0.2, 0.0],
+            "covered": [True, True, False],
+            "is_minority": [False, False, True],
+        }
+    )
+    debate, summary = survival_figure(clusters).data  # numeric arrays: from the figure (to_dict packs them)
+    assert list(debate.y) == ["★ ✕ C2 c", "C1 b", "C0 a"]  # smallest at the bottom of a horizontal chart
+    assert list(summary.x) == [0.0, 0.2, 0.8]
+
+
+def test_metric_dots_and_fidelity_distribution():
+    scores = pd.DataFrame(
+        {
+            "model": ["baseline:random", "gemini"],
+            "uer_clusters": [0.02, 0.01],
+            "uer_clusters_low": [0.01, 0.005],
+            "uer_clusters_high": [0.03, 0.02],
+        }
+    )
+    dots = metric_dots_figure(scores, "uer_clusters").data[0]
+    assert list(dots.y) == ["gemini", "baseline:random"]
+    assert [round(v, 3) for v in dots.error_x.array] == [0.01, 0.01]
+    assert [round(v, 3) for v in dots.error_x.arrayminus] == [0.005, 0.01]
+    pairs = pd.DataFrame(
+        {"output_id": ["a", "b", "c"], "language_pair": ["en->fr", "en->fr", "de->en"], "similarity": [0.9, 0.8, 0.4]}
+    )
+    boxes = fidelity_distribution_figure(pairs, by="language_pair").to_dict()["data"]
+    assert [b["name"] for b in boxes] == ["de-&gt;en (n=1)", "en-&gt;fr (n=2)"]
