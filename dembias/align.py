@@ -157,13 +157,9 @@ class NliModel:
         cls, name_or_path: str, *, device: str | None = None, entailment_index: int | None = None, batch_size: int = 32
     ) -> NliModel:
         """Load tokenizer and model; the entailment label is found in ``config.label2id`` unless given."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from dembias.nli import load_nli
 
-        from dembias.embed import pick_device
-
-        device = pick_device(device)
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForSequenceClassification.from_pretrained(name_or_path).to(device).eval()
+        tokenizer, model, device = load_nli(name_or_path, device=device)
         if entailment_index is None:
             matches = [i for label, i in model.config.label2id.items() if "entail" in str(label).lower()]
             if len(matches) != 1:
@@ -178,22 +174,18 @@ class NliModel:
 
     def entailment(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         """P(premise entails hypothesis) for each pair, batched."""
-        import torch
+        from dembias.nli import nli_probabilities
 
-        out = np.zeros(len(premises), dtype=float)
-        for start in range(0, len(premises), self.batch_size):
-            batch = self.tokenizer(
-                list(premises[start : start + self.batch_size]),
-                list(hypotheses[start : start + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            with torch.no_grad():
-                logits = self.model(**batch).logits
-            out[start : start + len(logits)] = torch.softmax(logits, dim=-1)[:, self.entailment_index].cpu().numpy()
-        return out
+        probabilities = nli_probabilities(
+            self.model,
+            self.tokenizer,
+            premises,
+            hypotheses,
+            device=self.device,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+        )
+        return probabilities[:, self.entailment_index].astype(float)
 
 
 def nli_links(

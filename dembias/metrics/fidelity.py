@@ -127,43 +127,29 @@ class NLIScorer:
     """
 
     def __init__(self, model: str, *, device: str | None = None, batch_size: int = 16, max_length: int = 256) -> None:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from dembias.embed import pick_device
+        from dembias.nli import load_nli
 
         self.model_id = model
-        self.device = pick_device(device)
         self.batch_size = batch_size
         self.max_length = max_length
-        local = Path(model).expanduser()
-        source = str(local) if local.exists() else model
-        self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(source)
-        self._model = AutoModelForSequenceClassification.from_pretrained(source).to(self.device).eval()
+        self._tokenizer, self._model, self.device = load_nli(model, device=device)
         self.entailment_index, self.contradiction_index = nli_label_indices(self._model.config.id2label)
-        self.revision = getattr(self._model.config, "_commit_hash", None) or ("local" if local.exists() else "unknown")
+        local = Path(model).expanduser().exists()
+        self.revision = getattr(self._model.config, "_commit_hash", None) or ("local" if local else "unknown")
 
     def probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         """Label probabilities (pairs x labels) of ``premise => hypothesis``."""
-        if len(premises) != len(hypotheses):
-            raise ValueError("premises and hypotheses differ in length")
-        chunks = []
-        torch = self._torch
-        for start in range(0, len(premises), self.batch_size):
-            batch = self._tokenizer(
-                list(premises[start : start + self.batch_size]),
-                list(hypotheses[start : start + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            with torch.no_grad():
-                logits = self._model(**batch).logits.float()
-            chunks.append(torch.softmax(logits, dim=-1).cpu().numpy())
-        n_labels = len(self._model.config.id2label)
-        return np.vstack(chunks) if chunks else np.zeros((0, n_labels))
+        from dembias.nli import nli_probabilities
+
+        return nli_probabilities(
+            self._model,
+            self._tokenizer,
+            premises,
+            hypotheses,
+            device=self.device,
+            batch_size=self.batch_size,
+            max_length=self.max_length,
+        )
 
     def score_pairs(self, sources: Sequence[str], outputs: Sequence[str]) -> EntailmentScores:
         """Entailment both ways for aligned (source, output) pairs."""
