@@ -85,19 +85,12 @@ class USEMultilingualEmbedder:
 
 
 def pick_device(device: str | None = None) -> str:
-    """``device`` when given, else ``cuda`` when present, else ``mps``, else ``cpu``."""
+    """``device`` when given, else the best present (``cuda``, then ``mps``, then ``cpu``; see dembias.devices)."""
     if device:
         return device
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return "cpu"
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
+    from dembias.devices import detect_device
+
+    return detect_device(None).device
 
 
 def _hash_model_folder(path: Path) -> str:
