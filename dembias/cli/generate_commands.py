@@ -1,0 +1,89 @@
+"""``dembias generate``: produce summaries, reformulations or translations with a local LLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
+from dembias.generate import DEFAULT_MODEL, DecodingParams, generate_outputs
+
+
+@app.command("generate")
+def generate(
+    task: Annotated[str, typer.Option("--task", help="summary, reformulation or translation.")],
+    debate: Annotated[str, typer.Option("--debate", help="The debate to generate from.")],
+    workspace: WorkspaceOption = None,
+    model: Annotated[
+        str, typer.Option("--model", help="'smollm2' (offline default), a transformers model id, or a folder.")
+    ] = DEFAULT_MODEL,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt id (default: TASK-v1).")] = None,
+    target_language: Annotated[
+        str | None, typer.Option("--target-language", help="Target language code of translations (e.g. fr).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N contributions (after sampling).")] = None,
+    sample_per_cluster: Annotated[
+        int | None, typer.Option("--sample-per-cluster", help="Draw up to N contributions from every stratum.")
+    ] = None,
+    strata: Annotated[
+        str, typer.Option("--strata", help="auto (mapping clusters, else vote groups), cluster, vote-group, none.")
+    ] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts per generate call.")] = 8,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", help="Default: 256 for summaries, 96 otherwise.")
+    ] = None,
+    sample: Annotated[bool, typer.Option("--sample/--greedy", help="Seeded sampling instead of greedy.")] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of sampling and of --sample-per-cluster.")] = 0,
+    repetition_penalty: Annotated[
+        float, typer.Option("--repetition-penalty", help="Penalty on repeated tokens (1.0: none).")
+    ] = 1.0,
+    context_tokens: Annotated[
+        int | None, typer.Option("--context-tokens", help="Prompt budget of summaries (default 2048).")
+    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu (default: best present).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="JSONL checkpoint; a re-run with the same arguments resumes from it."),
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Only write the JSONL; do not ingest it.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Generate model outputs for a debate, resumably, and ingest them into the workspace."""
+    decoding = DecodingParams(
+        max_new_tokens=max_new_tokens or (256 if task == "summary" else 96),
+        do_sample=sample,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        repetition_penalty=repetition_penalty,
+    )
+    result = generate_outputs(
+        workspace_from(workspace),
+        task=task,
+        debate_id=debate,
+        model=model,
+        prompt_id=prompt,
+        target_language=target_language,
+        limit=limit,
+        sample_per_cluster=sample_per_cluster,
+        strata=strata,
+        decoding=decoding,
+        batch_size=batch_size,
+        context_tokens=context_tokens,
+        device=device,
+        threads=threads,
+        out=out,
+        store=not no_store,
+    )
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        progress(
+            f"{result.generated} generated, {result.resumed} from the checkpoint, {result.empty} empty, "
+            f"{result.stored} stored; {result.tokens_per_s} tokens/s; checkpoint {result.out}"
+        )
