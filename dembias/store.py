@@ -198,7 +198,8 @@ def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
 
     The block gets a read-write connection on a temporary copy of the corpus (migrated to the latest
     schema). On success the copy replaces ``corpus.duckdb`` with an atomic rename; on any exception the
-    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file.
+    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file. Scratch
+    tables a writer creates in the copy must be dropped before the block ends.
     """
     with _writer_lock(ws):
         tmp = ws.root / f".corpus-{uuid.uuid4().hex[:8]}.tmp.duckdb"
@@ -208,9 +209,10 @@ def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
             con = duckdb.connect(str(tmp), config=duckdb_config())
             try:
                 migrate(con)
-                con.execute("BEGIN TRANSACTION")
+                # No enclosing transaction: the copy is private until the rename, so a failure anywhere
+                # discards it whole, and autocommitted statements let DuckDB spill big ingests to disk
+                # instead of holding one huge transaction in memory.
                 yield con
-                con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
@@ -382,15 +384,21 @@ def attach_run(con: duckdb.DuckDBPyConnection, ws: Workspace, run_id: str, alias
     path = ws.run_path(run_id)
     if not path.exists():
         raise StoreError(f"{path}: no such run")
-    con.execute(f"ATTACH ? AS {quote_identifier(alias)} (READ_ONLY)", [str(path)])
+    try:
+        con.execute(f"ATTACH ? AS {quote_identifier(alias)} (READ_ONLY)", [str(path)])
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: run {run_id} cannot be read (corrupted or not a DuckDB file): {exc}") from exc
 
 
 def open_run(ws: Workspace, run_id: str) -> duckdb.DuckDBPyConnection:
-    """Open one run file read-only."""
+    """Open one run file read-only (a StoreError naming the file when it is corrupted)."""
     path = ws.run_path(run_id)
     if not path.exists():
         raise StoreError(f"{path}: no such run")
-    return duckdb.connect(str(path), read_only=True)
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: run {run_id} cannot be read (corrupted or not a DuckDB file): {exc}") from exc
 
 
 def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
@@ -398,6 +406,8 @@ def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
     con = open_run(ws, run_id)
     try:
         return con.execute(f"SELECT * FROM {quote_identifier(table)}").df()
+    except duckdb.Error as exc:
+        raise StoreError(f"{ws.run_path(run_id)}: cannot read table {table!r} of run {run_id}: {exc}") from exc
     finally:
         con.close()
 

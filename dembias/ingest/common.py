@@ -28,6 +28,8 @@ from dembias.store import insert_frame
 
 VOTE_VALUES = frozenset({-1, 0, 1})
 CHUNK_ROWS = 200_000
+#: Largest magnitude of a stored whole number (the corpus stores counts and groups as 32-bit INTEGER).
+INT_LIMIT = 2**31 - 1
 
 CONTRIBUTION_COLUMNS = (
     "debate_id",
@@ -56,7 +58,7 @@ SQL_DELETE_DEBATE = (
     "DELETE FROM debates WHERE debate_id = $1",
 )
 SQL_CREATE_VOTES_STAGING = """
-CREATE TEMP TABLE {staging} (
+CREATE TABLE {staging} (
     contribution_id VARCHAR, participant_pid VARCHAR, vote TINYINT, voted_at TIMESTAMP, row_number BIGINT
 )"""
 SQL_VOTES_TO_MISSING_CONTRIBUTIONS = """
@@ -176,6 +178,12 @@ def sniff_delimiter(path: Path, encoding: str) -> str:
     """The delimiter of a CSV file among comma, semicolon, tab and pipe (comma when unsure)."""
     with open(path, encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
+    # the header line decides when one candidate is clearly the most frequent there: sniffing the whole
+    # sample misreads files whose first record holds a long quoted text full of punctuation
+    header_line = sample.split("\n", 1)[0]
+    counts = sorted(((header_line.count(d), d) for d in ",;\t|"), reverse=True)
+    if counts[0][0] > 0 and counts[0][0] > counts[1][0]:
+        return counts[0][1]
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
@@ -257,11 +265,14 @@ def parse_int_column(
         bad |= numbers.notna() & ~numbers.isin(list(allowed))
     if minimum is not None:
         bad |= numbers.notna() & (numbers < minimum)
+    bad |= numbers.notna() & (numbers.abs() > INT_LIMIT)
     if bad.any():
         first = bad.idxmax()
         expected = f"one of {sorted(allowed)}" if allowed is not None else "a whole number"
         if minimum is not None:
             expected += f" >= {minimum}"
+        if allowed is None:
+            expected += f" of at most {INT_LIMIT}"
         raise IngestError(
             path,
             f"{raw[first]!r} is not {expected}",
@@ -361,9 +372,7 @@ def store_debate(
     insert_frame(con, "debates", bundle.debate.to_frame())
     chunks = [bundle.contributions] if isinstance(bundle.contributions, pd.DataFrame) else bundle.contributions
     staging = f"contrib_staging_{uuid.uuid4().hex[:8]}"
-    con.execute(
-        f"CREATE TEMP TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0"
-    )
+    con.execute(f"CREATE TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0")
     n_contributions = 0
     for chunk in chunks:
         frame = chunk.copy()
@@ -417,6 +426,20 @@ def read_text_file(path: Path, encoding: str) -> str:
         return handle.read()
 
 
-def csv_rows(text: str, delimiter: str = ",") -> list[list[str]]:
-    """Parse small CSV text into rows."""
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+def csv_rows(text: str, delimiter: str = ",", *, path: str | Path = "") -> list[list[str]]:
+    """Parse small CSV text into rows; malformed CSV (e.g. a field over the csv module's limit) raises
+    :class:`IngestError` naming ``path``."""
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise IngestError(path, f"malformed CSV: {exc}") from exc
+
+
+def require_ids(path: Path, frame: pd.DataFrame, column: str, *, what: str = "id") -> pd.Series:
+    """The column stripped; raises on the first empty value (ids that must be present, e.g. voters)."""
+    values = frame[column].astype(str).str.strip()
+    empty = values == ""
+    if empty.any():
+        first = empty.idxmax()
+        raise IngestError(path, f"empty {what}", row=int(frame.loc[first, "_row"]), field=column)
+    return values

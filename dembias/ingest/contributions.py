@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dembias.errors import IngestError
@@ -42,6 +43,7 @@ from dembias.ingest.common import (
     read_csv_chunks,
     read_header,
     require_columns,
+    require_ids,
     require_text,
     sniff_delimiter,
     sniff_encoding,
@@ -111,11 +113,23 @@ def _frame(rows: list[dict[str, Any]], numbers: list[int]) -> pd.DataFrame:
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     start = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-        frame = batch.to_pandas().astype(object).where(lambda f: f.notna(), "").astype(str)
-        frame["_row"] = np.arange(start, start + len(frame), dtype=np.int64)
-        start += len(frame)
-        yield frame
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
+        for batch in batches:
+            frame = batch.to_pandas().astype(object).where(lambda f: f.notna(), "").astype(str)
+            frame["_row"] = np.arange(start, start + len(frame), dtype=np.int64)
+            start += len(frame)
+            yield frame
+    except (OSError, ValueError, pa.ArrowException) as exc:  # corrupt pages past a readable schema
+        raise IngestError(path, f"not a readable Parquet file: {exc}", row=start) from exc
+
+
+def _refuse_duplicates(path: Path, header: list[str]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise IngestError(path, "duplicated column name", row=1, field=name)
+        seen.add(name)
 
 
 def _header_and_chunks(
@@ -126,6 +140,7 @@ def _header_and_chunks(
             schema = pq.read_schema(path)
         except Exception as exc:
             raise IngestError(path, f"not a readable Parquet file: {exc}") from exc
+        _refuse_duplicates(path, list(schema.names))
         return list(schema.names), lambda: _parquet_chunks(path, chunk_rows)
     enc = sniff_encoding(path, encoding)
     check_decodes(path, enc)
@@ -138,7 +153,9 @@ def _header_and_chunks(
             header = list(json.loads(first))
         except (json.JSONDecodeError, TypeError) as exc:
             raise IngestError(path, "the first line is not a JSON object", row=1) from exc
-        return header, lambda: _jsonl_chunks(path, enc, chunk_rows)
+        # a later chunk may lack keys of the first line: give every chunk the first line's columns
+        columns = [*header, "_row"]
+        return header, lambda: (f.reindex(columns=columns, fill_value="") for f in _jsonl_chunks(path, enc, chunk_rows))
     delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(path, enc)
     header = read_header(path, enc, delimiter)
     return header, lambda: read_csv_chunks(path, encoding=enc, delimiter=delimiter, chunk_rows=chunk_rows)
@@ -309,7 +326,7 @@ def _vote_chunks(path: Path, encoding: str | None, pseud: Pseudonymiser, chunk_r
         yield pd.DataFrame(
             {
                 "contribution_id": chunk["contribution_id"].str.strip(),
-                "participant_pid": pseud.series(chunk["voter_id"].str.strip()),
+                "participant_pid": pseud.series(require_ids(path, chunk, "voter_id", what="voter id")),
                 "vote": vote.astype("int8"),
                 "voted_at": parse_timestamps(path, chunk, "timestamp")
                 if "timestamp" in chunk.columns

@@ -214,6 +214,9 @@ def _units_from_json(path: Path, line_no: int, value: Any) -> list[OutputUnit]:
     for i, item in enumerate(value):
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
             raise IngestError(path, f"unit {i} needs a non-empty text", row=line_no, field="units")
+        for name in ("kind", "section"):
+            if not isinstance(item.get(name), str | None):
+                raise IngestError(path, f"unit {i}: {name} must be a string", row=line_no, field=f"units[{i}].{name}")
         units.append(
             OutputUnit(
                 text=item["text"].strip(),

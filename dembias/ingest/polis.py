@@ -30,6 +30,7 @@ from dembias.ingest.common import (
     read_header,
     read_text_file,
     require_columns,
+    require_ids,
     require_text,
     require_unique,
     sniff_encoding,
@@ -110,7 +111,7 @@ def _read_summary(path: Path, encoding: str | None) -> dict[str, str]:
     enc = sniff_encoding(path, encoding)
     check_decodes(path, enc)
     summary = {}
-    for row in csv_rows(read_text_file(path, enc)):
+    for row in csv_rows(read_text_file(path, enc), path=path):
         if len(row) >= 2 and row[0].strip():
             summary[row[0].strip()] = row[1].strip()
     return summary
@@ -182,7 +183,7 @@ def _read_votes(path: Path, encoding: str | None, pseud: Pseudonymiser) -> Itera
             yield pd.DataFrame(
                 {
                     "contribution_id": chunk["comment-id"].str.strip(),
-                    "participant_pid": pseud.series(chunk["voter-id"].str.strip()),
+                    "participant_pid": pseud.series(require_ids(path, chunk, "voter-id", what="voter id")),
                     "vote": vote.astype("int8"),
                     "voted_at": voted_at,
                     "row_number": chunk["_row"],
@@ -203,7 +204,7 @@ def _read_participants(
     header = read_header(path, enc, ",")
     require_columns(path, header, PARTICIPANTS_REQUIRED)
     frame = pd.concat(list(read_csv_chunks(path, encoding=enc)), ignore_index=True)
-    frame["participant"] = frame["participant"].str.strip()
+    frame["participant"] = require_ids(path, frame, "participant", what="participant id")
     require_unique(path, frame, "participant")
     groups = parse_int_column(path, frame, "group-id", minimum=0)
     pids = pseud.series(frame["participant"])

@@ -44,6 +44,8 @@ def _load_json(path: Path, encoding: str | None) -> Any:
         return json.loads(path.read_text(encoding=enc))
     except json.JSONDecodeError as exc:
         raise IngestError(path, f"not valid JSON: {exc.msg}", row=exc.lineno) from exc
+    except RecursionError as exc:
+        raise IngestError(path, "not valid JSON: nested too deeply") from exc
 
 
 def read_sensemaker(
@@ -76,7 +78,16 @@ def read_sensemaker(
             title = item.get("title", "").strip()
             section = " > ".join(t.lstrip("#").strip() for t in (*path, title) if t)
             text = item.get("text", "") or ""
-            citations = [str(c) for c in item.get("citations", []) or []]
+            raw_citations = item.get("citations", []) or []
+            children = item.get("subContents", []) or []
+            if not isinstance(text, str) or not isinstance(raw_citations, list) or not isinstance(children, list):
+                raise IngestError(
+                    summary_path,
+                    f"item {position} of {' > '.join(path) or 'contents'}: text must be a string, "
+                    "citations and subContents lists",
+                    field="contents",
+                )
+            citations = [str(c) for c in raw_citations]
             kind = _kind(title)
             if text.strip():
                 if citations:
@@ -85,7 +96,7 @@ def read_sensemaker(
                     for block in _BLOCKS.split(text):
                         if block.strip():
                             units.append(OutputUnit(text=block.strip(), kind=kind, section=section))
-            walk(item.get("subContents", []) or [], (*path, title))
+            walk(children, (*path, title))
 
     walk(report["contents"], ())
     if not units:
