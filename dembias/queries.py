@@ -246,11 +246,12 @@ def scored_table(ws: Workspace, run_id: str, table: str, *, output_id: str) -> p
 
 
 SQL_CLUSTER_BREAKDOWN = """
-SELECT a.cluster, coalesce(c.{column}, 'unknown') AS value, count(*) AS n,
+SELECT a.cluster, coalesce(c.{column}, d.{column}, 'unknown') AS value, count(*) AS n,
        count(DISTINCT c.author_pid) AS n_authors
 FROM m.assignments a
-JOIN contributions c ON c.debate_id = ? AND c.contribution_id = a.contribution_id
-WHERE list_contains(?, a.cluster)
+JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
+JOIN debates d ON d.debate_id = $debate
+WHERE list_contains($clusters, a.cluster)
 GROUP BY ALL ORDER BY a.cluster, n DESC
 """
 
@@ -262,7 +263,9 @@ def cluster_breakdown(
     if by not in ("country", "language"):
         raise ValueError(f"breakdown by country or language, not {by!r}")
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
-        frame = con.execute(SQL_CLUSTER_BREAKDOWN.format(column=by), [debate_id, [int(c) for c in clusters]]).df()
+        frame = con.execute(
+            SQL_CLUSTER_BREAKDOWN.format(column=by), {"debate": debate_id, "clusters": [int(c) for c in clusters]}
+        ).df()
     contributors = frame["n_authors"].where(frame["n_authors"] > 0, frame["n"])  # authors when known
     small = contributors < min_cell
     frame["n"] = frame["n"].astype("Int64").mask(small)
@@ -271,12 +274,13 @@ def cluster_breakdown(
 
 
 def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
-    """Texts (and language, country) of given contributions."""
+    """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
     con = open_corpus(ws)
     try:
         return con.execute(
-            "SELECT contribution_id, language, country, text FROM contributions "
-            "WHERE debate_id = ? AND list_contains(?, contribution_id)",
+            "SELECT c.contribution_id, coalesce(c.language, d.language) AS language, "
+            "coalesce(c.country, d.country) AS country, c.text FROM contributions c "
+            "JOIN debates d USING (debate_id) WHERE c.debate_id = ? AND list_contains(?, c.contribution_id)",
             [debate_id, [str(i) for i in contribution_ids]],
         ).df()
     finally:

@@ -16,7 +16,7 @@ st.title("Marginalized minorities")
 if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()
-st.caption(f"Summary: {sel.output_label}")
+st.caption(f"Summary: {shared.plain(sel.output_label)}")
 
 coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 clusters = coverage[coverage["cluster"] != -1].copy()
@@ -75,7 +75,7 @@ profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
 
 for row in marginalized.itertuples():
     info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
-    title = f"C{row.cluster} · {row.label or ''} — {row.status}{' · minority' if row.is_minority else ''}"
+    title = f"C{row.cluster} · {shared.plain(row.label or '')} — {row.status}{' · minority' if row.is_minority else ''}"
     with st.expander(title, expanded=bool(row.is_minority)):
         shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
         c1, c2, c3 = st.columns(3)
@@ -83,7 +83,7 @@ for row in marginalized.itertuples():
         c2.metric("Share of debate", f"{row.p_s:.1%}")
         c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
         if info is not None and info["keywords"] is not None:
-            st.write("Keywords: " + ", ".join(str(k) for k in info["keywords"]))
+            st.write("Keywords: " + shared.plain(", ".join(str(k) for k in info["keywords"])))
         part = breakdown[breakdown["cluster"] == row.cluster]
         if chosen:
             part = part[part["value"].isin(chosen)]
@@ -100,11 +100,13 @@ for row in marginalized.itertuples():
             )
             if chosen:
                 texts = texts[texts[breakdown_by].isin(chosen)]
-            small = not part.empty and bool(part["suppressed"].all())
-            if small:
-                st.caption("Quotes withheld: every cell of this cluster is under 5 contributors.")
-            else:
-                for text_row in texts.itertuples():
-                    shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
+            # no quote from a slice under 5 contributors: a quote there could identify its author
+            small_cells = set(part.loc[part["suppressed"], "value"])
+            cell = texts[breakdown_by].fillna("unknown")
+            withheld = int(cell.isin(small_cells).sum())
+            for text_row in texts[~cell.isin(small_cells)].itertuples():
+                shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
+            if withheld:
+                st.caption(f"{withheld} quote(s) withheld: their {breakdown_by} cell has under 5 contributors.")
 
 shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
