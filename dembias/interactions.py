@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import check_decodes, sniff_encoding
+from dembias.ingest.common import check_decodes, iter_jsonl_objects, sniff_encoding
 from dembias.lexical import base_language, lexical_flags
 from dembias.store import RunInfo, Workspace, latest_run, read_run_table, write_run
 
@@ -99,26 +99,17 @@ def read_interactions(path: str | Path, *, encoding: str | None = None) -> list[
     check_decodes(path, enc)
     records: list[Interaction] = []
     seen: dict[str, int] = {}
-    with open(path, encoding=enc) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
-            if not isinstance(obj, dict):
-                raise IngestError(path, "each line must be a JSON object", row=line_no)
-            record = _interaction_from_json(path, line_no, obj)
-            if record.interaction_id in seen:
-                raise IngestError(
-                    path,
-                    f"duplicate interaction id {record.interaction_id!r} (first on row {seen[record.interaction_id]})",
-                    row=line_no,
-                    field="interaction_id",
-                )
-            seen[record.interaction_id] = line_no
-            records.append(record)
+    for line_no, obj in iter_jsonl_objects(path, enc):
+        record = _interaction_from_json(path, line_no, obj)
+        if record.interaction_id in seen:
+            raise IngestError(
+                path,
+                f"duplicate interaction id {record.interaction_id!r} (first on row {seen[record.interaction_id]})",
+                row=line_no,
+                field="interaction_id",
+            )
+        seen[record.interaction_id] = line_no
+        records.append(record)
     if not records:
         raise IngestError(path, "the file holds no interactions")
     return records

@@ -174,6 +174,21 @@ def check_decodes(path: Path, encoding: str, *, chunk_bytes: int = 1 << 22) -> N
             line += chunk.count(b"\n")
 
 
+def iter_jsonl_objects(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSONL file; a bad line raises naming its row."""
+    with open(path, encoding=encoding) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
+            if not isinstance(obj, dict):
+                raise IngestError(path, "each line must be a JSON object", row=line_no)
+            yield line_no, obj
+
+
 def sniff_delimiter(path: Path, encoding: str) -> str:
     """The delimiter of a CSV file among comma, semicolon, tab and pipe (comma when unsure)."""
     with open(path, encoding=encoding, newline="") as handle:

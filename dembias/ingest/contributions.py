@@ -38,6 +38,7 @@ from dembias.ingest.common import (
     DebateBundle,
     DebateRecord,
     check_decodes,
+    iter_jsonl_objects,
     parse_int_column,
     parse_timestamps,
     read_csv_chunks,
@@ -86,21 +87,12 @@ def resolve_columns(path: Path, header: list[str], columns: Mapping[str, str] | 
 def _jsonl_chunks(path: Path, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
     rows: list[dict[str, Any]] = []
     numbers: list[int] = []
-    with open(path, encoding=encoding) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
-            if not isinstance(obj, dict):
-                raise IngestError(path, "each line must be a JSON object", row=line_no)
-            rows.append({k: "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()})
-            numbers.append(line_no)
-            if len(rows) >= chunk_rows:
-                yield _frame(rows, numbers)
-                rows, numbers = [], []
+    for line_no, obj in iter_jsonl_objects(path, encoding):
+        rows.append({k: "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()})
+        numbers.append(line_no)
+        if len(rows) >= chunk_rows:
+            yield _frame(rows, numbers)
+            rows, numbers = [], []
     if rows:
         yield _frame(rows, numbers)
 

@@ -34,7 +34,7 @@ import duckdb
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import check_decodes, sniff_encoding
+from dembias.ingest.common import check_decodes, iter_jsonl_objects, sniff_encoding
 from dembias.store import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
@@ -124,26 +124,17 @@ def read_outputs_jsonl(path: str | Path, *, encoding: str | None = None) -> list
     check_decodes(path, enc)
     records: list[OutputRecord] = []
     seen: dict[str, int] = {}
-    with open(path, encoding=enc) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
-            if not isinstance(obj, dict):
-                raise IngestError(path, "each line must be a JSON object", row=line_no)
-            record = _record_from_json(path, line_no, obj)
-            if record.output_id in seen:
-                raise IngestError(
-                    path,
-                    f"duplicate output id {record.output_id!r} (first on row {seen[record.output_id]})",
-                    row=line_no,
-                    field="output_id",
-                )
-            seen[record.output_id] = line_no
-            records.append(record)
+    for line_no, obj in iter_jsonl_objects(path, enc):
+        record = _record_from_json(path, line_no, obj)
+        if record.output_id in seen:
+            raise IngestError(
+                path,
+                f"duplicate output id {record.output_id!r} (first on row {seen[record.output_id]})",
+                row=line_no,
+                field="output_id",
+            )
+        seen[record.output_id] = line_no
+        records.append(record)
     if not records:
         raise IngestError(path, "the file holds no outputs")
     return records
