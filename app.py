@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dembias.errors import DembiasError
 from dembias.explain import METRICS, metric_help
 from dembias.plots import metric_dots_figure
 from dembias.scorecard import format_scorecard
 from pages import shared
 
-st.set_page_config(page_title="dembias", page_icon=":material/balance:", layout="wide")
+# Emoji icons only: Streamlit fetches a ":material/...:" page icon (the favicon) from fonts.gstatic.com, a request
+# off the app's origin (a leak, and a failure offline); an emoji favicon is an inline data: URL.
+st.set_page_config(page_title="dembias", page_icon="⚖️", layout="wide")
 
 
 def overview() -> None:
@@ -42,10 +45,12 @@ def overview() -> None:
     st.subheader(f"Debates ({len(debates)})")
     shared.text_table(debates[list(columns)].rename(columns=columns))
 
-    st.subheader(f"Scorecard — {sel.debate_id}")
+    st.subheader(f"Scorecard — {shared.plain(sel.debate_id)}")
     if not sel.pluralism_run:
         st.info(
-            f"No pluralism scoring run for {sel.debate_id} yet: `dembias score pluralism --debate {sel.debate_id}`."
+            f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet: "
+            + shared.command(f"dembias score pluralism --debate {sel.debate_id}")
+            + "."
         )
     else:
         scores = shared.scorecard(sel.root, sel.pluralism_run)
@@ -66,17 +71,27 @@ def overview() -> None:
     st.caption(f"Workspace: {sel.ws.root}")
 
 
-# Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode).
+# Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode). The navigation is
+# built first (it leaves Streamlit's pages-directory mode) but hidden while the password gate is closed; the gate
+# runs before any page does, and pages call it again through shared.sidebar().
 navigation = st.navigation(
     [
-        st.Page(overview, title="Overview", icon=":material/account_balance:", default=True),
-        st.Page("pages/map.py", title="Opinion map", icon=":material/scatter_plot:"),
-        st.Page("pages/survival.py", title="Cluster survival", icon=":material/bar_chart:"),
-        st.Page("pages/minorities.py", title="Minorities", icon=":material/diversity_3:"),
-        st.Page("pages/fidelity.py", title="Fidelity", icon=":material/translate:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-        st.Page("pages/rescoring.py", title="Rescoring", icon=":material/memory:"),
-        st.Page("pages/annotations.py", title="Annotations", icon=":material/flag:"),
-    ]
+        st.Page(overview, title="Overview", icon="🏛️", default=True),
+        st.Page("pages/map.py", title="Opinion map", icon="🗺️"),
+        st.Page("pages/survival.py", title="Cluster survival", icon="📊"),
+        st.Page("pages/minorities.py", title="Minorities", icon="🧑‍🤝‍🧑"),
+        st.Page("pages/fidelity.py", title="Fidelity", icon="🌐"),
+        st.Page("pages/compare.py", title="Compare", icon="↔️"),
+        st.Page("pages/rescoring.py", title="Rescoring", icon="🖥️"),
+        st.Page("pages/annotations.py", title="Annotations", icon="🚩"),
+    ],
+    position="sidebar" if shared.unlocked() else "hidden",
 )
-navigation.run()
+shared.password_gate()
+try:
+    navigation.run()
+except DembiasError as exc:  # e.g. a corrupted run file: say which, and keep serving the other runs
+    st.error(
+        f"This view cannot be shown: {shared.plain(exc)}. Pick another run under **Runs** in the sidebar.",
+        icon="⚠️",
+    )

@@ -14,7 +14,7 @@ if sel is None:
 st.title("Compare")
 runs = shared.runs(sel.root, shared.version(sel.ws), "pluralism", sel.debate_id)
 if not runs:
-    st.info(f"No pluralism scoring run for {sel.debate_id} yet.")
+    st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet.")
     st.stop()
 
 mode = shared.choice("Compare", ["two outputs", "two runs"], key="cmode")

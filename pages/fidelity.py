@@ -15,7 +15,7 @@ if sel is None:
 st.title("Fidelity of rewrites and translations")
 if not sel.fidelity_run:
     st.info(
-        f"No fidelity scoring run for {sel.debate_id}: ingest reformulations or translations "
+        f"No fidelity scoring run for {shared.plain(sel.debate_id)}: ingest reformulations or translations "
         "(`dembias ingest outputs`, `dembias generate`) and run `dembias score fidelity`."
     )
     st.stop()
@@ -55,7 +55,7 @@ flag_words = flags.groupby("output_id")["words"].apply(lambda ws: sorted({w for 
 flag_kinds = flags.groupby("output_id")["kind"].apply(lambda ks: ", ".join(sorted(set(ks))))
 for row in review.itertuples():
     words = flag_words.get(row.output_id, [])
-    header = f"{row.output_id} · {row.language_pair} · review {row.review_score:.2f} · similarity {row.similarity:.2f}"
+    header = f"{shared.plain(row.output_id)} · {shared.plain(row.language_pair)} · review {row.review_score:.2f} · similarity {row.similarity:.2f}"
     with st.container(border=True):
         st.caption(header + (f" · flags: {flag_kinds.get(row.output_id)}" if row.output_id in flag_kinds else ""))
         left, right = st.columns(2)

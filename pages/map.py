@@ -15,7 +15,11 @@ if sel is None:
     st.stop()
 st.title("Opinion map")
 if sel.mapping_run is None:
-    st.info(f"No opinion map for {sel.debate_id} yet: run `dembias map --debate {sel.debate_id}`.")
+    st.info(
+        f"No opinion map for {shared.plain(sel.debate_id)} yet: run "
+        + shared.command(f"dembias map --debate {sel.debate_id}")
+        + "."
+    )
     st.stop()
 
 color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
@@ -53,7 +57,7 @@ if sel.output_id and sel.pluralism_run:
         covered_clusters = coverage.loc[coverage["covered"], "cluster"].tolist()
         n_dropped = int((~coverage["covered"] & (coverage["cluster"] != -1)).sum())
         st.caption(
-            f"Summary: {sel.output_label} — {n_dropped} cluster(s) dropped (grey, outlined in their colour); "
+            f"Summary: {shared.plain(sel.output_label)} — {n_dropped} cluster(s) dropped (grey, outlined in their colour); "
             "★ marks each summary sentence at the centre of the contributions it carries."
         )
         if st.toggle("Show summary sentences", value=st.query_params.get("units", "1") == "1", key="w_units"):

@@ -72,7 +72,7 @@ st.subheader("Request a job")
 stage = st.radio("Stage", list(STAGE_LABELS), format_func=STAGE_LABELS.get, horizontal=True, key="w_rescore_stage")
 available = stage_models(stage)
 with st.form("rescore_request"):
-    st.write(f"Debate: **{sel.debate_id}** (from the sidebar)")
+    st.write(f"Debate: **{shared.plain(sel.debate_id)}** (from the sidebar)")
     options = [m["spec"] for m in available] + [CUSTOM]
     default_label = {"pluralism": "none (similarity links only)", "fidelity": "none (no stance scoring)"}
     if stage in default_label:

@@ -7,15 +7,18 @@ parameters), so a copied link reopens the same view.
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from dembias import queries
+from dembias import access, queries
 from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
+from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.store import Workspace
@@ -36,6 +39,25 @@ def leave_pages_directory_mode() -> None:
 
 
 leave_pages_directory_mode()
+
+
+def _or_error(func):
+    """Show a dembias error (e.g. a corrupted run file) as a clear message and stop the page, not a traceback.
+
+    app.py does the same around every page; this also covers a page run on its own (pages-directory mode).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DembiasError as exc:
+            st.error(
+                f"This view cannot be shown: {plain(exc)}. Pick another run under **Runs** in the sidebar.", icon="⚠️"
+            )
+            st.stop()
+
+    return wrapper
 
 
 def workspace() -> Workspace:
@@ -72,17 +94,20 @@ def runs(root: str, _version: tuple[float, int], stage: str, debate_id: str) -> 
     ]
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def run_table(root: str, run_id: str, table: str) -> pd.DataFrame:
     """Runs never change, so the run id alone is a sufficient cache key."""
     return queries.run_table(Workspace(root), run_id, table)
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_points(root: str, debate_id: str, mapping_run: str, cap: int) -> pd.DataFrame:
     return queries.map_points(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, cap=cap)
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=16)
 def n_mapped(root: str, mapping_run: str) -> int:
     return queries.n_mapped(Workspace(root), mapping_run)
@@ -113,11 +138,18 @@ def _remember(key: str, options: list[str], default: str | None = None) -> str:
     URL's query parameter, so a shared link reopens the same view; else ``default``; else the first option.
     """
     state_key = f"w_{key}"
-    if st.session_state.get(state_key) not in options:
-        for candidate in (st.session_state.get(f"keep_{key}"), st.query_params.get(key), default, options[0]):
-            if candidate in options:
-                st.session_state[state_key] = candidate
-                break
+    for candidate in (
+        st.session_state.get(state_key),
+        st.session_state.get(f"keep_{key}"),
+        st.query_params.get(key),
+        default,
+        options[0],
+    ):
+        if candidate in options:
+            # assigned every run, before the widget exists: a widget met on another page would otherwise
+            # fall back to its default instead of the value kept in the session
+            st.session_state[state_key] = candidate
+            break
     return state_key
 
 
@@ -127,8 +159,42 @@ def _kept(key: str, value: str | None) -> str | None:
     return value
 
 
+def unlocked() -> bool:
+    """Whether the dashboard may show data: no password configured, or it was entered in this session."""
+    try:
+        digest = access.expected_digest()
+    except ValueError:
+        return False
+    return digest is None or bool(st.session_state.get("dembias_authenticated"))
+
+
+def password_gate() -> None:
+    """When ``DEMBIAS_PASSWORD_SHA256`` is set, show only a password form until it is entered (dembias.access).
+
+    app.py calls it before ``st.navigation`` runs a page, and :func:`sidebar` again, so a page script
+    run on its own (a deep link on a fresh server) is gated too.
+    """
+    try:
+        digest = access.expected_digest()
+    except ValueError as exc:
+        st.error(f"The dashboard is locked: {exc}.")
+        st.stop()
+    if digest is None or st.session_state.get("dembias_authenticated"):
+        return
+    st.title("dembias")
+    with st.form("password_gate"):
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Enter"):
+            if access.password_ok(password, digest):
+                st.session_state["dembias_authenticated"] = True
+                st.rerun()
+            st.error("Wrong password.")
+    st.stop()
+
+
 def sidebar() -> Selection | None:
     """Render the sidebar pickers (debate, summary, runs) and mirror them in the URL."""
+    password_gate()
     ws = workspace()
     if not ws.exists():
         st.error(f"No workspace at {ws.root}. Build the demo with `dembias demo` or set DEMBIAS_WORKSPACE.")
@@ -215,11 +281,13 @@ def text_table(frame: pd.DataFrame, **kwargs) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def scorecard(root: str, pluralism_run: str) -> pd.DataFrame:
     return queries.scorecard(Workspace(root), pluralism_run)
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def cluster_coverage(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     return queries.cluster_coverage(
@@ -227,6 +295,7 @@ def cluster_coverage(root: str, pluralism_run: str, mapping_run: str, output_id:
     )
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def unit_links(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     return queries.unit_links(
@@ -234,6 +303,7 @@ def unit_links(root: str, pluralism_run: str, mapping_run: str, output_id: str) 
     )
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def unit_positions(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     return queries.unit_positions(
@@ -241,9 +311,27 @@ def unit_positions(root: str, pluralism_run: str, mapping_run: str, output_id: s
     )
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def scored_table(root: str, run_id: str, table: str, output_id: str) -> pd.DataFrame:
     return queries.scored_table(Workspace(root), run_id, table, output_id=output_id)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$:])")
+
+
+def plain(text: object) -> str:
+    """User text (ids, model names, labels) safe inside a markdown string: markdown characters escaped.
+
+    Streamlit already escapes raw HTML in markdown, but would still render a user's ``![x](http://...)``
+    as an image (a request to a foreign host), a link, or ``:material/...:`` and ``$...$``.
+    """
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def command(text: str) -> str:
+    """A shell command for markdown: a code span (literal), unless a backtick would end it early."""
+    return plain(text) if "`" in text else f"`{text}`"
 
 
 def quote(text: str, *, caption: str | None = None) -> None:
@@ -256,6 +344,7 @@ def quote(text: str, *, caption: str | None = None) -> None:
     )
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def cluster_breakdown(root: str, debate_id: str, mapping_run: str, clusters: tuple[int, ...], by: str) -> pd.DataFrame:
     return queries.cluster_breakdown(
@@ -263,16 +352,19 @@ def cluster_breakdown(root: str, debate_id: str, mapping_run: str, clusters: tup
     )
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def contribution_texts(root: str, debate_id: str, ids: tuple[str, ...]) -> pd.DataFrame:
     return queries.contribution_texts(Workspace(root), debate_id=debate_id, contribution_ids=list(ids))
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def fidelity_by_model(root: str, fidelity_run: str) -> pd.DataFrame:
     return queries.fidelity_by_model(Workspace(root), fidelity_run)
 
 
+@_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def review_list(root: str, fidelity_run: str, limit: int) -> pd.DataFrame:
     return queries.review_list(Workspace(root), fidelity_run=fidelity_run, limit=limit)

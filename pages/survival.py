@@ -15,7 +15,7 @@ st.title("Cluster survival")
 if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()
-st.caption(f"Summary: {sel.output_label}")
+st.caption(f"Summary: {shared.plain(sel.output_label)}")
 
 coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 clusters = coverage[coverage["cluster"] != -1]
