@@ -2,7 +2,7 @@
 
 Votes follow Polis open data: 1 = agree, -1 = disagree, 0 = pass. Groups are recomputed as Polis does
 it: participants with enough votes (at least ``min(7, n_comments)``), missing votes imputed by the
-comment's mean vote, PCA to two components, each participant's projection scaled by
+comment's mean vote, PCA to two components (on a sparse matrix: see :func:`centred_vote_matrix`), each participant's projection scaled by
 ``sqrt(n_comments / n_votes)`` (Polis's correction that pulls sparse voters away from the centre), then
 k-means into (up to) 100 base clusters, and k-means with k in 2..5 on the base-cluster centres
 weighted by their sizes, k chosen by silhouette, seeded (Polis clusters base clusters too).
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse.linalg import svds
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
@@ -73,15 +75,49 @@ class VoteGroups:
     projection: pd.DataFrame  # index participant_pid, columns pc1, pc2
 
 
-def vote_matrix(votes: pd.DataFrame) -> pd.DataFrame:
-    """The participant x comment matrix of votes (NaN where a participant did not vote)."""
-    rows, participants = pd.factorize(votes["participant_pid"], sort=True)
-    cols, comments = pd.factorize(votes["contribution_id"], sort=True)
-    matrix = np.full((len(participants), len(comments)), np.nan)
-    matrix[rows, cols] = votes["vote"].to_numpy(dtype=np.float64)  # the last vote wins on duplicates
-    return pd.DataFrame(
-        matrix, index=pd.Index(participants, name="participant_pid"), columns=pd.Index(comments, name="contribution_id")
-    )
+#: Above this many matrix cells the PCA runs on the sparse matrix (scipy's svds) instead of a dense SVD.
+DENSE_SVD_MAX_CELLS = 20_000_000
+#: Above this many participants the silhouette is computed on a seeded sample of them.
+SILHOUETTE_SAMPLE = 10_000
+
+
+def centred_vote_matrix(
+    votes: pd.DataFrame, *, min_votes: int = MIN_VOTES
+) -> tuple[sparse.csr_matrix, pd.Index, np.ndarray]:
+    """The participants x comments matrix, mean-imputed and centred, as a sparse matrix.
+
+    Imputing a missing vote with the comment's mean and then centring each column leaves exactly 0 where
+    nobody voted, so the matrix holds ``vote - comment mean`` at the voted cells only: memory grows with
+    the votes, not with participants x comments. Rows are the participants with at least
+    ``min(min_votes, n_comments)`` votes (the last vote wins on duplicates). Returns the matrix, the kept
+    participants, and their numbers of votes.
+    """
+    last = votes.drop_duplicates(["participant_pid", "contribution_id"], keep="last")
+    rows, participants = pd.factorize(last["participant_pid"], sort=True)
+    cols, comments = pd.factorize(last["contribution_id"], sort=True)
+    n_comments = len(comments)
+    n_voted_all = np.bincount(rows, minlength=len(participants))
+    keep_rows = n_voted_all >= min(min_votes, n_comments)
+    kept_index = np.flatnonzero(keep_rows)
+    remap = np.full(len(participants), -1)
+    remap[kept_index] = np.arange(len(kept_index))
+    mask = keep_rows[rows]
+    r, c = remap[rows[mask]], cols[mask]
+    v = last["vote"].to_numpy(dtype=np.float64)[mask]
+    seen = np.bincount(c, minlength=n_comments)
+    means = np.divide(np.bincount(c, weights=v, minlength=n_comments), seen, out=np.zeros(n_comments), where=seen > 0)
+    matrix = sparse.csr_matrix((v - means[c], (r, c)), shape=(len(kept_index), n_comments))
+    return matrix, pd.Index(participants[kept_index], name="participant_pid"), n_voted_all[kept_index].astype(float)
+
+
+def _top_components(matrix: sparse.csr_matrix, *, seed: int) -> np.ndarray:
+    """The two leading right singular vectors (rows), by descending singular value."""
+    if matrix.shape[0] * matrix.shape[1] <= DENSE_SVD_MAX_CELLS:
+        _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+        return vt[:2]
+    v0 = np.random.default_rng(seed).standard_normal(min(matrix.shape))
+    _, values, vt = svds(matrix, k=2, v0=v0)
+    return vt[np.argsort(values)[::-1]]
 
 
 def compute_vote_groups(
@@ -93,25 +129,15 @@ def compute_vote_groups(
     seed: int = 0,
 ) -> VoteGroups | None:
     """Polis-style opinion groups; None when fewer than 10 participants have enough votes."""
-    matrix = vote_matrix(votes)
+    matrix, index, n_voted = centred_vote_matrix(votes, min_votes=min_votes)
     n_comments = matrix.shape[1]
-    counts = matrix.notna().sum(axis=1)
-    kept = matrix.loc[counts >= min(min_votes, n_comments)]
-    if len(kept) < 10 or n_comments < 2:
+    if matrix.shape[0] < 10 or n_comments < 2:
         return None
-    values = kept.to_numpy(dtype=np.float64)
-    seen = ~np.isnan(values)
-    sums = np.where(seen, values, 0.0).sum(axis=0)
-    means = np.divide(sums, seen.sum(axis=0), out=np.zeros_like(sums), where=seen.sum(axis=0) > 0)
-    filled = np.where(np.isnan(values), means, values)
-    centred = filled - filled.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    components = vt[:2]
+    components = _top_components(matrix, seed=seed)
     # deterministic sign: the largest loading of each component is positive
     signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
     components = components * signs[:, None]
-    projection = centred @ components.T
-    n_voted = kept.notna().sum(axis=1).to_numpy(dtype=np.float64)
+    projection = np.asarray(matrix @ components.T)
     projection = projection * np.sqrt(n_comments / n_voted)[:, None]
     n_base = min(base_clusters, len(np.unique(projection, axis=0)))
     base = KMeans(n_clusters=n_base, n_init=1, random_state=seed).fit(projection)
@@ -124,14 +150,14 @@ def compute_vote_groups(
         labels = grouping.labels_[base.labels_]
         if len(set(labels)) < 2:
             continue
-        score = float(silhouette_score(projection, labels))
+        sample = SILHOUETTE_SAMPLE if len(labels) > SILHOUETTE_SAMPLE else None
+        score = float(silhouette_score(projection, labels, sample_size=sample, random_state=seed))
         if best is None or score > best[0] + 1e-12:
             best = (score, k, labels)
     if best is None:
         return None
     score, k, labels = best
     labels = _relabel_by_size(labels)
-    index = kept.index
     return VoteGroups(
         groups=pd.Series(labels, index=index, name="vote_group"),
         k=k,

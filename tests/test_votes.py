@@ -92,3 +92,32 @@ def test_cluster_vote_profile_counts_votes_of_each_group_on_each_cluster():
     assert profile.loc[(0, 0), "pass_rate"] == pytest.approx(1 / 4)
     assert profile.loc[(0, 1), "disagree_rate"] == pytest.approx(1 / 2)
     assert profile.loc[(1, 0), "n_votes"] == 1 and profile.loc[(1, 0), "disagree_rate"] == 1.0
+
+
+def test_sparse_pca_path_gives_the_same_groups_as_the_dense_one(monkeypatch):
+    import dembias.votes as votes_module
+
+    votes, _truth = synthetic_votes(seed=3)
+    dense = compute_vote_groups(votes, seed=0)
+    monkeypatch.setattr(votes_module, "DENSE_SVD_MAX_CELLS", 0)  # force scipy's svds on the sparse matrix
+    sparse_groups = compute_vote_groups(votes, seed=0)
+    assert dense.k == sparse_groups.k
+    assert adjusted_rand_score(dense.groups, sparse_groups.groups) == 1.0
+    np.testing.assert_allclose(dense.projection.to_numpy(), sparse_groups.projection.to_numpy(), atol=1e-8)
+
+
+def test_centred_matrix_holds_only_the_votes():
+    from dembias.votes import centred_vote_matrix
+
+    votes = pd.DataFrame(
+        {
+            "participant_pid": ["a", "a", "b", "b", "c"],
+            "contribution_id": ["1", "2", "1", "1", "2"],
+            "vote": [1, -1, 1, -1, 1],  # b votes twice on 1: the last vote (-1) counts
+        }
+    )
+    matrix, index, n_voted = centred_vote_matrix(votes, min_votes=1)
+    assert list(index) == ["a", "b", "c"] and list(n_voted) == [2, 1, 1]
+    # comment 1: votes +1 (a), -1 (b) -> mean 0; comment 2: -1 (a), +1 (c) -> mean 0
+    assert matrix.nnz == 4
+    np.testing.assert_array_equal(matrix.toarray(), [[1, -1], [-1, 0], [0, 1]])
