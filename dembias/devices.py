@@ -159,19 +159,27 @@ def adaptive_batches(
         try:
             result = fn(items[start:stop])
         except Exception as exc:
-            if not is_oom(exc):
-                raise
-            free_accelerator_memory()
-            smaller = size // 2
-            if smaller < min_batch_size:
-                raise OutOfMemoryAtMinimum(f"out of memory even with batch size {size}: {exc}") from exc
-            log.warning("out of memory at batch size %d; retrying with %d", size, smaller)
-            if on_oom:
-                on_oom(size, smaller)
-            size = smaller
+            size = _halved_after(exc, size, min_batch_size=min_batch_size, on_oom=on_oom)
             continue
         yield start, stop, result
         start = stop
+
+
+def _halved_after(exc: Exception, size: int, *, min_batch_size: int, on_oom: Callable[[int, int], None] | None) -> int:
+    """The batch size to retry with after ``exc``: half of ``size`` when it was an out-of-memory error.
+
+    Any other error is re-raised; below ``min_batch_size`` it raises :class:`OutOfMemoryAtMinimum`.
+    """
+    if not is_oom(exc):
+        raise exc
+    free_accelerator_memory()
+    smaller = size // 2
+    if smaller < min_batch_size:
+        raise OutOfMemoryAtMinimum(f"out of memory even with batch size {size}: {exc}") from exc
+    log.warning("out of memory at batch size %d; retrying with %d", size, smaller)
+    if on_oom:
+        on_oom(size, smaller)
+    return smaller
 
 
 def with_oom_retry(
@@ -187,13 +195,4 @@ def with_oom_retry(
         try:
             return fn(size)
         except Exception as exc:
-            if not is_oom(exc):
-                raise
-            free_accelerator_memory()
-            smaller = size // 2
-            if smaller < min_batch_size:
-                raise OutOfMemoryAtMinimum(f"out of memory even with batch size {size}: {exc}") from exc
-            log.warning("out of memory at batch size %d; retrying with %d", size, smaller)
-            if on_oom:
-                on_oom(size, smaller)
-            size = smaller
+            size = _halved_after(exc, size, min_batch_size=min_batch_size, on_oom=on_oom)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import check_decodes, iter_jsonl_objects, sniff_encoding
+from dembias.ingest.common import read_jsonl_records
 from dembias.lexical import base_language, lexical_flags
 from dembias.store import RunInfo, Workspace, latest_run, read_run_table, write_run
 
@@ -92,27 +92,14 @@ class Interaction:
 
 def read_interactions(path: str | Path, *, encoding: str | None = None) -> list[Interaction]:
     """Read and validate an interaction log; errors name the file, the line and the field."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(path, "no such file")
-    enc = sniff_encoding(path, encoding)
-    check_decodes(path, enc)
-    records: list[Interaction] = []
-    seen: dict[str, int] = {}
-    for line_no, obj in iter_jsonl_objects(path, enc):
-        record = _interaction_from_json(path, line_no, obj)
-        if record.interaction_id in seen:
-            raise IngestError(
-                path,
-                f"duplicate interaction id {record.interaction_id!r} (first on row {seen[record.interaction_id]})",
-                row=line_no,
-                field="interaction_id",
-            )
-        seen[record.interaction_id] = line_no
-        records.append(record)
-    if not records:
-        raise IngestError(path, "the file holds no interactions")
-    return records
+    return read_jsonl_records(
+        path,
+        encoding=encoding,
+        parse=_interaction_from_json,
+        id_of=lambda record: record.interaction_id,
+        id_field="interaction_id",
+        what="interactions",
+    )
 
 
 def _interaction_from_json(path: Path, line_no: int, obj: dict[str, Any]) -> Interaction:

@@ -14,10 +14,10 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -27,6 +27,7 @@ from dembias.errors import IngestError
 from dembias.store import insert_frame
 
 VOTE_VALUES = frozenset({-1, 0, 1})
+T = TypeVar("T")
 CHUNK_ROWS = 200_000
 #: Largest magnitude of a stored whole number (the corpus stores counts and groups as 32-bit INTEGER).
 INT_LIMIT = 2**31 - 1
@@ -187,6 +188,44 @@ def iter_jsonl_objects(path: Path, encoding: str) -> Iterator[tuple[int, dict[st
             if not isinstance(obj, dict):
                 raise IngestError(path, "each line must be a JSON object", row=line_no)
             yield line_no, obj
+
+
+def read_jsonl_records(
+    path: str | Path,
+    *,
+    encoding: str | None,
+    parse: Callable[[Path, int, dict[str, Any]], T],
+    id_of: Callable[[T], str],
+    id_field: str,
+    what: str,
+) -> list[T]:
+    """Parse every line of a JSONL file with ``parse(path, line, obj)``; refuse duplicate ids and empty files.
+
+    ``what`` names the records in messages ("outputs", "interactions"); ``id_field`` is the field named
+    when an id repeats.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise IngestError(path, "no such file")
+    enc = sniff_encoding(path, encoding)
+    check_decodes(path, enc)
+    records: list[T] = []
+    seen: dict[str, int] = {}
+    for line_no, obj in iter_jsonl_objects(path, enc):
+        record = parse(path, line_no, obj)
+        record_id = id_of(record)
+        if record_id in seen:
+            raise IngestError(
+                path,
+                f"duplicate {id_field.replace('_', ' ')} {record_id!r} (first on row {seen[record_id]})",
+                row=line_no,
+                field=id_field,
+            )
+        seen[record_id] = line_no
+        records.append(record)
+    if not records:
+        raise IngestError(path, f"the file holds no {what}")
+    return records
 
 
 def sniff_delimiter(path: Path, encoding: str) -> str:

@@ -34,7 +34,7 @@ import duckdb
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import check_decodes, iter_jsonl_objects, sniff_encoding
+from dembias.ingest.common import read_jsonl_records
 from dembias.store import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
@@ -117,27 +117,14 @@ def output_id_for(*parts: object) -> str:
 
 def read_outputs_jsonl(path: str | Path, *, encoding: str | None = None) -> list[OutputRecord]:
     """Read and validate a model-outputs JSONL file (see the module docstring for the fields)."""
-    path = Path(path)
-    if not path.exists():
-        raise IngestError(path, "no such file")
-    enc = sniff_encoding(path, encoding)
-    check_decodes(path, enc)
-    records: list[OutputRecord] = []
-    seen: dict[str, int] = {}
-    for line_no, obj in iter_jsonl_objects(path, enc):
-        record = _record_from_json(path, line_no, obj)
-        if record.output_id in seen:
-            raise IngestError(
-                path,
-                f"duplicate output id {record.output_id!r} (first on row {seen[record.output_id]})",
-                row=line_no,
-                field="output_id",
-            )
-        seen[record.output_id] = line_no
-        records.append(record)
-    if not records:
-        raise IngestError(path, "the file holds no outputs")
-    return records
+    return read_jsonl_records(
+        path,
+        encoding=encoding,
+        parse=_record_from_json,
+        id_of=lambda record: record.output_id,
+        id_field="output_id",
+        what="outputs",
+    )
 
 
 def _record_from_json(path: Path, line_no: int, obj: dict[str, Any]) -> OutputRecord:
