@@ -14,8 +14,9 @@ from dembias.plots import metric_dots_figure
 from dembias.scorecard import format_scorecard
 from pages import shared
 
-# Emoji icons only: Streamlit fetches a ":material/...:" page icon (the favicon) from fonts.gstatic.com, a request
-# off the app's origin (a leak, and a failure offline); an emoji favicon is an inline data: URL.
+# An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
+# off the app's origin (a leak, and a failure offline); an emoji favicon is an inline data: URL. The navigation
+# has no icons (emoji need a font that headless and minimal systems lack).
 st.set_page_config(page_title="dembias", page_icon="⚖️", layout="wide")
 
 
@@ -76,14 +77,14 @@ def overview() -> None:
 # runs before any page does, and pages call it again through shared.sidebar().
 navigation = st.navigation(
     [
-        st.Page(overview, title="Overview", icon="🏛️", default=True),
-        st.Page("pages/map.py", title="Opinion map", icon="🗺️"),
-        st.Page("pages/survival.py", title="Cluster survival", icon="📊"),
-        st.Page("pages/minorities.py", title="Minorities", icon="🧑‍🤝‍🧑"),
-        st.Page("pages/fidelity.py", title="Fidelity", icon="🌐"),
-        st.Page("pages/compare.py", title="Compare", icon="↔️"),
-        st.Page("pages/rescoring.py", title="Rescoring", icon="🖥️"),
-        st.Page("pages/annotations.py", title="Annotations", icon="🚩"),
+        st.Page(overview, title="Overview", default=True),
+        st.Page("pages/map.py", title="Opinion map"),
+        st.Page("pages/survival.py", title="Cluster survival"),
+        st.Page("pages/minorities.py", title="Minorities"),
+        st.Page("pages/fidelity.py", title="Fidelity"),
+        st.Page("pages/compare.py", title="Compare"),
+        st.Page("pages/rescoring.py", title="Rescoring"),
+        st.Page("pages/annotations.py", title="Annotations"),
     ],
     position="sidebar" if shared.unlocked() else "hidden",
 )
