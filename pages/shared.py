@@ -215,7 +215,8 @@ def sidebar() -> Selection | None:
         summaries = out[out["task"] == "summary"].copy()
         # real model outputs first, baselines (model "baseline:...") after them
         summaries["_baseline"] = summaries["model"].str.startswith("baseline:")
-        summaries = summaries.sort_values(["_baseline", "model"], kind="stable")
+        summaries["_model"] = summaries["model"].str.lower()
+        summaries = summaries.sort_values(["_baseline", "_model"], kind="stable")
         output_ids = summaries["output_id"].tolist()
         labels = {r.output_id: f"{r.model} · {r.n_units} units" for r in summaries.itertuples()}
         output_id = None
