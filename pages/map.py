@@ -8,7 +8,7 @@ from dembias import queries
 from dembias.plots import opinion_map_figure
 from pages import shared
 
-POINT_CAP = 20_000
+POINT_CAP = 10_000  # points drawn at most (a fixed sample); every page rerun sends them to the browser
 
 sel = shared.sidebar()
 if sel is None:

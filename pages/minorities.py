@@ -8,6 +8,7 @@ import streamlit as st
 from pages import shared
 
 UNDER = 0.8  # a value is under-represented when its summary share is at most 80% of its debate share
+MAX_DETAILED = 8  # clusters whose details are drawn at once
 
 sel = shared.sidebar()
 if sel is None:
@@ -73,7 +74,29 @@ chosen = st.multiselect(f"Only these {breakdown_by} values", values, key=f"w_fil
 clusters_table = shared.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
 profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
 
-for row in marginalized.itertuples():
+# Large debates can have hundreds of marginalized clusters: list them all in one table, and open the
+# details (quotes, breakdowns, vote profiles) of the first few, or of the one picked below.
+overview_table = marginalized[["cluster", "label", "size", "p_s", "p_t", "status", "is_minority"]]
+shared.text_table(
+    overview_table,
+    column_config={
+        "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
+        "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
+    },
+)
+shown = marginalized.head(MAX_DETAILED)
+if len(marginalized) > MAX_DETAILED:
+    rest = marginalized["cluster"].iloc[MAX_DETAILED:].tolist()
+    picked = st.selectbox(
+        f"Details of another cluster ({len(rest)} more)",
+        [None, *rest],
+        key="w_more_cluster",
+        format_func=lambda c: "—" if c is None else f"C{c}",
+    )
+    if picked is not None:
+        shown = marginalized[marginalized["cluster"] == picked]
+
+for row in shown.itertuples():
     info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
     title = f"C{row.cluster} · {shared.plain(row.label or '')} — {row.status}{' · minority' if row.is_minority else ''}"
     with st.expander(title, expanded=bool(row.is_minority)):

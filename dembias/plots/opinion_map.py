@@ -71,7 +71,7 @@ def opinion_map_figure(
                 line = {"width": 1.2, "color": colour}
                 colour, opacity = DROPPED_COLOUR, 0.9
         hover = [
-            f"<b>{safe_hover(cid, max_chars=40)}</b> · {safe_hover(name, max_chars=60)}<br>{safe_hover(text)}"
+            f"<b>{safe_hover(cid, max_chars=40)}</b> · {safe_hover(name, max_chars=60)}<br>{safe_hover(text, max_chars=160)}"
             for cid, text in zip(part["contribution_id"], part["text"], strict=True)
         ]
         fig.add_trace(
