@@ -6,17 +6,10 @@ import math
 
 import pandas as pd
 
-COMPARED_METRICS = (
-    "survival",
-    "minority_survival",
-    "majority_survival",
-    "minority_survival_gap",
-    "uer_clusters",
-    "bur_clusters",
-    "uer_vote_groups",
-    "coverage",
-    "jr_violations",
-)
+from dembias.metrics.pluralism import INTERVAL_METRICS
+
+#: The headline metrics (those with bootstrap intervals), and the justified-representation count.
+COMPARED_METRICS = (*INTERVAL_METRICS, "jr_violations")
 
 
 def _num(row: pd.Series, name: str) -> float:
