@@ -29,6 +29,7 @@ Progress = Callable[[str], None]
 EMBEDDING_STAGE = "embedding"
 DEFAULT_EMBEDDER = "use-multilingual"
 DEFAULT_BATCH_SIZE = 64
+CHECKPOINT_EVERY = 100_000  # new texts per embedding run (the unit of resumption)
 
 
 @runtime_checkable
@@ -212,8 +213,13 @@ class EmbeddingResult:
     matrix: np.ndarray
     n_new: int
     input_run_ids: list[str]
-    new_run_id: str | None
+    new_run_ids: list[str]
     seconds: float
+
+    @property
+    def new_run_id(self) -> str | None:
+        """The last run written by this call (None when every text was cached)."""
+        return self.new_run_ids[-1] if self.new_run_ids else None
 
 
 def vectors_to_arrow(hashes: Sequence[str], matrix: np.ndarray) -> pa.Table:
@@ -262,9 +268,14 @@ def embed_texts(
     *,
     debate_id: str | None = None,
     batch_size: int = 512,
+    checkpoint_every: int = CHECKPOINT_EVERY,
     progress: Progress | None = None,
 ) -> EmbeddingResult:
-    """Embeddings of ``texts`` through the workspace cache; unseen texts are embedded and stored in a new run."""
+    """Embeddings of ``texts`` through the workspace cache; unseen texts are embedded and stored in new runs.
+
+    New texts are stored ``checkpoint_every`` at a time, one run per block, so a crash or an interruption
+    loses at most one block: the next call finds the finished blocks in the cache and embeds the rest.
+    """
     started = time.perf_counter()
     hashes = [text_sha256(t) for t in texts]
     unique = list(dict.fromkeys(hashes))
@@ -284,34 +295,37 @@ def embed_texts(
                 remaining.discard(key)
     first_text = dict(zip(hashes, texts, strict=True))
     todo = [h for h in unique if h in remaining]
-    new_run_id = None
-    if todo:
+    new_run_ids: list[str] = []
+    for block_start in range(0, len(todo), checkpoint_every):
+        # each block lands as its own run: an interrupted embedding resumes from the last finished block
+        block = todo[block_start : block_start + checkpoint_every]
+        block_started = time.perf_counter()
         chunks = []
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
+        for start in range(0, len(block), batch_size):
+            batch = block[start : start + batch_size]
             chunks.append(np.asarray(embedder.embed([first_text[h] for h in batch]), dtype=np.float32))
             if progress:
-                progress(f"embedded {min(start + batch_size, len(todo))}/{len(todo)} new texts")
+                done = block_start + min(start + batch_size, len(block))
+                progress(f"embedded {done}/{len(todo)} new texts")
         new = normalise_rows(np.vstack(chunks))
-        elapsed = time.perf_counter() - started
+        del chunks
         info = write_run(
             ws,
             stage=EMBEDDING_STAGE,
             debate_id=debate_id,
-            tables={"embeddings": vectors_to_arrow(todo, new)},
+            tables={"embeddings": vectors_to_arrow(block, new)},
             params={"model_id": embedder.model_id, "revision": embedder.revision, "dim": embedder.dim},
             inputs=[],
-            timings={"embed": elapsed},
+            timings={"embed": time.perf_counter() - block_started},
         )
-        new_run_id = info.run_id
-        known.update(zip(todo, new, strict=True))
+        new_run_ids.append(info.run_id)
+        known.update(zip(block, new, strict=True))
     matrix = np.vstack([known[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), dtype=np.float32)
-    inputs = [*used, *([new_run_id] if new_run_id else [])]
     return EmbeddingResult(
         matrix=matrix.astype(np.float32, copy=False),
         n_new=len(todo),
-        input_run_ids=inputs,
-        new_run_id=new_run_id,
+        input_run_ids=[*used, *new_run_ids],
+        new_run_ids=new_run_ids,
         seconds=time.perf_counter() - started,
     )
 

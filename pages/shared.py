@@ -21,6 +21,7 @@ from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
 from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
+from dembias.plots.opinion_map import with_hover
 from dembias.store import Workspace
 
 
@@ -104,7 +105,8 @@ def run_table(root: str, run_id: str, table: str) -> pd.DataFrame:
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_points(root: str, debate_id: str, mapping_run: str, cap: int) -> pd.DataFrame:
-    return queries.map_points(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, cap=cap)
+    """The map's points with their hover text escaped once (a colour change then only regroups them)."""
+    return with_hover(queries.map_points(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, cap=cap))
 
 
 @_or_error

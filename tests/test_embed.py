@@ -92,3 +92,31 @@ def test_sentence_transformers_loads_real_local_weights(monkeypatch):
     cat, cat2, market = embedder.embed(["The cat sits on the mat.", "A cat is sitting on a mat.", "Stocks fell."])
     assert cat @ cat2 > cat @ market + 0.5
     assert abs(float(np.linalg.norm(market)) - 1.0) < 1e-4
+
+
+class _FailsAfter:
+    """Wraps an embedder and raises once it has embedded ``limit`` texts (an interrupted long run)."""
+
+    def __init__(self, inner, limit: int) -> None:
+        self.inner, self.limit, self.seen = inner, limit, 0
+        self.model_id, self.revision, self.dim = inner.model_id, inner.revision, inner.dim
+
+    def embed(self, texts):
+        self.seen += len(texts)
+        if self.seen > self.limit:
+            raise RuntimeError("interrupted")
+        return self.inner.embed(texts)
+
+
+def test_interrupted_embedding_resumes_from_finished_blocks(tmp_path, fake_embedder):
+    ws = Workspace(tmp_path / "ws")
+    texts = [f"t{i % 3}::text {i}" for i in range(25)]
+    failing = _FailsAfter(fake_embedder, limit=12)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        embed_texts(ws, texts, failing, batch_size=2, checkpoint_every=5)
+    runs = list_runs(ws, stage="embedding")
+    assert len(runs) == 2  # blocks of 5: two finished before the 13th text failed
+    resumed = embed_texts(ws, texts, fake_embedder, batch_size=2, checkpoint_every=5)
+    assert resumed.n_new == 15 and len(resumed.new_run_ids) == 3
+    assert set(resumed.input_run_ids) == {r.run_id for r in runs} | set(resumed.new_run_ids)
+    np.testing.assert_allclose(resumed.matrix, fake_embedder.embed(texts), atol=1e-6)

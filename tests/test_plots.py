@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from dembias.plots import fidelity_distribution_figure, metric_dots_figure, opinion_map_figure, survival_figure
+from dembias.plots.opinion_map import with_hover
+from dembias.plots.style import safe_hover
 
 POINTS = pd.DataFrame(
     {
@@ -36,6 +38,20 @@ def test_hover_text_is_escaped():
     hovers = [h for t in fig["data"] for h in t["hovertext"]]
     assert not any("<img" in h for h in hovers)
     assert any("&lt;img src=x onerror=alert(1)&gt;" in h for h in hovers)
+
+
+def test_safe_hover_wraps_escapes_and_truncates():
+    assert safe_hover("one two  three\nfour", width=9) == "one two<br>three<br>four"
+    assert safe_hover("x" * 12, width=5) == "xxxxx<br>xxxxx<br>xx"  # a word longer than a line is cut
+    assert safe_hover("a <b> & c", width=70) == "a &lt;b&gt; &amp; c"
+    assert safe_hover("abcdefgh", max_chars=5) == "abcd…"
+    assert safe_hover(None) == ""
+
+
+def test_precomputed_hover_gives_the_same_figure():
+    plain = opinion_map_figure(POINTS, color_by="cluster").to_dict()
+    cached = opinion_map_figure(with_hover(POINTS), color_by="cluster").to_dict()
+    assert [list(t["hovertext"]) for t in plain["data"]] == [list(t["hovertext"]) for t in cached["data"]]
 
 
 def test_colour_by_language_keeps_unknown_and_units_overlay():

@@ -26,6 +26,18 @@ def _category_name(color_by: str, value: object, labels: dict[int, str]) -> str:
     return str(value)
 
 
+def with_hover(points: pd.DataFrame) -> pd.DataFrame:
+    """``points`` with ``hover_id`` and ``hover_text``: each point's id and text, escaped and wrapped for a hover.
+
+    These do not depend on the colouring, so a caller that caches them (the dashboard) pays the escaping
+    once per map rather than on every colour change.
+    """
+    out = points.copy()
+    out["hover_id"] = [safe_hover(cid, max_chars=40) for cid in points["contribution_id"]]
+    out["hover_text"] = [safe_hover(text, max_chars=160) for text in points["text"]]
+    return out
+
+
 def opinion_map_figure(
     points: pd.DataFrame,
     *,
@@ -45,6 +57,8 @@ def opinion_map_figure(
     """
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
+    if "hover_text" not in points.columns or "hover_id" not in points.columns:
+        points = with_hover(points)
     fig = go.Figure()
     labels = {}
     if "label" in points.columns:
@@ -70,10 +84,9 @@ def opinion_map_figure(
             else:  # grey fill, outlined in the cluster's own colour
                 line = {"width": 1.2, "color": colour}
                 colour, opacity = DROPPED_COLOUR, 0.9
-        hover = [
-            f"<b>{safe_hover(cid, max_chars=40)}</b> · {safe_hover(name, max_chars=60)}<br>{safe_hover(text, max_chars=160)}"
-            for cid, text in zip(part["contribution_id"], part["text"], strict=True)
-        ]
+        hover = (
+            "<b>" + part["hover_id"] + "</b> · " + safe_hover(name, max_chars=60) + "<br>" + part["hover_text"]
+        ).to_numpy(dtype=object)
         fig.add_trace(
             go.Scattergl(
                 x=part["x"],
