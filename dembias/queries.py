@@ -205,19 +205,45 @@ def cluster_coverage(ws: Workspace, *, pluralism_run: str, mapping_run: str, out
 
 
 SQL_UNIT_LINKS = """
-SELECT l.unit_index, u.kind, u.section, u.text AS unit_text, l.contribution_id, a.cluster, l.method, l.score
+SELECT l.unit_index, u.kind, u.section, u.text AS unit_text, l.contribution_id, a.cluster, l.method, l.score,
+       count(*) OVER () AS n_total
 FROM p.links l
 JOIN output_units u ON u.output_id = l.output_id AND u.unit_index = l.unit_index
 LEFT JOIN m.assignments a ON a.contribution_id = l.contribution_id
-WHERE l.output_id = ?
+WHERE l.output_id = $output
+  AND ($clusters IS NULL OR list_contains($clusters, a.cluster))
+  AND ($contributions IS NULL OR list_contains($contributions, l.contribution_id))
 ORDER BY l.unit_index, a.cluster, l.contribution_id
+LIMIT $limit
 """
 
 
-def unit_links(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
-    """Which unit links to which contribution and cluster, by which method and with what score."""
+def unit_links(
+    ws: Workspace,
+    *,
+    pluralism_run: str,
+    mapping_run: str,
+    output_id: str,
+    clusters: list[int] | None = None,
+    contribution_ids: list[str] | None = None,
+    limit: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Which unit links to which contribution and cluster, by which method and with what score.
+
+    Filtered (``clusters``, ``contribution_ids``) and capped (``limit`` rows) in DuckDB, so a summary
+    that links to most of a million-contribution debate never reaches the page whole. Returns the rows
+    and how many matched before the cap.
+    """
+    params = {
+        "output": output_id,
+        "clusters": [int(c) for c in clusters] if clusters else None,
+        "contributions": [str(c) for c in contribution_ids] if contribution_ids is not None else None,
+        "limit": limit if limit is not None else 2**62,
+    }
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
-        return con.execute(SQL_UNIT_LINKS, [output_id]).df()
+        frame = con.execute(SQL_UNIT_LINKS, params).df()
+    total = int(frame["n_total"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="n_total"), total
 
 
 SQL_UNIT_POSITIONS = """

@@ -100,7 +100,9 @@ else:
         sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
     )
     if sel.output_id and sel.pluralism_run:
-        links = shared.unit_links(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+        links, _ = shared.unit_links(
+            sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
+        )
         carried = links.groupby("contribution_id")["unit_index"].apply(lambda u: ", ".join(map(str, sorted(set(u)))))
         detail.insert(1, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
     shared.text_table(detail)

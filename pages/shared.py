@@ -300,9 +300,25 @@ def cluster_coverage(root: str, pluralism_run: str, mapping_run: str, output_id:
 
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
-def unit_links(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+def unit_links(
+    root: str,
+    pluralism_run: str,
+    mapping_run: str,
+    output_id: str,
+    *,
+    clusters: tuple[int, ...] = (),
+    contribution_ids: tuple[str, ...] | None = None,
+    limit: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Links of one output's units, filtered and capped in DuckDB; and how many matched before the cap."""
     return queries.unit_links(
-        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+        Workspace(root),
+        pluralism_run=pluralism_run,
+        mapping_run=mapping_run,
+        output_id=output_id,
+        clusters=list(clusters) or None,
+        contribution_ids=list(contribution_ids) if contribution_ids is not None else None,
+        limit=limit,
     )
 
 

@@ -8,6 +8,8 @@ from dembias.explain import metric_help
 from dembias.plots import survival_figure
 from pages import shared
 
+LINK_ROWS = 2_000  # link rows sent to the page at most; the filter and the cap run in DuckDB
+
 sel = shared.sidebar()
 if sel is None:
     st.stop()
@@ -49,9 +51,15 @@ shared.text_table(
 shared.download(table, f"{sel.debate_id}-cluster-survival")
 
 st.subheader("Which sentences link to which clusters")
-links = shared.unit_links(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 cluster_filter = st.multiselect("Only clusters", sorted(clusters["cluster"].tolist()), key="w_units_clusters")
-shown = links[links["cluster"].isin(cluster_filter)] if cluster_filter else links
+shown, n_links = shared.unit_links(
+    sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, clusters=tuple(cluster_filter), limit=LINK_ROWS
+)
+if n_links > len(shown):
+    st.caption(
+        f"Showing the first {len(shown):,} of {n_links:,} links (by sentence, then cluster): pick clusters to narrow "
+        f"them. All of them are in the `links` table of `runs/{sel.pluralism_run}.duckdb`."
+    )
 shared.text_table(shown[["unit_index", "kind", "unit_text", "contribution_id", "cluster", "method", "score"]])
 shared.download(shown, f"{sel.debate_id}-unit-links")
 

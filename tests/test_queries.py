@@ -107,3 +107,36 @@ def test_run_table_never_loads_embeddings(ws):
     with pytest.raises(ValueError):
         queries.run_table(ws, MAPPING, "embeddings")
     assert queries.run_table(ws, MAPPING, "no_such_table").empty
+
+
+def test_unit_links_are_filtered_and_capped_in_duckdb(ws):
+    output_id = queries.outputs_table(ws, "d")["output_id"].iloc[0]
+    write_run(
+        ws,
+        stage="pluralism",
+        debate_id="d",
+        run_id="pluralism-20260101T000000-00000001",
+        tables={
+            "links": pd.DataFrame(
+                {
+                    "output_id": [output_id] * 3,
+                    "unit_index": [0, 0, 0],
+                    "contribution_id": ["a0", "a2", "b1"],
+                    "method": ["citation", "citation", "similarity"],
+                    "score": [1.0, 1.0, 0.7],
+                }
+            )
+        },
+    )
+
+    def links(**kwargs):
+        frame, total = queries.unit_links(
+            ws, pluralism_run="pluralism-20260101T000000-00000001", mapping_run=MAPPING, output_id=output_id, **kwargs
+        )
+        return frame["contribution_id"].tolist(), total
+
+    assert links() == (["a0", "a2", "b1"], 3)
+    assert links(clusters=[1]) == (["b1"], 1)
+    assert links(contribution_ids=["a2", "zz"]) == (["a2"], 1)
+    assert links(contribution_ids=[]) == ([], 0)
+    assert links(limit=2) == (["a0", "a2"], 3)  # capped, with the count before the cap

@@ -97,7 +97,14 @@ def test_every_query_function_treats_injections_as_values(ws, runs):
             ),
             "unit_links": queries.unit_links(
                 ws, pluralism_run=runs["pluralism"], mapping_run=runs["mapping"], output_id=bad
-            ),
+            )[0],
+            "unit_links_contribution": queries.unit_links(
+                ws,
+                pluralism_run=runs["pluralism"],
+                mapping_run=runs["mapping"],
+                output_id=output_id,
+                contribution_ids=[bad],
+            )[0],
             "unit_positions": queries.unit_positions(
                 ws, pluralism_run=runs["pluralism"], mapping_run=runs["mapping"], output_id=bad
             ),
