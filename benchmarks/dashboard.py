@@ -7,8 +7,8 @@ Serves the dashboard (``tests/browser.py``), then times each action from the cli
 element is visible and Streamlit is idle (the app root's ``data-test-script-state`` back at ``notRunning``
 and the status widget ``[data-testid='stStatusWidget']`` gone, after a run was seen, or none seen
 within 1.5 s of the action). Actions: page switches overview -> map ->
-survival -> minorities -> fidelity -> overview, and filter changes (the map's "Colour by" radio, the
-survival page's cluster multiselect). Prints median and p95 per action over ``--reps`` repetitions.
+survival -> minorities -> fidelity -> overview, and filter changes (the map's "Colour by", the
+minorities' "Break down by" country or language, the fidelity page's "Distribution by"). Prints median and p95 per action over ``--reps`` repetitions.
 Targets at 100k contributions: p95 page switch < 1.5 s, filter change < 0.5 s.
 """
 
@@ -36,6 +36,12 @@ PAGES = [
     ("Minorities", re.compile(r"^Marginalized minorities$")),
     ("Fidelity", re.compile(r"^Fidelity of rewrites and translations$")),
     ("Overview", re.compile(r"^Scorecard — ")),
+]
+# filter changes timed: (index in PAGES, name, URL key, the two values alternated)
+FILTERS = [
+    (0, "map colour-by", "color", ("language", "cluster")),
+    (2, "minorities break-down by", "by", ("language", "country")),
+    (3, "fidelity distribution by", "fby", ("country", "language_pair")),
 ]
 # Streamlit marks the app root with its script state (initial | rerunRequested | running | notRunning);
 # a run counts as seen once the state leaves notRunning after the action.
@@ -117,34 +123,19 @@ def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
                 unseen += not seen
                 times.setdefault(f"switch {previous} -> {link}", []).append(seconds)
                 previous = link
-        # filter: colour by on the map
-        goto(page, *PAGES[0])
-        for i in range(reps):
-            option = "language" if i % 2 == 0 else "cluster"
-            seconds, seen = timed(
-                page,
-                lambda option=option: (
-                    page.locator("[data-testid='stRadio']").first.get_by_text(option, exact=True).click()
-                ),
-                lambda option=option: page.wait_for_url(re.compile(f"color={option}")),
-            )
-            unseen += not seen
-            times.setdefault("filter map colour-by", []).append(seconds)
-        # filter: cluster multiselect on survival
-        goto(page, *PAGES[1])
-        box = page.locator("[data-testid='stMultiSelect'] input").first
-        for _ in range(reps):
-            box.click()
-            options = page.get_by_role("option")
-            try:
-                options.first.wait_for(timeout=5_000)
-            except Exception:
-                page.keyboard.press("Escape")
-                break
-            seconds, seen = timed(page, lambda options=options: options.first.click(), lambda: None)
-            page.keyboard.press("Escape")
-            unseen += not seen
-            times.setdefault("filter survival clusters", []).append(seconds)
+        # filter changes: one radio per page, flipped between two values; done when the URL carries the new value
+        for page_index, name, key, values in FILTERS:
+            goto(page, *PAGES[page_index])
+            radio = page.locator("[data-testid='stRadio']").first
+            for i in range(reps):
+                option = values[i % 2]
+                seconds, seen = timed(
+                    page,
+                    lambda option=option, radio=radio: radio.get_by_text(option, exact=True).click(),
+                    lambda option=option, key=key: page.wait_for_url(re.compile(f"{key}={option}")),
+                )
+                unseen += not seen
+                times.setdefault(f"filter {name}", []).append(seconds)
     results = [
         summarise(name, values, FILTER_TARGET if name.startswith("filter") else PAGE_SWITCH_TARGET)
         for name, values in times.items()

@@ -61,7 +61,7 @@ def run_stage(
         from dembias.embed import embed_debate
 
         _, result = embed_debate(ws, debate_id, embedder)
-        return {"rows": n, "note": f"{len(result.matrix):,} vectors"}
+        return {"rows": n, "note": f"{len(result.matrix):,} vectors, {result.n_new:,} distinct texts embedded"}
     if stage == "map":
         from dembias.mapping import MapParams, map_debate
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dembias import queries
@@ -22,7 +23,6 @@ if sel.mapping_run is None:
     )
     st.stop()
 
-color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
 points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, POINT_CAP)
 total = shared.n_mapped(sel.root, sel.mapping_run)
 clusters = shared.run_table(sel.root, sel.mapping_run, "clusters")
@@ -64,49 +64,61 @@ if sel.output_id and sel.pluralism_run:
             units = shared.unit_positions(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
         shared.set_params(units="1" if units is not None else "0")
 
-side_by_side = (
-    covered_clusters is not None
-    and color_by == "cluster"
-    and st.toggle(
-        "Source clusters and surviving clusters side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
-    )
-)
-shared.set_params(sbs="1" if side_by_side else None)
-if side_by_side:
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**All opinion clusters of the debate**")
-        st.plotly_chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all", width="stretch")
-    with right:
-        st.markdown("**Clusters that survive the summary**")
-        st.plotly_chart(
-            opinion_map_figure(
-                points, color_by="cluster", covered_clusters=covered_clusters, surviving_only=True, height=480
-            ),
-            key="map_surviving",
-            width="stretch",
-        )
-figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
-event = st.plotly_chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"), width="stretch")
 
-selected = []
-if event and event.selection and event.selection.points:
-    selected = [str(p["customdata"]) for p in event.selection.points if p.get("customdata") is not None]
-st.subheader(f"Selected contributions ({len(selected)})")
-if not selected:
-    st.caption("Draw a lasso or a box on the map to list the contributions inside it.")
-else:
-    detail = queries.contributions_detail(
-        sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
-    )
-    if sel.output_id and sel.pluralism_run:
-        links, _ = shared.unit_links(
-            sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
+@st.fragment
+def map_view(
+    sel: shared.Selection, points: pd.DataFrame, covered_clusters: list[int] | None, units: pd.DataFrame | None
+) -> None:
+    """Colouring, the map(s) and the lasso selection: a colour change or a lasso reruns only this part."""
+    color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
+    side_by_side = (
+        covered_clusters is not None
+        and color_by == "cluster"
+        and st.toggle(
+            "Source clusters and surviving clusters side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
         )
-        carried = links.groupby("contribution_id")["unit_index"].apply(lambda u: ", ".join(map(str, sorted(set(u)))))
-        detail.insert(1, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
-    shared.text_table(detail)
-    shared.download(detail, f"{sel.debate_id}-selection")
+    )
+    shared.set_params(sbs="1" if side_by_side else None)
+    if side_by_side:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**All opinion clusters of the debate**")
+            st.plotly_chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all", width="stretch")
+        with right:
+            st.markdown("**Clusters that survive the summary**")
+            st.plotly_chart(
+                opinion_map_figure(
+                    points, color_by="cluster", covered_clusters=covered_clusters, surviving_only=True, height=480
+                ),
+                key="map_surviving",
+                width="stretch",
+            )
+    figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
+    event = st.plotly_chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"), width="stretch")
+
+    selected = []
+    if event and event.selection and event.selection.points:
+        selected = [str(p["customdata"]) for p in event.selection.points if p.get("customdata") is not None]
+    st.subheader(f"Selected contributions ({len(selected)})")
+    if not selected:
+        st.caption("Draw a lasso or a box on the map to list the contributions inside it.")
+    else:
+        detail = queries.contributions_detail(
+            sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
+        )
+        if sel.output_id and sel.pluralism_run:
+            links, _ = shared.unit_links(
+                sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
+            )
+            carried = links.groupby("contribution_id")["unit_index"].apply(
+                lambda u: ", ".join(map(str, sorted(set(u))))
+            )
+            detail.insert(1, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
+        shared.text_table(detail)
+        shared.download(detail, f"{sel.debate_id}-selection")
+
+
+map_view(sel, points, covered_clusters, units)
 
 with st.expander("Clusters", expanded=False):
     shared.text_table(clusters)

@@ -51,7 +51,13 @@ shared.text_table(
 shared.download(table, f"{sel.debate_id}-cluster-survival")
 
 st.subheader("Which sentences link to which clusters")
-cluster_filter = st.multiselect("Only clusters", sorted(clusters["cluster"].tolist()), key="w_units_clusters")
+names = dict(zip(clusters["cluster"], clusters["label"].fillna(""), strict=True))
+cluster_filter = st.multiselect(
+    "Only clusters",
+    sorted(clusters["cluster"].tolist()),
+    format_func=lambda c: f"C{c} {names.get(c, '')}".strip(),
+    key="w_units_clusters",
+)
 shown, n_links = shared.unit_links(
     sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, clusters=tuple(cluster_filter), limit=LINK_ROWS
 )

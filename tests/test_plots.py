@@ -96,3 +96,26 @@ def test_metric_dots_and_fidelity_distribution():
     )
     boxes = fidelity_distribution_figure(pairs, by="language_pair").to_dict()["data"]
     assert [b["name"] for b in boxes] == ["de-&gt;en (n=1)", "en-&gt;fr (n=2)"]
+
+
+def test_map_traces_validate_and_the_legend_is_capped():
+    import plotly.graph_objects as go
+
+    from dembias.plots.opinion_map import LEGEND_CAP
+
+    n = LEGEND_CAP + 10
+    many = pd.DataFrame(
+        {
+            "contribution_id": [str(i) for i in range(n)],
+            "x": [float(i) for i in range(n)],
+            "y": [0.0] * n,
+            "cluster": list(range(n)),
+            "text": ["t"] * n,
+        }
+    )
+    units = pd.DataFrame({"unit_index": [0], "text": ["A sentence"], "x": [0.5], "y": [0.5]})
+    fig = opinion_map_figure(many, covered_clusters=[0, 1], units=units)
+    go.Figure(fig.to_dict())  # built without per-trace validation: the result must still be a valid figure
+    shown = [t.name for t in fig.data if t.showlegend is not False]
+    assert len(shown) == LEGEND_CAP + 1  # the largest clusters, and the summary units
+    assert len(fig.data) == n + 1

@@ -92,11 +92,19 @@ def null_similarities(
     Every eligible contribution is used when there are at most ``n_null``; else a seeded sample of
     ``n_null`` without replacement.
     """
-    pool = np.asarray(pool, dtype=np.float64)
-    eligible = np.setdiff1d(np.arange(pool.shape[0]), np.asarray(list(exclude), dtype=int))
-    if eligible.size > n_null:
-        eligible = np.sort(np.random.default_rng(seed).choice(eligible, size=n_null, replace=False))
-    return pool[eligible] @ np.asarray(output_vector, dtype=np.float64)
+    n = pool.shape[0]
+    excluded = np.unique(np.asarray(list(exclude), dtype=np.int64))
+    excluded = excluded[(excluded >= 0) & (excluded < n)]
+    n_eligible = n - excluded.size
+    if n_eligible > n_null:
+        # the same draw as choosing from the array of eligible indices, without building it: rank r among the
+        # eligible rows is row r + (number of excluded rows at or before it)
+        ranks = np.sort(np.random.default_rng(seed).choice(n_eligible, size=n_null, replace=False))
+        eligible = ranks + np.searchsorted(excluded - np.arange(excluded.size), ranks, side="right")
+    else:
+        eligible = np.setdiff1d(np.arange(n), excluded)
+    # only the sampled rows are converted: converting the whole pool cost a copy of it per output
+    return np.asarray(pool[eligible], dtype=np.float64) @ np.asarray(output_vector, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from dembias.plots.style import DROPPED_COLOUR, NOISE_COLOUR, base_layout, colour_for, safe_hover
 
 COLOR_BY = ("cluster", "vote_group", "language", "country")
+LEGEND_CAP = 40  # categories listed in the legend at most (the largest clusters: cluster ids follow size)
 
 
 def _category_name(color_by: str, value: object, labels: dict[int, str]) -> str:
@@ -59,7 +60,7 @@ def opinion_map_figure(
         raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
     if "hover_text" not in points.columns or "hover_id" not in points.columns:
         points = with_hover(points)
-    fig = go.Figure()
+    traces: list[dict] = []
     labels = {}
     if "label" in points.columns:
         labels = dict(zip(points["cluster"].astype(int), points["label"].fillna(""), strict=False))
@@ -68,9 +69,11 @@ def opinion_map_figure(
     categories = sorted(values.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
     if values.isna().any():
         categories.append(None)
+    # one group-by instead of a boolean mask per category (hundreds of clusters on a large debate)
+    codes = values.map({v: i for i, v in enumerate(categories) if v is not None}).fillna(len(categories) - 1)
+    parts = dict(tuple(points.groupby(codes.to_numpy(dtype=int), sort=False)))
     for index, value in enumerate(categories):
-        mask = values.isna() if value is None else values == value
-        part = points[mask.to_numpy()]
+        part = parts.get(index, points.iloc[0:0])
         if part.empty:
             continue
         name = _category_name(color_by, value, labels)
@@ -84,36 +87,44 @@ def opinion_map_figure(
             else:  # grey fill, outlined in the cluster's own colour
                 line = {"width": 1.2, "color": colour}
                 colour, opacity = DROPPED_COLOUR, 0.9
-        hover = (
-            "<b>" + part["hover_id"] + "</b> · " + safe_hover(name, max_chars=60) + "<br>" + part["hover_text"]
-        ).to_numpy(dtype=object)
-        fig.add_trace(
-            go.Scattergl(
-                x=part["x"],
-                y=part["y"],
-                mode="markers",
-                name=safe_hover(name, max_chars=60),
-                marker={"size": 7, "color": colour, "opacity": opacity, "line": line},
-                customdata=part["contribution_id"].astype(str).to_numpy(),
-                hovertext=hover,
-                hoverinfo="text",
-            )
+        tag = safe_hover(name, max_chars=60)
+        hover = np.array(
+            [f"<b>{i}</b> · {tag}<br>{t}" for i, t in zip(part["hover_id"], part["hover_text"], strict=True)],
+            dtype=object,
+        )
+        traces.append(
+            {
+                "type": "scattergl",
+                "x": part["x"].to_numpy(),
+                "y": part["y"].to_numpy(),
+                "mode": "markers",
+                "name": tag,
+                "showlegend": len(traces) < LEGEND_CAP,  # the hover still names every category
+                "marker": {"size": 7, "color": colour, "opacity": opacity, "line": line},
+                "customdata": part["contribution_id"].astype(str).to_numpy(dtype=object),
+                "hovertext": hover,
+                "hoverinfo": "text",
+            }
         )
     if units is not None and not units.empty:
-        fig.add_trace(
-            go.Scatter(
-                x=units["x"],
-                y=units["y"],
-                mode="markers",
-                name="summary units",
-                marker={"symbol": "star", "size": 15, "color": "#111111", "line": {"width": 1, "color": "white"}},
-                hovertext=[
+        traces.append(
+            {
+                "type": "scatter",
+                "x": units["x"].to_numpy(),
+                "y": units["y"].to_numpy(),
+                "mode": "markers",
+                "name": "summary units",
+                "marker": {"symbol": "star", "size": 15, "color": "#111111", "line": {"width": 1, "color": "white"}},
+                "hovertext": [
                     f"<b>unit {int(i)}</b><br>{safe_hover(t)}"
                     for i, t in zip(units["unit_index"], units["text"], strict=True)
                 ],
-                hoverinfo="text",
-            )
+                "hoverinfo": "text",
+            }
         )
+    # the traces are plain dicts built above from known-valid properties: validating them one add_trace at a
+    # time took 0.9 s for 230 clusters (tests validate the result through go.Figure(fig.to_dict()))
+    fig = go.Figure(data=traces, _validate=False)
     base_layout(fig, title=title, height=height)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)  # UMAP axes carry no unit: let the map use the full width
