@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dembias.explain import metric_help
@@ -36,16 +37,25 @@ else:
     cols[3].metric("Stance", "not scored")
     st.warning(NO_STANCE_NOTE)
 
-by = shared.choice("Distribution by", ["language_pair", "country", "cluster", "cluster_size", "vote_group"], key="fby")
-metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
-st.plotly_chart(fidelity_distribution_figure(pairs, by=by, metric=metric), width="stretch", key="fid_dist")
 
-with st.expander("Aggregates with 95% intervals, and tests between groups", expanded=False):
-    shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates
-    shared.text_table(shown)
-    shared.download(aggregates, f"{sel.debate_id}-fidelity-aggregates")
-    st.caption("Permutation tests, Benjamini-Hochberg q-values across all tests of the run:")
-    shared.text_table(tests)
+@st.fragment
+def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataFrame, debate_id: str) -> None:
+    """The distribution chart and its aggregates: changing the grouping or the measure reruns only this part."""
+    by = shared.choice(
+        "Distribution by", ["language_pair", "country", "cluster", "cluster_size", "vote_group"], key="fby"
+    )
+    metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
+    st.plotly_chart(fidelity_distribution_figure(pairs, by=by, metric=metric), width="stretch", key="fid_dist")
+
+    with st.expander("Aggregates with 95% intervals, and tests between groups", expanded=False):
+        shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates
+        shared.text_table(shown)
+        shared.download(aggregates, f"{debate_id}-fidelity-aggregates")
+        st.caption("Permutation tests, Benjamini-Hochberg q-values across all tests of the run:")
+        shared.text_table(tests)
+
+
+distributions(pairs, aggregates, tests, sel.debate_id)
 
 st.subheader("Needs review")
 st.caption("Rewrites ranked by the review score (low similarity percentile, lexical flags, entailment when scored).")

@@ -98,7 +98,7 @@ def test_metric_dots_and_fidelity_distribution():
     assert [b["name"] for b in boxes] == ["de-&gt;en (n=1)", "en-&gt;fr (n=2)"]
 
 
-def test_map_traces_validate_and_the_legend_is_capped():
+def test_map_draws_the_largest_clusters_one_by_one_and_merges_the_rest():
     import plotly.graph_objects as go
 
     from dembias.plots.opinion_map import LEGEND_CAP
@@ -114,8 +114,14 @@ def test_map_traces_validate_and_the_legend_is_capped():
         }
     )
     units = pd.DataFrame({"unit_index": [0], "text": ["A sentence"], "x": [0.5], "y": [0.5]})
-    fig = opinion_map_figure(many, covered_clusters=[0, 1], units=units)
+    fig = opinion_map_figure(many, covered_clusters=[0, 1, LEGEND_CAP + 5], units=units)
     go.Figure(fig.to_dict())  # built without per-trace validation: the result must still be a valid figure
-    shown = [t.name for t in fig.data if t.showlegend is not False]
-    assert len(shown) == LEGEND_CAP + 1  # the largest clusters, and the summary units
-    assert len(fig.data) == n + 1
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["C0", "C1"] and names[2] == "C2 · dropped"
+    assert names[LEGEND_CAP:] == ["1 smaller clusters", "9 smaller clusters · dropped", "summary units"]
+    merged = fig.data[LEGEND_CAP + 1]
+    assert len(merged.marker.color) == 9 and len(merged.marker.line.color) == 9  # grey fill, own-colour outlines
+    assert set(merged.marker.color) == {"#D0D0D0"}
+    assert "C20 · dropped" in merged.hovertext[0]  # the hover still names each point's cluster
+    ids = [c for t in fig.data[:-1] for c in t.customdata]
+    assert sorted(ids, key=int) == [str(i) for i in range(n)]  # every point drawn exactly once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ import plotly.graph_objects as go
 from dembias.plots.style import DROPPED_COLOUR, NOISE_COLOUR, base_layout, colour_for, safe_hover
 
 COLOR_BY = ("cluster", "vote_group", "language", "country")
-LEGEND_CAP = 40  # categories listed in the legend at most (the largest clusters: cluster ids follow size)
+LEGEND_CAP = (
+    20  # categories drawn and listed one by one (the largest clusters: ids follow size); the rest share a trace
+)
 
 
 def _category_name(color_by: str, value: object, labels: dict[int, str]) -> str:
@@ -39,6 +42,49 @@ def with_hover(points: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@dataclass(frozen=True)
+class _Category:
+    """One category of the colouring: its points and how they are drawn."""
+
+    name: str  # already escaped
+    part: pd.DataFrame
+    colour: str
+    outline: str | None  # outline colour of a dropped cluster's grey points
+    opacity: float
+    dropped: bool
+
+
+def _trace(entries: list[_Category], name: str, *, showlegend: bool) -> dict:
+    """One WebGL scatter trace (a plain dict) drawing the points of ``entries``, each in its own colours."""
+    sizes = [len(e.part) for e in entries]
+    hover = [
+        f"<b>{i}</b> · {e.name}<br>{t}"
+        for e in entries
+        for i, t in zip(e.part["hover_id"], e.part["hover_text"], strict=True)
+    ]
+    single = len(entries) == 1
+    colours = entries[0].colour if single else np.repeat([e.colour for e in entries], sizes)
+    outlined = [e for e in entries if e.outline]
+    line: dict = {"width": 0}
+    if outlined:
+        line = {
+            "width": 1.2,
+            "color": entries[0].outline if single else np.repeat([e.outline or e.colour for e in entries], sizes),
+        }
+    return {
+        "type": "scattergl",
+        "x": np.concatenate([e.part["x"].to_numpy() for e in entries]),
+        "y": np.concatenate([e.part["y"].to_numpy() for e in entries]),
+        "mode": "markers",
+        "name": name,
+        "showlegend": showlegend,
+        "marker": {"size": 7, "color": colours, "opacity": entries[0].opacity, "line": line},
+        "customdata": np.concatenate([e.part["contribution_id"].astype(str).to_numpy(dtype=object) for e in entries]),
+        "hovertext": np.array(hover, dtype=object),
+        "hoverinfo": "text",
+    }
+
+
 def opinion_map_figure(
     points: pd.DataFrame,
     *,
@@ -60,7 +106,6 @@ def opinion_map_figure(
         raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
     if "hover_text" not in points.columns or "hover_id" not in points.columns:
         points = with_hover(points)
-    traces: list[dict] = []
     labels = {}
     if "label" in points.columns:
         labels = dict(zip(points["cluster"].astype(int), points["label"].fillna(""), strict=False))
@@ -72,40 +117,31 @@ def opinion_map_figure(
     # one group-by instead of a boolean mask per category (hundreds of clusters on a large debate)
     codes = values.map({v: i for i, v in enumerate(categories) if v is not None}).fillna(len(categories) - 1)
     parts = dict(tuple(points.groupby(codes.to_numpy(dtype=int), sort=False)))
+    entries = []
     for index, value in enumerate(categories):
         part = parts.get(index, points.iloc[0:0])
         if part.empty:
             continue
         name = _category_name(color_by, value, labels)
         colour = NOISE_COLOUR if (color_by == "cluster" and value == -1) or value is None else colour_for(index)
-        line = {"width": 0}
-        opacity = 0.8
+        outline, opacity, dropped = None, 0.8, False
         if color_by == "cluster" and covered is not None and value != -1 and int(value) not in covered:
             name += " · dropped"
+            dropped = True
             if surviving_only:  # the "what survives" view: dropped clusters fade out entirely
                 colour, opacity = DROPPED_COLOUR, 0.35
             else:  # grey fill, outlined in the cluster's own colour
-                line = {"width": 1.2, "color": colour}
-                colour, opacity = DROPPED_COLOUR, 0.9
-        tag = safe_hover(name, max_chars=60)
-        hover = np.array(
-            [f"<b>{i}</b> · {tag}<br>{t}" for i, t in zip(part["hover_id"], part["hover_text"], strict=True)],
-            dtype=object,
-        )
-        traces.append(
-            {
-                "type": "scattergl",
-                "x": part["x"].to_numpy(),
-                "y": part["y"].to_numpy(),
-                "mode": "markers",
-                "name": tag,
-                "showlegend": len(traces) < LEGEND_CAP,  # the hover still names every category
-                "marker": {"size": 7, "color": colour, "opacity": opacity, "line": line},
-                "customdata": part["contribution_id"].astype(str).to_numpy(dtype=object),
-                "hovertext": hover,
-                "hoverinfo": "text",
-            }
-        )
+                outline, colour, opacity = colour, DROPPED_COLOUR, 0.9
+        entries.append(_Category(safe_hover(name, max_chars=60), part, colour, outline, opacity, dropped))
+    # the largest categories get a trace (and a legend entry) each; the rest share one trace per style, with
+    # per-point colours: the browser draws one WebGL trace much faster than hundreds of small ones
+    traces: list[dict] = [_trace([e], e.name, showlegend=True) for e in entries[:LEGEND_CAP]]
+    for dropped in (False, True):
+        rest = [e for e in entries[LEGEND_CAP:] if e.dropped == dropped]
+        if rest:
+            noun = "clusters" if color_by == "cluster" else "values"
+            name = f"{len(rest)} smaller {noun}" + (" · dropped" if dropped else "")
+            traces.append(_trace(rest, name, showlegend=True))
     if units is not None and not units.empty:
         traces.append(
             {
