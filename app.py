@@ -63,7 +63,7 @@ def overview() -> None:
         metric = shared.choice(
             "Compare outputs on", ["uer_clusters", "minority_survival_gap", "survival", "uer_vote_groups"], key="metric"
         )
-        st.plotly_chart(metric_dots_figure(scores, metric), width="stretch", key="dots")
+        shared.chart(metric_dots_figure(scores, metric), key="dots")
         st.caption(metric_help(metric))
 
     with st.expander("What the metrics mean", expanded=False):

@@ -45,7 +45,7 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
         "Distribution by", ["language_pair", "country", "cluster", "cluster_size", "vote_group"], key="fby"
     )
     metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
-    st.plotly_chart(fidelity_distribution_figure(pairs, by=by, metric=metric), width="stretch", key="fid_dist")
+    shared.chart(fidelity_distribution_figure(pairs, by=by, metric=metric), key="fid_dist")
 
     with st.expander("Aggregates with 95% intervals, and tests between groups", expanded=False):
         shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates

@@ -83,18 +83,17 @@ def map_view(
         left, right = st.columns(2)
         with left:
             st.markdown("**All opinion clusters of the debate**")
-            st.plotly_chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all", width="stretch")
+            shared.chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all")
         with right:
             st.markdown("**Clusters that survive the summary**")
-            st.plotly_chart(
+            shared.chart(
                 opinion_map_figure(
                     points, color_by="cluster", covered_clusters=covered_clusters, surviving_only=True, height=480
                 ),
                 key="map_surviving",
-                width="stretch",
             )
     figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
-    event = st.plotly_chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"), width="stretch")
+    event = shared.chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"))
 
     selected = []
     if event and event.selection and event.selection.points:

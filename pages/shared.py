@@ -11,6 +11,7 @@ import functools
 import html
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -113,6 +114,9 @@ def map_points(root: str, debate_id: str, mapping_run: str, cap: int) -> pd.Data
 @st.cache_data(show_spinner=False, max_entries=16)
 def n_mapped(root: str, mapping_run: str) -> int:
     return queries.n_mapped(Workspace(root), mapping_run)
+
+
+FIGURE_FORMATS = ["png", "svg"]
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,19 @@ def sidebar() -> Selection | None:
             mapping_run = _run_picker(ws, ver, "mapping", debate_id, "Opinion map run", "map")
             pluralism_run = _run_picker(ws, ver, "pluralism", debate_id, "Pluralism scoring run", "prun", mapping_run)
             fidelity_run = _run_picker(ws, ver, "fidelity", debate_id, "Fidelity scoring run", "frun", mapping_run)
-    set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
+        figure_format = _kept(
+            "figfmt",
+            st.radio(
+                "Save figures as",
+                FIGURE_FORMATS,
+                horizontal=True,
+                key=_remember("figfmt", FIGURE_FORMATS),
+                help="The camera button above each chart saves it in this format (SVG keeps text as text).",
+            ),
+        )
+    set_params(
+        debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run, figfmt=figure_format
+    )
     return Selection(
         ws=ws,
         debate_id=debate_id,
@@ -255,6 +271,13 @@ def _run_picker(
         return None
     preferred = next((r["run_id"] for r in options if using and using in r["inputs"]), run_ids[0])
     return _kept(key, st.selectbox(label, run_ids, key=_remember(key, run_ids, preferred)))
+
+
+def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
+    """A full-width Plotly chart whose camera button saves it in the sidebar's format (PNG or SVG)."""
+    fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
+    config = {"toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2}, "displaylogo": False}
+    return st.plotly_chart(figure, key=key, width="stretch", config=config, **kwargs)
 
 
 def set_params(**values: str | None) -> None:

@@ -32,7 +32,7 @@ cols[0].metric("Clusters", len(clusters))
 cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
 cols[2].metric("Minority clusters dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
-st.plotly_chart(survival_figure(clusters), width="stretch", key="survival")
+shared.chart(survival_figure(clusters), key="survival")
 st.caption(
     "★ minority cluster (the smallest clusters together holding 20% of contributions) · ✕ dropped by the summary"
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -39,9 +41,14 @@ def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch)
 
 
 def test_opinion_map_page(demo_ws, monkeypatch):
-    at = app_at(monkeypatch, demo_ws, "pages/map.py", debate="klimarat-produktion-konsum", color="vote_group")
+    at = app_at(
+        monkeypatch, demo_ws, "pages/map.py", debate="klimarat-produktion-konsum", color="vote_group", figfmt="svg"
+    )
     assert at.title[0].value == "Opinion map"
-    assert at.radio[0].value == "vote_group"
+    assert at.radio(key="w_color").value == "vote_group"
+    assert at.sidebar.radio(key="w_figfmt").value == "svg"
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["toImageButtonOptions"]["format"] == "svg"  # the camera button saves the map as SVG
     labels = [m.label for m in at.metric]
     assert {"Contributions mapped", "Opinion clusters", "Stability (ARI)", "NMI with language"} <= set(labels)
     assert at.query_params["debate"] == "klimarat-produktion-konsum"
