@@ -70,7 +70,7 @@ SELECT c.contribution_id, c.text, coalesce(c.language, d.language) AS language,
 FROM contributions c
 JOIN debates d ON d.debate_id = c.debate_id
 LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
-WHERE c.debate_id = ?
+WHERE c.debate_id = ? AND c.contribution_id IN (SELECT unnest(?::VARCHAR[]))
 ORDER BY c.contribution_id
 """
 
@@ -93,12 +93,21 @@ def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected:
     con = open_corpus(ws)
     try:
         outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
-        sources = {d: con.execute(SQL_DEBATE_SOURCES, [d]).df() for d in outputs["debate_id"].unique()}
+        # only the contributions that outputs cite, indexed once per debate (not once per output)
+        sources = {
+            d: con.execute(
+                SQL_DEBATE_SOURCES,
+                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
+            )
+            .df()
+            .set_index("contribution_id")
+            for d, part in outputs.groupby("debate_id", sort=False)
+        }
     finally:
         con.close()
     rows = []
     for out in outputs.itertuples(index=False):
-        table = sources[out.debate_id].set_index("contribution_id")
+        table = sources[out.debate_id]
         ids = [str(s) for s in out.source_ids]
         found = table.loc[ids]
         if not include_rejected and bool(found["is_rejected"].any()):
