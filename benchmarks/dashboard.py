@@ -126,7 +126,7 @@ def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
         # filter changes: one radio per page, flipped between two values; done when the URL carries the new value
         for page_index, name, key, values in FILTERS:
             goto(page, *PAGES[page_index])
-            radio = page.locator("[data-testid='stRadio']").first
+            radio = page.locator("[data-testid='stMain'] [data-testid='stRadio']").first  # not the sidebar's
             for i in range(reps):
                 option = values[i % 2]
                 seconds, seen = timed(

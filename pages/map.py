@@ -9,7 +9,9 @@ from dembias import queries
 from dembias.plots import opinion_map_figure
 from pages import shared
 
-POINT_CAP = 10_000  # points drawn at most (a fixed sample); every page rerun sends them to the browser
+# points drawn at most (a fixed sample, nested: the 5,000 are among the 10,000); each redraw sends them all to the
+# browser, so the default keeps a colour change or a page switch quick on a large debate
+POINT_CAPS = [5_000, 10_000, 20_000]
 
 sel = shared.sidebar()
 if sel is None:
@@ -23,8 +25,20 @@ if sel.mapping_run is None:
     )
     st.stop()
 
-points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, POINT_CAP)
 total = shared.n_mapped(sel.root, sel.mapping_run)
+cap = POINT_CAPS[0]
+if total > POINT_CAPS[0]:
+    asked = st.query_params.get("pts", str(POINT_CAPS[0]))
+    cap = st.select_slider(
+        "Points drawn",
+        POINT_CAPS,
+        value=int(asked) if asked.isdigit() and int(asked) in POINT_CAPS else POINT_CAPS[0],
+        format_func=lambda n: f"{n:,}",
+        key="w_pts",
+        help="A fixed sample of the debate: more points show more detail and take longer to draw.",
+    )
+    shared.set_params(pts=str(cap))
+points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, cap)
 clusters = shared.run_table(sel.root, sel.mapping_run, "clusters")
 diagnostics = shared.run_table(sel.root, sel.mapping_run, "diagnostics")
 diag = dict(zip(diagnostics["metric"], diagnostics["value"], strict=True)) if not diagnostics.empty else {}
