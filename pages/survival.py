@@ -8,6 +8,7 @@ from dembias.explain import metric_help
 from dembias.plots import survival_figure
 from pages import shared
 
+CHART_CLUSTERS = 60  # bars drawn at most (the largest clusters): 490 clusters made a 14,000-pixel chart
 LINK_ROWS = 2_000  # link rows sent to the page at most; the filter and the cap run in DuckDB
 
 sel = shared.sidebar()
@@ -32,7 +33,13 @@ cols[0].metric("Clusters", len(clusters))
 cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
 cols[2].metric("Minority clusters dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
-shared.chart(survival_figure(clusters), key="survival")
+charted = clusters.nlargest(CHART_CLUSTERS, "size") if len(clusters) > CHART_CLUSTERS else clusters
+shared.chart(survival_figure(charted), key="survival")
+if len(charted) < len(clusters):
+    st.caption(
+        f"The chart shows the {len(charted)} largest of {len(clusters)} clusters; the table below lists every "
+        "one, and Minorities details the marginalized ones."
+    )
 st.caption(
     "★ minority cluster (the smallest clusters together holding 20% of contributions) · ✕ dropped by the summary"
 )
