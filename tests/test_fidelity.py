@@ -53,6 +53,23 @@ def test_null_excludes_sources_and_samples_with_a_seed():
     assert all(np.any(np.isclose(v, eligible)) for v in a) and not np.any(np.isclose(a, big[2] @ output[:3]))
 
 
+def test_null_draw_matches_choosing_from_the_eligible_rows():
+    """The sampled null equals a draw from the explicit array of eligible rows (what it replaced), exactly."""
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        n = int(rng.integers(1, 2000))
+        pool = rng.standard_normal((n, 4)).astype(np.float32)
+        output = rng.standard_normal(4).astype(np.float32)
+        exclude = rng.integers(-2, n + 3, size=int(rng.integers(0, 12))).tolist()  # duplicates, out of range
+        n_null = int(rng.integers(1, 400))
+        eligible = np.setdiff1d(np.arange(n), np.asarray(exclude, dtype=int))
+        if eligible.size > n_null:
+            eligible = np.sort(np.random.default_rng(trial).choice(eligible, size=n_null, replace=False))
+        expected = pool.astype(np.float64)[eligible] @ output.astype(np.float64)
+        got = null_similarities(output, pool, exclude=exclude, n_null=n_null, seed=trial)
+        assert np.array_equal(got, expected), trial
+
+
 def test_pair_similarities_rowwise():
     a = np.array([[1.0, 0.0], [0.0, 1.0]])
     b = np.array([[1.0, 0.0], [1.0, 0.0]])
