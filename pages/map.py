@@ -28,16 +28,16 @@ if sel.mapping_run is None:
 total = shared.n_mapped(sel.root, sel.mapping_run)
 cap = POINT_CAPS[0]
 if total > POINT_CAPS[0]:
-    asked = st.query_params.get("pts", str(POINT_CAPS[0]))
-    cap = st.select_slider(
-        "Points drawn",
-        POINT_CAPS,
-        value=int(asked) if asked.isdigit() and int(asked) in POINT_CAPS else POINT_CAPS[0],
-        format_func=lambda n: f"{n:,}",
-        key="w_pts",
-        help="A fixed sample of the debate: more points show more detail and take longer to draw.",
+    cap = int(
+        shared.url_widget(
+            st.select_slider,
+            "Points drawn",
+            [str(n) for n in POINT_CAPS],
+            key="pts",
+            format_func=lambda n: f"{int(n):,}",
+            help="A fixed sample of the debate: more points show more detail and take longer to draw.",
+        )
     )
-    shared.set_params(pts=str(cap))
 points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, cap)
 clusters = shared.run_table(sel.root, sel.mapping_run, "clusters")
 diagnostics = shared.run_table(sel.root, sel.mapping_run, "diagnostics")

@@ -237,19 +237,15 @@ def sidebar() -> Selection | None:
             mapping_run = _run_picker(ws, ver, "mapping", debate_id, "Opinion map run", "map")
             pluralism_run = _run_picker(ws, ver, "pluralism", debate_id, "Pluralism scoring run", "prun", mapping_run)
             fidelity_run = _run_picker(ws, ver, "fidelity", debate_id, "Fidelity scoring run", "frun", mapping_run)
-        figure_format = _kept(
-            "figfmt",
-            st.radio(
-                "Save figures as",
-                FIGURE_FORMATS,
-                horizontal=True,
-                key=_remember("figfmt", FIGURE_FORMATS),
-                help="The camera button above each chart saves it in this format (SVG keeps text as text).",
-            ),
+        url_widget(
+            st.radio,
+            "Save figures as",
+            FIGURE_FORMATS,
+            key="figfmt",
+            horizontal=True,
+            help="The camera button above each chart saves it in this format (SVG keeps text as text).",
         )
-    set_params(
-        debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run, figfmt=figure_format
-    )
+    set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
     return Selection(
         ws=ws,
         debate_id=debate_id,
@@ -292,7 +288,12 @@ def set_params(**values: str | None) -> None:
 
 def choice(label: str, options: list[str], *, key: str, horizontal: bool = True, **kwargs) -> str:
     """A radio whose value lives in the URL under ``key``."""
-    value = _kept(key, st.radio(label, options, horizontal=horizontal, key=_remember(key, options), **kwargs))
+    return url_widget(st.radio, label, options, key=key, horizontal=horizontal, **kwargs)
+
+
+def url_widget(widget: Any, label: str, options: list[str], *, key: str, **kwargs: Any) -> str:
+    """``widget`` (st.radio, st.select_slider, ...) over ``options``, its value kept in the session and the URL."""
+    value = _kept(key, widget(label, options, key=_remember(key, options), **kwargs))
     set_params(**{key: value})
     return value
 

@@ -33,7 +33,7 @@ cols[0].metric("Clusters", len(clusters))
 cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
 cols[2].metric("Minority clusters dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
-charted = clusters.nlargest(CHART_CLUSTERS, "size") if len(clusters) > CHART_CLUSTERS else clusters
+charted = clusters.nlargest(CHART_CLUSTERS, "size")
 shared.chart(survival_figure(charted), key="survival")
 if len(charted) < len(clusters):
     st.caption(

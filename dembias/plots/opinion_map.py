@@ -64,9 +64,8 @@ def _trace(entries: list[_Category], name: str, *, showlegend: bool) -> dict:
     ]
     single = len(entries) == 1
     colours = entries[0].colour if single else np.repeat([e.colour for e in entries], sizes)
-    outlined = [e for e in entries if e.outline]
     line: dict = {"width": 0}
-    if outlined:
+    if any(e.outline for e in entries):
         line = {
             "width": 1.2,
             "color": entries[0].outline if single else np.repeat([e.outline or e.colour for e in entries], sizes),
