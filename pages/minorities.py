@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dembias.small_cells import BREAKDOWN_DIMENSIONS, withheld_quotes
 from pages import shared
 
 UNDER = 0.8  # a value is under-represented when its summary share is at most 80% of its debate share
-MAX_DETAILED = 8  # clusters whose details are drawn at once
 
 sel = shared.sidebar()
 if sel is None:
@@ -65,80 +65,84 @@ st.subheader(f"Marginalized clusters ({len(marginalized)})")
 if marginalized.empty:
     st.success("Every opinion cluster is represented in proportion.")
     st.stop()
+shared.text_table(
+    marginalized[["cluster", "label", "size", "p_s", "p_t", "status", "is_minority"]],
+    column_config={
+        "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
+        "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
+    },
+)
+shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
 
 
 @st.fragment
-def marginalized_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
-    """Break-down, filters and per-cluster details: changing them reruns only this part of the page."""
-    breakdown_by = shared.choice("Break down by", ["country", "language"], key="by")
-    ids = tuple(int(c) for c in marginalized["cluster"])
-    breakdown = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, breakdown_by)
-    values = sorted(breakdown["value"].dropna().unique().tolist())
-    chosen = st.multiselect(f"Only these {breakdown_by} values", values, key=f"w_filter_{breakdown_by}")
-    clusters_table = shared.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
-    profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
+def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
+    """One marginalized cluster in detail: picking another cluster or break-down reruns only this part.
 
-    # Large debates can have hundreds of marginalized clusters: list them all in one table, and open the
-    # details (quotes, breakdowns, vote profiles) of the first few, or of the one picked below.
-    overview_table = marginalized[["cluster", "label", "size", "p_s", "p_t", "status", "is_minority"]]
-    shared.text_table(
-        overview_table,
-        column_config={
-            "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
-            "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
-        },
+    Large debates have hundreds of marginalized clusters: the table above lists them all, and this part
+    draws one at a time (minority clusters first), so a change here redraws little.
+    """
+    rows = {str(r.cluster): r for r in marginalized.itertuples()}
+    picked = shared.url_widget(
+        st.selectbox,
+        "Cluster to examine",
+        list(rows),
+        key="mcl",
+        format_func=lambda c: (
+            f"C{c} · {rows[c].label or ''} — {rows[c].status}{' · minority' if rows[c].is_minority else ''}"
+        ),
     )
-    shown = marginalized.head(MAX_DETAILED)
-    if len(marginalized) > MAX_DETAILED:
-        rest = marginalized["cluster"].iloc[MAX_DETAILED:].tolist()
-        picked = st.selectbox(
-            f"Details of another cluster ({len(rest)} more)",
-            [None, *rest],
-            key="w_more_cluster",
-            format_func=lambda c: "—" if c is None else f"C{c}",
-        )
-        if picked is not None:
-            shown = marginalized[marginalized["cluster"] == picked]
+    row = rows[picked]
+    breakdown_by = shared.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
+    ids = tuple(int(c) for c in marginalized["cluster"])
+    # both dimensions: a quote is withheld when its author's country or language cell is small
+    breakdowns = {}
+    for dim in BREAKDOWN_DIMENSIONS:
+        table = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, dim)
+        breakdowns[dim] = table[table["cluster"] == row.cluster]
+    part = breakdowns[breakdown_by]
+    chosen = st.multiselect(
+        f"Only these {breakdown_by} values", sorted(part["value"].dropna().unique()), key=f"w_filter_{breakdown_by}"
+    )
+    if chosen:
+        part = part[part["value"].isin(chosen)]
+    clusters_table = shared.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
+    info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
 
-    for row in shown.itertuples():
-        info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
-        title = (
-            f"C{row.cluster} · {shared.plain(row.label or '')} — {row.status}{' · minority' if row.is_minority else ''}"
-        )
-        with st.expander(title, expanded=bool(row.is_minority)):
-            shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
-            c1, c2, c3 = st.columns(3)
-            c1.metric("Contributions", int(row.size))
-            c2.metric("Share of debate", f"{row.p_s:.1%}")
-            c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
-            if info is not None and info["keywords"] is not None:
-                st.write("Keywords: " + shared.plain(", ".join(str(k) for k in info["keywords"])))
-            part = breakdown[breakdown["cluster"] == row.cluster]
-            if chosen:
-                part = part[part["value"].isin(chosen)]
+    with st.container(border=True):
+        st.markdown(f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}")
+        shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Contributions", int(row.size))
+        c2.metric("Share of debate", f"{row.p_s:.1%}")
+        c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
+        if info is not None and info["keywords"] is not None:
+            st.write("Keywords: " + shared.plain(", ".join(str(k) for k in info["keywords"])))
+        left, right = st.columns(2)
+        with left:
             st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
             shared.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
-            if not profile.empty:
-                mine = profile[profile["cluster"] == row.cluster]
-                if not mine.empty:
-                    st.caption("How each vote group voted on this cluster's comments")
-                    shared.text_table(mine.drop(columns=["cluster"]))
-            if info is not None and info["representative_ids"] is not None:
-                texts = shared.contribution_texts(
-                    sel.root, sel.debate_id, tuple(str(i) for i in info["representative_ids"])
+        with right:
+            profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
+            mine = profile[profile["cluster"] == row.cluster] if not profile.empty else profile
+            if not mine.empty:
+                st.caption("How each vote group voted on this cluster's comments")
+                shared.text_table(mine.drop(columns=["cluster"]))
+        if info is not None and info["representative_ids"] is not None:
+            texts = shared.contribution_texts(
+                sel.root, sel.debate_id, tuple(str(i) for i in info["representative_ids"])
+            )
+            if chosen:
+                texts = texts[texts[breakdown_by].fillna("unknown").isin(chosen)]
+            withheld = withheld_quotes(texts, breakdowns)
+            st.caption("Representative contributions")
+            for text_row in texts[~withheld].itertuples():
+                shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
+            if withheld.any():
+                st.caption(
+                    f"{int(withheld.sum())} quote(s) withheld: their author's country or language cell has under "
+                    "5 contributors."
                 )
-                if chosen:
-                    texts = texts[texts[breakdown_by].isin(chosen)]
-                # no quote from a slice under 5 contributors: a quote there could identify its author
-                small_cells = set(part.loc[part["suppressed"], "value"])
-                cell = texts[breakdown_by].fillna("unknown")
-                withheld = int(cell.isin(small_cells).sum())
-                for text_row in texts[~cell.isin(small_cells)].itertuples():
-                    shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
-                if withheld:
-                    st.caption(f"{withheld} quote(s) withheld: their {breakdown_by} cell has under 5 contributors.")
 
 
-marginalized_details(sel, marginalized)
-
-shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
+cluster_details(sel, marginalized)

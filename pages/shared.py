@@ -117,6 +117,10 @@ def n_mapped(root: str, mapping_run: str) -> int:
 
 
 FIGURE_FORMATS = ["png", "svg"]
+# WebGL canvases (the opinion map) are drawn at this many pixels per CSS pixel. Plotly's default, 2, supersamples
+# four times the pixels: in Chromium without a GPU that doubled the map's draw time (0.55 s -> 0.29 s at 5,000
+# points, benchmarks/webgl.py); on a high-DPI screen 1 makes the dots slightly softer. SVG charts ignore it.
+GL_PIXEL_RATIO = 1
 
 
 @dataclass(frozen=True)
@@ -272,7 +276,11 @@ def _run_picker(
 def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
     """A full-width Plotly chart whose camera button saves it in the sidebar's format (PNG or SVG)."""
     fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
-    config = {"toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2}, "displaylogo": False}
+    config = {
+        "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2},
+        "displaylogo": False,
+        "plotGlPixelRatio": GL_PIXEL_RATIO,
+    }
     return st.plotly_chart(figure, key=key, width="stretch", config=config, **kwargs)
 
 

@@ -65,6 +65,20 @@ def test_minorities_page(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/minorities.py", debate="klimarat-produktion-konsum")
     assert at.title[0].value == "Marginalized minorities"
     assert [m.label for m in at.metric][:2] == ["Clusters dropped", "Clusters under-represented"]
+    marginalized = at.dataframe[1].value
+    picker = at.selectbox(key="w_mcl")
+    assert len(picker.options) == len(marginalized)
+    assert picker.value == str(marginalized["cluster"].iloc[0])  # minority clusters first
+    other = str(marginalized["cluster"].iloc[-1])
+    picker.set_value(other).run()
+    assert not at.exception
+    assert at.query_params["mcl"] == other  # the examined cluster is in the URL
+    assert any(f"**C{other} · " in m.value for m in at.markdown)
+    breakdown = at.dataframe[2].value
+    assert list(breakdown.columns) == ["country", "n", "suppressed"]
+    at.radio(key="w_by").set_value("language").run()
+    assert list(at.dataframe[2].value.columns) == ["language", "n", "suppressed"]
+    assert at.query_params["by"] == "language"
 
 
 def test_missing_workspace_is_a_clear_message(tmp_path, monkeypatch):

@@ -96,6 +96,17 @@ def test_metric_dots_and_fidelity_distribution():
     )
     boxes = fidelity_distribution_figure(pairs, by="language_pair").to_dict()["data"]
     assert [b["name"] for b in boxes] == ["de-&gt;en (n=1)", "en-&gt;fr (n=2)"]
+    assert {b["boxpoints"] for b in boxes} == {"all"}
+
+
+def test_fidelity_distribution_draws_only_outliers_above_the_cap():
+    from dembias.plots.fidelity import ALL_POINTS_MAX
+
+    n = ALL_POINTS_MAX + 1
+    pairs = pd.DataFrame({"output_id": [str(i) for i in range(n)], "country": ["FR"] * n, "similarity": [0.5] * n})
+    (box,) = fidelity_distribution_figure(pairs, by="country").data
+    assert box.boxpoints == "outliers"
+    assert len(box.y) == n  # the box is still computed from every rewrite
 
 
 def test_map_draws_the_largest_clusters_one_by_one_and_merges_the_rest():
