@@ -11,6 +11,7 @@ from dembias.plots.style import base_layout, colour_for, safe_hover
 # dots made each redraw of the chart cost about 0.3 s in the browser)
 ALL_POINTS_MAX = 1_000
 
+
 def fidelity_distribution_figure(pairs: pd.DataFrame, *, by: str, metric: str = "similarity") -> go.Figure:
     """Box plots of ``metric`` per value of ``by`` (one box per group, n in the label).
 

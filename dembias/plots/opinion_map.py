@@ -44,23 +44,45 @@ def with_hover(points: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Category:
-    """One category of the colouring: its points and how they are drawn."""
+    """One category of the colouring: the rows of its points and how they are drawn."""
 
     name: str  # already escaped
-    part: pd.DataFrame
+    rows: np.ndarray  # positions of its points in the frame
     colour: str
     outline: str | None  # outline colour of a dropped cluster's grey points
     opacity: float
     dropped: bool
 
 
-def _trace(entries: list[_Category], name: str, *, showlegend: bool) -> dict:
+@dataclass(frozen=True)
+class _Columns:
+    """The columns a trace reads, as arrays (indexing them per category is far cheaper than slicing frames)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ids: np.ndarray
+    hover_id: np.ndarray
+    hover_text: np.ndarray
+
+    @classmethod
+    def of(cls, points: pd.DataFrame) -> _Columns:
+        return cls(
+            x=points["x"].to_numpy(dtype=float),
+            y=points["y"].to_numpy(dtype=float),
+            ids=points["contribution_id"].astype(str).to_numpy(dtype=object),
+            hover_id=points["hover_id"].to_numpy(dtype=object),
+            hover_text=points["hover_text"].to_numpy(dtype=object),
+        )
+
+
+def _trace(columns: _Columns, entries: list[_Category], name: str, *, showlegend: bool) -> dict:
     """One WebGL scatter trace (a plain dict) drawing the points of ``entries``, each in its own colours."""
-    sizes = [len(e.part) for e in entries]
+    rows = np.concatenate([e.rows for e in entries])
+    sizes = [len(e.rows) for e in entries]
     hover = [
         f"<b>{i}</b> · {e.name}<br>{t}"
         for e in entries
-        for i, t in zip(e.part["hover_id"], e.part["hover_text"], strict=True)
+        for i, t in zip(columns.hover_id[e.rows], columns.hover_text[e.rows], strict=True)
     ]
     single = len(entries) == 1
     colours = entries[0].colour if single else np.repeat([e.colour for e in entries], sizes)
@@ -72,13 +94,13 @@ def _trace(entries: list[_Category], name: str, *, showlegend: bool) -> dict:
         }
     return {
         "type": "scattergl",
-        "x": np.concatenate([e.part["x"].to_numpy() for e in entries]),
-        "y": np.concatenate([e.part["y"].to_numpy() for e in entries]),
+        "x": columns.x[rows],
+        "y": columns.y[rows],
         "mode": "markers",
         "name": name,
         "showlegend": showlegend,
         "marker": {"size": 7, "color": colours, "opacity": entries[0].opacity, "line": line},
-        "customdata": np.concatenate([e.part["contribution_id"].astype(str).to_numpy(dtype=object) for e in entries]),
+        "customdata": columns.ids[rows],
         "hovertext": np.array(hover, dtype=object),
         "hoverinfo": "text",
     }
@@ -113,13 +135,17 @@ def opinion_map_figure(
     categories = sorted(values.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
     if values.isna().any():
         categories.append(None)
-    # one group-by instead of a boolean mask per category (hundreds of clusters on a large debate)
+    # one stable sort of the category codes instead of a boolean mask per category (hundreds of clusters on a
+    # large debate): each category's rows are a slice of ``order``, in the frame's order
     codes = values.map({v: i for i, v in enumerate(categories) if v is not None}).fillna(len(categories) - 1)
-    parts = dict(tuple(points.groupby(codes.to_numpy(dtype=int), sort=False)))
+    codes = codes.to_numpy(dtype=int)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(categories) + 1))
+    columns = _Columns.of(points)
     entries = []
     for index, value in enumerate(categories):
-        part = parts.get(index, points.iloc[0:0])
-        if part.empty:
+        rows = order[bounds[index] : bounds[index + 1]]
+        if not len(rows):
             continue
         name = _category_name(color_by, value, labels)
         colour = NOISE_COLOUR if (color_by == "cluster" and value == -1) or value is None else colour_for(index)
@@ -131,16 +157,16 @@ def opinion_map_figure(
                 colour, opacity = DROPPED_COLOUR, 0.35
             else:  # grey fill, outlined in the cluster's own colour
                 outline, colour, opacity = colour, DROPPED_COLOUR, 0.9
-        entries.append(_Category(safe_hover(name, max_chars=60), part, colour, outline, opacity, dropped))
+        entries.append(_Category(safe_hover(name, max_chars=60), rows, colour, outline, opacity, dropped))
     # the largest categories get a trace (and a legend entry) each; the rest share one trace per style, with
     # per-point colours: the browser draws one WebGL trace much faster than hundreds of small ones
-    traces: list[dict] = [_trace([e], e.name, showlegend=True) for e in entries[:LEGEND_CAP]]
+    traces: list[dict] = [_trace(columns, [e], e.name, showlegend=True) for e in entries[:LEGEND_CAP]]
     for dropped in (False, True):
         rest = [e for e in entries[LEGEND_CAP:] if e.dropped == dropped]
         if rest:
             noun = "clusters" if color_by == "cluster" else "values"
             name = f"{len(rest)} smaller {noun}" + (" · dropped" if dropped else "")
-            traces.append(_trace(rest, name, showlegend=True))
+            traces.append(_trace(columns, rest, name, showlegend=True))
     if units is not None and not units.empty:
         traces.append(
             {
