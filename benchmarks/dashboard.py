@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/dashboard.py --workspace /tmp/pipe100k/ws    # reuse one (benchmarks/pipeline.py)
 
 Serves the dashboard (``tests/browser.py``), then times each action from the click until the page's key
-element is visible and Streamlit is idle (the app root's ``data-test-script-state`` back at ``notRunning``
+element is visible (on the opinion map: its chart has drawn the legend of the colouring) and Streamlit is idle (the app root's ``data-test-script-state`` back at ``notRunning``
 and the status widget ``[data-testid='stStatusWidget']`` gone, after a run was seen, or none seen
 within 1.5 s of the action). Actions: page switches overview -> map ->
 survival -> minorities -> fidelity -> overview, and filter changes (the map's "Colour by", the
@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 PAGE_SWITCH_TARGET = 1.5
 FILTER_TARGET = 0.5
+# the opinion map's chart (pages/map_chart.py) counts as shown once it has no redraw pending and its plotly
+# legend carries the colouring's title
+MAP_CHART = "div.dembias-map:not([data-pending])"
 # nav link -> (heading or text that only the new page shows)
 PAGES = [
     ("Opinion map", re.compile(r"^Selected contributions \(")),
@@ -49,9 +52,11 @@ WATCH = """() => {
   window.__seen = false; window.__t0 = performance.now();
   if (window.__obs) window.__obs.disconnect();
   const app = document.querySelector("[data-testid='stApp']");
-  const check = () => {
+  const check = (records) => {
     const a = document.querySelector("[data-testid='stApp']");
-    if ((a && a.getAttribute('data-test-script-state') !== 'notRunning')
+    // a state change counts even when it went running -> notRunning within one batch of mutations
+    if (records.some(r => r.type === 'attributes' && r.attributeName === 'data-test-script-state')
+        || (a && a.getAttribute('data-test-script-state') !== 'notRunning')
         || document.querySelector("[data-testid='stStatusWidget']")) window.__seen = true;
   };
   window.__obs = new MutationObserver(check);
@@ -78,11 +83,22 @@ def timed(page: Any, action: Any, ready: Any) -> tuple[float, bool]:
     return time.perf_counter() - started, seen
 
 
+def map_drawn(page: Any, colour: str = "cluster") -> None:
+    """Wait until the opinion map's chart has drawn the map coloured by ``colour``."""
+    legend = page.locator(f"{MAP_CHART} .legendtitletext")
+    legend.filter(has_text=re.compile(f"^{colour.replace('_', ' ')}$")).first.wait_for()
+
+
+def shown(page: Any, link: str, key: re.Pattern[str]) -> None:
+    """Wait for the text only page ``link`` shows, and on the opinion map for its chart."""
+    page.get_by_text(key).first.wait_for()
+    if link == "Opinion map":
+        map_drawn(page, page.evaluate("new URLSearchParams(location.search).get('color') || 'cluster'"))
+
+
 def goto(page: Any, link: str, key: re.Pattern[str]) -> float:
     """Switch page (untimed use: warming up, getting to a filter)."""
-    return timed(
-        page, lambda: page.get_by_role("link", name=link).click(), lambda: page.get_by_text(key).first.wait_for()
-    )[0]
+    return timed(page, lambda: page.get_by_role("link", name=link).click(), lambda: shown(page, link, key))[0]
 
 
 def summarise(name: str, values: list[float], target: float) -> dict[str, Any]:
@@ -118,7 +134,7 @@ def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
                 seconds, seen = timed(
                     page,
                     lambda link=link: page.get_by_role("link", name=link).click(),
-                    lambda key=key: page.get_by_text(key).first.wait_for(),
+                    lambda link=link, key=key: shown(page, link, key),
                 )
                 unseen += not seen
                 times.setdefault(f"switch {previous} -> {link}", []).append(seconds)
@@ -132,7 +148,10 @@ def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
                 seconds, seen = timed(
                     page,
                     lambda option=option, radio=radio: radio.get_by_text(option, exact=True).click(),
-                    lambda option=option, key=key: page.wait_for_url(re.compile(f"{key}={option}")),
+                    lambda option=option, key=key, name=name: (
+                        page.wait_for_url(re.compile(f"{key}={option}")),
+                        map_drawn(page, option) if name.startswith("map") else None,
+                    ),
                 )
                 unseen += not seen
                 times.setdefault(f"filter {name}", []).append(seconds)

@@ -8,6 +8,7 @@ import streamlit as st
 from dembias import queries
 from dembias.plots import opinion_map_figure
 from pages import shared
+from pages.map_chart import map_chart
 
 # points drawn at most (a fixed sample, nested: the 5,000 are among the 10,000); each redraw sends them all to the
 # browser, so the default keeps a colour change or a page switch quick on a large debate
@@ -107,11 +108,10 @@ def map_view(
                 key="map_surviving",
             )
     figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
-    event = shared.chart(figure, key="map", on_select="rerun", selection_mode=("lasso", "box"))
-
-    selected = []
-    if event and event.selection and event.selection.points:
-        selected = [str(p["customdata"]) for p in event.selection.points if p.get("customdata") is not None]
+    # keyed by the mapping run: a selection made on another debate's map does not carry over
+    selected = map_chart(
+        figure, key=f"map-{sel.mapping_run}", config={**shared.chart_config("map"), "responsive": True}
+    )
     st.subheader(f"Selected contributions ({len(selected)})")
     if not selected:
         st.caption("Draw a lasso or a box on the map to list the contributions inside it.")

@@ -273,15 +273,19 @@ def _run_picker(
     return _kept(key, st.selectbox(label, run_ids, key=_remember(key, run_ids, preferred)))
 
 
-def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
-    """A full-width Plotly chart whose camera button saves it in the sidebar's format (PNG or SVG)."""
+def chart_config(key: str) -> dict[str, Any]:
+    """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``key``."""
     fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
-    config = {
+    return {
         "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2},
         "displaylogo": False,
         "plotGlPixelRatio": GL_PIXEL_RATIO,
     }
-    return st.plotly_chart(figure, key=key, width="stretch", config=config, **kwargs)
+
+
+def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
+    """A full-width Plotly chart configured by :func:`chart_config`."""
+    return st.plotly_chart(figure, key=key, width="stretch", config=chart_config(key), **kwargs)
 
 
 def set_params(**values: str | None) -> None:

@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
+# the opinion map's own chart (pages/map_chart.py), once drawn; other charts are Streamlit's plotly charts
+MAP_CHART = "div.dembias-map:not([data-pending])"
+PLOTLY_CHARTS = f"[data-testid='stPlotlyChart'], {MAP_CHART}"
 
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 

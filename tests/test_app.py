@@ -46,8 +46,18 @@ def test_opinion_map_page(demo_ws, monkeypatch):
     assert at.title[0].value == "Opinion map"
     assert at.radio(key="w_color").value == "vote_group"
     assert at.sidebar.radio(key="w_figfmt").value == "svg"
-    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    # the map is the keyed component of pages/map_chart.py: figure, plotly config and where plotly.js is served
+    (chart,) = at.get("bidi_component")
+    data = json.loads(chart.proto.json)
+    config = json.loads(data["config"])
     assert config["toImageButtonOptions"]["format"] == "svg"  # the camera button saves the map as SVG
+    figure = json.loads(data["spec"])
+    assert figure["layout"]["uirevision"].startswith("map-mapping-")  # the zoom survives a colour change
+    assert figure["layout"]["legend"]["title"]["text"] == "vote group"
+    points = [t for t in figure["data"] if t["type"] == "scattergl"]
+    mapped = int(at.metric[0].value.replace(",", ""))  # a small debate: every contribution is drawn
+    assert sum(len(t["customdata"]) for t in points) == mapped
+    assert data["plotly_url"].endswith("/plotly.min.js")
     labels = [m.label for m in at.metric]
     assert {"Contributions mapped", "Opinion clusters", "Stability (ARI)", "NMI with language"} <= set(labels)
     assert at.query_params["debate"] == "klimarat-produktion-konsum"

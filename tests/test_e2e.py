@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.browser import chromium_page, needs_chromium, screenshot, serve_dashboard
+from tests.browser import MAP_CHART, chromium_page, needs_chromium, screenshot, serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
@@ -43,9 +43,15 @@ def test_demo_end_to_end(demo_ws):
         # the opinion map, then a lasso selection
         page.get_by_role("link", name="Opinion map").click()
         page.get_by_text("Selected contributions (0)").wait_for(timeout=60_000)
-        plot = page.locator("[data-testid='stPlotlyChart']").last
-        plot.wait_for(timeout=30_000)
-        page.wait_for_timeout(1500)
+        plot = page.locator(MAP_CHART)
+        plot.locator(".legendtitletext").wait_for(timeout=30_000)
+        # colour by language: the map is redrawn in place (no new WebGL canvas) and a zoom would survive it
+        canvases = plot.locator("canvas").element_handles()
+        page.locator("[data-testid='stMain'] [data-testid='stRadio']").first.get_by_text("language", exact=True).click()
+        page.wait_for_url(re.compile("color=language"))
+        plot.locator(".legendtitletext", has_text=re.compile("^language$")).wait_for(timeout=30_000)
+        assert all(c.evaluate("c => c.isConnected") for c in canvases)
+        page.wait_for_timeout(500)
         lasso(page, plot.locator(".nsewdrag").first)
         page.get_by_text(re.compile(r"Selected contributions \([1-9]\d*\)")).wait_for(timeout=60_000)
         screenshot(page, "e2e-2-map-lasso")
