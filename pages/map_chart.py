@@ -40,6 +40,8 @@ _assets = components_v1.declare_component("dembias_assets", path=str(_assets_fol
 # relative to the page's URL, which sits one level under the app's base URL (also with server.baseUrlPath)
 PLOTLY_URL = f"component/{_assets.name}/plotly.min.js"
 TOOLBAR_HEIGHT = 36  # pixels
+# not style-isolated: plotly.js puts its styles (toolbar, hover labels) in the document's head, which a shadow
+# root would not see
 _component = st.components.v2.component("dembias_opinion_map", js=JS, isolate_styles=False)
 
 
@@ -49,5 +51,6 @@ def map_chart(figure: Any, *, key: str, config: dict[str, Any]) -> list[str]:
     # would otherwise cover the legend's title (st.plotly_chart draws its toolbar outside the figure)
     figure.update_layout(uirevision=key, margin={"t": max(figure.layout.margin.t or 0, TOOLBAR_HEIGHT)})
     data = {"spec": pio.to_json(figure, validate=False), "config": json.dumps(config), "plotly_url": PLOTLY_URL}
+    # Streamlit keeps only the state keys that have an on_<key>_change callback: this one registers "selection"
     result = _component(key=key, data=data, default={"selection": []}, on_selection_change=lambda: None)
     return [str(i) for i in (result.selection or [])]
