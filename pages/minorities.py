@@ -110,7 +110,10 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
     info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
 
     with st.container(border=True):
-        st.markdown(f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}")
+        st.markdown(
+            f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}"
+            + (" · minority" if row.is_minority else "")
+        )
         shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
         c1, c2, c3 = st.columns(3)
         c1.metric("Contributions", int(row.size))

@@ -170,7 +170,9 @@ def opinion_map_figure(
     if units is not None and not units.empty:
         traces.append(
             {
-                "type": "scatter",
+                # WebGL like the points, and after them, so the stars are drawn on top (plotly draws its WebGL
+                # layer over SVG traces: an SVG star under a contribution's dot was hidden by it)
+                "type": "scattergl",
                 "x": units["x"].to_numpy(),
                 "y": units["y"].to_numpy(),
                 "mode": "markers",
