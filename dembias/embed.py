@@ -249,16 +249,34 @@ def embedding_runs(ws: Workspace, embedder: Embedder) -> list[str]:
     ]
 
 
-def _lookup(ws: Workspace, run_id: str, wanted: pa.Table, dim: int) -> tuple[list[str], np.ndarray]:
+def _cached_rows(ws: Workspace, run_id: str, wanted: pa.Table, columns: str) -> pa.Table:
+    """``columns`` of embedding run ``run_id``'s rows whose ``text_sha256`` is in ``wanted`` (a one-column table)."""
     con = open_run(ws, run_id)
     try:
         con.register("wanted", wanted)
-        found = con.sql(
-            "SELECT e.text_sha256, e.vector FROM embeddings e JOIN wanted w ON e.text_sha256 = w.text_sha256"
+        return con.sql(
+            f"SELECT {columns} FROM embeddings e JOIN wanted w ON e.text_sha256 = w.text_sha256"
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def _wanted(hashes: Sequence[str]) -> pa.Table:
+    return pa.table({"text_sha256": pa.array(sorted(set(hashes)), type=pa.string())})
+
+
+def _lookup(ws: Workspace, run_id: str, wanted: pa.Table, dim: int) -> tuple[list[str], np.ndarray]:
+    found = _cached_rows(ws, run_id, wanted, "e.text_sha256, e.vector")
     return found.column("text_sha256").to_pylist(), arrow_to_matrix(found.column("vector"), dim)
+
+
+def cached_hashes(ws: Workspace, embedder: Embedder, hashes: Sequence[str]) -> set[str]:
+    """Which of ``hashes`` an earlier embedding run of the same model and revision already holds."""
+    wanted = _wanted(hashes)
+    found: set[str] = set()
+    for run_id in embedding_runs(ws, embedder):
+        found.update(_cached_rows(ws, run_id, wanted, "e.text_sha256").column("text_sha256").to_pylist())
+    return found
 
 
 def embed_texts(
@@ -285,7 +303,7 @@ def embed_texts(
     for run_id in reversed(embedding_runs(ws, embedder)):
         if not remaining:
             break
-        wanted = pa.table({"text_sha256": pa.array(sorted(remaining), type=pa.string())})
+        wanted = _wanted(remaining)
         keys, matrix = _lookup(ws, run_id, wanted, embedder.dim)
         if keys:
             used.append(run_id)

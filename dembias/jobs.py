@@ -46,7 +46,7 @@ from dembias.embed import (
     DEFAULT_EMBEDDER,
     EMBEDDING_STAGE,
     Embedder,
-    embedding_runs,
+    cached_hashes,
     get_embedder,
     load_contributions,
     normalise_rows,
@@ -54,7 +54,7 @@ from dembias.embed import (
     vectors_to_arrow,
 )
 from dembias.errors import DembiasError
-from dembias.store import Workspace, latest_run, open_run, write_run
+from dembias.store import Workspace, latest_run, write_run
 
 Progress = Callable[[str], None]
 EmbedderFactory = Callable[[str, str | None, int], Embedder]
@@ -572,25 +572,6 @@ class EmbeddingCheckpoint:
     def remove(self) -> None:
         """Drop the checkpoint (once the run has landed)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def cached_hashes(ws: Workspace, embedder: Embedder, hashes: list[str]) -> set[str]:
-    """Which of ``hashes`` an earlier embedding run of the same model and revision already holds."""
-    import pyarrow as pa
-
-    found: set[str] = set()
-    wanted = pa.table({"text_sha256": pa.array(sorted(set(hashes)), type=pa.string())})
-    for run_id in embedding_runs(ws, embedder):
-        con = open_run(ws, run_id)
-        try:
-            con.register("wanted", wanted)
-            rows = con.execute(
-                "SELECT e.text_sha256 FROM embeddings e JOIN wanted w ON e.text_sha256 = w.text_sha256"
-            ).fetchall()
-        finally:
-            con.close()
-        found.update(r[0] for r in rows)
-    return found
 
 
 def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
