@@ -8,6 +8,7 @@ import streamlit as st
 from dembias.explain import metric_help
 from dembias.metrics.fidelity import NO_STANCE_NOTE
 from dembias.plots import fidelity_distribution_figure
+from dembias.plots.fidelity import ALL_POINTS_MAX
 from pages import shared
 
 sel = shared.sidebar()
@@ -46,6 +47,11 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
     )
     metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
     shared.chart(fidelity_distribution_figure(pairs, by=by, metric=metric), key="fid_dist")
+    if len(pairs) > ALL_POINTS_MAX:
+        st.caption(
+            f"{len(pairs):,} rewrites: the boxes are computed from all of them; dots mark only the outliers "
+            f"(every rewrite is drawn up to {ALL_POINTS_MAX:,})."
+        )
 
     with st.expander("Aggregates with 95% intervals, and tests between groups", expanded=False):
         shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates
