@@ -54,7 +54,8 @@ def test_opinion_map_page(demo_ws, monkeypatch):
     figure = json.loads(data["spec"])
     assert figure["layout"]["uirevision"].startswith("map-mapping-")  # the zoom survives a colour change
     assert figure["layout"]["legend"]["title"]["text"] == "vote group"
-    points = [t for t in figure["data"] if t["type"] == "scattergl"]
+    assert {t["type"] for t in figure["data"]} == {"scattergl"}  # WebGL, the summary's stars too
+    points = [t for t in figure["data"] if t["name"] != "summary units"]
     mapped = int(at.metric[0].value.replace(",", ""))  # a small debate: every contribution is drawn
     assert sum(len(t["customdata"]) for t in points) == mapped
     assert data["plotly_url"].endswith("/plotly.min.js")
