@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from tests.browser import MAP_CHART, chromium_page, serve_dashboard  # noqa: E402
+
 PAGE_SWITCH_TARGET = 1.5
 FILTER_TARGET = 0.5
-# the opinion map's chart (pages/map_chart.py) counts as shown once it has no redraw pending and its plotly
-# legend carries the colouring's title
-MAP_CHART = "div.dembias-map:not([data-pending])"
 # nav link -> (heading or text that only the new page shows)
 PAGES = [
     ("Opinion map", re.compile(r"^Selected contributions \(")),
@@ -88,7 +87,7 @@ def timed(page: Any, action: Any, ready: Any) -> tuple[float, bool]:
 
 
 def map_drawn(page: Any, colour: str = "cluster") -> None:
-    """Wait until the opinion map's chart has drawn the map coloured by ``colour``."""
+    """Wait until the opinion map's chart has no redraw pending and its legend carries ``colour``'s title."""
     legend = page.locator(f"{MAP_CHART} .legendtitletext")
     legend.filter(has_text=re.compile(f"^{colour.replace('_', ' ')}$")).first.wait_for()
 
@@ -121,8 +120,6 @@ def summarise(name: str, values: list[float], target: float) -> dict[str, Any]:
 
 def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
     """Drive the dashboard on ``workspace``; returns one summary per action."""
-    from tests.browser import chromium_page, serve_dashboard
-
     times: dict[str, list[float]] = {}
     unseen = 0
     with serve_dashboard(workspace, timeout=120) as base, chromium_page() as page:
