@@ -118,7 +118,7 @@ def n_mapped(root: str, mapping_run: str) -> int:
 
 FIGURE_FORMATS = ["png", "svg"]
 # WebGL canvases (the opinion map) are drawn at this many pixels per CSS pixel. Plotly's default, 2, supersamples
-# four times the pixels: in Chromium without a GPU that doubled the map's draw time (0.55 s -> 0.29 s at 5,000
+# four times the pixels: in Chromium without a GPU that doubled the map's draw time (0.61 s -> 0.33 s at 5,000
 # points, benchmarks/webgl.py); on a high-DPI screen 1 makes the dots slightly softer. SVG charts ignore it.
 GL_PIXEL_RATIO = 1
 
