@@ -35,10 +35,10 @@ import pandas as pd
 
 from dembias.errors import IngestError
 from dembias.ingest.common import read_jsonl_records
+from dembias.sentences import split_sentences
 from dembias.store import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+(?=\S)")
 _INLINE_CITATION = re.compile(r"\[\s*(?:#?[\w.-]+)(?:\s*[,;]\s*#?[\w.-]+)*\s*\]")
 
 
@@ -71,17 +71,6 @@ class OutputRecord:
     row: int | None = None
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences on end punctuation followed by space, and on line breaks."""
-    sentences = []
-    for block in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text):
-        block = block.strip()
-        if not block:
-            continue
-        sentences.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
-    return sentences
-
-
 def extract_inline_citations(sentence: str) -> tuple[str, list[str]]:
     """Remove bracketed id lists such as ``[12, 40]`` from a sentence; return (clean text, ids)."""
     ids: list[str] = []
@@ -92,12 +81,17 @@ def extract_inline_citations(sentence: str) -> tuple[str, list[str]]:
     return re.sub(r"\s{2,}", " ", clean).strip(), [i for i in ids if i]
 
 
-def units_from_text(text: str, *, task: str, inline_citations: bool = False) -> list[OutputUnit]:
-    """Units of an output that came as plain text."""
+def units_from_text(
+    text: str, *, task: str, inline_citations: bool = False, language: str | None = None
+) -> list[OutputUnit]:
+    """Units of an output that came as plain text: sentences of a summary (:mod:`dembias.sentences`).
+
+    ``language`` is a hint for the splitter; without it the text's language is detected.
+    """
     if task != "summary":
         return [OutputUnit(text=text.strip(), kind="text")]
     units = []
-    for sentence in split_sentences(text):
+    for sentence in split_sentences(text, language=language):
         if inline_citations:
             clean, ids = extract_inline_citations(sentence)
             if clean:
