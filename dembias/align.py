@@ -2,21 +2,23 @@
 
 Three methods, each giving every link a ``method`` and a ``score``:
 
-* ``citation``: the output cites contribution ids (the Sensemaker report does); score 1.0.
+* ``citation``: the output cites contribution ids (the Sensemaker report does). A citation is
+  **supported**, and only then a link, when its unit is not content-free and passes the support test
+  of :mod:`dembias.support` (similarity above the debate's citation threshold, or entailment when an
+  NLI model is configured); score: that similarity (or probability). Citation precision = supported /
+  cited.
 * ``nli``: when an NLI model is configured (any transformers sequence-classification model id or
   path), a unit links to a contribution when P(unit entails contribution) >= ``threshold`` (default
   0.5); the premise is the unit, the hypothesis the contribution, the score that probability.
   Candidate pairs are the ``candidates`` most similar contributions of each unit when embeddings are
   given, else every pair.
-* ``similarity``: cosine similarity of unit and contribution embeddings, with a threshold calibrated
-  per debate against a null: the ``quantile`` (default 0.99) of the similarities of ``n_null``
-  (default 20,000) seeded random (unit, contribution) pairs of the same output and debate. A unit
-  links to a contribution when their similarity is at least that threshold, i.e. when they are more
-  similar than 99% of random pairs; the score is the similarity.
+* ``similarity``: cosine similarity of unit and contribution embeddings, at least the debate's link
+  threshold (:func:`dembias.support.calibrate_support`: calibrated per debate against unrelated
+  texts, never per output); the score is the similarity.
 
 :func:`link_output` picks citations when the output has any, else NLI when a model is given, else
-similarity. Output of every function: a links frame ``(output_id, unit_index, contribution_id,
-method, score)``.
+similarity; content-free and duplicate units (:func:`dembias.support.screen_units`) link nothing.
+Output of every function: a links frame ``(output_id, unit_index, contribution_id, method, score)``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import DembiasError
+from dembias.support import SupportCalibration
 
 LINK_COLUMNS = ["output_id", "unit_index", "contribution_id", "method", "score"]
 
@@ -66,30 +69,6 @@ def citation_links(citations: pd.DataFrame, *, contribution_ids: Sequence[str] |
     )
 
 
-def null_similarities(
-    unit_vectors: np.ndarray, contribution_vectors: np.ndarray, *, n_null: int = 20_000, seed: int = 0
-) -> np.ndarray:
-    """Cosine similarities of ``n_null`` seeded random (unit, contribution) pairs (rows L2-normalised)."""
-    rng = np.random.default_rng(seed)
-    units = rng.integers(0, len(unit_vectors), size=n_null)
-    contribs = rng.integers(0, len(contribution_vectors), size=n_null)
-    return np.einsum("ij,ij->i", unit_vectors[units], contribution_vectors[contribs])
-
-
-def calibrate_threshold(
-    unit_vectors: np.ndarray,
-    contribution_vectors: np.ndarray,
-    *,
-    quantile: float = 0.99,
-    n_null: int = 20_000,
-    seed: int = 0,
-) -> float:
-    """The similarity threshold: the ``quantile`` of similarities of random unit-contribution pairs."""
-    if len(unit_vectors) == 0 or len(contribution_vectors) == 0:
-        return float("inf")
-    return float(np.quantile(null_similarities(unit_vectors, contribution_vectors, n_null=n_null, seed=seed), quantile))
-
-
 def similarity_links(
     output_id: str,
     unit_indices: Sequence[int],
@@ -97,22 +76,17 @@ def similarity_links(
     contribution_ids: Sequence[str],
     contribution_vectors: np.ndarray,
     *,
-    threshold: float | None = None,
-    quantile: float = 0.99,
-    n_null: int = 20_000,
-    seed: int = 0,
+    threshold: float,
     max_links_per_unit: int | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Links of every unit to the contributions at least ``threshold`` similar; returns (links, threshold).
 
-    Vectors are L2-normalised rows, so the dot product is the cosine similarity. Without ``threshold``
-    it is calibrated with :func:`calibrate_threshold`. ``max_links_per_unit`` keeps each unit's most
-    similar links only.
+    Vectors are L2-normalised rows, so the dot product is the cosine similarity. ``threshold`` is the
+    debate's (:func:`dembias.support.calibrate_support`). ``max_links_per_unit`` keeps each unit's
+    most similar links only.
     """
     unit_vectors = np.asarray(unit_vectors, dtype=np.float32)
     contribution_vectors = np.asarray(contribution_vectors, dtype=np.float32)
-    if threshold is None:
-        threshold = calibrate_threshold(unit_vectors, contribution_vectors, quantile=quantile, n_null=n_null, seed=seed)
     ids = np.asarray(list(map(str, contribution_ids)))
     frames = []
     for start in range(0, len(unit_vectors), 256):
@@ -238,47 +212,109 @@ def link_output(
     units: pd.DataFrame,
     contributions: pd.DataFrame,
     *,
+    unit_vectors: np.ndarray,
+    contribution_vectors: np.ndarray,
+    calibration: SupportCalibration,
+    screen: pd.DataFrame,
     citations: pd.DataFrame | None = None,
-    unit_vectors: np.ndarray | None = None,
-    contribution_vectors: np.ndarray | None = None,
     nli: NliModel | None = None,
     nli_threshold: float = 0.5,
-    quantile: float = 0.99,
-    seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Links of one output: citations if it has any, else NLI if configured, else calibrated similarity.
+    """Links of one output: supported citations if it cites, else NLI if configured, else similarity.
 
     ``units`` has ``unit_index`` and ``text``; ``contributions`` has ``contribution_id`` and ``text``;
-    vectors are row-aligned with them. Returns (links, info) where info names the method and, for
-    similarity, the calibrated threshold.
+    vectors are row-aligned with them; ``screen`` is :func:`dembias.support.screen_units` of the units
+    (row-aligned). Only units that carry content link: duplicates are merged into the unit they copy,
+    content-free units link nothing. Returns (links, info): info names the method, the threshold, and
+    for citations ``n_citations`` (to scored contributions), ``n_supported``, ``citation_precision``
+    and ``n_citations_unknown`` (to contributions not scored: unknown or rejected).
     """
     ids = contributions["contribution_id"].astype(str).tolist()
-    if citations is not None and not citations.empty:
-        links = citation_links(citations[citations["output_id"] == output_id], contribution_ids=ids)
-        if not links.empty:
-            return links, {"method": "citation"}
+    unit_index = units["unit_index"].to_numpy(dtype=np.int64)
+    duplicate_of = screen["duplicate_of"].to_numpy()
+    original = np.where(duplicate_of >= 0, unit_index[np.maximum(duplicate_of, 0)], unit_index)
+    carries = ~screen["content_free"].to_numpy(dtype=bool) & (duplicate_of < 0)
+    own = citations[citations["output_id"] == output_id] if citations is not None else None
+    if own is not None and not own.empty:
+        return _supported_citations(
+            output_id, own, units, contributions, unit_vectors, contribution_vectors, calibration,
+            original=dict(zip(unit_index.tolist(), original.tolist(), strict=True)),
+            carries=dict(zip(unit_index.tolist(), carries.tolist(), strict=True)),
+            nli=nli, nli_threshold=nli_threshold,
+        )  # fmt: skip
+    keep = carries
     if nli is not None:
         links = nli_links(
             output_id,
-            units["unit_index"].tolist(),
-            units["text"].tolist(),
+            unit_index[keep].tolist(),
+            units["text"].to_numpy()[keep].tolist(),
             ids,
             contributions["text"].tolist(),
             nli,
             threshold=nli_threshold,
-            unit_vectors=unit_vectors,
+            unit_vectors=np.asarray(unit_vectors)[keep],
             contribution_vectors=contribution_vectors,
         )
         return links, {"method": "nli", "threshold": nli_threshold}
-    if unit_vectors is None or contribution_vectors is None:
-        raise DembiasError(f"output {output_id}: no citation, no NLI model and no embeddings to link its units")
     links, threshold = similarity_links(
         output_id,
-        units["unit_index"].tolist(),
-        unit_vectors,
+        unit_index[keep].tolist(),
+        np.asarray(unit_vectors)[keep],
         ids,
         contribution_vectors,
-        quantile=quantile,
-        seed=seed,
+        threshold=calibration.link_threshold,
     )
-    return links, {"method": "similarity", "threshold": threshold, "quantile": quantile}
+    return links, {"method": "similarity", "threshold": threshold}
+
+
+def _supported_citations(
+    output_id: str,
+    own: pd.DataFrame,
+    units: pd.DataFrame,
+    contributions: pd.DataFrame,
+    unit_vectors: np.ndarray,
+    contribution_vectors: np.ndarray,
+    calibration: SupportCalibration,
+    *,
+    original: dict[int, int],
+    carries: dict[int, bool],
+    nli: NliModel | None,
+    nli_threshold: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The citations of one output that pass the support test, as links (see :func:`link_output`)."""
+    ids = contributions["contribution_id"].astype(str)
+    position_of_contribution = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
+    position_of_unit = pd.Series(np.arange(len(units)), index=units["unit_index"].to_numpy(dtype=np.int64))
+    cited = own[["unit_index", "contribution_id"]].astype({"unit_index": "int64", "contribution_id": str})
+    cited = cited.drop_duplicates()
+    known = cited["contribution_id"].isin(position_of_contribution.index)
+    n_unknown = int((~known).sum())
+    cited = cited[known & cited["unit_index"].isin(position_of_unit.index)].copy()
+    cited["unit_index"] = cited["unit_index"].map(original).astype("int64")  # a duplicate cites for its original
+    cited = cited.drop_duplicates().reset_index(drop=True)
+    info: dict[str, Any] = {"method": "citation", "n_citations": len(cited), "n_citations_unknown": n_unknown}
+    if cited.empty:
+        info.update(n_supported=0, citation_precision=None)
+        return empty_links(), info
+    u_pos = position_of_unit[cited["unit_index"]].to_numpy()
+    c_pos = position_of_contribution[cited["contribution_id"]].to_numpy()
+    if nli is not None:
+        texts = contributions["text"].astype(str).to_numpy()
+        score = nli.entailment(units["text"].astype(str).to_numpy()[u_pos].tolist(), texts[c_pos].tolist())
+        threshold = nli_threshold
+    else:
+        u = np.asarray(unit_vectors, dtype=np.float32)[u_pos]
+        c = np.asarray(contribution_vectors, dtype=np.float32)[c_pos]
+        score = np.einsum("ij,ij->i", u, c).astype(float)
+        threshold = calibration.citation_threshold
+    ok = (score >= threshold) & cited["unit_index"].map(carries).fillna(False).to_numpy(dtype=bool)
+    links = cited[ok].assign(output_id=output_id, method="citation", score=score[ok])
+    info.update(
+        n_supported=int(ok.sum()),
+        citation_precision=float(ok.mean()),
+        threshold=float(threshold),
+        support="nli" if nli is not None else "similarity",
+    )
+    if links.empty:
+        return empty_links(), info
+    return links.sort_values(["unit_index", "contribution_id"]).reset_index(drop=True)[LINK_COLUMNS], info

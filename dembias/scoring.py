@@ -1,21 +1,13 @@
 """Pluralism scoring of a debate's summaries: load from the workspace, link, score, write a run.
 
-A run of stage ``pluralism`` per debate holds (every table has ``output_id``):
+A run of stage ``pluralism`` per debate holds the tables of :mod:`dembias.pluralism_tables`. Every
+output, real or a control of ``dembias validate``, goes through the same path: the debate is
+prepared once (:func:`prepare_debate`: contributions embedded, the support test calibrated against
+unrelated texts), then each output is screened, linked and scored by :func:`score_output`. The
+manifest records every parameter, the seed, and the calibrated thresholds.
 
-* ``outputs(output_id, model, task, n_units, n_linked_units, link_method, link_threshold)``
-* ``scores(output_id, metric, value, low, high)``: headline metrics, 95% bootstrap intervals where
-  they apply (see :data:`dembias.metrics.pluralism.INTERVAL_METRICS`)
-* ``cluster_coverage(output_id, cluster, size, p_s, p_t, ratio, covered, is_minority)`` (noise: -1)
-* ``links(output_id, unit_index, contribution_id, method, score)``
-* ``coverage(output_id, contribution_id, p)``
-* ``jr_violations(output_id, cluster, size, k, threshold)``: k = units with at least one link,
-  threshold = N/k (justified representation; the scores also hold ``jr_k`` and ``jr_threshold``)
-* ``group_coverage(output_id, dimension, value, n, n_contributors, p_s, p_t, mean_coverage, parity,
-  suppressed)`` (dimensions: vote_group, language, country, and any ``group_by`` column)
-* ``representatives(output_id, vote_group, contribution_id, representativeness, covered)``
-* ``common_ground(output_id, unit_index, contribution_id, gac, min_agree_rate, agreed_by_all)``
-
-Its inputs are the debate's latest mapping run and the embedding runs used for similarity links.
+Its inputs are the debate's latest mapping run and the embedding runs of its contributions, units and
+the unrelated sentences.
 """
 
 from __future__ import annotations
@@ -31,9 +23,13 @@ import pandas as pd
 import pyarrow as pa
 
 from dembias.align import NliModel, empty_links, link_output
+from dembias.embed import normalise_rows
 from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
+from dembias.pluralism_tables import SCHEMAS, to_arrow
+from dembias.quality import Quality, assess_output
 from dembias.store import RunInfo, Workspace, latest_run, open_corpus, open_run, quote_identifier, write_run
+from dembias.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
 
 Progress = Callable[[str], None]
 
@@ -49,7 +45,8 @@ WHERE c.debate_id = ? AND (? OR NOT c.is_rejected)
 ORDER BY c.contribution_id
 """
 SQL_OUTPUTS = """
-SELECT output_id, model, task FROM outputs WHERE debate_id = ? AND task = 'summary' ORDER BY model, output_id
+SELECT output_id, model, task, text, prompt, target_language
+FROM outputs WHERE debate_id = ? AND task = 'summary' ORDER BY model, output_id
 """
 SQL_UNITS = """
 SELECT u.output_id, u.unit_index, u.text, u.kind, u.section
@@ -61,74 +58,6 @@ SELECT c.output_id, c.unit_index, c.contribution_id
 FROM citations c JOIN outputs o USING (output_id)
 WHERE o.debate_id = ? AND o.task = 'summary'
 """
-
-_STR, _INT, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
-SCHEMAS: dict[str, pa.Schema] = {
-    "outputs": pa.schema(
-        [
-            ("output_id", _STR),
-            ("model", _STR),
-            ("task", _STR),
-            ("n_units", _INT),
-            ("n_linked_units", _INT),
-            ("link_method", _STR),
-            ("link_threshold", _F),
-        ]
-    ),
-    "scores": pa.schema([("output_id", _STR), ("metric", _STR), ("value", _F), ("low", _F), ("high", _F)]),
-    "cluster_coverage": pa.schema(
-        [
-            ("output_id", _STR),
-            ("cluster", _INT),
-            ("size", _INT),
-            ("p_s", _F),
-            ("p_t", _F),
-            ("ratio", _F),
-            ("covered", _B),
-            ("is_minority", _B),
-        ]
-    ),
-    "links": pa.schema(
-        [("output_id", _STR), ("unit_index", _INT), ("contribution_id", _STR), ("method", _STR), ("score", _F)]
-    ),
-    "coverage": pa.schema([("output_id", _STR), ("contribution_id", _STR), ("p", _F)]),
-    "jr_violations": pa.schema(
-        [("output_id", _STR), ("cluster", _INT), ("size", _INT), ("k", _INT), ("threshold", _F)]
-    ),
-    "group_coverage": pa.schema(
-        [
-            ("output_id", _STR),
-            ("dimension", _STR),
-            ("value", _STR),
-            ("n", _INT),
-            ("n_contributors", _INT),
-            ("p_s", _F),
-            ("p_t", _F),
-            ("mean_coverage", _F),
-            ("parity", _F),
-            ("suppressed", _B),
-        ]
-    ),
-    "representatives": pa.schema(
-        [
-            ("output_id", _STR),
-            ("vote_group", _INT),
-            ("contribution_id", _STR),
-            ("representativeness", _F),
-            ("covered", _B),
-        ]
-    ),
-    "common_ground": pa.schema(
-        [
-            ("output_id", _STR),
-            ("unit_index", _INT),
-            ("contribution_id", _STR),
-            ("gac", _F),
-            ("min_agree_rate", _F),
-            ("agreed_by_all", _B),
-        ]
-    ),
-}
 
 
 @dataclass
@@ -148,7 +77,7 @@ class DebateInputs:
 
 @dataclass
 class OutputScore:
-    """One scored output: its identity, link info and the metric results."""
+    """One scored output: its identity, how it was linked, its screened units, quality and the metric results."""
 
     debate_id: str
     output_id: str
@@ -156,52 +85,138 @@ class OutputScore:
     link_info: dict[str, Any]
     result: PluralismResult
     links: pd.DataFrame = field(repr=False, default_factory=empty_links)
+    units: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    quality: Quality = field(default_factory=Quality)
 
     def to_json(self, *, group_by: Sequence[str] = ()) -> dict[str, Any]:
-        """The CLI's JSON object for this output (headlines as {"value", "low", "high"})."""
-        head = self.result.headline()
+        """The CLI's JSON object for this output (headlines as {"value", "low", "high", "placebo"})."""
+        return output_json(self, group_by=group_by)
 
-        def interval(name: str) -> dict[str, Any] | None:
-            return head.get(name)
 
-        def value(name: str) -> Any:
-            return head.get(name, {}).get("value")
+def output_json(score: OutputScore, *, group_by: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON record of one scored output: three notions of minority named apart (module docstring)."""
+    head = score.result.headline()
+    info = score.link_info
 
-        obj: dict[str, Any] = {
-            "debate_id": self.debate_id,
-            "output_id": self.output_id,
-            "model": self.model,
-            "link_method": self.link_info.get("method"),
-            "n_units": value("n_units"),
-            "n_linked_units": value("n_linked_units"),
-            "n_clusters": value("n_clusters"),
-            "coverage": interval("coverage"),
-            "survival": interval("survival"),
-            "minority_survival": interval("minority_survival"),
-            "majority_survival": interval("majority_survival"),
-            "minority_survival_gap": interval("minority_survival_gap"),
-            "uer_clusters": interval("uer_clusters"),
-            "bur_clusters": interval("bur_clusters"),
-            "uer_vote_groups": interval("uer_vote_groups"),
-            "bur_vote_groups": interval("bur_vote_groups"),
-            "representative_survival": value("representative_survival"),
-            "common_ground_precision": value("common_ground_precision"),
-            "jr_k": value("jr_k"),
-            "jr_threshold": _finite(value("jr_threshold")),  # None when no unit links (k = 0)
-            "jr_violations": self.result.jr_violations[["cluster", "size"]].to_dict("records"),
-            "uer_by_dimension": {k[4:]: v["value"] for k, v in head.items() if k.startswith("uer:")},
-            "equal_coverage": {k[15:]: v["value"] for k, v in head.items() if k.startswith("equal_coverage:")},
-        }
-        if group_by:
-            table = self.result.group_coverage
-            obj["coverage_by_group"] = {
-                dim: {
-                    row.value: (None if row.suppressed else row.mean_coverage)
-                    for row in table[table["dimension"] == dim].itertuples(index=False)
-                }
-                for dim in group_by
+    def cell(name: str) -> dict[str, Any] | None:
+        if name not in head:
+            return None
+        out = dict(head[name])
+        placebo = head.get(f"placebo:{name}")
+        if placebo is not None:
+            out["placebo"] = placebo["value"]
+            out["placebo_range"] = [placebo["low"], placebo["high"]]
+            out["minus_placebo"] = None if out["value"] is None else out["value"] - placebo["value"]
+        return out
+
+    def value(name: str) -> Any:
+        return head.get(name, {}).get("value")
+
+    units = score.units
+    obj: dict[str, Any] = {
+        "debate_id": score.debate_id,
+        "output_id": score.output_id,
+        "model": score.model,
+        "quality_flags": list(score.quality.flags),
+        "quality_notes": list(score.quality.notes),
+        "link_method": info.get("method"),
+        "link_threshold": info.get("threshold"),
+        "n_units": value("n_units"),
+        "n_distinct_units": int((units["duplicate_of"] < 0).sum()) if len(units) else 0,
+        "n_content_free_units": int(units["content_free"].sum()) if len(units) else 0,
+        "n_linked_units": value("n_linked_units"),
+        "citations": None
+        if info.get("method") != "citation"
+        else {
+            "n": info.get("n_citations"),
+            "supported": info.get("n_supported"),
+            "precision": info.get("citation_precision"),
+            "unknown_ids": info.get("n_citations_unknown"),
+        },
+        "coverage": cell("coverage"),
+        "survival": cell("survival"),
+        "minority_topics": {
+            "definition": "the smallest clusters of what was written, together holding at most "
+            f"{score.result.info.get('minority_share', 0.2):.0%} of the contributions (topics, not opinion groups)",
+            "n_topics": value("n_clusters"),
+            "n_minority_topics": value("n_minority_topics"),
+            "survival": cell("minority_topic_survival"),
+            "majority_survival": cell("majority_topic_survival"),
+            "gap": cell("minority_topic_gap"),
+            "uer": cell("uer_topics"),
+            "unfair": value("unfair_topics"),
+        },
+        "opinion_groups": _opinion_groups_json(score.result, cell, value),
+        "declared_groups": _declared_groups_json(score.result, group_by),
+        "justified_representation": {
+            "k": value("jr_k"),
+            "threshold": _finite(value("jr_threshold")),  # None when no unit links (k = 0)
+            "violations": score.result.jr_violations[["cluster", "size"]].to_dict("records"),
+            "note": "k counts distinct sentences that carry content; a cohesive topic of at least N/k "
+            "contributions must get one",
+        },
+        "representative_survival": value("representative_survival"),
+        "common_ground_precision": value("common_ground_precision"),
+        "uer_by_dimension": {k[4:]: v["value"] for k, v in head.items() if k.startswith("uer:")},
+        "equal_coverage": {k[15:]: v["value"] for k, v in head.items() if k.startswith("equal_coverage:")},
+    }
+    return obj
+
+
+def _opinion_groups_json(result: PluralismResult, cell: Callable, value: Callable) -> dict[str, Any]:
+    table = result.opinion_groups
+    if table is None or table.empty:
+        return {"available": False, "note": "no votes: opinion groups and stance are not scored for this debate"}
+    groups = []
+    for row in table.itertuples(index=False):
+        groups.append(
+            {
+                "group": int(row.vote_group),
+                "n_participants": int(row.n_participants),
+                "share_of_debate": {"value": row.p_s, "low": row.p_s_low, "high": row.p_s_high},
+                "share_of_summary": row.p_t,
+                "ratio": {"value": row.ratio, "low": _finite(row.ratio_low), "high": _finite(row.ratio_high)},
+                "units_speaking_for": int(row.n_units_for),
+                "under_represented": bool(row.under_represented),
+                "small_group": bool(row.small_cell),
             }
-        return obj
+        )
+    return {
+        "available": True,
+        "stance": "estimated from how each group voted on the contributions a sentence links; whether the "
+        "sentence agrees or disagrees with them is not scored without an NLI judge",
+        "groups": groups,
+        "n_under_represented": value("opinion_groups_under_represented"),
+        "uer": cell("uer_opinion_groups"),
+        "unfair": value("unfair_opinion_groups"),
+        "units_by_stance": {k[13:]: v["value"] for k, v in result.headline().items() if k.startswith("units_stance:")},
+    }
+
+
+def _declared_groups_json(result: PluralismResult, group_by: Sequence[str]) -> dict[str, Any]:
+    table = result.group_coverage
+    out: dict[str, Any] = {}
+    for dim in [*group_by, *(d for d in ("language", "country") if d not in group_by)]:
+        rows = table[table["dimension"] == dim]
+        if rows.empty:
+            continue
+        out[dim] = [
+            {
+                "value": row.value,
+                "n": int(row.n),
+                "n_contributors": int(row.n_contributors),
+                "share_of_debate": row.p_s,
+                "share_of_summary": None if row.suppressed else _finite(row.p_t),
+                "coverage": None
+                if row.suppressed
+                else {"value": row.mean_coverage, "low": row.coverage_low, "high": row.coverage_high},
+                "parity": None if row.suppressed else _finite(row.parity),
+                "under_represented": bool(row.under_represented),
+                "suppressed": bool(row.suppressed),
+            }
+            for row in rows.itertuples(index=False)
+        ]
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -291,6 +306,167 @@ def embedder_for_mapping(mapping: RunInfo) -> Any:
 # scoring
 
 
+@dataclass
+class DebateContext:
+    """A debate made ready to score outputs against: inputs, vectors, support calibration, opinion groups."""
+
+    inputs: DebateInputs
+    title: str
+    language: str | None
+    embedder: Any
+    contribution_vectors: np.ndarray
+    calibration: SupportCalibration
+    participant_groups: pd.Series | None
+    run_inputs: list[str]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of texts that are not stored (controls, the title), L2-normalised, uncached."""
+        if not texts:
+            return np.zeros((0, self.contribution_vectors.shape[1]), dtype=np.float32)
+        return normalise_rows(np.asarray(self.embedder.embed(list(texts)), dtype=np.float32))
+
+
+def prepare_debate(
+    ws: Workspace,
+    debate_id: str,
+    *,
+    embedder: Any | None = None,
+    include_rejected: bool = False,
+    group_by: Sequence[str] = (),
+    seed: int = 0,
+) -> DebateContext:
+    """Load a debate, embed its contributions (cached) and calibrate its support test (:mod:`dembias.support`)."""
+    from dembias.embed import embed_texts
+
+    inputs = load_debate_inputs(ws, debate_id, include_rejected=include_rejected, group_by=group_by)
+    embedder = embedder or embedder_for_mapping(inputs.mapping_run)
+    emb_c = embed_texts(ws, inputs.contributions["text"].tolist(), embedder, debate_id=debate_id)
+    con = open_corpus(ws)
+    try:
+        title, language = con.execute("SELECT title, language FROM debates WHERE debate_id = ?", [debate_id]).fetchone()
+    finally:
+        con.close()
+    null_set = null_sentences_for(language)
+    null = embed_texts(ws, null_set["text"].tolist(), embedder)
+    groups = _read_tables(ws, inputs.mapping_run.run_id, ("vote_groups",)).get("vote_groups")
+    participant_groups = groups["vote_group"].astype(int) if groups is not None and len(groups) else None
+    return DebateContext(
+        inputs=inputs,
+        title=str(title),
+        language=language,
+        embedder=embedder,
+        contribution_vectors=emb_c.matrix,
+        calibration=calibrate_support(
+            emb_c.matrix,
+            null.matrix,
+            seed=seed,
+            null_language=str(null_set["language"].iloc[0]) if null_set["language"].nunique() == 1 else "all",
+        ),
+        participant_groups=participant_groups,
+        run_inputs=list(dict.fromkeys([inputs.mapping_run.run_id, *emb_c.input_run_ids, *null.input_run_ids])),
+    )
+
+
+def score_output(
+    ctx: DebateContext,
+    *,
+    output_id: str,
+    model: str,
+    units: pd.DataFrame,
+    unit_vectors: np.ndarray,
+    citations: pd.DataFrame | None = None,
+    text: str | None = None,
+    prompt: str | None = None,
+    expected_language: str | None = None,
+    nli: NliModel | None = None,
+    group_by: Sequence[str] = (),
+    minority_share: float = 0.2,
+    min_cell: int = 5,
+    n_resamples: int = 1000,
+    n_placebo: int = 20,
+    seed: int = 0,
+) -> OutputScore:
+    """Screen, link and score one summary against a prepared debate: the one path for real outputs and controls.
+
+    ``units``: ``unit_index``, ``text`` (and ``kind``); ``unit_vectors`` row-aligned with them.
+    """
+    units = units.reset_index(drop=True)
+    inputs = ctx.inputs
+    screen = screen_units(
+        units["text"].astype(str).tolist(),
+        unit_vectors,
+        ctx.contribution_vectors,
+        ctx.calibration,
+        title=ctx.title,
+        title_vector=ctx.embed([ctx.title])[0],
+    )
+    links, info = link_output(
+        output_id,
+        units,
+        inputs.contributions,
+        unit_vectors=unit_vectors,
+        contribution_vectors=ctx.contribution_vectors,
+        calibration=ctx.calibration,
+        screen=screen,
+        citations=citations,
+        nli=nli,
+    )
+    result = score_pluralism(
+        inputs.contributions,
+        inputs.assignments,
+        links,
+        n_units=len(units),
+        units=units,
+        comment_group_votes=inputs.comment_group_votes,
+        consensus=inputs.consensus,
+        participant_groups=ctx.participant_groups,
+        group_by=group_by,
+        minority_share=minority_share,
+        min_cell=min_cell,
+        n_resamples=n_resamples,
+        n_placebo=n_placebo,
+        seed=seed,
+    )
+    unit_table = _unit_table(units, screen, links, result)
+    quality = assess_output(
+        units["text"].astype(str).tolist(),
+        screen,
+        text=text,
+        prompt=prompt,
+        expected_language=expected_language or ctx.language,
+        n_linked_units=int(links["unit_index"].nunique()),
+        n_citations=int(info.get("n_citations") or 0),
+        n_supported=int(info.get("n_supported") or 0),
+    )
+    return OutputScore(inputs.debate_id, output_id, model, info, result, links, unit_table, quality)
+
+
+def _unit_table(
+    units: pd.DataFrame, screen: pd.DataFrame, links: pd.DataFrame, result: PluralismResult
+) -> pd.DataFrame:
+    """Every unit with its screening, number of links and stance (the run's ``units`` table)."""
+    index = units["unit_index"].to_numpy(dtype=np.int64)
+    duplicate_of = screen["duplicate_of"].to_numpy()
+    n_links = links.groupby("unit_index")["contribution_id"].nunique() if len(links) else pd.Series(dtype=int)
+    stances = result.unit_stances.set_index("unit_index") if len(result.unit_stances) else None
+    return pd.DataFrame(
+        {
+            "unit_index": index,
+            "text": units["text"].astype(str).to_numpy(),
+            "duplicate_of": np.where(duplicate_of >= 0, index[np.maximum(duplicate_of, 0)], -1),
+            "content_free": screen["content_free"].to_numpy(dtype=bool),
+            "reason": screen["reason"].to_numpy(dtype=object),
+            "max_similarity": screen["max_similarity"].to_numpy(dtype=float),
+            "centroid_similarity": screen["centroid_similarity"].to_numpy(dtype=float),
+            "n_links": pd.Series(index).map(n_links).fillna(0).astype("int64").to_numpy(),
+            "stance": [None if stances is None or i not in stances.index else stances.at[i, "stance"] for i in index],
+            "vote_group": [
+                -1 if stances is None or i not in stances.index else int(stances.at[i, "vote_group"]) for i in index
+            ],
+        }
+    )
+
+
 def score_debate(
     ws: Workspace,
     debate_id: str,
@@ -302,6 +478,7 @@ def score_debate(
     minority_share: float = 0.2,
     min_cell: int = 5,
     n_resamples: int = 1000,
+    n_placebo: int = 20,
     seed: int = 0,
     include_rejected: bool = False,
     progress: Progress | None = None,
@@ -313,7 +490,10 @@ def score_debate(
     """
     say = progress or (lambda _m: None)
     started = time.perf_counter()
-    inputs = load_debate_inputs(ws, debate_id, include_rejected=include_rejected, group_by=group_by)
+    ctx = prepare_debate(
+        ws, debate_id, embedder=embedder, include_rejected=include_rejected, group_by=group_by, seed=seed
+    )
+    inputs = ctx.inputs
     outputs = inputs.outputs
     if output_ids:
         missing = set(output_ids) - set(outputs["output_id"])
@@ -323,73 +503,60 @@ def score_debate(
     if outputs.empty:
         say(f"pluralism {debate_id}: no summary to score")
         return None, []
-    timings = {"load": time.perf_counter() - started}
-    cited = set(inputs.citations["output_id"])
-    need_vectors = any(o not in cited for o in outputs["output_id"])
-    run_inputs = [inputs.mapping_run.run_id]
-    contribution_vectors = unit_vectors_all = None
-    if need_vectors:
-        from dembias.embed import embed_texts
+    timings = {"prepare": time.perf_counter() - started}
+    from dembias.embed import embed_texts
 
-        embedder = embedder or embedder_for_mapping(inputs.mapping_run)
-        t0 = time.perf_counter()
-        emb_c = embed_texts(ws, inputs.contributions["text"].tolist(), embedder, debate_id=debate_id)
-        emb_u = embed_texts(ws, inputs.units["text"].tolist(), embedder, debate_id=debate_id)
-        contribution_vectors, unit_vectors_all = emb_c.matrix, emb_u.matrix
-        run_inputs += list(dict.fromkeys([*emb_c.input_run_ids, *emb_u.input_run_ids]))
-        timings["embed"] = time.perf_counter() - t0
-
+    t0 = time.perf_counter()
+    emb_u = embed_texts(ws, inputs.units["text"].tolist(), ctx.embedder, debate_id=debate_id)
+    run_inputs = list(dict.fromkeys([*ctx.run_inputs, *emb_u.input_run_ids]))
+    timings["embed_units"] = time.perf_counter() - t0
     scored: list[OutputScore] = []
     t0 = time.perf_counter()
     for row in outputs.itertuples(index=False):
         mask = (inputs.units["output_id"] == row.output_id).to_numpy()
-        units = inputs.units[mask]
-        links, info = link_output(
-            row.output_id,
-            units,
-            inputs.contributions,
+        score = score_output(
+            ctx,
+            output_id=row.output_id,
+            model=row.model,
+            units=inputs.units[mask],
+            unit_vectors=emb_u.matrix[mask],
             citations=inputs.citations,
-            unit_vectors=None if unit_vectors_all is None else unit_vectors_all[mask],
-            contribution_vectors=contribution_vectors,
+            text=row.text,
+            prompt=row.prompt,
+            expected_language=row.target_language,
             nli=nli,
-            seed=seed,
-        )
-        result = score_pluralism(
-            inputs.contributions,
-            inputs.assignments,
-            links,
-            n_units=len(units),
-            units=units,
-            comment_group_votes=inputs.comment_group_votes,
-            consensus=inputs.consensus,
             group_by=group_by,
             minority_share=minority_share,
             min_cell=min_cell,
             n_resamples=n_resamples,
+            n_placebo=n_placebo,
             seed=seed,
         )
-        scored.append(OutputScore(debate_id, row.output_id, row.model, info, result, links))
-        head = result.headline()
+        scored.append(score)
+        head = score.result.headline()
+        flags = f" [{', '.join(score.quality.flags)}]" if score.quality.flags else ""
         say(
-            f"pluralism {debate_id} {row.model}: survival {head['survival']['value']:.2f}, "
-            f"minority {_fmt(head['minority_survival']['value'])}, UER {_fmt(head['uer_clusters']['value'])}"
+            f"pluralism {debate_id} {row.model}: survival {_fmt(head['survival']['value'])}, "
+            f"minority topics {_fmt(head['minority_topic_survival']['value'])}, "
+            f"UER topics {_fmt(head['uer_topics']['value'])}{flags}"
         )
     timings["score"] = time.perf_counter() - t0
-    tables = results_tables(scored, outputs)
     info = write_run(
         ws,
         stage=PLURALISM_STAGE,
         debate_id=debate_id,
-        tables=tables,
+        tables=results_tables(scored, outputs),
         params={
             "group_by": list(group_by),
             "minority_share": minority_share,
             "min_cell": min_cell,
             "n_resamples": n_resamples,
+            "n_placebo": n_placebo,
             "seed": seed,
             "include_rejected": include_rejected,
             "nli_model": getattr(getattr(nli, "model", None), "name_or_path", None),
-            "embedder": getattr(embedder, "model_id", None),
+            "embedder": getattr(ctx.embedder, "model_id", None),
+            "support": ctx.calibration.to_manifest(),
         },
         inputs=run_inputs,
         timings=timings,
@@ -413,6 +580,7 @@ def results_tables(scored: Sequence[OutputScore], outputs: pd.DataFrame) -> dict
     task = outputs.set_index("output_id")["task"]
     for s in scored:
         head = s.result.scores.set_index("metric")["value"]
+        info = s.link_info
         parts["outputs"].append(
             pd.DataFrame(
                 [
@@ -421,9 +589,16 @@ def results_tables(scored: Sequence[OutputScore], outputs: pd.DataFrame) -> dict
                         "model": s.model,
                         "task": task.get(s.output_id, "summary"),
                         "n_units": int(head["n_units"]),
+                        "n_distinct_units": int((s.units["duplicate_of"] < 0).sum()),
+                        "n_content_free_units": int(s.units["content_free"].sum()),
                         "n_linked_units": int(head["n_linked_units"]),
-                        "link_method": s.link_info.get("method"),
-                        "link_threshold": s.link_info.get("threshold"),
+                        "link_method": info.get("method"),
+                        "link_threshold": info.get("threshold"),
+                        "n_citations": info.get("n_citations"),
+                        "n_supported_citations": info.get("n_supported"),
+                        "citation_precision": info.get("citation_precision"),
+                        "quality_flags": json.dumps(s.quality.flags),
+                        "quality_notes": json.dumps(s.quality.notes, ensure_ascii=False),
                     }
                 ]
             )
@@ -432,23 +607,18 @@ def results_tables(scored: Sequence[OutputScore], outputs: pd.DataFrame) -> dict
         for name, frame in (
             ("scores", r.scores),
             ("cluster_coverage", r.cluster_coverage),
+            ("units", s.units),
             ("links", s.links.drop(columns=["output_id"], errors="ignore")),
             ("coverage", r.coverage),
             ("jr_violations", r.jr_violations),
             ("group_coverage", r.group_coverage),
+            ("opinion_groups", r.opinion_groups),
             ("representatives", r.representatives),
             ("common_ground", r.common_ground),
         ):
             if len(frame):
                 parts[name].append(frame.assign(output_id=s.output_id))
-    return {name: _to_arrow(parts[name], SCHEMAS[name]) for name in SCHEMAS}
-
-
-def _to_arrow(frames: list[pd.DataFrame], schema: pa.Schema) -> pa.Table:
-    if not frames:
-        return schema.empty_table()
-    frame = pd.concat(frames, ignore_index=True)[schema.names]
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    return {name: to_arrow(parts[name], SCHEMAS[name]) for name in SCHEMAS}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -47,12 +47,12 @@ def test_summary_citing_only_the_majority_cluster():
     contributions, assignments = debate({0: 6, 1: 3, 2: 1})
     result = score_pluralism(contributions, assignments, cite("a0", "a1"), n_units=2, n_resamples=200)
     assert metric(result, "survival") == pytest.approx(1 / 3)
-    assert metric(result, "minority_survival") == 0.0
-    assert metric(result, "majority_survival") == 0.5
-    assert metric(result, "minority_survival_gap") == 0.5
+    assert metric(result, "minority_topic_survival") == 0.0
+    assert metric(result, "majority_topic_survival") == 0.5
+    assert metric(result, "minority_topic_gap") == 0.5
     # p_s = 0.6, 0.3, 0.1 and p_t = 1, 0, 0: UER = (max(0, 0.6 - 1) + 0.3 + 0.1) / 3 = 0.1333...
-    assert metric(result, "uer_clusters") == pytest.approx(0.4 / 3)
-    assert metric(result, "bur_clusters") == 1.0
+    assert metric(result, "uer_topics") == pytest.approx(0.4 / 3)
+    assert metric(result, "unfair_topics") == 1.0
     assert metric(result, "coverage") == pytest.approx(0.2)
     table = result.cluster_coverage.set_index("cluster")
     assert table["p_t"].tolist() == [1.0, 0.0, 0.0]
@@ -69,12 +69,12 @@ def test_proportional_summary_has_zero_uer():
     contributions, assignments = debate({0: 5, 1: 3, 2: 2})
     links = cite(*contributions["contribution_id"])  # one unit per contribution
     result = score_pluralism(contributions, assignments, links, n_resamples=200)
-    assert metric(result, "uer_clusters") == 0.0
-    assert metric(result, "bur_clusters") == 0.0
+    assert metric(result, "uer_topics") == 0.0
+    assert metric(result, "unfair_topics") == 0.0
     assert metric(result, "survival") == 1.0
-    assert metric(result, "minority_survival") == 1.0  # c (2 of 10 = 0.2) is the minority cluster
+    assert metric(result, "minority_topic_survival") == 1.0  # c (2 of 10 = 0.2) is the minority cluster
     assert result.cluster_coverage["is_minority"].tolist() == [False, False, True]
-    row = result.scores.set_index("metric").loc["uer_clusters"]
+    row = result.scores.set_index("metric").loc["uer_topics"]
     assert row["low"] == 0.0 and row["high"] >= 0.0
 
 
@@ -196,9 +196,19 @@ def test_vote_grounded_checks():
     assert cg.to_dict() == {(1, "a1"): False, (1, "c0"): True, (2, "c0"): True}
     assert metric(result, "common_ground_precision") == pytest.approx(2 / 3)
     assert metric(result, "common_ground_units_grounded") == 0.5
-    # vote groups: p_s(0) = 4/6, p_s(1) = 2/6; every linked unit is in group 0, so UER = (0 + 1/3) / 2
-    assert metric(result, "uer_vote_groups") == pytest.approx(1 / 6)
-    assert metric(result, "bur_vote_groups") == 1.0
+    # stances from votes: unit 0 (a0: 0.9 vs 0.1) and unit 1 (a1 + c0 pooled: 0.75 vs 0.45) speak for group 0;
+    # unit 2 (c0: 0.8 vs 0.7, both above 0.5, lead 0.1 < 0.2) is common ground, split between the groups.
+    stances = result.unit_stances.set_index("unit_index")
+    assert stances["stance"].tolist() == ["group", "group", "common_ground"]
+    assert stances["vote_group"].tolist() == [0, 0, -1]
+    # p_t = (2.5/3, 0.5/3); p_s (each contribution's group standing in for participants) = (4/6, 2/6)
+    # UER = (max(0, 4/6 - 2.5/3) + max(0, 2/6 - 0.5/3)) / 2 = 1/12; group 1 is under-represented
+    assert metric(result, "uer_opinion_groups") == pytest.approx(1 / 12)
+    groups = result.opinion_groups.set_index("vote_group")
+    assert groups["p_t"].tolist() == pytest.approx([2.5 / 3, 0.5 / 3])
+    assert groups["under_represented"].tolist() == [False, True]
+    assert metric(result, "opinion_groups_under_represented") == 1
+    assert metric(result, "unfair_opinion_groups") == 1.0
 
 
 def test_group_coverage_suppresses_small_cells_and_computes_equal_coverage():
@@ -240,7 +250,7 @@ def test_intervals_contain_the_value_and_are_seeded():
     b = score_pluralism(contributions, assignments, links, n_resamples=1000, seed=3)
     pd.testing.assert_frame_equal(a.scores, b.scores)
     for row in a.scores.dropna().itertuples():
-        assert row.low - 1e-9 <= row.value <= row.high + 1e-9 or row.metric == "minority_survival_gap"
+        assert row.low - 1e-9 <= row.value <= row.high + 1e-9 or row.metric == "minority_topic_gap"
 
 
 @st.composite
@@ -268,13 +278,13 @@ def test_metrics_in_range_and_invariant_to_order(case):
     pd.testing.assert_frame_equal(result.scores, shuffled.scores)
     pd.testing.assert_frame_equal(result.cluster_coverage, shuffled.cluster_coverage)
     values = result.scores.set_index("metric")
-    for name in ("coverage", "survival", "minority_survival", "majority_survival", "uer_clusters", "bur_clusters"):
+    for name in ("coverage", "survival", "minority_topic_survival", "majority_topic_survival", "uer_topics", "unfair_topics"):
         for col in ("value", "low", "high"):
             x = values.loc[name, col]
             assert np.isnan(x) or 0.0 <= x <= 1.0, (name, col, x)
-    gap = values.loc["minority_survival_gap", "value"]
+    gap = values.loc["minority_topic_gap", "value"]
     assert np.isnan(gap) or -1.0 <= gap <= 1.0
-    assert values.loc["uer_clusters", "value"] <= 1.0 or np.isnan(values.loc["uer_clusters", "value"])
+    assert values.loc["uer_topics", "value"] <= 1.0 or np.isnan(values.loc["uer_topics", "value"])
     p_t = result.cluster_coverage["p_t"].sum()
     assert p_t == pytest.approx(1.0) or (links.empty and p_t == 0.0)
 
@@ -394,7 +404,7 @@ def test_score_debate_writes_a_pluralism_run(scored_workspace):
     scores = read_run_table(ws, run.run_id, "scores").set_index(["output_id", "metric"])
     # the cited summary covers clusters 0 and 1 of 0 (30), 1 (12), 2 (5): N = 47, minority = {2} (5/47 <= 0.2)
     assert scores.loc[("cited", "survival"), "value"] == pytest.approx(2 / 3)
-    assert scores.loc[("cited", "minority_survival"), "value"] == 0.0
+    assert scores.loc[("cited", "minority_topic_survival"), "value"] == 0.0
     # JR: 3 units of which 2 cite (the intro does not): k = 2, threshold 47 / 2; cluster 0 (30) is covered
     assert scores.loc[("cited", "n_units"), "value"] == 3.0
     assert scores.loc[("cited", "jr_k"), "value"] == 2.0
@@ -457,12 +467,12 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
         "output_id",
         "model",
         "survival",
-        "minority_survival",
-        "majority_survival",
-        "minority_survival_gap",
-        "uer_clusters",
-        "bur_clusters",
-        "uer_vote_groups",
+        "minority_topic_survival",
+        "majority_topic_survival",
+        "minority_topic_gap",
+        "uer_topics",
+        "unfair_topics",
+        "uer_opinion_groups",
         "jr_violations",
     ):
         assert key in obj
@@ -485,4 +495,4 @@ def test_baselines_are_added_and_scored(scored_workspace):
     # 6 units over 30/12/5: 4, 1, 1 -> every cluster covered; top-voted picks cluster 0 only (most agrees)
     assert by_model["baseline:cluster-representative"]["survival"] == 1.0
     assert by_model["baseline:top-voted"]["survival"] == pytest.approx(1 / 3)
-    assert by_model["baseline:cluster-representative"]["uer_clusters"] < by_model["baseline:top-voted"]["uer_clusters"]
+    assert by_model["baseline:cluster-representative"]["uer_topics"] < by_model["baseline:top-voted"]["uer_topics"]

@@ -61,6 +61,7 @@ COMMAND_MODULES = (
     "generate_commands",
     "jobs_commands",
     "redact_commands",
+    "validate_commands",
 )
 
 

@@ -1,5 +1,6 @@
-"""Pluralism of a summary (DESIGN.md §5): coverage, cluster survival, representation, UER/BUR,
-Equal Coverage / Coverage Parity, justified representation, and vote-grounded checks.
+"""Pluralism of a summary (DESIGN.md §5): coverage, topic survival, representation, UER, unfair
+flags, Equal Coverage / Coverage Parity, justified representation, opinion groups and vote-grounded
+checks, each beside a random-links placebo.
 
 Everything here is a pure function over DataFrames and arrays; :mod:`dembias.scoring` loads the
 inputs from a workspace and writes the results as a run.
@@ -12,17 +13,22 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   every scored contribution, noise included. The noise bucket is reported (``cluster_coverage`` row
   ``-1``) but never counted as a cluster: survival, UER, BUR and JR average over real clusters only.
   A cluster is **covered** when at least one unit links to one of its contributions.
-* **Minority clusters**: clusters sorted by size ascending (ties by id); a cluster is a minority
-  cluster when it and every smaller cluster together hold at most ``minority_share`` (default 0.2) of
-  the N contributions. The others are majority clusters. Minority survival gap = survival(majority)
-  - survival(minority).
+* **Minority topics** (never called opinion minorities: a small topic is not a small opinion group):
+  clusters sorted by size ascending (ties by id); a cluster is a minority topic when it and every
+  smaller cluster together hold at most ``minority_share`` (default 0.2) of the N contributions. The
+  others are majority topics. Minority topic gap = survival(majority topics) - survival(minority
+  topics). Metric names say ``topic``; *opinion groups* (vote groups) are scored by
+  :mod:`dembias.metrics.opinion_groups`, *declared groups* (``group_by`` columns) in ``group_coverage``.
 * **Representation** p_t(v): each unit that links to at least one contribution with a known value
   carries weight 1, split equally among the *distinct* values (clusters, vote groups, languages...)
   of the contributions it links to; p_t(v) = weight of v / number of such units. Units that link to
   nothing (introductions, headings) do not count.
 * **UER** over a dimension V = (1/|V|) Σ_v max(0, p_s(v) - p_t(v)); the summary is **unfair** on V
-  when some v has p_t(v) <= ``unfair_ratio`` (0.8) * p_s(v); BUR of one summary is 1.0 when unfair
-  else 0.0 (averaged over summaries it is the share of unfair summaries, as in Zhang et al. 2024).
+  when some v has p_t(v) <= ``unfair_ratio`` (0.8) * p_s(v) (``unfair_topics``, a 0/1 flag without
+  interval). BUR (Zhang et al. 2024) is the share of unfair summaries over a *set* of summaries (a
+  model across debates, prompts or samples): :func:`binary_unfair_rate`. It is not a per-summary
+  score: with a dozen topics nearly every single summary is "unfair", so BUR of one summary does not
+  discriminate and is not shown as one.
 * **Vote group** of a contribution: the opinion group that agrees with it most (highest agree rate
   in ``comment_group_votes``; ties go to the lowest group id); contributions no group voted on have
   none and are left out of the vote-group dimension.
@@ -42,7 +48,12 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   representativeness) should survive; every comment cited by a unit of kind ``common_ground`` should be
   agreed by all groups: agree rate > 0.5 in every vote group, or GAC >= ``gac_threshold`` when one is
   given.
-* **Intervals**: a bootstrap over contributions. The summary (its units and links) is fixed; what
+* **Placebo** (:mod:`dembias.metrics.placebo`): the same summary with each unit's links redrawn at
+  random among the debate's contributions (same number of links per unit), scored by the same code;
+  every headline has ``placebo:<metric>`` (mean of the draws) beside it.
+* **Intervals**: a bootstrap over contributions, bias-corrected (BC) so that no estimate falls
+  outside its own interval (:func:`dembias.metrics.uncertainty.bias_corrected_interval`; an interval
+  widened to reach its estimate is marked in the ``note`` column). The summary (its units and links) is fixed; what
   varies is the debate's composition. A contribution enters every headline statistic only through
   its cell (cluster, covered, vote group), so resampling N contributions with replacement is exactly a
   multinomial draw of the cell counts, which is what is drawn (``n_resamples`` times, seeded). In a
@@ -58,33 +69,42 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-NOISE = -1
+from dembias.metrics.opinion_groups import (
+    OPINION_GROUP_COLUMNS,
+    STANCE_COLUMNS,
+    opinion_group_table,
+    unit_stances,
+)
+from dembias.metrics.placebo import placebo_headlines
+from dembias.metrics.topics import NOISE, TopicCells, minority_mask, topic_headlines, unit_shares
+from dembias.metrics.uncertainty import bias_corrected_interval
 
-#: Headline metrics that get a bootstrap interval.
-INTERVAL_METRICS = (
+#: Topic headline metrics that get a bootstrap interval over contributions.
+TOPIC_INTERVAL_METRICS = (
     "coverage",
     "survival",
-    "minority_survival",
-    "majority_survival",
-    "minority_survival_gap",
-    "uer_clusters",
-    "bur_clusters",
-    "uer_vote_groups",
-    "bur_vote_groups",
+    "minority_topic_survival",
+    "majority_topic_survival",
+    "minority_topic_gap",
+    "uer_topics",
 )
+#: Every headline metric with an interval (opinion groups: a bootstrap over participants).
+INTERVAL_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
 
 
 @dataclass
 class PluralismResult:
     """The results of scoring one summary (every frame is for that one output)."""
 
-    scores: pd.DataFrame  # metric, value, low, high
+    scores: pd.DataFrame  # metric, value, low, high, note
     cluster_coverage: pd.DataFrame  # cluster, size, p_s, p_t, ratio, covered, is_minority
     coverage: pd.DataFrame  # contribution_id, p
     group_coverage: pd.DataFrame  # dimension, value, n, n_contributors, p_s, p_t, mean_coverage, parity, suppressed
     jr_violations: pd.DataFrame  # cluster, size, k, threshold
     representatives: pd.DataFrame  # vote_group, contribution_id, representativeness, covered
     common_ground: pd.DataFrame  # unit_index, contribution_id, gac, min_agree_rate, agreed_by_all
+    opinion_groups: pd.DataFrame = field(default_factory=pd.DataFrame)  # see metrics.opinion_groups
+    unit_stances: pd.DataFrame = field(default_factory=pd.DataFrame)  # unit_index, stance, vote_group, ...
     info: dict = field(default_factory=dict)
 
     def headline(self) -> dict:
@@ -137,25 +157,6 @@ def contribution_vote_groups(comment_group_votes: pd.DataFrame) -> pd.Series:
     return best.set_index("contribution_id")["vote_group"]
 
 
-def unit_shares(links: pd.DataFrame, labels: pd.Series) -> pd.Series:
-    """p_t over the values of ``labels`` (contribution_id -> value) from ``links`` (unit_index, contribution_id).
-
-    Each unit linking to at least one labelled contribution has weight 1, split equally among the
-    distinct values it links to. Returns value -> share (sums to 1; empty when no unit qualifies).
-    """
-    if links.empty:
-        return pd.Series(dtype=float)
-    frame = pd.DataFrame(
-        {"unit": links["unit_index"].to_numpy(), "value": links["contribution_id"].astype(str).map(labels)}
-    )
-    frame = frame.dropna(subset=["value"]).drop_duplicates()
-    if frame.empty:
-        return pd.Series(dtype=float)
-    per_unit = frame.groupby("unit")["value"].transform("size")
-    weights = (1.0 / per_unit).groupby(frame["value"]).sum()
-    return weights / frame["unit"].nunique()
-
-
 def uer(p_s: pd.Series, p_t: pd.Series) -> float:
     """Unfair error rate (1/|V|) Σ_v max(0, p_s(v) - p_t(v)) over the values of ``p_s``."""
     if len(p_s) == 0:
@@ -172,88 +173,10 @@ def is_unfair(p_s: pd.Series, p_t: pd.Series, *, unfair_ratio: float = 0.8) -> f
     return float(bool(np.any(p_t <= unfair_ratio * p_s)))
 
 
-def minority_mask(sizes: np.ndarray, n_total: int | np.ndarray, *, minority_share: float = 0.2) -> np.ndarray:
-    """Which clusters are minority clusters, row-wise for a (R, C) matrix of sizes (or one 1-D row).
-
-    Clusters are taken from the smallest (ties: lowest column first); a cluster is a minority one when
-    the cumulative size up to and including it is at most ``minority_share`` of ``n_total``. Clusters
-    of size 0 are never minority (they are absent).
-    """
-    sizes = np.atleast_2d(np.asarray(sizes, dtype=float))
-    n_total = np.broadcast_to(np.asarray(n_total, dtype=float).reshape(-1, 1), (sizes.shape[0], 1))
-    order = np.argsort(sizes, axis=1, kind="stable")
-    sorted_sizes = np.take_along_axis(sizes, order, axis=1)
-    cumulative = np.cumsum(sorted_sizes, axis=1)
-    in_sorted = (cumulative <= minority_share * n_total + 1e-9) & (sorted_sizes > 0)
-    mask = np.zeros_like(in_sorted)
-    np.put_along_axis(mask, order, in_sorted, axis=1)
-    return mask
-
-
-# --------------------------------------------------------------------------------------------------
-# headline statistics from cell counts (point estimate and bootstrap share one function)
-
-
-@dataclass
-class _Cells:
-    cluster: np.ndarray  # cluster code per cell (index into cluster ids, -1 for noise)
-    covered: np.ndarray  # 0/1 per cell
-    vote_group: np.ndarray  # vote group code per cell, -1 for none
-    counts: np.ndarray  # contributions per cell
-
-
-def _headline_from_counts(
-    counts: np.ndarray,
-    cells: _Cells,
-    *,
-    cluster_covered: np.ndarray,
-    cluster_p_t: np.ndarray,
-    group_p_t: np.ndarray,
-    minority_share: float,
-    unfair_ratio: float,
-) -> dict[str, np.ndarray]:
-    """Every interval metric, row-wise for a (R, n_cells) matrix of counts."""
-    counts = np.atleast_2d(counts).astype(float)
-    n = counts.sum(axis=1)
-    n_clusters = len(cluster_covered)
-    out: dict[str, np.ndarray] = {}
-    out["coverage"] = counts @ cells.covered / n
-
-    real = cells.cluster >= 0
-    onehot = np.zeros((len(cells.cluster), n_clusters))
-    onehot[np.flatnonzero(real), cells.cluster[real]] = 1.0
-    sizes = counts @ onehot
-    present = sizes > 0
-    covered = present & cluster_covered[None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["survival"] = covered.sum(axis=1) / present.sum(axis=1)
-        minority = minority_mask(sizes, n, minority_share=minority_share)
-        majority = present & ~minority
-        out["minority_survival"] = (covered & minority).sum(axis=1) / minority.sum(axis=1)
-        out["majority_survival"] = (covered & majority).sum(axis=1) / majority.sum(axis=1)
-        out["minority_survival_gap"] = out["majority_survival"] - out["minority_survival"]
-        p_s = sizes / n[:, None]
-        gap = np.where(present, np.maximum(0.0, p_s - cluster_p_t[None, :]), 0.0)
-        out["uer_clusters"] = gap.sum(axis=1) / present.sum(axis=1)
-        unfair = present & (cluster_p_t[None, :] <= unfair_ratio * p_s)
-        out["bur_clusters"] = np.where(present.any(axis=1), unfair.any(axis=1).astype(float), np.nan)
-
-        n_groups = len(group_p_t)
-        if n_groups:
-            grouped = cells.vote_group >= 0
-            g_onehot = np.zeros((len(cells.vote_group), n_groups))
-            g_onehot[np.flatnonzero(grouped), cells.vote_group[grouped]] = 1.0
-            g_sizes = counts @ g_onehot
-            g_present = g_sizes > 0
-            g_p_s = g_sizes / g_sizes.sum(axis=1, keepdims=True)
-            g_gap = np.where(g_present, np.maximum(0.0, g_p_s - group_p_t[None, :]), 0.0)
-            out["uer_vote_groups"] = g_gap.sum(axis=1) / g_present.sum(axis=1)
-            g_unfair = g_present & (group_p_t[None, :] <= unfair_ratio * g_p_s)
-            out["bur_vote_groups"] = np.where(g_present.any(axis=1), g_unfair.any(axis=1).astype(float), np.nan)
-        else:
-            out["uer_vote_groups"] = np.full(counts.shape[0], np.nan)
-            out["bur_vote_groups"] = np.full(counts.shape[0], np.nan)
-    return out
+def binary_unfair_rate(unfair_flags: Sequence[float]) -> tuple[float, int]:
+    """BUR (Zhang et al. 2024): the share of unfair summaries in a set, and the set's size (NaNs left out)."""
+    flags = np.asarray([f for f in unfair_flags if f is not None and not np.isnan(f)], dtype=float)
+    return (float(flags.mean()) if flags.size else float("nan"), int(flags.size))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,12 +192,14 @@ def score_pluralism(
     units: pd.DataFrame | None = None,
     comment_group_votes: pd.DataFrame | None = None,
     consensus: pd.DataFrame | None = None,
+    participant_groups: pd.Series | None = None,
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
     unfair_ratio: float = 0.8,
     min_cell: int = 5,
     gac_threshold: float | None = None,
     n_resamples: int = 1000,
+    n_placebo: int = 20,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> PluralismResult:
@@ -286,17 +211,25 @@ def score_pluralism(
         assignments: ``contribution_id``, ``cluster`` (-1 noise); contributions without a row count as
             noise.
         links: the summary's links, ``unit_index``, ``contribution_id`` (links to contributions not in
-            ``contributions`` are ignored).
+            ``contributions`` are ignored). Duplicate and content-free units must already be left out
+            (:mod:`dembias.align`).
         n_units: the number of units of the output, reported as ``n_units`` (default: the rows of
             ``units``, else the number of distinct linked units). It is *not* k of justified
             representation, which counts the linked units only (module docstring).
         units: ``unit_index``, ``kind`` (for the common-ground check).
         comment_group_votes: per comment and vote group, ``n_agree``, ``n_disagree``, ``n_pass``,
-            ``agree_rate``, ``representativeness`` (enables the vote-group dimension and checks).
+            ``agree_rate``, ``representativeness`` (enables opinion groups and the vote-grounded checks).
         consensus: ``contribution_id``, ``gac`` (computed from ``comment_group_votes`` when absent).
-        group_by: attribute columns to slice by besides language and country.
+        participant_groups: the vote group of each grouped participant (p_s of opinion groups); without
+            it, each contribution's vote group stands in for its author.
+        group_by: attribute columns to slice by besides language and country (declared groups).
         min_cell: cells with fewer contributors (distinct ``author_pid`` when present) are suppressed.
+        n_placebo: random-links draws for the placebo (0: none).
     """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0.0 < minority_share < 1.0:
+        raise ValueError(f"minority_share must be in (0, 1), got {minority_share}")
     contrib = contributions.copy()
     contrib["contribution_id"] = contrib["contribution_id"].astype(str)
     contrib = contrib.drop_duplicates("contribution_id").sort_values("contribution_id").reset_index(drop=True)
@@ -316,7 +249,136 @@ def score_pluralism(
     covered = ids.isin(linked).to_numpy().astype(float)
     coverage = pd.DataFrame({"contribution_id": ids, "p": covered})
 
-    # clusters
+    cluster_coverage, cluster_ids, minority, p_t_clusters, covered_clusters = _cluster_table(
+        cluster, cluster_labels, covered, links, n, minority_share
+    )
+    n_all_units = (
+        n_units if n_units is not None else (len(units) if units is not None else links["unit_index"].nunique())
+    )
+    jr_violations, jr_k, jr_threshold = _justified_representation(cluster_coverage, links, n)
+
+    # opinion groups and vote-grounded checks
+    vote_group = pd.Series(np.nan, index=ids.to_numpy())
+    representatives = pd.DataFrame(columns=["vote_group", "contribution_id", "representativeness", "covered"])
+    common_ground = pd.DataFrame(columns=["unit_index", "contribution_id", "gac", "min_agree_rate", "agreed_by_all"])
+    stances = pd.DataFrame(columns=STANCE_COLUMNS)
+    opinion = pd.DataFrame(columns=OPINION_GROUP_COLUMNS)
+    opinion_head: dict[str, tuple[float, float, float, bool]] = {}
+    if comment_group_votes is not None and not comment_group_votes.empty:
+        cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
+        cgv = cgv[cgv["contribution_id"].isin(set(ids))]
+        vote_group = ids.map(contribution_vote_groups(cgv))
+        vote_group.index = ids.to_numpy()
+        representatives = _representatives(cgv, linked)
+        if consensus is None:
+            consensus = group_aware_consensus(cgv)
+        common_ground = _common_ground(cgv, consensus, links, units, gac_threshold=gac_threshold)
+        stances = unit_stances(links, cgv)
+        members = participant_groups if participant_groups is not None else vote_group.dropna().astype(int)
+        if len(members):
+            opinion, opinion_head = opinion_group_table(
+                members, stances, unfair_ratio=unfair_ratio, min_cell=min_cell,
+                n_resamples=n_resamples, seed=seed, confidence=confidence,
+            )  # fmt: skip
+
+    # declared groups and other dimensions
+    group_coverage = _group_coverage(
+        contrib, vote_group, covered, links, group_by=group_by, min_cell=min_cell,
+        unfair_ratio=unfair_ratio, n_resamples=n_resamples, seed=seed, confidence=confidence,
+    )  # fmt: skip
+
+    # topic headlines with intervals and placebo
+    cells = TopicCells.build(ids, cluster)
+    cell_cluster, cell_covered, counts = cells.counts(covered.astype(bool))
+    kwargs = {
+        "cluster_covered": np.array([c in covered_clusters for c in cluster_ids], dtype=bool),
+        "cluster_p_t": np.array([p_t_clusters.get(c, 0.0) for c in cluster_ids], dtype=float),
+        "minority_share": minority_share,
+        "unfair_ratio": unfair_ratio,
+    }
+    point = topic_headlines(counts, cell_cluster, cell_covered, **kwargs)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_resamples)
+    boot = topic_headlines(draws, cell_cluster, cell_covered, **kwargs)
+    nan = float("nan")
+    score_rows = []
+    for metric in TOPIC_INTERVAL_METRICS:
+        value = float(point[metric][0])
+        low, high, widened = bias_corrected_interval(value, boot[metric], confidence=confidence)
+        score_rows.append((metric, value, low, high, _widened_note(widened)))
+    if opinion_head:
+        value, low, high, widened = opinion_head["uer_opinion_groups"]
+        score_rows.append(("uer_opinion_groups", value, low, high, _widened_note(widened)))
+        score_rows.append(("unfair_opinion_groups", float(opinion["under_represented"].any()), nan, nan, None))
+        score_rows.append(
+            ("opinion_groups_under_represented", float(opinion["under_represented"].sum()), nan, nan, None)
+        )
+        score_rows.append(("n_opinion_groups", float(len(opinion)), nan, nan, None))
+        for stance in ("group", "common_ground", "contested", "no_votes"):
+            score_rows.append((f"units_stance:{stance}", float((stances["stance"] == stance).sum()), nan, nan, None))
+    score_rows.append(("unfair_topics", float(point["unfair_topics"][0]), nan, nan, None))
+    score_rows += [
+        ("jr_violations", float(len(jr_violations)), nan, nan, None),
+        ("jr_k", float(jr_k), nan, nan, None),
+        ("jr_threshold", float(jr_threshold), nan, nan, None),
+        ("n_clusters", float(len(cluster_ids)), nan, nan, None),
+        ("n_minority_topics", float(minority.sum()), nan, nan, None),
+        ("noise_share", float((cluster == NOISE).mean()), nan, nan, None),
+        ("n_units", float(n_all_units), nan, nan, None),
+        ("n_linked_units", float(links["unit_index"].nunique()), nan, nan, None),
+    ]
+    if not representatives.empty:
+        score_rows.append(("representative_survival", float(representatives["covered"].mean()), nan, nan, None))
+    if not common_ground.empty:
+        per_unit = common_ground.groupby("unit_index")["agreed_by_all"].all()
+        score_rows.append(("common_ground_precision", float(common_ground["agreed_by_all"].mean()), nan, nan, None))
+        score_rows.append(("common_ground_units_grounded", float(per_unit.mean()), nan, nan, None))
+    score_rows += _dimension_scores(group_coverage, unfair_ratio)
+    if n_placebo:
+        placebo = placebo_headlines(
+            cells, links, stances_of=(lambda lk: unit_stances(lk, cgv)) if len(opinion) else None,
+            participant_groups=members if len(opinion) else None, n_draws=n_placebo, seed=seed,
+            minority_share=minority_share, unfair_ratio=unfair_ratio,
+        )  # fmt: skip
+        score_rows += [
+            (f"placebo:{m}", v, lo, hi, "random links, same number per unit") for m, (v, lo, hi) in placebo.items()
+        ]
+    scores = pd.DataFrame(score_rows, columns=["metric", "value", "low", "high", "note"])
+    return PluralismResult(
+        scores=scores,
+        cluster_coverage=cluster_coverage,
+        coverage=coverage,
+        group_coverage=group_coverage.drop(columns=["p_t_raw"], errors="ignore"),
+        jr_violations=jr_violations,
+        representatives=representatives,
+        common_ground=common_ground,
+        opinion_groups=opinion,
+        unit_stances=stances,
+        info={
+            "n": n,
+            "n_units": n_all_units,
+            "jr_k": jr_k,
+            "jr_threshold": jr_threshold,
+            "minority_share": minority_share,
+            "n_resamples": n_resamples,
+            "n_placebo": n_placebo,
+            "seed": seed,
+        },
+    )
+
+
+def _widened_note(widened: bool) -> str | None:
+    return "bootstrap on one side of the estimate: interval widened to reach it" if widened else None
+
+
+def _cluster_table(
+    cluster: pd.Series,
+    cluster_labels: pd.Series,
+    covered: np.ndarray,
+    links: pd.DataFrame,
+    n: int,
+    minority_share: float,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Series, set[int]]:
+    """Per cluster: size, p_s, p_t, ratio, covered, is_minority (noise last, never a minority topic)."""
     cluster_ids = np.array(sorted(c for c in cluster.unique() if c != NOISE), dtype=int)
     sizes = cluster.value_counts()
     p_t_clusters = unit_shares(links, cluster_labels)
@@ -331,19 +393,21 @@ def score_pluralism(
         p_s = sizes[NOISE] / n
         p_t = float(p_t_clusters.get(NOISE, 0.0))
         rows.append((NOISE, int(sizes[NOISE]), p_s, p_t, p_t / p_s, NOISE in covered_clusters, False))
-    cluster_coverage = pd.DataFrame(
-        rows, columns=["cluster", "size", "p_s", "p_t", "ratio", "covered", "is_minority"]
-    ).astype({"cluster": "int64", "size": "int64", "covered": bool, "is_minority": bool})
-
-    # justified representation
-    n_all_units = (
-        n_units if n_units is not None else (len(units) if units is not None else links["unit_index"].nunique())
+    table = pd.DataFrame(rows, columns=["cluster", "size", "p_s", "p_t", "ratio", "covered", "is_minority"]).astype(
+        {"cluster": "int64", "size": "int64", "covered": bool, "is_minority": bool}
     )
-    jr_k = int(links["unit_index"].nunique())  # units that carry content (at least one link)
+    return table, cluster_ids, minority, p_t_clusters, covered_clusters
+
+
+def _justified_representation(
+    cluster_coverage: pd.DataFrame, links: pd.DataFrame, n: int
+) -> tuple[pd.DataFrame, int, float]:
+    """JR violations with k = distinct units carrying content (links come deduplicated)."""
+    jr_k = int(links["unit_index"].nunique())
     jr_threshold = n / jr_k if jr_k else float("inf")
     jr = cluster_coverage[(cluster_coverage["cluster"] != NOISE) & (cluster_coverage["size"] >= jr_threshold)]
     jr = jr[~jr["covered"]]
-    jr_violations = pd.DataFrame(
+    violations = pd.DataFrame(
         {
             "cluster": jr["cluster"].to_numpy(dtype="int64"),
             "size": jr["size"].to_numpy(dtype="int64"),
@@ -351,126 +415,74 @@ def score_pluralism(
             "threshold": np.full(len(jr), float(jr_threshold)),
         }
     )
+    return violations, jr_k, jr_threshold
 
-    # vote groups
-    group_ids: np.ndarray = np.array([], dtype=int)
-    vote_group = pd.Series(np.nan, index=ids.to_numpy())
-    representatives = pd.DataFrame(columns=["vote_group", "contribution_id", "representativeness", "covered"])
-    common_ground = pd.DataFrame(columns=["unit_index", "contribution_id", "gac", "min_agree_rate", "agreed_by_all"])
-    if comment_group_votes is not None and not comment_group_votes.empty:
-        cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
-        cgv = cgv[cgv["contribution_id"].isin(set(ids))]
-        vote_group = ids.map(contribution_vote_groups(cgv))
-        vote_group.index = ids.to_numpy()
-        group_ids = np.array(sorted(cgv["vote_group"].unique()), dtype=int)
-        representatives = _representatives(cgv, linked)
-        if consensus is None:
-            consensus = group_aware_consensus(cgv)
-        common_ground = _common_ground(cgv, consensus, links, units, gac_threshold=gac_threshold)
-    p_t_groups = unit_shares(links, vote_group.dropna())
 
-    # dimensions
+def _group_coverage(
+    contrib: pd.DataFrame,
+    vote_group: pd.Series,
+    covered: np.ndarray,
+    links: pd.DataFrame,
+    *,
+    group_by: Sequence[str],
+    min_cell: int,
+    unfair_ratio: float,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+) -> pd.DataFrame:
+    """Coverage by vote group, language, country and every ``group_by`` column, with n and intervals."""
     dimensions = [c for c in ("language", "country") if c in contrib.columns and contrib[c].notna().any()]
     dimensions += [c for c in group_by if c not in dimensions]
     slices = []
-    if len(group_ids):
+    options = {
+        "min_cell": min_cell, "unfair_ratio": unfair_ratio, "n_resamples": n_resamples,
+        "seed": seed, "confidence": confidence,
+    }  # fmt: skip
+    if vote_group.notna().any():
         slices.append(
-            _dimension_table("vote_group", vote_group.reset_index(drop=True), contrib, covered, links, min_cell)
+            _dimension_table("vote_group", vote_group.reset_index(drop=True), contrib, covered, links, **options)
         )
     for dim in dimensions:
         if dim not in contrib.columns:
             raise ValueError(f"no column {dim!r} to group by; columns: {sorted(contrib.columns)}")
-        slices.append(_dimension_table(dim, contrib[dim], contrib, covered, links, min_cell))
-    group_coverage = (
-        pd.concat(slices, ignore_index=True)
-        if slices
-        else pd.DataFrame(
-            columns=["dimension", "value", "n", "n_contributors", "p_s", "p_t", "mean_coverage", "parity", "suppressed"]
-        )
-    )
+        slices.append(_dimension_table(dim, contrib[dim], contrib, covered, links, **options))
+    if slices:
+        return pd.concat(slices, ignore_index=True)
+    return pd.DataFrame(columns=GROUP_COVERAGE_COLUMNS)
 
-    # headline numbers with intervals
-    code_of_cluster = {c: i for i, c in enumerate(cluster_ids)}
-    code_of_group = {g: i for i, g in enumerate(group_ids)}
-    cell_frame = pd.DataFrame(
-        {
-            "cluster": cluster.map(lambda c: code_of_cluster.get(c, -1)).to_numpy(),
-            "covered": covered,
-            "vote_group": vote_group.map(lambda g: code_of_group.get(g, -1) if pd.notna(g) else -1).to_numpy(),
-        }
-    )
-    grouped = cell_frame.groupby(["cluster", "covered", "vote_group"]).size().reset_index(name="count")
-    cells = _Cells(
-        cluster=grouped["cluster"].to_numpy(int),
-        covered=grouped["covered"].to_numpy(float),
-        vote_group=grouped["vote_group"].to_numpy(int),
-        counts=grouped["count"].to_numpy(float),
-    )
-    kwargs = {
-        "cluster_covered": np.array([c in covered_clusters for c in cluster_ids], dtype=bool),
-        "cluster_p_t": np.array([p_t_clusters.get(c, 0.0) for c in cluster_ids], dtype=float),
-        "group_p_t": np.array([p_t_groups.get(g, 0.0) for g in group_ids], dtype=float),
-        "minority_share": minority_share,
-        "unfair_ratio": unfair_ratio,
-    }
-    point = _headline_from_counts(cells.counts, cells, **kwargs)
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n, cells.counts / n, size=n_resamples)
-    boot = _headline_from_counts(draws, cells, **kwargs)
-    alpha = 1.0 - confidence
-    score_rows = []
-    for metric in INTERVAL_METRICS:
-        value = float(point[metric][0])
-        sample = boot[metric][~np.isnan(boot[metric])]
-        if np.isnan(value) or sample.size == 0:
-            low = high = float("nan")
-        else:
-            low, high = (float(x) for x in np.percentile(sample, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
-        score_rows.append((metric, value, low, high))
+
+def _dimension_scores(group_coverage: pd.DataFrame, unfair_ratio: float) -> list[tuple]:
+    """UER, unfair flag and Equal Coverage per dimension (vote groups: see opinion groups)."""
     nan = float("nan")
-    score_rows.append(("jr_violations", float(len(jr_violations)), nan, nan))
-    score_rows.append(("jr_k", float(jr_k), nan, nan))
-    score_rows.append(("jr_threshold", float(jr_threshold), nan, nan))
-    score_rows.append(("n_clusters", float(len(cluster_ids)), nan, nan))
-    score_rows.append(("n_minority_clusters", float(minority.sum()), nan, nan))
-    score_rows.append(("noise_share", float((cluster == NOISE).mean()), nan, nan))
-    score_rows.append(("n_units", float(n_all_units), nan, nan))
-    score_rows.append(("n_linked_units", float(links["unit_index"].nunique()), nan, nan))
-    if not representatives.empty:
-        score_rows.append(("representative_survival", float(representatives["covered"].mean()), nan, nan))
-    if not common_ground.empty:
-        per_unit = common_ground.groupby("unit_index")["agreed_by_all"].all()
-        score_rows.append(("common_ground_precision", float(common_ground["agreed_by_all"].mean()), nan, nan))
-        score_rows.append(("common_ground_units_grounded", float(per_unit.mean()), nan, nan))
+    rows: list[tuple] = []
     for dim, table in group_coverage.groupby("dimension", sort=True):
         p_s = table.set_index("value")["p_s"]
         p_t = table.set_index("value")["p_t_raw"]
         ok = table[~table["suppressed"]]
         if dim != "vote_group":
-            score_rows.append((f"uer:{dim}", uer(p_s, p_t), nan, nan))
-            score_rows.append((f"bur:{dim}", is_unfair(p_s, p_t, unfair_ratio=unfair_ratio), nan, nan))
+            rows.append((f"uer:{dim}", uer(p_s, p_t), nan, nan, None))
+            rows.append((f"unfair:{dim}", is_unfair(p_s, p_t, unfair_ratio=unfair_ratio), nan, nan, None))
+            rows.append((f"under_represented:{dim}", float(table["under_represented"].sum()), nan, nan, None))
         equal = float(ok["parity"].abs().mean()) if len(ok) else nan
-        score_rows.append((f"equal_coverage:{dim}", equal, nan, nan))
-    scores = pd.DataFrame(score_rows, columns=["metric", "value", "low", "high"])
-    group_coverage = group_coverage.drop(columns=["p_t_raw"], errors="ignore")
-    return PluralismResult(
-        scores=scores,
-        cluster_coverage=cluster_coverage,
-        coverage=coverage,
-        group_coverage=group_coverage,
-        jr_violations=jr_violations,
-        representatives=representatives,
-        common_ground=common_ground,
-        info={
-            "n": n,
-            "n_units": n_all_units,
-            "jr_k": jr_k,
-            "jr_threshold": jr_threshold,
-            "minority_share": minority_share,
-            "n_resamples": n_resamples,
-            "seed": seed,
-        },
-    )
+        rows.append((f"equal_coverage:{dim}", equal, nan, nan, f"{len(ok)} groups of {len(table)} not suppressed"))
+    return rows
+
+
+GROUP_COVERAGE_COLUMNS = [
+    "dimension",
+    "value",
+    "n",
+    "n_contributors",
+    "p_s",
+    "p_t",
+    "mean_coverage",
+    "coverage_low",
+    "coverage_high",
+    "parity",
+    "under_represented",
+    "suppressed",
+]
 
 
 def _dimension_table(
@@ -479,14 +491,27 @@ def _dimension_table(
     contrib: pd.DataFrame,
     covered: np.ndarray,
     links: pd.DataFrame,
+    *,
     min_cell: int,
+    unfair_ratio: float,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
 ) -> pd.DataFrame:
+    """One dimension's groups: n, contributors, p_s, p_t, coverage with a bootstrap interval, parity.
+
+    Suppressed groups (fewer than ``min_cell`` contributors) show no rates, but are still counted as
+    under-represented when p_t <= ``unfair_ratio`` p_s: suppression hides rates and quotes of a small
+    cell, not the fact that the summary leaves it out.
+    """
     values = values.reset_index(drop=True)
     labels = pd.Series(values.to_numpy(), index=contrib["contribution_id"].to_numpy()).dropna()
     known = values.notna().to_numpy()
     p_t = unit_shares(links, labels)
     overall = covered[known].mean() if known.any() else float("nan")
     authors = contrib["author_pid"] if "author_pid" in contrib.columns else None
+    rng = np.random.default_rng(seed)
+    alpha = (1 - confidence) / 2
     rows = []
     n_known = int(known.sum())
     for value in sorted(values.dropna().unique(), key=str):
@@ -498,23 +523,29 @@ def _dimension_table(
             contributors = n_cell
         suppressed = contributors < min_cell
         mean_cov = float(covered[mask].mean())
+        draws = rng.binomial(n_cell, mean_cov, size=n_resamples) / n_cell
+        low, high = (float(x) for x in np.quantile(draws, [alpha, 1 - alpha]))
         share_t = float(p_t.get(value, 0.0))
+        p_s = n_cell / n_known
         rows.append(
             {
                 "dimension": dimension,
                 "value": str(value),
                 "n": n_cell,
                 "n_contributors": contributors,
-                "p_s": n_cell / n_known,
+                "p_s": p_s,
                 "p_t": None if suppressed else share_t,
                 "mean_coverage": None if suppressed else mean_cov,
+                "coverage_low": None if suppressed else min(low, mean_cov),
+                "coverage_high": None if suppressed else max(high, mean_cov),
                 "parity": None if suppressed else mean_cov - overall,
+                "under_represented": bool(share_t <= unfair_ratio * p_s),
                 "suppressed": suppressed,
                 "p_t_raw": share_t,
             }
         )
     frame = pd.DataFrame(rows)
-    for column in ("p_t", "mean_coverage", "parity"):
+    for column in ("p_t", "mean_coverage", "coverage_low", "coverage_high", "parity"):
         frame[column] = frame[column].astype(float)
     return frame
 
