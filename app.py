@@ -9,9 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dembias.errors import DembiasError
-from dembias.explain import METRICS, metric_help
+from dembias.explain import METRICS, metric_help, metric_title
 from dembias.plots import metric_dots_figure
-from dembias.scorecard import format_scorecard
+from dembias.scorecard import format_scorecard, scorecard_numbers
 from pages import shared
 
 # An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
@@ -47,6 +47,7 @@ def overview() -> None:
     shared.text_table(debates[list(columns)].rename(columns=columns))
 
     st.subheader(f"Scorecard — {shared.plain(sel.debate_id)}")
+    controls(sel)
     if not sel.pluralism_run:
         st.info(
             f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet: "
@@ -57,19 +58,79 @@ def overview() -> None:
         scores = shared.scorecard(sel.root, sel.pluralism_run)
         fidelity = shared.fidelity_by_model(sel.root, sel.fidelity_run) if sel.fidelity_run else None
         table = format_scorecard(scores, fidelity)
-        st.caption("Each value with its 95% bootstrap interval where one applies. Baselines are models `baseline:*`.")
+        st.caption(
+            "Each value with its 95% bootstrap interval where one applies, and for topics the placebo: the same "
+            "summary with its links redrawn at random. Topics are clusters of what was written; opinion groups are "
+            "who agrees with what (votes). Baselines are models `baseline:*`."
+        )
         shared.text_table(table.drop(columns=["output_id"]))
-        shared.download(table, f"{sel.debate_id}-scorecard")
+        shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
         metric = shared.choice(
-            "Compare outputs on", ["uer_clusters", "minority_survival_gap", "survival", "uer_vote_groups"], key="metric"
+            "Compare outputs on",
+            ["uer_topics", "minority_topic_gap", "survival", "uer_opinion_groups"],
+            key="metric",
+            format_func=metric_title,
         )
         shared.chart(metric_dots_figure(scores, metric), key="dots")
         st.caption(metric_help(metric))
+        unfair_per_model(sel)
 
     with st.expander("What the metrics mean", expanded=False):
         for title, text in METRICS.values():
             st.markdown(f"**{title}** — {text}")
     st.caption(f"Workspace: {sel.ws.root}")
+
+
+def controls(sel: shared.Selection) -> None:
+    """Whether this debate's numbers pass their controls (the latest ``dembias validate`` run)."""
+    run_id = shared.latest_run_id(sel, "validation")
+    if run_id is None:
+        st.info(
+            "The controls have not been run for this debate: "
+            + shared.command(f"dembias validate --debate {sel.debate_id}")
+            + " scores a vacuous, a title-only, an off-topic, a random-citation, a one-sided and an ideal summary."
+        )
+        return
+    checks = shared.validation_checks(sel.root, run_id)
+    failed = checks[~checks["passed"]]
+    if failed.empty:
+        st.success(
+            f"Controls pass ({len(checks)} of {len(checks)} checks): vacuous, title-only, off-topic and "
+            "random-citation texts carry nothing and are flagged; a one-sided summary shows the other opinion "
+            "groups under-represented; the ideal extract does at least as well as every summary.",
+            icon="✅",
+        )
+    else:
+        st.error(
+            f"{len(failed)} of {len(checks)} control checks fail for this debate: read its numbers with care.",
+            icon="❌",
+        )
+    with st.expander("Control checks", expanded=not failed.empty):
+        shared.text_table(checks)
+
+
+def unfair_per_model(sel: shared.Selection) -> None:
+    """BUR per model over each debate's latest pluralism run: a rate over summaries, never one summary's score."""
+    debates = shared.debates(sel.root, shared.version(sel.ws))["debate_id"].tolist()
+    latest = []
+    for debate_id in debates:
+        options = shared.runs(sel.root, shared.version(sel.ws), "pluralism", debate_id)
+        if options:
+            latest.append(options[0]["run_id"])
+    table = shared.unfair_by_model(sel.root, tuple(latest))
+    with st.expander("Unfair summaries per model (BUR, across debates)", expanded=False):
+        st.caption(metric_help("unfair_topics") + " n: the summaries it is computed over.")
+        shared.text_table(
+            table.rename(
+                columns={
+                    "model": "Model",
+                    "bur_topics": "Unfair to a topic (share)",
+                    "n_topics": "n summaries",
+                    "bur_opinion_groups": "Unfair to an opinion group (share)",
+                    "n_opinion_groups": "n summaries with votes",
+                }
+            )
+        )
 
 
 # Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode). The navigation is

@@ -4,42 +4,64 @@ from __future__ import annotations
 
 METRICS: dict[str, tuple[str, str]] = {
     "survival": (
-        "Cluster survival",
-        "Share of the debate's opinion clusters that the summary carries at all (at least one of its sentences links "
-        "to a contribution of the cluster). 100% means no opinion cluster was dropped.",
+        "Topic survival",
+        "Share of the debate's topics (clusters of what was written) that the summary carries at all: at least one "
+        "of its sentences is supported by a contribution of the topic. 100% means no topic was dropped.",
     ),
-    "minority_survival": (
-        "Minority survival",
-        "Survival among minority clusters: the smallest clusters that together hold 20% of the contributions.",
+    "minority_topic_survival": (
+        "Minority-topic survival",
+        "Survival among minority topics: the smallest clusters that together hold 20% of the contributions. A small "
+        "topic is not an opinion minority; see the opinion groups for that.",
     ),
-    "majority_survival": ("Majority survival", "Survival among the other (larger) clusters."),
-    "minority_survival_gap": (
-        "Minority survival gap",
-        "Majority survival minus minority survival. Above 0: the summary drops small opinion clusters more often "
+    "majority_topic_survival": ("Majority-topic survival", "Survival among the other (larger) topics."),
+    "minority_topic_gap": (
+        "Minority-topic gap",
+        "Majority-topic survival minus minority-topic survival. Above 0: the summary drops small topics more often "
         "than large ones.",
     ),
-    "uer_clusters": (
-        "Under-representation (UER), clusters",
-        "Zhang et al. (NAACL 2024): the mean, over clusters, of how far a cluster's share of the summary falls short "
-        "of its share of the debate. 0 means no cluster is under-represented.",
+    "uer_topics": (
+        "Under-representation (UER), topics",
+        "Zhang et al. (NAACL 2024): the mean, over topics, of how far a topic's share of the summary falls short "
+        "of its share of the debate. 0 means no topic is under-represented.",
     ),
-    "bur_clusters": (
-        "Unfair (BUR), clusters",
-        "Share of unfair summaries: a summary is unfair when some cluster gets at most 80% of its debate share. For a "
-        "single summary this is 0 or 1; across resamples it reads as how robust the verdict is.",
+    "unfair_topics": (
+        "Unfair to a topic",
+        "Yes when some topic gets at most 80% of its share of the debate. The share of such summaries over a set "
+        "(BUR, Zhang et al.) is shown per model; one summary is only yes or no.",
     ),
-    "uer_vote_groups": (
-        "Under-representation (UER), vote groups",
-        "The same measure over the opinion groups found in the votes (Polis-style), which tells a minority opinion "
-        "apart from a small topic.",
+    "uer_opinion_groups": (
+        "Under-representation (UER), opinion groups",
+        "The same measure over the opinion groups found in the votes (who agrees with what, Polis-style). Each "
+        "sentence is credited to the group that agrees most with the contributions it carries; sentences whose "
+        "contributions the groups split on count for no group.",
     ),
-    "bur_vote_groups": ("Unfair (BUR), vote groups", "BUR over the vote groups."),
+    "opinion_groups_under_represented": (
+        "Opinion groups under-represented",
+        "Opinion groups whose share of the summary is at most 80% of their share of the participants. Small groups "
+        "count too: their quotes are withheld, not their share.",
+    ),
+    "citation_precision": (
+        "Citation precision",
+        "Share of the summary's citations that its sentence supports: the sentence is closer to the cited "
+        "contribution than 99% of unrelated texts are (or entails it, with an NLI judge).",
+    ),
+    "placebo": (
+        "Placebo",
+        "The same summary with each sentence's links redrawn at random among the debate's contributions (same number "
+        "per sentence). A score near its placebo says the summary reaches topics no better than chance would.",
+    ),
+    "quality_flags": (
+        "Quality flags",
+        "Named problems of the output itself: repetition, the title copied, the prompt copied, sentences that say "
+        "nothing specific, wrong language, unsupported citations, no contribution carried.",
+    ),
     "coverage": ("Contribution coverage", "Share of contributions that some sentence of the summary carries."),
     "jr_violations": (
         "Justified representation",
-        "Fish et al. (Generative Social Choice): with k sentences that carry contributions (headings and sentences "
-        "linked to nothing do not count), every cohesive group of at least N/k contributions (here: an opinion "
-        "cluster) should be represented by some sentence. Listed: the clusters that are not.",
+        "Fish et al. (Generative Social Choice): with k distinct sentences that carry contributions (headings, "
+        "repeats and sentences linked to nothing do not count), every cohesive group of at least N/k contributions "
+        "(here: a topic) should be represented by some sentence. Listed: the topics that are not. With a small k "
+        "only very large topics are entitled to a sentence, so 0 violations for a two-sentence summary says little.",
     ),
     "similarity": (
         "Semantic similarity",

@@ -8,7 +8,9 @@ by :func:`workspace_version`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -173,20 +175,83 @@ def run_for(ws: Workspace, *, stage: str, debate_id: str, using: str | None = No
 
 
 def scorecard(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
-    """One row per scored output: model and every headline metric with its interval (value, low, high)."""
+    """One row per scored output: model, quality, citations and every headline metric (value, low, high)."""
     con = open_run(ws, pluralism_run)
     try:
         scores = con.execute(
             "SELECT s.output_id, o.model, s.metric, s.value, s.low, s.high "
             "FROM scores s LEFT JOIN outputs o USING (output_id)"
         ).df()
+        outputs = con.execute(SQL_OUTPUT_QUALITY).df()
     finally:
         con.close()
     if scores.empty:
         return scores
     wide = scores.pivot_table(index=["output_id", "model"], columns="metric", values=["value", "low", "high"])
     wide.columns = [metric if stat == "value" else f"{metric}_{stat}" for stat, metric in wide.columns]
-    return wide.reset_index()
+    return wide.reset_index().merge(outputs, on="output_id", how="left")
+
+
+SQL_OUTPUT_QUALITY = """
+SELECT output_id, n_units, n_distinct_units, n_content_free_units, n_citations, n_supported_citations,
+       citation_precision, quality_flags, quality_notes
+FROM outputs
+"""
+
+
+def output_quality(ws: Workspace, pluralism_run: str, output_id: str) -> dict[str, Any]:
+    """The quality flags (list), their sentences and the unit counts of one scored output ({} when unknown)."""
+    con = open_run(ws, pluralism_run)
+    try:
+        frame = con.execute(SQL_OUTPUT_QUALITY + " WHERE output_id = ?", [output_id]).df()
+    finally:
+        con.close()
+    if frame.empty:
+        return {}
+    row = frame.iloc[0].to_dict()
+    row["quality_flags"] = json.loads(row["quality_flags"] or "[]")
+    row["quality_notes"] = json.loads(row["quality_notes"] or "[]")
+    return row
+
+
+def validation_checks(ws: Workspace, validation_run: str) -> pd.DataFrame:
+    """The checks of a validation run (``dembias validate``): control, check, expected, found, passed."""
+    con = open_run(ws, validation_run)
+    try:
+        return con.execute("SELECT control, check, expected, found, passed FROM checks").df()
+    finally:
+        con.close()
+
+
+def unfair_by_model(ws: Workspace, pluralism_runs: Sequence[str]) -> pd.DataFrame:
+    """BUR per model over its summaries in ``pluralism_runs`` (e.g. each debate's latest run).
+
+    BUR (Zhang et al. 2024) is the share of a model's summaries that are unfair to some topic (or opinion
+    group); ``n`` says how many summaries it is over.
+    """
+    from dembias.metrics.pluralism import binary_unfair_rate
+
+    frames = []
+    for run_id in pluralism_runs:
+        con = open_run(ws, run_id)
+        try:
+            frames.append(
+                con.execute(
+                    "SELECT o.model, s.metric, s.value FROM scores s JOIN outputs o USING (output_id) "
+                    "WHERE s.metric IN ('unfair_topics', 'unfair_opinion_groups')"
+                ).df()
+            )
+        finally:
+            con.close()
+    if not frames:
+        return pd.DataFrame(columns=["model", "bur_topics", "n_topics", "bur_opinion_groups", "n_opinion_groups"])
+    scores = pd.concat(frames, ignore_index=True)
+    rows = []
+    for model, group in scores.groupby("model", sort=True):
+        topics = binary_unfair_rate(group.loc[group["metric"] == "unfair_topics", "value"].tolist())
+        opinion = binary_unfair_rate(group.loc[group["metric"] == "unfair_opinion_groups", "value"].tolist())
+        rows.append((model, topics[0], topics[1], opinion[0], opinion[1]))
+    return pd.DataFrame(rows, columns=["model", "bur_topics", "n_topics", "bur_opinion_groups", "n_opinion_groups"])
 
 
 SQL_CLUSTER_COVERAGE = """

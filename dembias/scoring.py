@@ -659,7 +659,8 @@ def add_baselines(
 
 
 def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
-    """Demo build stage: add the baselines and score every summary (Gemini report and baselines) per debate."""
+    """Demo build stage: add the baselines, score every summary (Gemini report and baselines) and run the
+    control battery (``dembias validate``) per debate."""
     ids = [entry["debate_id"] for entry in manifest.get("polis", [])]
     for debate_id in ids:
         if latest_run(ws, stage=MAPPING_STAGE, debate_id=debate_id) is None:
@@ -667,3 +668,8 @@ def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> N
             continue
         add_baselines(ws, debate_id, progress=progress)
         score_debate(ws, debate_id, progress=progress)
+    from dembias.validate import validate_debate
+
+    for debate_id in ids:
+        if latest_run(ws, stage=MAPPING_STAGE, debate_id=debate_id) is not None:
+            validate_debate(ws, debate_id, progress=progress)

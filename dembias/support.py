@@ -278,6 +278,6 @@ def screen_units(
             "centroid_similarity": np.asarray(centroid_sim, dtype=float),
             "duplicate_of": duplicate_of,
             "content_free": content_free,
-            "reason": reasons,
+            "reason": pd.Series(reasons, dtype=object),
         }
     )

@@ -12,6 +12,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Compare")
+shared.quality_badge(sel)
 runs = shared.runs(sel.root, shared.version(sel.ws), "pluralism", sel.debate_id)
 if not runs:
     st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet.")

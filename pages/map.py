@@ -18,6 +18,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Opinion map")
+shared.quality_badge(sel)
 if sel.mapping_run is None:
     st.info(
         f"No opinion map for {shared.plain(sel.debate_id)} yet: run "

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dembias.explain import metric_help
+from dembias.metrics.topics import representation_status
 from dembias.small_cells import BREAKDOWN_DIMENSIONS, withheld_quotes
 from pages import shared
-
-UNDER = 0.8  # a value is under-represented when its summary share is at most 80% of its debate share
 
 sel = shared.sidebar()
 if sel is None:
@@ -18,52 +18,77 @@ if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()
 st.caption(f"Summary: {shared.plain(sel.output_label)}")
+shared.quality_badge(sel)
+st.caption(
+    "Three notions of minority, named apart: minority **topics** (the smallest clusters of what was written), "
+    "minority **opinion groups** (who agrees with what, from the votes), and **declared groups** (a column of the "
+    "data such as a self-reported minority: `dembias score pluralism --group-by COLUMN`)."
+)
 
 coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 clusters = coverage[coverage["cluster"] != -1].copy()
-clusters["status"] = "represented"
-clusters.loc[clusters["ratio"].fillna(0) <= UNDER, "status"] = "under-represented"
-clusters.loc[~clusters["covered"], "status"] = "dropped"
+clusters["status"] = representation_status(clusters["covered"], clusters["ratio"])
 marginalized = clusters[clusters["status"] != "represented"].sort_values(
     ["is_minority", "size"], ascending=[False, True]
 )
 
-groups = shared.scored_table(sel.root, sel.pluralism_run, "group_coverage", sel.output_id)
-vote_groups = groups[groups["dimension"] == "vote_group"] if not groups.empty else groups
+opinion = shared.scored_table(sel.root, sel.pluralism_run, "opinion_groups", sel.output_id)
 cols = st.columns(3)
-cols[0].metric("Clusters dropped", int((clusters["status"] == "dropped").sum()))
-cols[1].metric("Clusters under-represented", int((clusters["status"] == "under-represented").sum()))
-if not vote_groups.empty:
-    under_groups = vote_groups[
-        (vote_groups["p_t"].fillna(0) <= UNDER * vote_groups["p_s"]) & ~vote_groups["suppressed"]
-    ]
-    cols[2].metric("Vote groups under-represented", f"{len(under_groups)} of {len(vote_groups)}")
+cols[0].metric("Topics dropped", int((clusters["status"] == "dropped").sum()))
+cols[1].metric("Topics under-represented", int((clusters["status"] == "under-represented").sum()))
+if not opinion.empty:
+    cols[2].metric(
+        "Opinion groups under-represented",
+        f"{int(opinion['under_represented'].sum())} of {len(opinion)}",
+        help=metric_help("opinion_groups_under_represented"),
+    )
 
-st.subheader("Vote groups")
-if vote_groups.empty:
-    st.caption("No vote groups for this debate (no votes).")
+st.subheader("Opinion groups")
+if opinion.empty:
+    st.caption(
+        "No opinion groups for this debate (no votes): which side a sentence takes is not scored, and no judge "
+        "model is configured to score it from the text."
+    )
 else:
+    table = opinion.assign(
+        group=opinion["vote_group"].astype(int).astype(str),
+        interval=[f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(opinion["ratio_low"], opinion["ratio_high"], strict=True)],
+    )
     shared.text_table(
-        vote_groups[["value", "n", "p_s", "p_t", "mean_coverage", "parity", "suppressed"]].rename(
-            columns={"value": "vote group"}
+        table[
+            ["group", "n_participants", "p_s", "p_t", "ratio", "interval", "n_units_for", "under_represented"]
+        ].rename(
+            columns={
+                "n_participants": "participants",
+                "interval": "ratio 95% interval",
+                "n_units_for": "sentences speaking for it",
+                "under_represented": "under-represented",
+            }
         ),
         column_config={
-            "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
-            "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
-            "mean_coverage": st.column_config.NumberColumn("mean coverage p(d)", format="%.2f"),
+            "p_s": st.column_config.NumberColumn("share of participants", format="percent"),
+            "p_t": st.column_config.NumberColumn("share of the summary", format="percent"),
+            "ratio": st.column_config.NumberColumn("summary / debate", format="%.2f"),
         },
+    )
+    st.caption(
+        "A sentence speaks for a group when that group agrees with the contributions it carries clearly more than "
+        "the others do (votes); whether the sentence itself agrees or disagrees with them is not scored without an "
+        "NLI judge. Small groups keep their share here; only their quotes are withheld."
     )
     reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
     if not reps.empty:
-        st.caption("Each vote group's most representative comment (Polis representativeness), and whether it survives:")
+        st.caption(
+            "Each opinion group's most representative comment (Polis representativeness), and whether it survives:"
+        )
         texts = shared.contribution_texts(sel.root, sel.debate_id, tuple(reps["contribution_id"].astype(str)))
         reps = reps.merge(texts, on="contribution_id", how="left")
         for row in reps.itertuples():
             shared.quote(row.text, caption=f"group {row.vote_group} · {'survives' if row.covered else 'dropped'}")
 
-st.subheader(f"Marginalized clusters ({len(marginalized)})")
+st.subheader(f"Marginalized topics ({len(marginalized)})")
 if marginalized.empty:
-    st.success("Every opinion cluster is represented in proportion.")
+    st.success("Every topic is represented in proportion.")
     st.stop()
 shared.text_table(
     marginalized[["cluster", "label", "size", "p_s", "p_t", "status", "is_minority"]],

@@ -447,3 +447,42 @@ def annotate(debate_id: str, target_type: str, target_id: str, *, key: str, run_
                 Annotation(debate_id, target_type, str(target_id), label, note=note, run_id=run_id),
             )
             st.toast("Flag saved")
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def output_quality(root: str, pluralism_run: str, output_id: str) -> dict:
+    return queries.output_quality(Workspace(root), pluralism_run, output_id)
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=32)
+def validation_checks(root: str, validation_run: str) -> pd.DataFrame:
+    return queries.validation_checks(Workspace(root), validation_run)
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=16)
+def unfair_by_model(root: str, pluralism_runs: tuple[str, ...]) -> pd.DataFrame:
+    return queries.unfair_by_model(Workspace(root), pluralism_runs)
+
+
+def quality_badge(sel: Selection) -> None:
+    """A visible warning when the selected summary is degenerate (its quality flags, each with its sentence)."""
+    if not (sel.pluralism_run and sel.output_id):
+        return
+    quality = output_quality(sel.root, sel.pluralism_run, sel.output_id)
+    flags = quality.get("quality_flags") or []
+    if flags:
+        notes = " ".join(quality.get("quality_notes") or [])
+        st.warning(
+            f"**Degenerate output** ({', '.join(f.replace('_', ' ') for f in flags)}): {plain(notes)} "
+            "Its scores say what it carries, which is little; read them as a finding about the model.",
+            icon="⚠️",
+        )
+
+
+def latest_run_id(sel: Selection, stage: str) -> str | None:
+    """The newest run of ``stage`` for the selected debate (None without one)."""
+    options = runs(sel.root, version(sel.ws), stage, sel.debate_id)
+    return options[0]["run_id"] if options else None

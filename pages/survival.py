@@ -19,6 +19,7 @@ if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()
 st.caption(f"Summary: {shared.plain(sel.output_label)}")
+shared.quality_badge(sel)
 
 coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 clusters = coverage[coverage["cluster"] != -1]
@@ -29,9 +30,9 @@ if clusters.empty:
 n_dropped = int((~clusters["covered"]).sum())
 n_minority_dropped = int((~clusters["covered"] & clusters["is_minority"]).sum())
 cols = st.columns(3)
-cols[0].metric("Clusters", len(clusters))
+cols[0].metric("Topics (clusters)", len(clusters))
 cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
-cols[2].metric("Minority clusters dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
+cols[2].metric("Minority topics dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
 charted = clusters.nlargest(CHART_CLUSTERS, "size")
 shared.chart(survival_figure(charted), key="survival")

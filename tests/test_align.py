@@ -6,17 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.align import (
-    NliModel,
-    calibrate_threshold,
-    citation_links,
-    link_output,
-    nli_links,
-    null_similarities,
-    similarity_links,
-)
+from dembias.align import NliModel, citation_links, link_output, nli_links, similarity_links
 from dembias.embed import FakeEmbedder
 from dembias.errors import DembiasError
+from dembias.support import calibrate_support, screen_units
 
 
 def test_citation_links_drop_unknown_ids_and_duplicates():
@@ -28,21 +21,6 @@ def test_citation_links_drop_unknown_ids_and_duplicates():
         {"output_id": "o", "unit_index": 0, "contribution_id": "3", "method": "citation", "score": 1.0},
         {"output_id": "o", "unit_index": 1, "contribution_id": "7", "method": "citation", "score": 1.0},
     ]
-
-
-def test_threshold_is_the_quantile_of_random_pairs():
-    rng = np.random.default_rng(0)
-    units = rng.normal(size=(5, 8))
-    contribs = rng.normal(size=(40, 8))
-    units /= np.linalg.norm(units, axis=1, keepdims=True)
-    contribs /= np.linalg.norm(contribs, axis=1, keepdims=True)
-    null = null_similarities(units, contribs, n_null=5000, seed=2)
-    assert calibrate_threshold(units, contribs, n_null=5000, seed=2, quantile=0.9) == pytest.approx(
-        np.quantile(null, 0.9)
-    )
-    # the threshold leaves ~10% of all pairs above it
-    share = ((units @ contribs.T) >= calibrate_threshold(units, contribs, quantile=0.9)).mean()
-    assert 0.03 <= share <= 0.2
 
 
 def topic_debate(n_topics: int = 5, per_topic: int = 40):
@@ -58,10 +36,16 @@ def test_similarity_links_find_the_units_topic():
     # among same-topic similarities and links keep to the unit's topic
     embedder, contributions, vectors = topic_debate(20, 20)
     units = pd.DataFrame({"unit_index": range(10), "text": [f"t{2 * u}::summary sentence {u}" for u in range(10)]})
-    links, threshold = similarity_links(
-        "o", units["unit_index"], embedder.embed(units["text"].tolist()), contributions["contribution_id"], vectors
+    null = embedder.embed([f"unrelated {i}" for i in range(100)])
+    threshold = calibrate_support(vectors, null).link_threshold
+    links, _ = similarity_links(
+        "o",
+        units["unit_index"],
+        embedder.embed(units["text"].tolist()),
+        contributions["contribution_id"],
+        vectors,
+        threshold=threshold,
     )
-    assert np.isfinite(threshold)
     topic = contributions.set_index("contribution_id")["text"].str.split("::").str[0]
     linked_topics = links.assign(topic=links["contribution_id"].map(topic))
     precision = (linked_topics["topic"] == "t" + (2 * linked_topics["unit_index"]).astype(str)).mean()
@@ -74,23 +58,52 @@ def test_similarity_links_find_the_units_topic():
         embedder.embed(units["text"].tolist()),
         contributions["contribution_id"],
         vectors,
+        threshold=threshold,
         max_links_per_unit=2,
     )
     assert capped.groupby("unit_index").size().max() <= 2
 
 
-def test_link_output_prefers_citations_and_needs_something():
-    embedder, contributions, vectors = topic_debate(2, 5)
-    units = pd.DataFrame({"unit_index": [0], "text": ["t0::x"]})
-    citations = pd.DataFrame({"output_id": ["o"], "unit_index": [0], "contribution_id": ["c1"]})
-    links, info = link_output("o", units, contributions, citations=citations)
-    assert info == {"method": "citation"} and links["contribution_id"].tolist() == ["c1"]
-    links, info = link_output(
-        "o", units, contributions, unit_vectors=embedder.embed(["t0::x"]), contribution_vectors=vectors
+def test_link_output_keeps_supported_citations_only():
+    embedder, contributions, vectors = topic_debate(4, 10)
+    calibration = calibrate_support(vectors, embedder.embed([f"unrelated {i}" for i in range(100)]))
+    texts = ["t0::about topic zero", "t1::about topic one", "t1::about topic one"]
+    units = pd.DataFrame({"unit_index": [0, 1, 2], "text": texts})
+    unit_vectors = embedder.embed(texts)
+    screen = screen_units(texts, unit_vectors, vectors, calibration)
+    assert screen["duplicate_of"].tolist() == [-1, -1, 1]
+    # unit 0 cites c1 (its topic: supported) and c15 (topic one: not supported); unit 2 (a copy of unit 1)
+    # cites c12 for its original; c999 is not in the debate
+    citations = pd.DataFrame(
+        {"output_id": "o", "unit_index": [0, 0, 2, 2], "contribution_id": ["c1", "c15", "c12", "c999"]}
     )
-    assert info["method"] == "similarity"
-    with pytest.raises(DembiasError, match="no citation"):
-        link_output("o", units, contributions)
+    links, info = link_output(
+        "o",
+        units,
+        contributions,
+        unit_vectors=unit_vectors,
+        contribution_vectors=vectors,
+        calibration=calibration,
+        screen=screen,
+        citations=citations,
+    )
+    assert sorted(zip(links["unit_index"], links["contribution_id"], strict=True)) == [(0, "c1"), (1, "c12")]
+    assert info["n_citations"] == 3 and info["n_supported"] == 2 and info["n_citations_unknown"] == 1
+    assert info["citation_precision"] == pytest.approx(2 / 3)
+    # without citations: similarity at the debate's threshold, and the duplicate links nothing of its own
+    links, info = link_output(
+        "o",
+        units,
+        contributions,
+        unit_vectors=unit_vectors,
+        contribution_vectors=vectors,
+        calibration=calibration,
+        screen=screen,
+    )
+    assert info == {"method": "similarity", "threshold": calibration.link_threshold}
+    assert set(links["unit_index"]) == {0, 1}
+    topic = contributions.set_index("contribution_id")["text"].str.split("::").str[0]
+    assert (links["contribution_id"].map(topic) == links["unit_index"].map({0: "t0", 1: "t1"})).all()
 
 
 @pytest.fixture(scope="module")

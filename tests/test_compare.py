@@ -15,9 +15,9 @@ def test_compare_metrics_flags_disjoint_intervals_only():
             "survival": 0.5,
             "survival_low": 0.4,
             "survival_high": 0.6,
-            "uer_clusters": 0.02,
-            "uer_clusters_low": 0.01,
-            "uer_clusters_high": 0.03,
+            "uer_topics": 0.02,
+            "uer_topics_low": 0.01,
+            "uer_topics_high": 0.03,
             "jr_violations": 2.0,
         }
     )
@@ -26,16 +26,16 @@ def test_compare_metrics_flags_disjoint_intervals_only():
             "survival": 0.9,
             "survival_low": 0.8,
             "survival_high": 1.0,
-            "uer_clusters": 0.025,
-            "uer_clusters_low": 0.02,
-            "uer_clusters_high": 0.04,
+            "uer_topics": 0.025,
+            "uer_topics_low": 0.02,
+            "uer_topics_high": 0.04,
             "jr_violations": 2.0,
         }
     )
-    table = compare_metrics(a, b, metrics=("survival", "uer_clusters", "jr_violations", "coverage")).set_index("metric")
+    table = compare_metrics(a, b, metrics=("survival", "uer_topics", "jr_violations", "coverage")).set_index("metric")
     assert table.loc["survival", "moved_beyond_intervals"] is True
     assert math.isclose(table.loc["survival", "delta"], 0.4)
-    assert table.loc["uer_clusters", "moved_beyond_intervals"] is False  # intervals overlap
+    assert table.loc["uer_topics", "moved_beyond_intervals"] is False  # intervals overlap
     assert table.loc["jr_violations", "moved_beyond_intervals"] is False  # no interval, same value
     assert table.loc["coverage", "moved_beyond_intervals"] is None  # missing on both sides
 

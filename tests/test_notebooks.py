@@ -74,7 +74,7 @@ def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypat
     scores = store.read_run_table(demo_ws, run.run_id, "scores")
     value = scores[scores["output_id"] == gemini].set_index("metric")["value"]
     assert facts["gemini_survival"] == pytest.approx(value["survival"])
-    assert facts["gemini_uer_vote_groups"] == pytest.approx(value["uer_vote_groups"])
+    assert facts["gemini_uer_vote_groups"] == pytest.approx(value["uer_opinion_groups"])
     con = open_corpus(demo_ws)
     try:
         (n,) = con.execute(
@@ -84,26 +84,28 @@ def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypat
         con.close()
     assert facts["n_contributions"] == n
 
-    # justified representation counts only the 131 units of the report's 577 that cite comments
-    assert facts["gemini_jr_k"] == 131 and outputs.loc[gemini, "n_units"] == 577
-    assert facts["gemini_jr_threshold"] == pytest.approx(n / 131)
+    # justified representation counts only the distinct units of the report's 577 whose citations are supported
+    k = facts["gemini_jr_k"]
+    assert k == outputs.loc[gemini, "n_linked_units"] and 0 < k < outputs.loc[gemini, "n_units"] == 577
+    assert facts["gemini_jr_threshold"] == pytest.approx(n / k)
+    assert 0.0 < facts["gemini_citation_precision"] <= 1.0
     cc = store.read_run_table(demo_ws, run.run_id, "cluster_coverage")
     cc = cc[(cc["output_id"] == gemini) & (cc["cluster"] >= 0)]
     assert facts["n_clusters"] == len(cc) >= 5
-    assert facts["gemini_jr_violations"] == int(((cc["size"] >= n / 131) & ~cc["covered"]).sum())
+    assert facts["gemini_jr_violations"] == int(((cc["size"] >= n / k) & ~cc["covered"]).sum())
     assert set(facts["gemini_clusters_dropped"]) == set(cc.loc[~cc["covered"], "cluster"])
     assert set(facts["gemini_clusters_under_represented"]) == set(cc.loc[cc["ratio"] <= 0.8, "cluster"])
     # the cluster-representative baseline takes one comment per cluster: it keeps every cluster
     assert facts["baseline_survival"]["cluster-representative"] == 1.0
 
-    # vote groups: shares are proper distributions, "unfair" is p_t <= 0.8 p_s, BUR agrees with it
+    # opinion groups: shares are proper distributions, "unfair" is p_t <= 0.8 p_s, the flag agrees with it
     groups = facts["gemini_vote_groups"]
     assert len(groups) >= 2
     assert sum(g["p_s"] for g in groups.values()) == pytest.approx(1.0)
     assert sum(g["p_t"] for g in groups.values()) == pytest.approx(1.0)
     unfair = sorted(k for k, g in groups.items() if g["p_t"] <= 0.8 * g["p_s"])
     assert facts["gemini_unfair_vote_groups"] == unfair
-    assert facts["gemini_bur_vote_groups"] == float(bool(unfair))
+    assert facts["gemini_unfair_vote_groups_flag"] == float(bool(unfair))
     assert 0.0 <= facts["gemini_common_ground_precision"] <= 1.0
     reps = store.read_run_table(demo_ws, run.run_id, "representatives")
     assert facts["gemini_representatives_covered"] == bool(reps.loc[reps["output_id"] == gemini, "covered"].all())

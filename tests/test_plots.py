@@ -82,12 +82,12 @@ def test_metric_dots_and_fidelity_distribution():
     scores = pd.DataFrame(
         {
             "model": ["baseline:random", "gemini"],
-            "uer_clusters": [0.02, 0.01],
-            "uer_clusters_low": [0.01, 0.005],
-            "uer_clusters_high": [0.03, 0.02],
+            "uer_topics": [0.02, 0.01],
+            "uer_topics_low": [0.01, 0.005],
+            "uer_topics_high": [0.03, 0.02],
         }
     )
-    dots = metric_dots_figure(scores, "uer_clusters").data[0]
+    dots = metric_dots_figure(scores, "uer_topics").data[0]
     assert list(dots.y) == ["gemini", "baseline:random"]
     assert [round(v, 3) for v in dots.error_x.array] == [0.01, 0.01]
     assert [round(v, 3) for v in dots.error_x.arrayminus] == [0.005, 0.01]

@@ -278,7 +278,14 @@ def test_metrics_in_range_and_invariant_to_order(case):
     pd.testing.assert_frame_equal(result.scores, shuffled.scores)
     pd.testing.assert_frame_equal(result.cluster_coverage, shuffled.cluster_coverage)
     values = result.scores.set_index("metric")
-    for name in ("coverage", "survival", "minority_topic_survival", "majority_topic_survival", "uer_topics", "unfair_topics"):
+    for name in (
+        "coverage",
+        "survival",
+        "minority_topic_survival",
+        "majority_topic_survival",
+        "uer_topics",
+        "unfair_topics",
+    ):
         for col in ("value", "low", "high"):
             x = values.loc[name, col]
             assert np.isnan(x) or 0.0 <= x <= 1.0, (name, col, x)
@@ -345,8 +352,8 @@ def scored_workspace(tmp_path):
                     text="...",
                     units=[
                         OutputUnit("Intro.", kind="overview"),
-                        OutputUnit("Most want t0.", citations=["000", "001"], kind="themes"),
-                        OutputUnit("Everyone agrees.", citations=["100"], kind="common_ground"),
+                        OutputUnit("t0::most want t0", citations=["000", "001"], kind="themes"),
+                        OutputUnit("t1::everyone agrees", citations=["100"], kind="common_ground"),
                     ],
                 ),
                 OutputRecord(
@@ -425,9 +432,16 @@ def test_score_debate_writes_a_pluralism_run(scored_workspace):
     assert cg[["unit_index", "contribution_id"]].values.tolist() == [[2, "100"]]
     assert not bool(cg["agreed_by_all"].iloc[0])  # group 0 agrees 3/10 with a cluster-1 comment
     obj = next(s for s in scored if s.output_id == "cited").to_json(group_by=["district"])
-    assert set(obj["coverage_by_group"]["district"]) == {"north", "south"}
+    assert {g["value"] for g in obj["declared_groups"]["district"]} == {"north", "south"}
+    for group in obj["declared_groups"]["district"]:
+        assert group["n"] > 0 and group["coverage"]["low"] <= group["coverage"]["value"] <= group["coverage"]["high"]
     assert obj["survival"]["value"] == pytest.approx(2 / 3)
-    assert (obj["jr_k"], obj["jr_threshold"]) == (2.0, pytest.approx(23.5))
+    assert "placebo" in obj["survival"] and "minus_placebo" in obj["survival"]
+    assert obj["citations"] == {"n": 3, "supported": 3, "precision": 1.0, "unknown_ids": 0}
+    assert obj["quality_flags"] == []
+    jr = obj["justified_representation"]
+    assert (jr["k"], jr["threshold"]) == (2.0, pytest.approx(23.5))
+    assert obj["opinion_groups"]["available"] and len(obj["opinion_groups"]["groups"]) == 2
 
 
 def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_path):
@@ -466,18 +480,19 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
         "debate_id",
         "output_id",
         "model",
+        "quality_flags",
         "survival",
-        "minority_topic_survival",
-        "majority_topic_survival",
-        "minority_topic_gap",
-        "uer_topics",
-        "unfair_topics",
-        "uer_opinion_groups",
-        "jr_violations",
+        "minority_topics",
+        "opinion_groups",
+        "declared_groups",
+        "justified_representation",
     ):
         assert key in obj
-    assert set(obj["survival"]) == {"value", "low", "high"}
-    assert obj["coverage_by_group"]["language"]["en"] == pytest.approx(1 / 31)  # 001 of 31 "en" (i % 3 != 0)
+    assert {"value", "low", "high", "placebo"} <= set(obj["survival"])
+    assert set(obj["minority_topics"]) >= {"survival", "majority_survival", "gap", "uer", "unfair", "definition"}
+    language = {g["value"]: g for g in obj["declared_groups"]["language"]}
+    assert language["en"]["coverage"]["value"] == pytest.approx(1 / 31)  # 001 of 31 "en" (i % 3 != 0)
+    assert language["en"]["n"] == 31
     frame = pd.read_csv(out, dtype=str)
     assert len(frame) == 47 and frame["p"].astype(float).sum() == 3.0
 

@@ -81,7 +81,7 @@ def test_baseline_outputs_are_storable_records_and_cluster_representative_is_fai
         assert len(set(cited)) == 10
         links = pd.DataFrame({"unit_index": range(10), "contribution_id": cited})
         result = score_pluralism(contributions, assignments, links, n_units=10, n_resamples=100)
-        uer[record.model] = result.scores.set_index("metric").loc["uer_clusters", "value"]
+        uer[record.model] = result.scores.set_index("metric").loc["uer_topics", "value"]
     # 10 units over 60/25/10/5 -> 6, 2, 1, 1 (p_t 0.6, 0.2, 0.1, 0.1): only b is under by 0.05, UER = 0.05 / 4
     assert uer["baseline:cluster-representative"] == pytest.approx(0.0125)
     assert uer["baseline:top-voted"] > uer["baseline:cluster-representative"]

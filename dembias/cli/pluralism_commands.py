@@ -68,9 +68,12 @@ def pluralism(
     nli: Annotated[
         str | None, typer.Option("--nli", help="NLI model id or path to link outputs without citations.")
     ] = None,
-    minority_share: Annotated[float, typer.Option(help="Minority clusters hold at most this share.")] = 0.2,
+    minority_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Minority topics (smallest clusters) hold at most this share.")
+    ] = 0.2,
     min_cell: Annotated[int, typer.Option(help="Suppress slices with fewer contributors.")] = 5,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 1000,
+    placebo: Annotated[int, typer.Option(min=0, help="Random-links placebo draws per output (0: none).")] = 20,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
 ) -> None:
@@ -103,6 +106,7 @@ def pluralism(
             minority_share=minority_share,
             min_cell=min_cell,
             n_resamples=resamples,
+            n_placebo=placebo,
             seed=seed,
             progress=progress,
         )
@@ -124,10 +128,13 @@ def pluralism(
         emit_json(results)
     else:
         for obj in results:
+            flags = ",".join(obj["quality_flags"]) or "-"
             typer.echo(
                 f"{obj['debate_id']}\t{obj['model']}\tsurvival={_v(obj['survival'])}"
-                f"\tminority={_v(obj['minority_survival'])}\tUER={_v(obj['uer_clusters'])}"
-                f"\tJR violations={len(obj['jr_violations'])}"
+                f"\tminority topics={_v(obj['minority_topics']['survival'])}"
+                f"\tUER topics={_v(obj['minority_topics']['uer'])}"
+                f"\topinion groups under-represented={obj['opinion_groups'].get('n_under_represented', 'n/a')}"
+                f"\tflags={flags}"
             )
 
 

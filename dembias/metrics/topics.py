@@ -137,3 +137,17 @@ def topic_point(
         unfair_ratio=unfair_ratio,
     )
     return {k: float(v[0]) for k, v in point.items()}
+
+
+#: A topic or group is under-represented when its share of the summary is at most this times its share of the debate.
+UNDER_REPRESENTED_RATIO = 0.8
+
+
+def representation_status(
+    covered: pd.Series, ratio: pd.Series, *, unfair_ratio: float = UNDER_REPRESENTED_RATIO
+) -> pd.Series:
+    """Per topic: "dropped" (not covered), "under-represented" (ratio p_t/p_s <= ``unfair_ratio``) or "represented"."""
+    status = pd.Series("represented", index=covered.index)
+    status[ratio.fillna(0) <= unfair_ratio] = "under-represented"
+    status[~covered.astype(bool)] = "dropped"
+    return status
