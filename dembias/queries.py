@@ -218,7 +218,7 @@ def validation_checks(ws: Workspace, validation_run: str) -> pd.DataFrame:
     """The checks of a validation run (``dembias validate``): control, check, expected, found, passed."""
     con = open_run(ws, validation_run)
     try:
-        return con.execute("SELECT control, check, expected, found, passed FROM checks").df()
+        return con.execute('SELECT control, "check", expected, found, passed FROM checks').df()
     finally:
         con.close()
 

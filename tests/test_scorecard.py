@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from dembias.export import spreadsheet_safe, to_csv_bytes
-from dembias.scorecard import format_cell, format_scorecard
+from dembias.scorecard import format_cell, format_scorecard, scorecard_numbers
 
 
 def test_format_cell():
@@ -26,15 +26,31 @@ def test_format_scorecard_joins_fidelity_by_model():
             "survival": [0.5, 1.0],
             "survival_low": [0.25, 1.0],
             "survival_high": [0.75, 1.0],
+            "placebo:survival": [0.8, 1.0],
             "jr_violations": [2.0, 0.0],
+            "quality_flags": ['["repetition", "copied_title"]', "[]"],
+            "n_citations": [10.0, 0.0],
+            "n_supported_citations": [4.0, 0.0],
+            "citation_precision": [0.4, None],
         }
     )
     fidelity = pd.DataFrame({"model": ["smollm2"], "n_pairs": [10], "mean_similarity": [0.812], "share_flagged": [0.3]})
     table = format_scorecard(scores, fidelity)
-    assert table.loc[0, "Survival"] == "0.50 [0.25, 0.75]"
-    assert table.loc[1, "Survival"] == "1.00"
-    assert table.loc[0, "JR violations"] == "2"
-    assert table.loc[0, "UER clusters"] == "—"
+    assert table.loc[0, "Topics kept"] == "0.50 [0.25, 0.75] · placebo 0.80"
+    assert table.loc[1, "Topics kept"] == "1.00 · placebo 1.00"
+    assert table.loc[0, "Justified-representation violations"] == "2"
+    assert table.loc[0, "Topic under-representation (UER)"] == "—"
+    assert table.loc[0, "Quality"] == "repetition, copied title"
+    assert table.loc[1, "Quality"] == "no problem found"
+    assert table.loc[0, "Citations supported"] == "4 of 10 (40%)"
+    assert table.loc[1, "Citations supported"] == "no citation"
+    numbers = scorecard_numbers(scores)
+    assert numbers.loc[0, ["survival_value", "survival_low", "survival_high", "survival_placebo"]].tolist() == [
+        0.5,
+        0.25,
+        0.75,
+        0.8,
+    ]
     assert (table.loc[0, "Rewrites audited"], table.loc[0, "Mean similarity"], table.loc[0, "Rewrites flagged"]) == (
         10,
         "0.81",
