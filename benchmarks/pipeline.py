@@ -1,4 +1,4 @@
-"""End-to-end benchmark at a given size: generate, ingest, embed, map, outputs, pluralism, fidelity.
+"""End-to-end benchmark at a given size: generate, ingest, embed, map, outputs, pluralism, validate, fidelity.
 
     .venv/bin/python benchmarks/pipeline.py --n 10000
     .venv/bin/python benchmarks/pipeline.py --n 100000 --dir /tmp/pipe100k --json /tmp/pipe100k.json
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-STAGES = ("generate", "ingest", "embed", "map", "outputs", "pluralism", "fidelity")
+STAGES = ("generate", "ingest", "embed", "map", "outputs", "pluralism", "validate", "fidelity")
 HERE = Path(__file__).resolve().parent
 
 
@@ -83,7 +83,13 @@ def run_stage(
         from dembias.scoring import score_debate
 
         _, scored = score_debate(ws, debate_id, embedder=embedder)
-        return {"rows": n, "note": f"{len(scored)} summaries scored"}
+        return {"rows": n, "note": f"{len(scored)} summaries scored (bootstrap 1,000, placebo 20)"}
+    if stage == "validate":
+        from dembias.validate import validate_debate
+
+        _, checks, controls = validate_debate(ws, debate_id)
+        failed = sum(not c.passed for c in checks)
+        return {"rows": n, "note": f"{len(controls)} controls, {len(checks) - failed} of {len(checks)} checks pass"}
     if stage == "fidelity":
         from dembias.fidelity_scoring import run_fidelity
 
