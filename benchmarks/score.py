@@ -1,4 +1,4 @@
-"""Benchmark: score one summary against a generated 100,000-contribution debate (bootstrap included).
+"""Benchmark: score one summary against a generated 100,000-contribution debate (bootstrap and placebo included).
 
 Run: ``.venv/bin/python benchmarks/score.py [--n 100000] [--units 200] [--resamples 1000]``.
 Target: under 30 s on 2 cores.
@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=200)
     parser.add_argument("--clusters", type=int, default=60)
     parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--placebo", type=int, default=20)
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -64,14 +65,22 @@ def main() -> None:
         n_units=args.units,
         comment_group_votes=cgv,
         n_resamples=args.resamples,
+        n_placebo=args.placebo,
         seed=0,
     )
     elapsed = time.perf_counter() - started
     head = result.headline()
-    print(f"contributions: {args.n:,}  units: {args.units}  clusters: {args.clusters}  resamples: {args.resamples}")
-    for metric in ("survival", "minority_survival", "uer_clusters", "uer_vote_groups"):
+    print(
+        f"contributions: {args.n:,}  units: {args.units}  clusters: {args.clusters}  resamples: {args.resamples}"
+        f"  placebo draws: {args.placebo}"
+    )
+    for metric in ("survival", "minority_topic_survival", "uer_topics", "uer_opinion_groups"):
         cell = head[metric]
-        print(f"  {metric:>18}: {cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]")
+        placebo = head.get(f"placebo:{metric}", {}).get("value")
+        print(
+            f"  {metric:>24}: {cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]"
+            + (f"  placebo {placebo:.3f}" if placebo is not None else "")
+        )
     print(f"score_pluralism: {elapsed:.2f} s (target < 30 s on 2 cores)")
 
 

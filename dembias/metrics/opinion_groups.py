@@ -29,6 +29,8 @@ a group's comments on their topic is still credited to that group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -37,51 +39,88 @@ from dembias.metrics.uncertainty import bias_corrected_interval
 STANCE_COLUMNS = ["unit_index", "stance", "vote_group", "n_linked_voted", "agree_rates"]
 
 
+@dataclass(frozen=True)
+class GroupVotes:
+    """Votes of each opinion group on each contribution, as arrays: built once per debate, used per output.
+
+    ``agree[i, j]`` and ``seen[i, j]``: agrees and votes (agree, disagree, pass) of group ``groups[j]`` on the
+    contribution at ``position[contribution_id] == i``.
+    """
+
+    groups: list[int]
+    position: pd.Series
+    agree: np.ndarray
+    seen: np.ndarray
+
+    @classmethod
+    def build(cls, comment_group_votes: pd.DataFrame) -> GroupVotes:
+        """From ``comment_group_votes`` (contribution_id, vote_group, n_agree, n_disagree, n_pass)."""
+        ids = comment_group_votes["contribution_id"].astype(str).to_numpy(dtype=object)
+        rows, uniques = pd.factorize(ids)
+        cols, groups = pd.factorize(comment_group_votes["vote_group"].to_numpy(), sort=True)
+        agree = np.zeros((len(uniques), len(groups)))
+        seen = np.zeros((len(uniques), len(groups)))
+        n_agree = comment_group_votes["n_agree"].to_numpy(dtype=float)
+        n_seen = n_agree + comment_group_votes["n_disagree"].to_numpy(dtype=float)
+        n_seen = n_seen + comment_group_votes["n_pass"].to_numpy(dtype=float)
+        np.add.at(agree, (rows, cols), n_agree)
+        np.add.at(seen, (rows, cols), n_seen)
+        position = pd.Series(np.arange(len(uniques)), index=pd.Index(uniques, dtype=object))
+        return cls([int(g) for g in groups], position, agree, seen)
+
+
 def unit_stances(
     links: pd.DataFrame,
-    comment_group_votes: pd.DataFrame,
+    votes: GroupVotes | pd.DataFrame,
     *,
     margin: float = 0.2,
     agree_floor: float = 0.5,
 ) -> pd.DataFrame:
     """The stance of every linked unit (module docstring), one row per unit in ``links``.
 
-    ``comment_group_votes``: contribution_id, vote_group, n_agree, n_disagree, n_pass. Columns:
+    ``votes``: a :class:`GroupVotes` (or the ``comment_group_votes`` frame it is built from). Columns:
     ``unit_index``, ``stance`` (group | common_ground | contested | no_votes), ``vote_group`` (the group
     a unit speaks for, else -1), ``n_linked_voted`` (linked contributions some group voted on) and
     ``agree_rates`` ("g:rate" pairs, for reading).
     """
     if links.empty:
         return pd.DataFrame(columns=STANCE_COLUMNS)
-    cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
-    cgv = cgv.assign(n_seen=cgv["n_agree"] + cgv["n_disagree"] + cgv["n_pass"])
-    groups = sorted(cgv["vote_group"].unique().tolist())
-    pairs = links[["unit_index", "contribution_id"]].astype({"contribution_id": str}).drop_duplicates()
-    joined = pairs.merge(cgv[["contribution_id", "vote_group", "n_agree", "n_seen"]], on="contribution_id")
-    joined = joined[joined["n_seen"] > 0]
-    pooled = joined.groupby(["unit_index", "vote_group"])[["n_agree", "n_seen"]].sum()
-    rates = (pooled["n_agree"] / pooled["n_seen"]).unstack("vote_group").reindex(columns=groups)
-    voted = joined.groupby("unit_index")["contribution_id"].nunique()
-    rows = []
-    for unit in sorted(pairs["unit_index"].unique().tolist()):
-        if unit not in rates.index:
-            rows.append((unit, "no_votes", -1, 0, ""))
+    if not isinstance(votes, GroupVotes):
+        votes = GroupVotes.build(votes)
+    pairs = links[["unit_index", "contribution_id"]].drop_duplicates()
+    ids = pairs["contribution_id"].astype(str).to_numpy(dtype=object)
+    pos = votes.position.reindex(ids).to_numpy()
+    known = ~np.isnan(pos)
+    unit_codes, units = pd.factorize(pairs["unit_index"].to_numpy(), sort=True)
+    agree = np.zeros((len(units), len(votes.groups)))
+    seen = np.zeros((len(units), len(votes.groups)))
+    rows = pos[known].astype(int)
+    np.add.at(agree, unit_codes[known], votes.agree[rows])
+    np.add.at(seen, unit_codes[known], votes.seen[rows])
+    voted = np.zeros(len(units), dtype=np.int64)
+    np.add.at(voted, unit_codes[known], (votes.seen[rows].sum(axis=1) > 0).astype(np.int64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(seen > 0, agree / seen, np.nan)
+    n_groups = len(votes.groups)
+    out = []
+    for i, unit in enumerate(units.tolist()):
+        r = rates[i]
+        has = ~np.isnan(r)
+        if voted[i] == 0 or not has.any():
+            out.append((unit, "no_votes", -1, 0, ""))
             continue
-        r = rates.loc[unit]
-        known = r.dropna()
-        text = ", ".join(f"{g}:{v:.2f}" for g, v in known.items())
+        text = ", ".join(f"{votes.groups[j]}:{r[j]:.2f}" for j in np.flatnonzero(has))
         stance, group = "contested", -1
-        if len(known) == 1 and len(groups) == 1:
-            stance, group = "group", int(known.index[0])
-        elif len(known) >= 2:
-            order = known.sort_values(ascending=False, kind="stable")
-            lead = order.iloc[0] - order.iloc[1]
-            if len(known) == len(groups) and lead >= margin:
-                stance, group = "group", int(order.index[0])
-            elif len(known) == len(groups) and (known > agree_floor).all():
+        if n_groups == 1:
+            stance, group = "group", votes.groups[0]
+        elif has.all():
+            order = np.argsort(-r, kind="stable")
+            if r[order[0]] - r[order[1]] >= margin:
+                stance, group = "group", votes.groups[order[0]]
+            elif (r > agree_floor).all():
                 stance = "common_ground"
-        rows.append((unit, stance, group, int(voted.get(unit, 0)), text))
-    frame = pd.DataFrame(rows, columns=STANCE_COLUMNS)
+        out.append((unit, stance, group, int(voted[i]), text))
+    frame = pd.DataFrame(out, columns=STANCE_COLUMNS)
     return frame.astype({"unit_index": "int64", "vote_group": "int64", "n_linked_voted": "int64"})
 
 

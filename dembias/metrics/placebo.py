@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.metrics.opinion_groups import opinion_group_table
-from dembias.metrics.topics import TopicCells, topic_point
+from dembias.metrics.topics import TopicCells, topic_point_at
 
 #: Headlines the placebo is computed for.
 PLACEBO_METRICS = (
@@ -32,15 +32,20 @@ PLACEBO_METRICS = (
 
 def random_links(links: pd.DataFrame, ids: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
     """``links`` with each unit's contributions redrawn uniformly (same count per unit, no repeats)."""
-    per_unit = links.groupby("unit_index")["contribution_id"].nunique()
-    n = len(ids)
+    units, positions = random_positions(links.groupby("unit_index")["contribution_id"].nunique(), len(ids), rng)
+    return pd.DataFrame({"unit_index": units, "contribution_id": ids.to_numpy()[positions]})
+
+
+def random_positions(per_unit: pd.Series, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(unit of each drawn link, drawn contribution position) for ``per_unit`` links per unit among ``n``."""
     units, chosen = [], []
     for unit, k in per_unit.items():
         k = min(int(k), n)
-        units.extend([unit] * k)
+        units.append(np.full(k, unit))
         chosen.append(rng.choice(n, size=k, replace=False))
-    positions = np.concatenate(chosen) if chosen else np.array([], dtype=int)
-    return pd.DataFrame({"unit_index": units, "contribution_id": ids.to_numpy()[positions]})
+    if not chosen:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    return np.concatenate(units), np.concatenate(chosen)
 
 
 def placebo_headlines(
@@ -60,9 +65,12 @@ def placebo_headlines(
     """
     rng = np.random.default_rng([seed, 0x9E3779B9])
     values: dict[str, list[float]] = {m: [] for m in PLACEBO_METRICS}
+    per_unit = links.groupby("unit_index")["contribution_id"].nunique()
+    ids = cells.ids.to_numpy()
     for _ in range(n_draws):
-        drawn = random_links(links, cells.ids, rng)
-        point = topic_point(cells, drawn, minority_share=minority_share, unfair_ratio=unfair_ratio)
+        units, positions = random_positions(per_unit, len(ids), rng)
+        point = topic_point_at(cells, units, positions, minority_share=minority_share, unfair_ratio=unfair_ratio)
+        drawn = pd.DataFrame({"unit_index": units, "contribution_id": ids[positions]})
         for metric in PLACEBO_METRICS[:-1]:
             values[metric].append(point[metric])
         if stances_of is not None and participant_groups is not None:

@@ -72,6 +72,7 @@ import pandas as pd
 from dembias.metrics.opinion_groups import (
     OPINION_GROUP_COLUMNS,
     STANCE_COLUMNS,
+    GroupVotes,
     opinion_group_table,
     unit_stances,
 )
@@ -244,9 +245,11 @@ def score_pluralism(
     cluster_labels = pd.Series(cluster.to_numpy(), index=ids.to_numpy())
 
     links = links.assign(contribution_id=links["contribution_id"].astype(str))
-    links = links[links["contribution_id"].isin(set(ids))]
+    id_index = pd.Index(ids.to_numpy(dtype=object))
+    links = links[id_index.get_indexer(links["contribution_id"].to_numpy(dtype=object)) >= 0]
     linked = set(links["contribution_id"])
-    covered = ids.isin(linked).to_numpy().astype(float)
+    covered = np.zeros(n)
+    covered[id_index.get_indexer(np.asarray(sorted(linked), dtype=object))] = 1.0
     coverage = pd.DataFrame({"contribution_id": ids, "p": covered})
 
     cluster_coverage, cluster_ids, minority, p_t_clusters, covered_clusters = _cluster_table(
@@ -266,14 +269,15 @@ def score_pluralism(
     opinion_head: dict[str, tuple[float, float, float, bool]] = {}
     if comment_group_votes is not None and not comment_group_votes.empty:
         cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
-        cgv = cgv[cgv["contribution_id"].isin(set(ids))]
+        cgv = cgv[id_index.get_indexer(cgv["contribution_id"].to_numpy(dtype=object)) >= 0]
         vote_group = ids.map(contribution_vote_groups(cgv))
         vote_group.index = ids.to_numpy()
         representatives = _representatives(cgv, linked)
         if consensus is None:
             consensus = group_aware_consensus(cgv)
         common_ground = _common_ground(cgv, consensus, links, units, gac_threshold=gac_threshold)
-        stances = unit_stances(links, cgv)
+        group_votes = GroupVotes.build(cgv)
+        stances = unit_stances(links, group_votes)
         members = participant_groups if participant_groups is not None else vote_group.dropna().astype(int)
         if len(members):
             opinion, opinion_head = opinion_group_table(
@@ -335,7 +339,7 @@ def score_pluralism(
     score_rows += _dimension_scores(group_coverage, unfair_ratio)
     if n_placebo:
         placebo = placebo_headlines(
-            cells, links, stances_of=(lambda lk: unit_stances(lk, cgv)) if len(opinion) else None,
+            cells, links, stances_of=(lambda lk: unit_stances(lk, group_votes)) if len(opinion) else None,
             participant_groups=members if len(opinion) else None, n_draws=n_placebo, seed=seed,
             minority_share=minority_share, unfair_ratio=unfair_ratio,
         )  # fmt: skip

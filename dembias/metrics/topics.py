@@ -120,19 +120,45 @@ def topic_point(
     cells: TopicCells, links: pd.DataFrame, *, minority_share: float = 0.2, unfair_ratio: float = 0.8
 ) -> dict[str, float]:
     """The topic headlines (point estimates) of a summary given by its ``links`` (unit_index, contribution_id)."""
-    linked = cells.position.reindex(links["contribution_id"].astype(str).unique()).dropna().to_numpy(dtype=int)
+    positions = cells.position.reindex(links["contribution_id"].astype(str).to_numpy(dtype=object)).to_numpy()
+    known = ~np.isnan(positions)
+    return topic_point_at(
+        cells,
+        links["unit_index"].to_numpy()[known],
+        positions[known].astype(np.int64),
+        minority_share=minority_share,
+        unfair_ratio=unfair_ratio,
+    )
+
+
+def topic_point_at(
+    cells: TopicCells,
+    units: np.ndarray,
+    positions: np.ndarray,
+    *,
+    minority_share: float = 0.2,
+    unfair_ratio: float = 0.8,
+) -> dict[str, float]:
+    """:func:`topic_point` for links given as (unit, contribution position) arrays (the placebo's draws)."""
+    n_clusters = len(cells.cluster_ids)
     covered = np.zeros(len(cells.ids), dtype=bool)
-    covered[linked] = True
-    labels = pd.Series(cells.cluster, index=cells.ids.to_numpy())
-    p_t = unit_shares(links, labels)
+    covered[positions] = True
+    # p_t: each unit's weight split equally among the distinct clusters (noise included) it links to
+    pairs = np.unique(np.stack([np.asarray(units, dtype=np.int64), cells.cluster[positions] + 1]), axis=1)
+    p_t = np.zeros(n_clusters + 1)
+    if pairs.shape[1]:
+        _, unit_code, per_unit = np.unique(pairs[0], return_inverse=True, return_counts=True)
+        np.add.at(p_t, pairs[1], 1.0 / per_unit[unit_code])
+        p_t /= len(per_unit)
     cell_cluster, cell_covered, counts = cells.counts(covered)
-    covered_codes = set(cells.cluster[covered].tolist())
+    covered_codes = np.zeros(n_clusters + 1, dtype=bool)
+    covered_codes[cells.cluster[covered] + 1] = True
     point = topic_headlines(
         counts,
         cell_cluster,
         cell_covered,
-        cluster_covered=np.array([i in covered_codes for i in range(len(cells.cluster_ids))], dtype=bool),
-        cluster_p_t=np.array([p_t.get(i, 0.0) for i in range(len(cells.cluster_ids))], dtype=float),
+        cluster_covered=covered_codes[1:],
+        cluster_p_t=p_t[1:],
         minority_share=minority_share,
         unfair_ratio=unfair_ratio,
     )
