@@ -189,7 +189,9 @@ def scorecard(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
         return scores
     wide = scores.pivot_table(index=["output_id", "model"], columns="metric", values=["value", "low", "high"])
     wide.columns = [metric if stat == "value" else f"{metric}_{stat}" for stat, metric in wide.columns]
-    return wide.reset_index().merge(outputs, on="output_id", how="left")
+    wide = wide.reset_index()
+    extra = [c for c in outputs.columns if c == "output_id" or c not in wide.columns]
+    return wide.merge(outputs[extra], on="output_id", how="left")
 
 
 SQL_OUTPUT_QUALITY = """

@@ -510,6 +510,15 @@ def score_debate(
     emb_u = embed_texts(ws, inputs.units["text"].tolist(), ctx.embedder, debate_id=debate_id)
     run_inputs = list(dict.fromkeys([*ctx.run_inputs, *emb_u.input_run_ids]))
     timings["embed_units"] = time.perf_counter() - t0
+    options = {
+        "nli": nli,
+        "group_by": group_by,
+        "minority_share": minority_share,
+        "min_cell": min_cell,
+        "n_resamples": n_resamples,
+        "n_placebo": n_placebo,
+        "seed": seed,
+    }
     scored: list[OutputScore] = []
     t0 = time.perf_counter()
     for row in outputs.itertuples(index=False):
@@ -524,13 +533,7 @@ def score_debate(
             text=row.text,
             prompt=row.prompt,
             expected_language=row.target_language,
-            nli=nli,
-            group_by=group_by,
-            minority_share=minority_share,
-            min_cell=min_cell,
-            n_resamples=n_resamples,
-            n_placebo=n_placebo,
-            seed=seed,
+            **options,
         )
         scored.append(score)
         head = score.result.headline()

@@ -32,8 +32,13 @@ def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch)
     assert (bg["Contributions"], bg["Accepted"], bg["Participants"]) == (896, 607, 2031)
     kr = debates.set_index("Debate").loc["klimarat-produktion-konsum"]
     assert (kr["Contributions"], kr["Accepted"], kr["Participants"], kr["Vote groups"]) == (522, 277, 1116, 2)
-    scorecard = at.dataframe[1].value
+    checks = at.dataframe[1].value  # the control checks of `dembias validate`, in their expander
+    assert checks["passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])
+    assert any(s.value.startswith("Controls pass") for s in at.success)
+    scorecard = at.dataframe[2].value
     assert "gemini (sensemaking-tools)" in set(scorecard["Model"])
+    smollm = scorecard[scorecard["Model"].str.startswith("HuggingFaceTB/SmolLM2")]
+    assert smollm["Quality"].str.contains("repetition").all()  # the degenerate summary is named on the scorecard
     assert {"baseline:top-voted", "baseline:cluster-representative"} <= set(scorecard["Model"])
     assert at.sidebar.selectbox[0].value == "bowling-green"
     assert at.sidebar.selectbox[1].value is not None  # the Gemini report is preselected before baselines

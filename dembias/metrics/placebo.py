@@ -16,18 +16,10 @@ import numpy as np
 import pandas as pd
 
 from dembias.metrics.opinion_groups import opinion_group_table
-from dembias.metrics.topics import TopicCells, topic_point_at
+from dembias.metrics.topics import TOPIC_INTERVAL_METRICS, TopicCells, topic_point_at
 
 #: Headlines the placebo is computed for.
-PLACEBO_METRICS = (
-    "coverage",
-    "survival",
-    "minority_topic_survival",
-    "majority_topic_survival",
-    "minority_topic_gap",
-    "uer_topics",
-    "uer_opinion_groups",
-)
+PLACEBO_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
 
 
 def random_links(links: pd.DataFrame, ids: pd.Series, rng: np.random.Generator) -> pd.DataFrame:

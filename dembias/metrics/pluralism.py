@@ -77,18 +77,16 @@ from dembias.metrics.opinion_groups import (
     unit_stances,
 )
 from dembias.metrics.placebo import placebo_headlines
-from dembias.metrics.topics import NOISE, TopicCells, minority_mask, topic_headlines, unit_shares
+from dembias.metrics.topics import (
+    NOISE,
+    TOPIC_INTERVAL_METRICS,
+    TopicCells,
+    minority_mask,
+    topic_headlines,
+    unit_shares,
+)
 from dembias.metrics.uncertainty import bias_corrected_interval
 
-#: Topic headline metrics that get a bootstrap interval over contributions.
-TOPIC_INTERVAL_METRICS = (
-    "coverage",
-    "survival",
-    "minority_topic_survival",
-    "majority_topic_survival",
-    "minority_topic_gap",
-    "uer_topics",
-)
 #: Every headline metric with an interval (opinion groups: a bootstrap over participants).
 INTERVAL_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
 

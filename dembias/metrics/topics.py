@@ -14,6 +14,16 @@ import pandas as pd
 
 NOISE = -1
 
+#: Topic headline metrics that get a bootstrap interval over contributions (and a placebo).
+TOPIC_INTERVAL_METRICS = (
+    "coverage",
+    "survival",
+    "minority_topic_survival",
+    "majority_topic_survival",
+    "minority_topic_gap",
+    "uer_topics",
+)
+
 
 def unit_shares(links: pd.DataFrame, labels: pd.Series) -> pd.Series:
     """p_t over the values of ``labels`` (contribution_id -> value) from ``links`` (unit_index, contribution_id).
