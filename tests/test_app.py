@@ -80,7 +80,22 @@ def test_cluster_survival_page(demo_ws, monkeypatch):
 def test_minorities_page(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/minorities.py", debate="klimarat-produktion-konsum")
     assert at.title[0].value == "Marginalized minorities"
-    assert [m.label for m in at.metric][:2] == ["Clusters dropped", "Clusters under-represented"]
+    assert [m.label for m in at.metric] == [
+        "Topics dropped",
+        "Topics under-represented",
+        "Opinion groups under-represented",
+    ]
+    opinion = at.dataframe[0].value
+    assert list(opinion.columns) == [
+        "group",
+        "participants",
+        "p_s",
+        "p_t",
+        "ratio",
+        "ratio 95% interval",
+        "sentences speaking for it",
+        "under-represented",
+    ]
     marginalized = at.dataframe[1].value
     picker = at.selectbox(key="w_mcl")
     assert len(picker.options) == len(marginalized)
