@@ -22,7 +22,7 @@ The rules are deliberately simple word lists and regular expressions, printed he
   point (``2,5`` = ``2.5``).
 * **named entities** (``entity_dropped``): capitalised words that do not start a sentence (or a list
   item), plus acronyms such as ``EU`` or ``CO2`` anywhere; in German, where every noun is capitalised,
-  only acronyms and words with an inner capital (``BayWa``) count. An entity is dropped when no output word
+  only acronyms and words with an inner capital (``BayWa``, not ``Start-up-Unternehmen``) count. An entity is dropped when no output word
   matches it: same word ignoring case and accents, or (across languages) the same first
   ``max(4, len - 3)`` letters, so "Europe" finds "Europa".
 * **hedges** and **intensifiers** (``hedge_added``/``hedge_removed``, ``intensifier_added``/
@@ -213,6 +213,8 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
         {
             "very",
             "really",
+            "truly",
+            "heavily",
             "extremely",
             "absolutely",
             "definitely",
@@ -458,7 +460,8 @@ def entities(text: str, *, language: str) -> list[str]:
             continue
         letters = [ch for ch in word if ch.isalpha()]
         acronym = len(letters) >= 2 and all(ch.isupper() for ch in letters)
-        inner_capital = any(ch.isupper() for ch in word[1:]) and not acronym
+        # an inner capital right after a hyphen starts a compound's next noun ("Start-up-Unternehmen")
+        inner_capital = any(ch.isupper() and word[i] != "-" for i, ch in enumerate(word[1:])) and not acronym
         if lang == "de":
             keep = acronym or inner_capital
         else:

@@ -34,6 +34,9 @@ around: "not allow" is the negative pole of *permit*, so "ne pas autoriser" = "b
 Negations attached to no mark are **free**; they are compared sentence by sentence when both texts have
 as many sentences, else over the whole text (:func:`free_negation_flags`).
 
+A negation attached to a mark of a concept that the other side does not mention is compared as a free
+negation too ("We must not have an open policy" against a source without *exist*).
+
 **A flip** of concept *c* (flag ``polarity_flipped``): the output has more marks of one pole than the
 source and no more of the other, while the source had the other pole. Concepts only one side mentions
 are not flags: translators choose words, and a dropped word is not a reversed stance.
@@ -473,6 +476,10 @@ def stance_flags(source: str, output: str, *, source_lang: str, target_lang: str
     src_marks, src_free = _marks_and_free(source, language=source_lang)
     out_marks, out_free = _marks_and_free(output, language=target_lang)
     flags = polarity_flip_flags(src_marks, out_marks)
+    # a negation governing a concept the other side does not mention cannot be compared through that
+    # concept: it is compared as a free negation of its sentence
+    src_free = src_free + _unmatched_negations(src_marks, out_marks)
+    out_free = out_free + _unmatched_negations(out_marks, src_marks)
     flags += free_negation_flags(
         src_free,
         out_free,
@@ -480,6 +487,16 @@ def stance_flags(source: str, output: str, *, source_lang: str, target_lang: str
         output_sentences=_n_sentences(output, target_lang),
     )
     return flags
+
+
+def _unmatched_negations(marks: list[Mark], other: list[Mark]) -> list[tuple[NegationSpan, int, str]]:
+    """Negations attached to marks of a concept that ``other`` lacks, as free negations."""
+    concepts = {m.concept for m in other}
+    return [
+        (NegationSpan([m.start], m.negation, attached=True), m.sentence, m.words)
+        for m in marks
+        if m.negation and m.concept not in concepts
+    ]
 
 
 def _n_sentences(text: str, language: str) -> int:

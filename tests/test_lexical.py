@@ -144,6 +144,10 @@ def test_entity_heuristic_skips_sentence_starts_and_german_nouns():
     assert entities("Taxes are high. Housing too. I agree with Anna.", language="en") == ["Anna"]
     assert entities("1. Replace the benefit\n2. Index it by BINZ", language="en") == ["BINZ"]
     assert entities("Wir brauchen mehr Radwege und CO2-Steuern von der EU.", language="de") == ["CO2-Steuern", "EU"]
+    # a capital right after a hyphen only starts the next noun of a compound
+    assert entities("Wir müssen Start-up-Unternehmen und Skills-Sponsoring der BayWa fördern.", language="de") == [
+        "BayWa"
+    ]
     assert [t.lower for t in tokenize("Ce n'est pas l'eau.", language="fr")] == ["ce", "n'", "est", "pas", "l'", "eau"]
 
 

@@ -59,6 +59,8 @@ def test_every_concept_has_both_poles_in_every_language():
         ("en", "en", "We pay. They pay.", "We pay. They do not pay.", [("negation_added", ["not"])]),
         ("en", "en", "We do not pay. They pay.", "We pay. They do not pay.", [("negation_removed", ["not"]), ("negation_added", ["not"])]),
         ("en", "fr", "We do not pay the tax.", "Nous ne payons pas la taxe.", []),
+        # a negation on a concept the source does not mention is compared as a free negation
+        ("de", "en", "Wir müssen eine offene Datenpolitik haben.", "We must not have an open data policy.", [("negation_added", ["not"])]),
     ],
 )  # fmt: skip
 def test_stance_flags(src, tgt, source, output, expected):
