@@ -28,8 +28,9 @@ before single words. The words "more"/"less" and their equivalents count only wh
 or less", superlatives, "at least", or French "plus" before an adjective.
 
 **Negation by scope, not by count.** Each negation (:func:`dembias.lexical.negation_spans`) is attached
-to the first polarity mark after it in the same clause (in German, where "nicht" often follows the
-verb, to the nearest mark before it when none follows). An attached negation turns the mark's pole
+to the first polarity mark after it in the same clause, else to the nearest mark before it in that clause
+(German "nicht" after its verb, "allow no advertising" = "keine Werbung erlauben"). Clauses end at
+punctuation and at "and"/"but" words. An attached negation turns the mark's pole
 around: "not allow" is the negative pole of *permit*, so "ne pas autoriser" = "ban" raises nothing.
 Negations attached to no mark are **free**; they are compared sentence by sentence when both texts have
 as many sentences, else over the whole text (:func:`free_negation_flags`).
@@ -366,7 +367,8 @@ _CLAUSE_WORDS = frozenset(
 
 
 def _attach_negations(marks: list[Mark], spans: list[NegationSpan], clauses: list[int], lang: str) -> list[Mark]:
-    """Attach each negation to the first mark after it in its clause (German: else the nearest before)."""
+    """Attach each negation to the first mark after it in its clause, else to the nearest mark before it."""
+    del lang  # the rule is the same in the five languages
     attached: dict[int, list[str]] = {}
     for span in spans:
         head = span.positions[0]
@@ -376,7 +378,7 @@ def _attach_negations(marks: list[Mark], spans: list[NegationSpan], clauses: lis
             if m.start > head and m.start - head <= SCOPE_WINDOW and clauses[m.start] == clauses[head]
         ]
         target = after[0] if after else None
-        if target is None and lang == "de" and span.label == "nicht":
+        if target is None:  # "nicht" after its verb, "allow no advertising": the nearest mark before it
             before = [k for k, m in enumerate(marks) if m.start < head and clauses[m.start] == clauses[head]]
             target = before[-1] if before else None
         if target is not None:

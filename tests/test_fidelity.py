@@ -183,20 +183,20 @@ def test_cohen_d_exact():
 def test_country_language_table_puts_the_metrics_side_by_side():
     agg = pd.DataFrame(
         [
-            ("similarity", PAIR_COUNTRY, "fr->en | FR", 10, 10, 0.8, 0.7, 0.9, False),
-            ("flagged", PAIR_COUNTRY, "fr->en | FR", 10, 10, 0.3, 0.1, 0.5, False),
-            ("lexical_stance_flip", PAIR_COUNTRY, "fr->en | FR", 10, 10, 0.1, 0.0, 0.3, False),
-            ("similarity", PAIR_COUNTRY, "de->en | DE", 3, 3, np.nan, np.nan, np.nan, True),
+            ("similarity", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.8, 0.7, 0.9, False),
+            ("flagged", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.3, 0.1, 0.5, False),
+            ("lexical_stance_flip", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.1, 0.0, 0.3, False),
+            ("similarity", PAIR_COUNTRY, "m | de->en | DE", 3, 3, np.nan, np.nan, np.nan, True),
             ("similarity", "country", "FR", 10, 10, 0.8, 0.7, 0.9, False),
         ],
         columns=AGGREGATE_COLUMNS,
     )
     table = country_language_table(agg)
-    assert table.columns.tolist()[:5] == ["language_pair", "country", "n", "n_contributors", "suppressed"]
-    rows = table.set_index(["language_pair", "country"])
-    fr = rows.loc[("fr->en", "FR")]
+    assert table.columns.tolist()[:6] == ["model", "language_pair", "country", "n", "n_contributors", "suppressed"]
+    rows = table.set_index(["model", "language_pair", "country"])
+    fr = rows.loc[("m", "fr->en", "FR")]
     assert (fr.similarity, fr.similarity_low, fr.flagged_high, fr.lexical_stance_flip) == (0.8, 0.7, 0.5, 0.1)
-    de = rows.loc[("de->en", "DE")]
+    de = rows.loc[("m", "de->en", "DE")]
     assert bool(de.suppressed) and de.n == 3 and np.isnan(de.similarity) and np.isnan(de.flagged)
 
 
@@ -381,8 +381,8 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     assert scored.loc["r3", "stance_note"] == "stance not checked for zh"
     view = fidelity_json(runs)
     assert next(o for o in view["outputs"] if o["output_id"] == "r3")["stance_note"] == "stance not checked for zh"
-    cells = {(c["language_pair"], c["country"]) for c in view["country_language"]}
-    assert cells == {("fr->de", "FR"), ("fr->en", "FR"), ("zh->zh", "TW")}
+    cells = {(c["model"], c["language_pair"], c["country"]) for c in view["country_language"]}
+    assert cells == {("m", "fr->de", "FR"), ("m", "fr->en", "FR"), ("m", "zh->zh", "TW")}
     assert any(a["dimension"] == "theme" for a in view["aggregates"])
     assert {t["dimension"] for t in view["tests"]} >= {"theme", "language_pair"}
     with pytest.raises(DembiasError, match="no source metadata key 'nope'"):

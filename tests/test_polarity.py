@@ -53,6 +53,8 @@ def test_every_concept_has_both_poles_in_every_language():
         ("en", "de", "Meals without meat.", "Nicht ohne Fleisch.", [("polarity_flipped", ["without", "nicht", "ohne"])]),
         # German "nicht" after the verb scopes back over it
         ("en", "de", "I support the plan.", "Ich unterstütze den Plan nicht.", [("polarity_flipped", ["support", "nicht", "unterstütze"])]),
+        # a negative determiner after its verb governs it: "allow no advertising" = "keine Werbung erlauben"
+        ("de", "en", "Keine Werbung an Haushalte erlauben.", "Allow no advertising to households.", []),
         # "no longer" is not "more": "ne ... plus", "nicht mehr", "non ... più"
         ("fr", "en", "Il ne faut plus taxer le travail.", "We must no longer tax work.", []),
         # a free negation is compared in its sentence

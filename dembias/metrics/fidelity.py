@@ -41,7 +41,8 @@ from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, p
 
 NO_STANCE_NOTE = (
     "stance not scored: no NLI model was configured, and embedding similarity cannot see a flipped stance "
-    "(a rewrite that says the opposite can score as similar as a faithful one); read the negation flags"
+    "(a rewrite that says the opposite can score as similar as a faithful one); read the lexical stance flags "
+    "(polarity_flipped, negation_added/removed), which see only the words in their lexicons"
 )
 
 #: Weight of each flag kind (by prefix) in the review score.
@@ -393,36 +394,42 @@ def group_tests(
     return frame[TEST_COLUMNS]
 
 
-#: The crossed dimension of the country x language view (values "fr->en | FR").
-PAIR_COUNTRY = "language_pair_country"
+#: The crossed dimension of the country x language view, per model (values "model | fr->en | FR").
+PAIR_COUNTRY = "model_language_pair_country"
 
 #: Metrics of the country x language view, in its column order.
 COUNTRY_LANGUAGE_METRICS = ("similarity", "flagged", "lexical_stance_flip", "stance_flip_rate")
 
 
 def pair_country_values(pairs: pd.DataFrame) -> pd.Series:
-    """The crossed value "language_pair | country" of each pair ("unknown" for a missing country)."""
+    """The crossed value "model | language_pair | country" of each pair ("unknown" for a missing country).
+
+    The model is part of the cell so that two models (or a model and a reference control) translating the
+    same contributions are never averaged together.
+    """
     country = pairs["country"].where(pairs["country"].notna(), "unknown").astype(str)
-    return pairs["language_pair"].astype(str) + " | " + country
+    model = pairs["model"].where(pairs["model"].notna(), "unknown").astype(str).str.replace("|", "/", regex=False)
+    return model + " | " + pairs["language_pair"].astype(str) + " | " + country
 
 
 def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
-    """The country x language view: one row per (language pair, country), metrics side by side.
+    """The country x language view: one row per (model, language pair, country), metrics side by side.
 
-    Columns: language_pair, country, n, n_contributors, suppressed, then ``<metric>``, ``<metric>_low``,
+    Columns: model, language_pair, country, n, n_contributors, suppressed, then ``<metric>``, ``<metric>_low``,
     ``<metric>_high`` for each of :data:`COUNTRY_LANGUAGE_METRICS` present in ``aggregates`` (fidelity
     as mean similarity, flagged share, lexical stance-flip share, NLI stance-flip share). Suppressed
     cells (under k contributors) keep their n but no value.
     """
     part = aggregates[aggregates["dimension"] == PAIR_COUNTRY]
     present = [m for m in COUNTRY_LANGUAGE_METRICS if m in set(part["metric"])]
-    columns = ["language_pair", "country", "n", "n_contributors", "suppressed"]
+    columns = ["model", "language_pair", "country", "n", "n_contributors", "suppressed"]
     columns += [f"{m}{suffix}" for m in present for suffix in ("", "_low", "_high")]
     rows = []
     for value, group in part.groupby("value", sort=True):
-        pair, _, country = str(value).partition(" | ")
+        model, pair, country = str(value).rsplit(" | ", 2)
         first = group.iloc[0]
         row: dict[str, object] = {
+            "model": model,
             "language_pair": pair,
             "country": country,
             "n": int(first["n"]),
