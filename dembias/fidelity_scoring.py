@@ -212,6 +212,9 @@ def load_pairs(
         "contributors",
         *group_by,
     ]
+    clash = sorted(set(group_by) & set(columns[: len(columns) - len(group_by)]))
+    if clash:
+        raise DembiasError(f"--group-by {clash}: already a column of every pair, not a metadata key")
     frame = pd.DataFrame(rows, columns=columns)
     for key in group_by:
         if len(frame) and frame[key].isna().all():
@@ -431,6 +434,8 @@ def run_fidelity(
     groups are compared pairwise.
     """
     say = progress or (lambda _message: None)
+    # names that are already pair columns (country, task...) are dimensions anyway: not read from metadata
+    group_by = [key for key in dict.fromkeys(group_by) if key not in PAIR_COLUMNS and key != PAIR_COUNTRY]
     all_pairs = load_pairs(ws, debate_id=debate_id, include_rejected=include_rejected, group_by=group_by)
     if all_pairs.empty:
         where = f"debate {debate_id!r}" if debate_id else str(ws.root)
@@ -475,7 +480,7 @@ def run_fidelity(
         aggregates = aggregate(
             scored,
             metrics=metrics,
-            dimensions=[*DIMENSIONS, *group_by],
+            dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
             k=k,
             n_resamples=n_resamples,
             seed=seed,
@@ -483,7 +488,7 @@ def run_fidelity(
         tests = group_tests(
             scored,
             metrics=[*TEST_METRICS, *(["stance_flip_rate"] if scores.stance_scored else [])],
-            dimensions=[*TEST_DIMENSIONS, *group_by],
+            dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
             k=k,
             n_permutations=n_permutations,
             n_resamples=n_resamples,

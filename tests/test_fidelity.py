@@ -387,6 +387,11 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     assert {t["dimension"] for t in view["tests"]} >= {"theme", "language_pair"}
     with pytest.raises(DembiasError, match="no source metadata key 'nope'"):
         load_pairs(ws, group_by=["nope"])
+    with pytest.raises(DembiasError, match="already a column"):
+        load_pairs(ws, group_by=["country"])
+    # run_fidelity takes a dimension it already has as itself (no second column)
+    again = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["country"], k=1, n_resamples=20, n_permutations=20)
+    assert again[0].info.manifest["params"]["group_by"] == []
 
 
 def test_run_fidelity_with_tiny_nli_model(tmp_path):
