@@ -61,19 +61,23 @@ view = country_language_table(aggregates) if not aggregates.empty else pd.DataFr
 if not view.empty:
     st.subheader("By language pair and country")
     st.caption(
-        "Each row: rewrites from one source language into one target language, from one country. Fidelity is the "
+        "Each row: one model's rewrites from one source language into one target language, of contributions from "
+        "one country. Fidelity is the "
         "mean similarity to the source; flagged share and lexical stance-flip share with 95% bootstrap intervals. "
         "Rows with fewer than k contributors show no rates (small-cell rule)."
     )
 
     def cell(row: pd.Series, metric: str, percent: bool) -> str:
         if metric not in row or pd.isna(row[metric]):
-            return "suppressed" if row["suppressed"] else "—"
+            if row["suppressed"]:
+                return "suppressed"
+            return "not checked (no lexicon)" if metric == "lexical_stance_flip" else "—"
         fmt = "{:.0%}" if percent else "{:.2f}"
         return f"{fmt.format(row[metric])} [{fmt.format(row[metric + '_low'])}, {fmt.format(row[metric + '_high'])}]"
 
     shown = pd.DataFrame(
         {
+            "model": view["model"],
             "language pair": view["language_pair"],
             "country": view["country"],
             "rewrites": view["n"],
