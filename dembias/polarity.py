@@ -134,8 +134,8 @@ _RAW: dict[str, dict[str, tuple[str, str]]] = {
         "fr": ("creer, cree, creent, creee, crees, creees, creation, creations, creons, construi*, constru*, "
                "instaur*, introdui*, preserv*, proteg*, protect*, maintenir, maintien*, maintenu*, conserv*, "
                "sauvegard*, ouvrir, ouvert, ouverte, ouverts, ouvertes, ouverture, ouvre, ouvrent",
-               "aboli*, supprim*, suppression*, detrui*, destruct*, elimin*, demantel*, fermer, ferme, fermee, "
-               "fermes, fermees, fermeture*, ferment, mettre fin, abandonn*"),
+               "aboli*, supprim*, suppression*, detrui*, destruct*, elimin*, demantel*, fermer, fermee, fermees, "
+               "fermeture*, ferment, mettre fin, abandonn*"),
         "de": ("schaffen, schafft, geschaffen, einfuhr*, eingefuhrt, bauen, baut, gebaut, erricht*, erhalt*, "
                "bewahr*, schutz*, geschutzt, beibehalt*, bestehen bleiben, offnen, offnet, geoffnet, offen",
                "abschaff*, zerstor*, beseitig*, abreiss*, abriss, streich*, gestrichen, schliess*, "
@@ -198,7 +198,8 @@ LEXICON: dict[str, dict[str, dict[int, tuple[str, ...]]]] = {
     for concept, langs in _RAW.items()
 }
 
-#: Words that a prefix entry would catch but that are not polarity marks (folded).
+#: Words that a prefix entry would catch but that are not polarity marks (folded). French "ferme(s)" is left
+#: out of the lists on purpose: without accents "fermé" (closed) is "ferme" (farm), frequent in proposals.
 EXCLUDED: dict[str, frozenset[str]] = {
     "en": frozenset({"limitless", "supporter", "supporters", "favourite", "favorite", "favourites"}),
     "fr": frozenset({"maintenant", "construits"}),

@@ -46,6 +46,8 @@ def test_every_concept_has_both_poles_in_every_language():
         ("fr", "de", "Il faut interdire les pesticides.", "Wir müssen Pestizide verbieten.", []),
         ("fr", "it", "Il faut réduire les impôts.", "Bisogna ridurre le tasse.", []),
         ("fr", "es", "Il faut plus de crèches.", "Hay que crear más guarderías.", []),
+        # "fermes" are farms, not "fermées" (closed): keeping the farms is not closing anything
+        ("fr", "en", "Il faut fermer les usines et protéger les fermes.", "We must close the factories and protect the farms.", []),
         # a negation that scopes over a mark turns its pole: "not allow" = "ban", "not more" = "less"
         ("en", "fr", "We must ban cars.", "Il ne faut pas autoriser les voitures.", []),
         ("de", "en", "Wir brauchen weniger Autos.", "We do not need more cars.", []),
