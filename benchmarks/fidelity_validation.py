@@ -218,7 +218,9 @@ def _auc(true_scores: np.ndarray, corrupt_scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, np.r_[true_scores, corrupt_scores]))
 
 
-FLAG_FOR = {"negated": "negation", "number": "number", "different": ""}
+#: The flag that should catch each corruption: a negation can surface as ``negation_*`` or, when it governs a
+#: polarity word ("not build"), as ``polarity_flipped`` (see dembias/polarity.py).
+FLAG_FOR = {"negated": ("negation", "polarity"), "number": ("number",), "different": ("",)}
 
 
 def auc_table(scored: pd.DataFrame) -> pd.DataFrame:
@@ -231,7 +233,7 @@ def auc_table(scored: pd.DataFrame) -> pd.DataFrame:
             if bad.empty:
                 continue
 
-            def has_flag(frame: pd.DataFrame, prefix: str = prefix) -> np.ndarray:
+            def has_flag(frame: pd.DataFrame, prefix: tuple[str, ...] = prefix) -> np.ndarray:
                 return np.array(
                     [any(k.startswith(prefix) for k in kinds) for kinds in frame["flag_kinds"]], dtype=float
                 )
@@ -247,7 +249,7 @@ def auc_table(scored: pd.DataFrame) -> pd.DataFrame:
                         base["similarity_percentile"].to_numpy(), bad["similarity_percentile"].to_numpy()
                     ),
                     "auc_review": _auc(-base["review_score"].to_numpy(), -bad["review_score"].to_numpy()),
-                    "flag": (prefix or "any") + "_*",
+                    "flag": "|".join(f"{p}_*" if p else "any" for p in prefix),
                     "auc_flag": _auc(-has_flag(base), -has_flag(bad)),
                     "flag_recall": float(has_flag(bad).mean()),
                     "flag_false_pos": float(has_flag(base).mean()),

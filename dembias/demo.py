@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dembias import fidelity_scoring, mapping, scoring
-from dembias.ingest import ingest_outputs, ingest_polis, ingest_sensemaker
+from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.store import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -26,6 +26,8 @@ def load_demo_manifest(data_dir: Path = DATA_DIR) -> dict[str, Any]:
     manifest = json.loads((data_dir / "demo.json").read_text(encoding="utf-8"))
     for entry in manifest.get("polis", []):
         entry["folder"] = str(data_dir / entry["folder"])
+    for entry in manifest.get("contributions", []):
+        entry["file"] = str(data_dir / entry["file"])
     for entry in manifest.get("sensemaker", []):
         entry["summary"] = str(data_dir / entry["summary"])
         entry["comments"] = str(data_dir / entry["comments"])
@@ -34,7 +36,7 @@ def load_demo_manifest(data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
-    """Ingest the Polis conversations, the Sensemaker report and committed model outputs."""
+    """Ingest the Polis conversations, the contribution files (make.org), the Sensemaker report and model outputs."""
     for entry in manifest["polis"]:
         progress(f"ingest polis {entry['debate_id']}")
         ingest_polis(
@@ -44,6 +46,10 @@ def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progr
             country=entry.get("country"),
             language=entry.get("language"),
         )
+    for entry in manifest.get("contributions", []):
+        progress(f"ingest contributions {entry['debate_id']}")
+        options = {k: v for k, v in entry.items() if k not in ("file", "columns")}
+        ingest_contributions(ws, entry["file"], columns=entry.get("columns"), **options)
     for entry in manifest["sensemaker"]:
         progress(f"ingest sensemaker report for {entry['debate_id']}")
         ingest_sensemaker(ws, entry["summary"], debate_id=entry["debate_id"], comments_path=entry["comments"])

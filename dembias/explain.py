@@ -76,8 +76,16 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
     "flags": (
         "Lexical flags",
-        "Transparent checks: negation added or removed, numbers and names dropped or changed, hedges and "
-        "intensifiers changed, length ratio. Each flag shows the words that raised it.",
+        "Transparent checks: stance changes (a polarity word turned around, a negation added or removed), the "
+        "output not in the language asked for, numbers and names dropped or changed, hedges and intensifiers "
+        "changed, length ratio. Each flag shows the words that raised it.",
+    ),
+    "lexical_stance_flip": (
+        "Stance flips (lexical)",
+        "Share of rewrites whose stance words changed, without a judge model: a polarity concept aligned across "
+        "en/fr/de/it/es turned around ('ban' for 'allow', 'less' for 'more', 'not support' for 'support'), or a "
+        "sentence gained or lost a negation. Not checked, and said so, for languages without a lexicon (zh...). "
+        "A stance said in words outside the lexicon is missed.",
     ),
 }
 

@@ -1,27 +1,35 @@
 """Score the fidelity of every reformulation and translation in a workspace and store a ``fidelity`` run.
 
 Pairs: each output of task ``reformulation`` or ``translation`` with its source contribution(s) (several
-sources are joined with a line break, in ``source_ids`` order). Per pair: similarity and its percentile
-against the debate's null (:mod:`dembias.metrics.fidelity`), lexical flags (:mod:`dembias.lexical`), and,
-when an NLI model is given, bidirectional entailment and a stance-flip flag. Per debate: aggregates by
-language pair, source language, country, opinion cluster (latest ``mapping`` run), minority/majority
-cluster, vote group (the source author's published Polis group), task and model, with bootstrap
-intervals, cells under ``k`` contributors suppressed, and permutation tests with Benjamini-Hochberg
-q-values.
+sources are joined with a line break, in ``source_ids`` order). The output's language is **detected**
+(py3langid), never assumed: the lexical comparison reads the output in the language it is in, and an
+output not in the language asked for (the declared target, or the source's for a reformulation) gets a
+``language_mismatch`` flag. Per pair: similarity and its percentile against the debate's null
+(:mod:`dembias.metrics.fidelity`), lexical flags (:mod:`dembias.lexical`) including stance changes
+without a judge (:mod:`dembias.polarity`; ``lexical_stance_flip`` is NaN and ``stance_note`` says
+"stance not checked for zh" when a language has no lexicon), and, when an NLI model is given,
+bidirectional entailment and a stance-flip flag. Per debate: aggregates by language pair, source and
+output language, country, language pair x country, opinion cluster (latest ``mapping`` run),
+minority/majority cluster, vote group (the source author's published Polis group), task, model and any
+``group_by`` column, with bootstrap intervals and cells under ``k`` contributors suppressed; and
+pairwise tests between groups (:func:`dembias.metrics.fidelity.group_tests`: permutation p-values,
+Benjamini-Hochberg q-values over the run's tests, difference intervals, Cohen's d).
 
 Run tables (stage ``fidelity``, one run per debate):
 
-* ``pairs(output_id, debate_id, task, model, source_ids, source_language, target_language, language_pair,
-  country, vote_group, cluster, cluster_size, similarity, similarity_percentile, n_null, length_ratio,
-  n_flags, flag_kinds, entailment_forward, entailment_backward, entailment_min, stance_flip,
-  stance_scored, review_score)``
+* ``pairs(output_id, debate_id, task, model, source_ids, source_language, target_language, output_language,
+  language_pair, country, vote_group, cluster, cluster_size, similarity, similarity_percentile, n_null,
+  length_ratio, n_flags, flag_kinds, stance_checked, stance_note, lexical_stance_flip, entailment_forward,
+  entailment_backward, entailment_min, stance_flip, stance_scored, review_score, <group_by columns>)``
 * ``flags(output_id, kind, words, detail)``
 * ``aggregates(metric, dimension, value, n, n_contributors, mean, low, high, suppressed)``
-* ``tests(metric, dimension, group_a, group_b, n_a, n_b, mean_a, mean_b, difference, p_value, q_value)``
+* ``tests(metric, dimension, group_a, group_b, n_a, n_b, mean_a, mean_b, difference, difference_low,
+  difference_high, effect_size, p_value, q_value, family_size)``
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -34,19 +42,24 @@ import pandas as pd
 from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
-from dembias.lexical import base_language, length_ratio, lexical_flags
+from dembias.lexical import Flag, base_language, length_ratio, lexical_flags
 from dembias.metrics.fidelity import (
     DEFAULT_K,
     NO_STANCE_NOTE,
+    PAIR_COUNTRY,
+    STANCE_FLAG_KINDS,
     NLIScorer,
     aggregate,
+    country_language_table,
     group_tests,
     minority_clusters,
     null_similarities,
+    pair_country_values,
     pair_similarities,
     review_score,
     similarity_percentile,
 )
+from dembias.polarity import not_checked_note, stance_checked
 from dembias.store import RunInfo, Workspace, latest_run, open_corpus, read_run_table, write_run
 
 Progress = Callable[[str], None]
@@ -54,9 +67,29 @@ Progress = Callable[[str], None]
 FIDELITY_STAGE = "fidelity"
 MAPPING_STAGE = "mapping"
 REWRITE_TASKS = ("reformulation", "translation")
-DIMENSIONS = ("language_pair", "source_language", "country", "cluster", "cluster_size", "vote_group", "task", "model")
+DIMENSIONS = (
+    "language_pair",
+    "source_language",
+    "output_language",
+    "country",
+    PAIR_COUNTRY,
+    "cluster",
+    "cluster_size",
+    "vote_group",
+    "task",
+    "model",
+)
 TEST_DIMENSIONS = ("language_pair", "source_language", "country", "cluster_size", "vote_group", "task", "model")
-AGGREGATE_METRICS = ("similarity", "similarity_percentile", "review_score", "flagged", "negation_flagged")
+TEST_METRICS = ("similarity", "review_score", "lexical_stance_flip")
+AGGREGATE_METRICS = (
+    "similarity",
+    "similarity_percentile",
+    "review_score",
+    "flagged",
+    "negation_flagged",
+    "lexical_stance_flip",
+    "language_mismatch",
+)
 
 SQL_REWRITE_OUTPUTS = """
 SELECT output_id, debate_id, task, model, target_language, source_ids, text AS output_text
@@ -66,7 +99,7 @@ ORDER BY debate_id, output_id
 """
 SQL_DEBATE_SOURCES = """
 SELECT c.contribution_id, c.text, coalesce(c.language, d.language) AS language,
-       coalesce(c.country, d.country) AS country, c.author_pid, c.is_rejected, p.published_group
+       coalesce(c.country, d.country) AS country, c.author_pid, c.is_rejected, p.published_group, c.metadata
 FROM contributions c
 JOIN debates d ON d.debate_id = c.debate_id
 LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
@@ -81,14 +114,33 @@ def _single(values: Sequence[Any]) -> Any:
     return present.pop() if len(present) == 1 else None
 
 
-def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected: bool = False) -> pd.DataFrame:
+def _metadata_value(raw: Any, key: str) -> Any:
+    """``key`` of a contribution's metadata JSON (None when absent or unreadable)."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = json.loads(raw).get(key)
+    except (ValueError, AttributeError):
+        return None
+    return None if value in ("", None) else str(value)
+
+
+def load_pairs(
+    ws: Workspace,
+    *,
+    debate_id: str | None = None,
+    include_rejected: bool = False,
+    group_by: Sequence[str] = (),
+) -> pd.DataFrame:
     """Every reformulation/translation output with its source text(s) and the sources' metadata.
 
     Columns: output_id, debate_id, task, model, source_ids, source_text, output_text, source_language,
-    target_language, language_pair, country, vote_group, contributors. Outputs of a rejected source are
-    left out unless ``include_rejected``. A source without its own language or country takes its
-    debate's. The target language of a reformulation without one is its
-    source language; of anything else without one, the detected language of the output.
+    target_language, output_language, language_pair, country, vote_group, contributors, then one column
+    per ``group_by`` name (a key of the sources' metadata JSON, e.g. make.org's ``theme``; the value all
+    sources share, else missing). Outputs of a rejected source are left out unless ``include_rejected``.
+    A source without its own language or country takes its debate's. ``target_language`` is the language
+    asked for: the output's declared one, else for a reformulation its source language, else the detected
+    one. ``output_language`` is always detected from the output text (py3langid).
     """
     con = open_corpus(ws)
     try:
@@ -123,6 +175,7 @@ def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected:
             target_language = detect_language(out.output_text)
         group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
         authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
+        extra = {key: _single([_metadata_value(m, key) for m in found["metadata"]]) for key in group_by}
         rows.append(
             {
                 "output_id": out.output_id,
@@ -134,10 +187,12 @@ def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected:
                 "output_text": out.output_text,
                 "source_language": source_language,
                 "target_language": target_language,
+                "output_language": base_language(detect_language(out.output_text)),
                 "language_pair": f"{source_language}->{target_language}",
                 "country": _single(list(found["country"])),
                 "vote_group": None if group is None else str(group),
                 "contributors": sorted(set(authors)) if authors else ids,
+                **extra,
             }
         )
     columns = [
@@ -150,12 +205,21 @@ def load_pairs(ws: Workspace, *, debate_id: str | None = None, include_rejected:
         "output_text",
         "source_language",
         "target_language",
+        "output_language",
         "language_pair",
         "country",
         "vote_group",
         "contributors",
+        *group_by,
     ]
-    return pd.DataFrame(rows, columns=columns)
+    clash = sorted(set(group_by) & set(columns[: len(columns) - len(group_by)]))
+    if clash:
+        raise DembiasError(f"--group-by {clash}: already a column of every pair, not a metadata key")
+    frame = pd.DataFrame(rows, columns=columns)
+    for key in group_by:
+        if len(frame) and frame[key].isna().all():
+            raise DembiasError(f"no source metadata key {key!r} to group fidelity by (in {ws.root})")
+    return frame
 
 
 @dataclass
@@ -185,6 +249,8 @@ def score_pairs(
     ``pool_ids``/``pool_vectors`` are the debate's contributions (the null of each output excludes
     its own sources); vectors are L2-normalised, rows aligned with ``pairs``.
     """
+    if "output_language" not in pairs.columns:  # detected, never assumed
+        pairs = pairs.assign(output_language=[base_language(detect_language(t)) for t in pairs["output_text"]])
     similarity = pair_similarities(source_vectors, output_vectors) if len(pairs) else np.zeros(0)
     position = {cid: i for i, cid in enumerate(pool_ids)}
     percentiles, n_nulls, flag_rows, kinds_per_pair = [], [], [], []
@@ -193,9 +259,7 @@ def score_pairs(
         null = null_similarities(output_vectors[i], pool_vectors, exclude=exclude, n_null=n_null, seed=seed + i)
         percentiles.append(similarity_percentile(float(similarity[i]), null))
         n_nulls.append(int(null.size))
-        flags = lexical_flags(
-            row.source_text, row.output_text, source_lang=row.source_language, target_lang=row.target_language
-        )
+        flags = pair_flags(row)
         kinds_per_pair.append([f.kind for f in flags])
         flag_rows.extend(
             {"output_id": row.output_id, "kind": f.kind, "words": list(f.words), "detail": f.detail} for f in flags
@@ -211,6 +275,17 @@ def score_pairs(
     scored["n_flags"] = [len(k) for k in kinds_per_pair]
     scored["flagged"] = [float(bool(k)) for k in kinds_per_pair]
     scored["negation_flagged"] = [float(any(x.startswith("negation") for x in k)) for k in kinds_per_pair]
+    read_as = [_read_as(row) for row in pairs.itertuples(index=False)]
+    checked = [stance_checked(src, lang) for src, lang in zip(pairs["source_language"], read_as, strict=True)]
+    scored["stance_checked"] = checked
+    scored["stance_note"] = [
+        not_checked_note(src, lang) for src, lang in zip(pairs["source_language"], read_as, strict=True)
+    ]
+    scored["lexical_stance_flip"] = [
+        float(any(x in STANCE_FLAG_KINDS for x in k)) if ok else np.nan
+        for k, ok in zip(kinds_per_pair, checked, strict=True)
+    ]
+    scored["language_mismatch"] = [float("language_mismatch" in k) for k in kinds_per_pair]
     if nli is not None and len(pairs):
         ent = nli.score_pairs(pairs["source_text"].tolist(), pairs["output_text"].tolist())
         scored["entailment_forward"] = ent.forward.astype(float)
@@ -242,6 +317,28 @@ def score_pairs(
     return FidelityScores(
         pairs=scored, flags=flags_frame, stance_scored=stance_scored, note=None if stance_scored else NO_STANCE_NOTE
     )
+
+
+def _read_as(row: Any) -> str:
+    """The language an output is read in: its detected language, unless undetectable ("und")."""
+    detected = getattr(row, "output_language", None)
+    return detected if isinstance(detected, str) and detected and detected != "und" else row.target_language
+
+
+def pair_flags(row: Any) -> list[Flag]:
+    """Lexical flags of one pair, the output read in its detected language, plus ``language_mismatch``."""
+    read_as = _read_as(row)
+    flags = lexical_flags(row.source_text, row.output_text, source_lang=row.source_language, target_lang=read_as)
+    if base_language(read_as) != base_language(row.target_language):
+        flags.append(
+            Flag(
+                "language_mismatch",
+                [],
+                f"asked for {row.target_language}, the output is in {read_as} (detected); "
+                "its words were compared as " + read_as,
+            )
+        )
+    return flags
 
 
 def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple[pd.DataFrame, list[str]]:
@@ -287,6 +384,7 @@ PAIR_COLUMNS = [
     "source_ids",
     "source_language",
     "target_language",
+    "output_language",
     "language_pair",
     "country",
     "vote_group",
@@ -298,6 +396,9 @@ PAIR_COLUMNS = [
     "length_ratio",
     "n_flags",
     "flag_kinds",
+    "stance_checked",
+    "stance_note",
+    "lexical_stance_flip",
     "entailment_forward",
     "entailment_backward",
     "entailment_min",
@@ -321,12 +422,21 @@ def run_fidelity(
     n_permutations: int = 10000,
     seed: int = 0,
     include_rejected: bool = False,
+    group_by: Sequence[str] = (),
+    reference: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
 ) -> list[FidelityRun]:
-    """Score every debate (or ``debate_id``) that has rewrites; write one ``fidelity`` run per debate."""
+    """Score every debate (or ``debate_id``) that has rewrites; write one ``fidelity`` run per debate.
+
+    ``group_by`` adds source metadata keys as aggregate and test dimensions. ``reference`` maps a
+    dimension to a named value to compare the others with (e.g. ``{"model": "human"}``); without one,
+    groups are compared pairwise.
+    """
     say = progress or (lambda _message: None)
-    all_pairs = load_pairs(ws, debate_id=debate_id, include_rejected=include_rejected)
+    # names that are already pair columns (country, task...) are dimensions anyway: not read from metadata
+    group_by = [key for key in dict.fromkeys(group_by) if key not in PAIR_COLUMNS and key != PAIR_COUNTRY]
+    all_pairs = load_pairs(ws, debate_id=debate_id, include_rejected=include_rejected, group_by=group_by)
     if all_pairs.empty:
         where = f"debate {debate_id!r}" if debate_id else str(ws.root)
         raise DembiasError(f"no reformulation or translation outputs to score in {where}")
@@ -363,19 +473,29 @@ def run_fidelity(
             seed=seed,
         )
         scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
+        scored[PAIR_COUNTRY] = pair_country_values(scored)
         metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
         if scores.stance_scored:
             scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
-        aggregates = aggregate(scored, metrics=metrics, dimensions=DIMENSIONS, k=k, n_resamples=n_resamples, seed=seed)
-        tests = group_tests(
+        aggregates = aggregate(
             scored,
-            metrics=["similarity", "review_score"],
-            dimensions=TEST_DIMENSIONS,
+            metrics=metrics,
+            dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
             k=k,
-            n_permutations=n_permutations,
+            n_resamples=n_resamples,
             seed=seed,
         )
-        pairs_table = scored[PAIR_COLUMNS].copy()
+        tests = group_tests(
+            scored,
+            metrics=[*TEST_METRICS, *(["stance_flip_rate"] if scores.stance_scored else [])],
+            dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
+            k=k,
+            n_permutations=n_permutations,
+            n_resamples=n_resamples,
+            seed=seed,
+            reference=reference,
+        )
+        pairs_table = scored[[*PAIR_COLUMNS, *group_by]].copy()
         pairs_table["source_ids"] = pairs_table["source_ids"].map(list)
         pairs_table["flag_kinds"] = pairs_table["flag_kinds"].map(list)
         params = {
@@ -391,6 +511,10 @@ def run_fidelity(
             "n_permutations": n_permutations,
             "seed": seed,
             "include_rejected": include_rejected,
+            "group_by": list(group_by),
+            "reference": dict(reference or {}),
+            "tests": "pairwise within each dimension (or each group against `reference`); Benjamini-Hochberg "
+            "over every test of the run",
         }
         info = write_run(
             ws,
@@ -414,36 +538,59 @@ def run_fidelity(
 
 
 def fidelity_json(runs: Sequence[FidelityRun]) -> dict[str, Any]:
-    """The ``--json`` view of fidelity runs: one record per output, and the aggregates."""
+    """The ``--json`` view of fidelity runs.
+
+    ``outputs``: one record per output (with its model, languages and flags); ``aggregates``: every
+    aggregate row; ``country_language``: the country x language view
+    (:func:`dembias.metrics.fidelity.country_language_table`); ``tests``: every test with n, means,
+    difference and its interval, effect size (Cohen's d), p and q; ``note``: the stance note when no
+    NLI model scored stance.
+    """
     outputs = []
     aggregates = []
+    tests = []
+    views = []
     for run in runs:
         flags_by_output: dict[str, list[dict[str, Any]]] = {}
         for f in run.flags.itertuples(index=False):
-            flags_by_output.setdefault(f.output_id, []).append({"kind": f.kind, "words": list(f.words)})
+            flags_by_output.setdefault(f.output_id, []).append(
+                {"kind": f.kind, "words": list(f.words), "detail": f.detail}
+            )
         for row in run.pairs.itertuples(index=False):
             record: dict[str, Any] = {
                 "run_id": run.info.run_id,
                 "debate_id": row.debate_id,
                 "output_id": row.output_id,
+                "model": row.model,
                 "source_ids": list(row.source_ids),
                 "task": row.task,
                 "source_language": row.source_language,
                 "target_language": row.target_language,
+                "output_language": getattr(row, "output_language", None),
+                "country": row.country if isinstance(row.country, str) else None,
                 "similarity": round(float(row.similarity), 6),
                 "similarity_percentile": _clean(row.similarity_percentile),
                 "review_score": round(float(row.review_score), 6),
                 "flags": flags_by_output.get(row.output_id, []),
+                "stance_checked": bool(getattr(row, "stance_checked", False)),
+                "lexical_stance_flip": _clean(getattr(row, "lexical_stance_flip", float("nan"))),
                 "stance_scored": bool(row.stance_scored),
             }
+            note = getattr(row, "stance_note", None)
+            if isinstance(note, str) and note:
+                record["stance_note"] = note
             if row.stance_scored:
                 record["entailment_min"] = _clean(row.entailment_min)
                 record["stance_flip"] = bool(row.stance_flip)
             outputs.append(record)
         for agg in run.aggregates.to_dict(orient="records"):
             aggregates.append({"debate_id": run.info.debate_id, **{k: _clean(v) for k, v in agg.items()}})
+        for test in run.tests.to_dict(orient="records"):
+            tests.append({"debate_id": run.info.debate_id, **{k: _clean(v) for k, v in test.items()}})
+        for view in country_language_table(run.aggregates).to_dict(orient="records"):
+            views.append({"debate_id": run.info.debate_id, **{k: _clean(v) for k, v in view.items()}})
     note = None if all(bool(r.info.manifest["params"]["stance_scored"]) for r in runs) else NO_STANCE_NOTE
-    return {"outputs": outputs, "aggregates": aggregates, "note": note}
+    return {"outputs": outputs, "aggregates": aggregates, "country_language": views, "tests": tests, "note": note}
 
 
 def _clean(value: Any) -> Any:

@@ -46,6 +46,7 @@ import pandas as pd
 from dembias.errors import IngestError
 from dembias.ingest.common import read_jsonl_records
 from dembias.lexical import base_language, lexical_flags
+from dembias.metrics.fidelity import STANCE_FLAG_KINDS
 from dembias.store import RunInfo, Workspace, latest_run, read_run_table, write_run
 
 INTERACTIONS_STAGE = "interactions"
@@ -207,7 +208,8 @@ def score_interactions(records: Sequence[Interaction], *, embedder: Any = None) 
                 "rejected": float(r.outcome == "rejected"),
                 "flag_kinds": [f.kind for f in flags],
                 "flagged": float(bool(flags)),
-                "negation_flagged": float(any(f.kind.startswith("negation") for f in flags)),
+                # any stance change: a negation out of place or a polarity concept turned around
+                "negation_flagged": float(any(f.kind in STANCE_FLAG_KINDS for f in flags)),
                 "pull_chars": char_pull(r.draft, r.suggestion, r.final),
             }
         )

@@ -3,16 +3,17 @@
 Every flag is a :class:`Flag` that names the words that raised it, so a reader can check it in a second.
 The rules are deliberately simple word lists and regular expressions, printed here in full:
 
-* **negation** (``negation_added`` / ``negation_removed``): each side's negations are counted with *its
-  own* language's list, so a cross-lingual pair compares "ne ... pas" in French with "not" in English.
-  Negative concord counts once: French ``ne``/``n'`` followed within :data:`CONCORD_WINDOW` tokens by
-  ``pas``, ``jamais``, ``plus``, ``rien``, ``personne``, ``aucun``... is one negation ("ne ... pas"); the
-  same for Italian ``non ... mai/nessuno/niente`` and Spanish ``no ... nunca/nada/ningún``. Other listed
-  words count one each (English ``not``, every ``-n't``, ``no``, ``never``; German ``nicht``, ``kein*``,
-  ``nie``...). Words that negate only after a head (French ``plus``, ``personne``, ``point``; Italian
-  ``più``, ``mica``) do not count alone.
-* **opposition** (``opposition_added`` / ``opposition_removed``): words that state a position against
-  something ("against", "contre", "gegen", "contro", "contra", "oppose"...), a crude proxy for polarity.
+* **stance** (``polarity_flipped``, ``negation_added`` / ``negation_removed``), in :mod:`dembias.polarity`:
+  polarity concepts aligned across the five languages (allow/ban, more/less, support/oppose, with/without,
+  keep/abolish, mandatory/voluntary, easier/harder, good/bad), and negations compared by scope: a
+  negation that governs a polarity mark turns its pole ("not allow" = "ban"); the others are compared
+  sentence by sentence. Each side is read with *its own* language's lists, so a cross-lingual pair
+  compares "ne ... pas" in French with "not" in English. Negative concord counts once: French
+  ``ne``/``n'`` followed within :data:`CONCORD_WINDOW` tokens by ``pas``, ``jamais``, ``plus``, ``rien``,
+  ``personne``, ``aucun``... is one negation ("ne ... pas"); the same for Italian ``non ... mai/nessuno/
+  niente`` and Spanish ``no ... nunca/nada/ningún``; French "ne ... que" (only) is not a negation.
+  Words that negate only after a head (French ``plus``, ``personne``, ``point``; Italian ``più``,
+  ``mica``) do not count alone.
 * **numbers** (``number_dropped``, ``number_added``, ``number_changed``): numbers written in digits
   (``1,500``, ``1.500``, ``2,5``, ``40%``) and number words two to twelve (plus tens and hundred,
   thousand) are compared as values. "one" and its equivalents are left out: in four of the five
@@ -21,17 +22,21 @@ The rules are deliberately simple word lists and regular expressions, printed he
   point (``2,5`` = ``2.5``).
 * **named entities** (``entity_dropped``): capitalised words that do not start a sentence (or a list
   item), plus acronyms such as ``EU`` or ``CO2`` anywhere; in German, where every noun is capitalised,
-  only acronyms and words with an inner capital (``BayWa``) count. An entity is dropped when no output word
+  only acronyms and words with an inner capital (``BayWa``, not ``Start-up-Unternehmen``) count. An entity is dropped when no output word
   matches it: same word ignoring case and accents, or (across languages) the same first
   ``max(4, len - 3)`` letters, so "Europe" finds "Europa".
 * **hedges** and **intensifiers** (``hedge_added``/``hedge_removed``, ``intensifier_added``/
   ``intensifier_removed``): per-language lists (:data:`HEDGES`, :data:`INTENSIFIERS`) counted per side.
+  Modal verbs of obligation ("must", "doit", "müssen", "deve", "debe") are not intensifiers: "Il faut"
+  is translated "We must", "Wir müssen", "Bisogna", "Hay que".
 * **length** (``length_ratio``): output characters / source characters outside
   ``[min_length_ratio, max_length_ratio]`` (default 0.5 to 2.0); not raised across languages when
   one of them is outside the five (characters of Chinese and English do not compare).
 
-Languages outside the five get no negation, opposition, hedge or intensifier flags (the lists are
-empty, and no flag is better than a wrong one); numbers, entities and length still apply.
+Languages outside the five get no stance, hedge or intensifier flags (the lists are empty, and no flag
+is better than a wrong one; :func:`dembias.polarity.not_checked_note` says "stance not checked for zh");
+numbers, entities and length still apply. :data:`OPPOSITION` is kept for readers of the word lists; its
+words are now the negative pole of the *support* concept.
 """
 
 from __future__ import annotations
@@ -208,6 +213,8 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
         {
             "very",
             "really",
+            "truly",
+            "heavily",
             "extremely",
             "absolutely",
             "definitely",
@@ -218,7 +225,6 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
             "clearly",
             "highly",
             "entirely",
-            "must",
         }
     ),
     "fr": frozenset(
@@ -232,8 +238,6 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
             "complètement",
             "fortement",
             "clairement",
-            "doit",
-            "doivent",
             "tout à fait",
         }
     ),
@@ -251,8 +255,6 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
             "unbedingt",
             "stark",
             "dringend",
-            "muss",
-            "müssen",
         }
     ),
     "it": frozenset(
@@ -266,8 +268,6 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
             "completamente",
             "fortemente",
             "chiaramente",
-            "deve",
-            "devono",
         }
     ),
     "es": frozenset(
@@ -282,8 +282,6 @@ INTENSIFIERS: dict[str, frozenset[str]] = {
             "completamente",
             "fuertemente",
             "claramente",
-            "debe",
-            "deben",
         }
     ),
 }
@@ -319,6 +317,7 @@ _NUMBER = re.compile(
     r"|(?<![0-9A-Za-zÀ-ÿ])\d+(?:[.,]\d+)?(?!\d)"
 )
 _SENTENCE_BREAK = re.compile(r"[.!?:;\n»«\"“”()\[\]]|^\s*(?:\d+[.)]|[-*•])\s")
+_CLAUSE_BREAK = re.compile(r"[,–—]")
 
 
 @dataclass(frozen=True)
@@ -337,6 +336,16 @@ class Token:
     lower: str
     surface: str
     sentence_start: bool
+    clause_start: bool = False
+
+
+@dataclass
+class NegationSpan:
+    """One negation of a text: its token positions (head first) and its label ("ne ... pas", "not")."""
+
+    positions: list[int]
+    label: str
+    attached: bool = False
 
 
 def base_language(code: str | None) -> str:
@@ -353,43 +362,52 @@ def tokenize(text: str, *, language: str) -> list[Token]:
     for match in _TOKEN.finditer(text):
         between = text[last_end : match.start()]
         start = not tokens or bool(_SENTENCE_BREAK.search(between))
+        clause = start or bool(_CLAUSE_BREAK.search(between))
         last_end = match.end()
         word = match.group(0)
         if lang in ("fr", "it"):
             elided = _ELISION.match(word)
             if elided:
-                tokens.append(Token(elided.group(1).lower(), elided.group(1), start))
-                word, start = elided.group(2), False
-        tokens.append(Token(word.lower(), word, start))
+                tokens.append(Token(elided.group(1).lower(), elided.group(1), start, clause))
+                word, start, clause = elided.group(2), False, False
+        tokens.append(Token(word.lower(), word, start, clause))
     return tokens
 
 
-def negations(text: str, *, language: str) -> list[str]:
-    """The negations of ``text`` in its language, one string each ("ne ... pas", "nicht", "don't")."""
+def negation_spans(text: str, *, language: str) -> list[NegationSpan]:
+    """The negations of ``text`` with their token positions (see :func:`negations`)."""
     rules = NEGATION.get(base_language(language))
     if rules is None:
         return []
     words = [t.lower for t in tokenize(text, language=language)]
-    found: list[str] = []
+    found: list[NegationSpan] = []
     used: set[int] = set()
     for i, word in enumerate(words):
         if i in used:
             continue
         if word in rules.heads:
-            used.add(i)
-            joined = [word]
+            window = words[i + 1 : i + 1 + CONCORD_WINDOW]
+            joined, positions = [word], [i]
             for j in range(i + 1, min(len(words), i + 1 + CONCORD_WINDOW)):
                 if words[j] in rules.heads:
                     break
                 if words[j] in rules.particles:
                     joined.append(words[j])
-                    used.add(j)
+                    positions.append(j)
                     break
-            found.append(" ... ".join(joined))
+            if base_language(language) == "fr" and len(joined) == 1 and {"que", "qu'"} & set(window[:3]):
+                continue  # French "ne ... que" means "only"
+            used.update(positions)
+            found.append(NegationSpan(positions, " ... ".join(joined)))
         elif word in rules.standalone or (rules.contraction_suffix and word.endswith(rules.contraction_suffix)):
             used.add(i)
-            found.append(word)
+            found.append(NegationSpan([i], word))
     return found
+
+
+def negations(text: str, *, language: str) -> list[str]:
+    """The negations of ``text`` in its language, one string each ("ne ... pas", "nicht", "don't")."""
+    return [span.label for span in negation_spans(text, language=language)]
 
 
 def marker_words(text: str, *, language: str, lexicon: dict[str, frozenset[str]]) -> list[str]:
@@ -442,7 +460,8 @@ def entities(text: str, *, language: str) -> list[str]:
             continue
         letters = [ch for ch in word if ch.isalpha()]
         acronym = len(letters) >= 2 and all(ch.isupper() for ch in letters)
-        inner_capital = any(ch.isupper() for ch in word[1:]) and not acronym
+        # an inner capital right after a hyphen starts a compound's next noun ("Start-up-Unternehmen")
+        inner_capital = any(ch.isupper() and word[i] != "-" for i, ch in enumerate(word[1:])) and not acronym
         if lang == "de":
             keep = acronym or inner_capital
         else:
@@ -533,15 +552,10 @@ def lexical_flags(
     cross = src_lang != tgt_lang
     flags: list[Flag] = []
     if src_lang in NEGATION and tgt_lang in NEGATION:
-        flags += _count_flag(
-            "negation",
-            negations(source, language=src_lang),
-            negations(output, language=tgt_lang),
-            cross=cross,
-            what="negation(s)",
-        )
+        from dembias.polarity import stance_flags
+
+        flags += stance_flags(source, output, source_lang=src_lang, target_lang=tgt_lang)
     for kind, lexicon, what in (
-        ("opposition", OPPOSITION, "opposition word(s)"),
         ("hedge", HEDGES, "hedge(s)"),
         ("intensifier", INTENSIFIERS, "intensifier(s)"),
     ):

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dembias.explain import metric_help
-from dembias.metrics.fidelity import NO_STANCE_NOTE
+from dembias.metrics.fidelity import NO_STANCE_NOTE, country_language_table
 from dembias.plots import fidelity_distribution_figure
 from dembias.plots.fidelity import ALL_POINTS_MAX
 from pages import shared
@@ -28,15 +28,68 @@ aggregates = shared.run_table(sel.root, sel.fidelity_run, "aggregates")
 tests = shared.run_table(sel.root, sel.fidelity_run, "tests")
 stance_scored = bool(pairs["stance_scored"].fillna(False).any()) if "stance_scored" in pairs else False
 
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric("Rewrites audited", len(pairs))
 cols[1].metric("Mean similarity", f"{pairs['similarity'].mean():.2f}", help=metric_help("similarity"))
 cols[2].metric("With a lexical flag", f"{(pairs['n_flags'] > 0).mean():.0%}", help=metric_help("flags"))
-if stance_scored:
-    cols[3].metric("Stance flips", int(pairs["stance_flip"].fillna(False).sum()), help=metric_help("entailment_min"))
+checked = pairs["stance_checked"].fillna(False).astype(bool) if "stance_checked" in pairs else None
+if checked is not None and checked.any():
+    share = pairs.loc[checked, "lexical_stance_flip"].mean()
+    cols[3].metric("Stance flips (lexical)", f"{share:.0%}", help=metric_help("lexical_stance_flip"))
 else:
-    cols[3].metric("Stance", "not scored")
-    st.warning(NO_STANCE_NOTE)
+    cols[3].metric("Stance flips (lexical)", "not checked", help=metric_help("lexical_stance_flip"))
+if checked is not None and not checked.all():
+    notes = pairs.loc[~checked, "stance_note"].dropna().value_counts()
+    st.info(
+        "; ".join(f"{shared.plain(note)} ({n} rewrite{'s' if n > 1 else ''})" for note, n in notes.items())
+        + ": these rewrites have no stance flags because no lexicon reads them, not because their stance held."
+    )
+if stance_scored:
+    cols[4].metric(
+        "Stance flips (NLI)", int(pairs["stance_flip"].fillna(False).sum()), help=metric_help("entailment_min")
+    )
+else:
+    cols[4].metric("Stance (NLI)", "not scored")
+    st.caption(NO_STANCE_NOTE)
+if pairs["model"].astype(str).str.startswith("reference control").any():
+    st.caption(
+        "Models named 'reference control: ...' are not models: they are faithful and negated translations written "
+        "by hand for the demo, to show what the audit reports for a known answer."
+    )
+
+view = country_language_table(aggregates) if not aggregates.empty else pd.DataFrame()
+if not view.empty:
+    st.subheader("By language pair and country")
+    st.caption(
+        "Each row: one model's rewrites from one source language into one target language, of contributions from "
+        "one country. Fidelity is the "
+        "mean similarity to the source; flagged share and lexical stance-flip share with 95% bootstrap intervals. "
+        "Rows with fewer than k contributors show no rates (small-cell rule)."
+    )
+
+    def cell(row: pd.Series, metric: str, percent: bool) -> str:
+        if metric not in row or pd.isna(row[metric]):
+            if row["suppressed"]:
+                return "suppressed"
+            return "not checked (no lexicon)" if metric == "lexical_stance_flip" else "—"
+        fmt = "{:.0%}" if percent else "{:.2f}"
+        return f"{fmt.format(row[metric])} [{fmt.format(row[metric + '_low'])}, {fmt.format(row[metric + '_high'])}]"
+
+    shown = pd.DataFrame(
+        {
+            "model": view["model"],
+            "language pair": view["language_pair"],
+            "country": view["country"],
+            "rewrites": view["n"],
+            "fidelity (similarity)": [cell(r, "similarity", False) for _, r in view.iterrows()],
+            "flagged": [cell(r, "flagged", True) for _, r in view.iterrows()],
+            "stance flips (lexical)": [cell(r, "lexical_stance_flip", True) for _, r in view.iterrows()],
+        }
+    )
+    if "stance_flip_rate" in view:
+        shown["stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
+    shared.text_table(shown)
+    shared.download(view, f"{sel.debate_id}-fidelity-country-language", label="Download this table (CSV)")
 
 
 @st.fragment
@@ -57,7 +110,10 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
         shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates
         shared.text_table(shown)
         shared.download(aggregates, f"{debate_id}-fidelity-aggregates")
-        st.caption("Permutation tests, Benjamini-Hochberg q-values across all tests of the run:")
+        st.caption(
+            "Pairwise permutation tests between groups (or each against a named reference), with the difference's "
+            "95% interval and Cohen's d; Benjamini-Hochberg q-values over every test of the run:"
+        )
         shared.text_table(tests)
 
 

@@ -9,7 +9,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-DEBATES = {"bowling-green", "klimarat-produktion-konsum", "nz-freshwater", "nz-ubi", "vtaiwan-uberx"}
+DEBATES = {
+    "bowling-green",
+    "klimarat-produktion-konsum",
+    "nz-freshwater",
+    "nz-ubi",
+    "vtaiwan-uberx",
+    "makeorg-fr",
+    "makeorg-g9",
+}
 
 
 def app_at(monkeypatch, ws, page: str | None = None, **params: str) -> AppTest:

@@ -18,7 +18,15 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def test_info_json_has_the_documented_names(demo_ws):
     info = json.loads(run("info", "--json", "--workspace", str(demo_ws.root)).stdout)
     debates = {d["debate_id"]: d for d in info["debates"]}
-    assert set(debates) == {"bowling-green", "klimarat-produktion-konsum", "nz-freshwater", "nz-ubi", "vtaiwan-uberx"}
+    assert set(debates) == {
+        "bowling-green",
+        "klimarat-produktion-konsum",
+        "nz-freshwater",
+        "nz-ubi",
+        "vtaiwan-uberx",
+        "makeorg-fr",
+        "makeorg-g9",
+    }
     for d in debates.values():
         assert {
             "debate_id",

@@ -31,7 +31,7 @@ def test_demo_end_to_end(demo_ws):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(base, wait_until="networkidle")
-        page.get_by_text("Debates (5)").wait_for(timeout=60_000)
+        page.get_by_text("Debates (7)").wait_for(timeout=60_000)
         page.get_by_text("Scorecard — ").first.wait_for(timeout=60_000)
         screenshot(page, "e2e-1-overview")
 

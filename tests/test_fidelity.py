@@ -14,8 +14,12 @@ from dembias.errors import DembiasError
 from dembias.fidelity_scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
 from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.metrics.fidelity import (
+    AGGREGATE_COLUMNS,
     NO_STANCE_NOTE,
+    PAIR_COUNTRY,
     aggregate,
+    cohen_d,
+    country_language_table,
     group_tests,
     minority_clusters,
     nli_label_indices,
@@ -127,7 +131,73 @@ def test_group_tests_detect_a_real_difference_and_skip_small_groups():
     row = tests.iloc[0]
     assert (row.group_a, row.group_b, row.n_a, row.n_b) == ("a", "b", 6, 6)
     assert row.difference == pytest.approx(0.4)
-    assert row.p_value < 0.01 and row.q_value == pytest.approx(row.p_value)
+    # no spread within either group: the interval is the difference itself and Cohen's d is undefined
+    assert row.difference_low == pytest.approx(0.4) and row.difference_high == pytest.approx(0.4)
+    assert np.isnan(row.effect_size)
+    assert row.p_value < 0.01 and row.q_value == pytest.approx(row.p_value) and row.family_size == 1
+
+
+def _three_models(with_c: bool = True) -> pd.DataFrame:
+    # a and b: the same eight values in another order; c: far lower
+    values = {"a": [0.75, 0.85] * 4, "b": [0.85, 0.75] * 4, "c": [0.15, 0.25] * 4}
+    rows = [
+        {"model": m, "similarity": v, "contributors": [f"{m}{i}"]}
+        for m, vs in values.items()
+        if with_c or m != "c"
+        for i, v in enumerate(vs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_group_tests_are_pairwise_not_against_the_rest():
+    tests = group_tests(_three_models(), metrics=["similarity"], dimensions=["model"], n_permutations=999)
+    assert list(zip(tests.group_a, tests.group_b, strict=True)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    by = {(r.group_a, r.group_b): r for r in tests.itertuples()}
+    assert by[("a", "c")].q_value < 0.01 and by[("b", "c")].q_value < 0.01 and by[("a", "b")].q_value > 0.05
+    assert by[("a", "b")].difference == 0.0 and by[("a", "b")].p_value == 1.0
+    assert by[("a", "c")].difference == pytest.approx(0.6) and by[("a", "c")].difference_low > 0.5
+    assert by[("a", "c")].effect_size == pytest.approx(0.6 / np.std([0.75, 0.85] * 4, ddof=1))
+    assert set(tests.family_size) == {3}
+    # a-vs-b does not change when another model is stored next to them (only its q-value's family does)
+    alone = group_tests(_three_models(with_c=False), metrics=["similarity"], dimensions=["model"], n_permutations=999)
+    assert alone.iloc[0].difference == pytest.approx(by[("a", "b")].difference)
+    assert alone.iloc[0].p_value == pytest.approx(by[("a", "b")].p_value)
+
+
+def test_group_tests_against_a_named_reference():
+    tests = group_tests(
+        _three_models(), metrics=["similarity"], dimensions=["model"], n_permutations=99, reference={"model": "a"}
+    )
+    assert list(zip(tests.group_a, tests.group_b, strict=True)) == [("b", "a"), ("c", "a")]
+    missing = group_tests(
+        _three_models(), metrics=["similarity"], dimensions=["model"], n_permutations=99, reference={"model": "z"}
+    )
+    assert missing.empty
+
+
+def test_cohen_d_exact():
+    assert cohen_d(np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])) == pytest.approx(-1.0)
+    assert np.isnan(cohen_d(np.array([1.0]), np.array([2.0, 3.0])))
+
+
+def test_country_language_table_puts_the_metrics_side_by_side():
+    agg = pd.DataFrame(
+        [
+            ("similarity", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.8, 0.7, 0.9, False),
+            ("flagged", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.3, 0.1, 0.5, False),
+            ("lexical_stance_flip", PAIR_COUNTRY, "m | fr->en | FR", 10, 10, 0.1, 0.0, 0.3, False),
+            ("similarity", PAIR_COUNTRY, "m | de->en | DE", 3, 3, np.nan, np.nan, np.nan, True),
+            ("similarity", "country", "FR", 10, 10, 0.8, 0.7, 0.9, False),
+        ],
+        columns=AGGREGATE_COLUMNS,
+    )
+    table = country_language_table(agg)
+    assert table.columns.tolist()[:6] == ["model", "language_pair", "country", "n", "n_contributors", "suppressed"]
+    rows = table.set_index(["model", "language_pair", "country"])
+    fr = rows.loc[("m", "fr->en", "FR")]
+    assert (fr.similarity, fr.similarity_low, fr.flagged_high, fr.lexical_stance_flip) == (0.8, 0.7, 0.5, 0.1)
+    de = rows.loc[("m", "de->en", "DE")]
+    assert bool(de.suppressed) and de.n == 3 and np.isnan(de.similarity) and np.isnan(de.flagged)
 
 
 def test_nli_label_indices():
@@ -252,21 +322,76 @@ def test_run_fidelity_writes_a_run_with_exact_flags(tmp_path):
     assert pairs["stance_flip"].isna().all() and pairs["entailment_min"].isna().all()
     flags = read_run_table(ws, info.run_id, "flags")
     got = {(r.output_id, r.kind, tuple(r.words)) for r in flags.itertuples()}
-    assert ("r0", "negation_added", ("not",)) in got
+    # "not" governs "build": the concept *exist* turns negative (scope, not count)
+    assert ("r0", "polarity_flipped", ("build", "not")) in got
     assert ("r1", "number_changed", ("40", "50")) in got
     assert ("r1", "entity_dropped", ("Main", "Street")) in got
     assert not any(o in {"t2", "t3", "r5"} for o, _, _ in got)
     assert pairs.loc["r0", "review_score"] == 0.5 and pairs.loc["r5", "review_score"] == 0.0
     agg = read_run_table(ws, info.run_id, "aggregates")
-    overall = agg[(agg.dimension == "all") & (agg.metric == "negation_flagged")].iloc[0]
+    overall = agg[(agg.dimension == "all") & (agg.metric == "lexical_stance_flip")].iloc[0]
     assert overall.n == 5 and overall.n_contributors == 6 and overall["mean"] == pytest.approx(0.2)
     de = agg[(agg.dimension == "language_pair") & (agg.value == "en->de")].iloc[0]
     assert bool(de.suppressed) and np.isnan(de["mean"])
     view = fidelity_json(runs)
     r0 = next(o for o in view["outputs"] if o["output_id"] == "r0")
-    assert r0["flags"] == [{"kind": "negation_added", "words": ["not"]}]
+    assert [(f["kind"], f["words"]) for f in r0["flags"]] == [("polarity_flipped", ["build", "not"])]
+    assert r0["model"] == "m" and r0["output_language"] == "en" and r0["lexical_stance_flip"] == 1.0
     assert r0["source_ids"] == ["c0"] and r0["similarity_percentile"] == 100.0 and "stance_flip" not in r0
     assert view["note"] == NO_STANCE_NOTE and any(a["dimension"] == "language_pair" for a in view["aggregates"])
+
+
+def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
+    ws = Workspace.resolve(tmp_path / "ws")
+    rows = [
+        {"id": "f1", "text": "Il faut interdire les pesticides dans les jardins publics.", "language": "fr",
+         "country": "FR", "theme": "nature"},
+        {"id": "f2", "text": "Il faut plus de pistes cyclables entre les villages.", "language": "fr",
+         "country": "FR", "theme": "transport"},
+        {"id": "z1", "text": "我們應該禁止汽車進入市中心", "language": "zh-Hant", "country": "TW", "theme": "transport"},
+    ]  # fmt: skip
+    ingest_contributions(ws, write(tmp_path / "c.jsonl", "\n".join(map(json.dumps, rows)) + "\n"), debate_id="mix")
+    outputs = [
+        # asked for German, answered in English: read as English (no false stance flag), flagged as a mismatch
+        {"output_id": "t1", "task": "translation", "target_language": "de", "source_ids": ["f1"],
+         "text": "We must ban pesticides in public gardens."},
+        # a faithful "Il faut" -> "We must" translation raises nothing
+        {"output_id": "t2", "task": "translation", "target_language": "en", "source_ids": ["f2"],
+         "text": "We must have more cycle paths between the villages."},
+        # a reformulation of a Chinese contribution written in English: stance is not checked, and says so
+        {"output_id": "r3", "task": "reformulation", "source_ids": ["z1"],
+         "text": "We should allow cars in the city centre."},
+    ]  # fmt: skip
+    text = "\n".join(json.dumps({"debate_id": "mix", "model": "m", **o}) for o in outputs) + "\n"
+    ingest_outputs(ws, write(tmp_path / "o.jsonl", text))
+    pairs = load_pairs(ws, group_by=["theme"]).set_index("output_id")
+    assert pairs["output_language"].to_dict() == {"t1": "en", "t2": "en", "r3": "en"}
+    assert pairs["target_language"].to_dict() == {"t1": "de", "t2": "en", "r3": "zh"}
+    assert pairs["theme"].to_dict() == {"t1": "nature", "t2": "transport", "r3": "transport"}
+    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], k=1, n_resamples=50, n_permutations=50)
+    scored = runs[0].pairs.set_index("output_id")
+    flags = runs[0].flags
+    # the reformulation of a Chinese contribution came back in English: a mismatch too
+    assert sorted((r.output_id, r.kind) for r in flags.itertuples()) == [
+        ("r3", "language_mismatch"),
+        ("t1", "language_mismatch"),
+    ]
+    assert scored.loc["t1", "lexical_stance_flip"] == 0.0 and scored.loc["t2", "lexical_stance_flip"] == 0.0
+    assert not scored.loc["r3", "stance_checked"] and np.isnan(scored.loc["r3", "lexical_stance_flip"])
+    assert scored.loc["r3", "stance_note"] == "stance not checked for zh"
+    view = fidelity_json(runs)
+    assert next(o for o in view["outputs"] if o["output_id"] == "r3")["stance_note"] == "stance not checked for zh"
+    cells = {(c["model"], c["language_pair"], c["country"]) for c in view["country_language"]}
+    assert cells == {("m", "fr->de", "FR"), ("m", "fr->en", "FR"), ("m", "zh->zh", "TW")}
+    assert any(a["dimension"] == "theme" for a in view["aggregates"])
+    assert {t["dimension"] for t in view["tests"]} >= {"theme", "language_pair"}
+    with pytest.raises(DembiasError, match="no source metadata key 'nope'"):
+        load_pairs(ws, group_by=["nope"])
+    with pytest.raises(DembiasError, match="already a column"):
+        load_pairs(ws, group_by=["country"])
+    # run_fidelity takes a dimension it already has as itself (no second column)
+    again = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["country"], k=1, n_resamples=20, n_permutations=20)
+    assert again[0].info.manifest["params"]["group_by"] == []
 
 
 def test_run_fidelity_with_tiny_nli_model(tmp_path):
@@ -307,7 +432,9 @@ def test_cli_score_fidelity_json(tmp_path):
     by_id = {o["output_id"]: o for o in view["outputs"]}
     assert set(by_id) == {"r0", "r1", "r5", "t2", "t3"}
     assert by_id["t3"]["source_ids"] == ["c3", "c4"] and by_id["t3"]["target_language"] == "de"
-    assert by_id["r0"]["flags"] == [{"kind": "negation_added", "words": ["not"]}]
+    assert [(f["kind"], f["words"]) for f in by_id["r0"]["flags"]] == [("polarity_flipped", ["build", "not"])]
+    assert all(o["model"] == "m" for o in view["outputs"])
+    assert {"tests", "country_language"} <= set(view)
     assert {"similarity", "similarity_percentile", "task", "source_language"} <= set(by_id["r0"])
     assert view["aggregates"] and view["note"] == NO_STANCE_NOTE
     text = CliRunner().invoke(app, ["score", "fidelity", "-w", str(ws.root), "--embedder", "fake"])

@@ -130,7 +130,8 @@ def test_fidelity_notebook_audits_the_demo_reformulations(demo_ws, monkeypatch):
     assert "stance not scored" in text  # no NLI model here: the notebook says so
     (line,) = [x for x in text.splitlines() if x.startswith("RESULT ")]
     facts = json.loads(line[len("RESULT ") :])
-    # what it reports is what the demo's fidelity runs hold (301 committed SmolLM2 reformulations)
+    # what it reports is what the demo's fidelity runs hold: the 301 committed SmolLM2 reformulations and the
+    # SmolLM2 translations of the three English debates
     total = 0
     for debate, seen in facts["debates"].items():
         run = store.latest_run(demo_ws, stage="fidelity", debate_id=debate)
@@ -139,7 +140,14 @@ def test_fidelity_notebook_audits_the_demo_reformulations(demo_ws, monkeypatch):
         assert seen["n_pairs"] == len(pairs)
         assert seen["mean_similarity"] == pytest.approx(pairs["similarity"].mean())
         total += len(pairs)
-    assert total == 301
+    committed = [
+        json.loads(line)
+        for path in (NOTEBOOKS.parent / "data" / "outputs").glob("smollm2-*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    english = {"bowling-green", "nz-ubi", "nz-freshwater"}
+    expected = [o for o in committed if o["debate_id"] in english and o["task"] in ("reformulation", "translation")]
+    assert total == len(expected) and sum(o["task"] == "reformulation" for o in expected) == 301
     check_fidelity_tables(rich_outputs(nb, "text/plain"))
 
 

@@ -33,9 +33,29 @@ def fidelity(
     include_rejected: Annotated[
         bool, typer.Option("--include-rejected", help="Also score rewrites of rejected contributions.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print every scored output and the aggregates.")] = False,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", help="Source metadata key to slice and test fidelity by (repeatable)."),
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reference",
+            help="DIMENSION=VALUE: compare every group of DIMENSION with VALUE (e.g. model=human) instead of "
+            "pairwise (repeatable).",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print every scored output, the aggregates, the tests and the views.")
+    ] = False,
 ) -> None:
     """Score the fidelity of reformulations and translations; one `fidelity` run per debate."""
+    references = {}
+    for item in reference or []:
+        dimension, sep, value = item.partition("=")
+        if not sep or not dimension or not value:
+            raise typer.BadParameter(f"--reference {item!r}: expected DIMENSION=VALUE")
+        references[dimension] = value
     runs = run_fidelity(
         workspace_from(workspace),
         debate_id=debate,
@@ -45,6 +65,8 @@ def fidelity(
         k=k,
         seed=seed,
         include_rejected=include_rejected,
+        group_by=group_by or (),
+        reference=references,
         progress=progress,
     )
     view = fidelity_json(runs)
@@ -60,7 +82,7 @@ def fidelity(
         for row in pairs.sort_values("review_score", ascending=False).head(5).itertuples():
             kinds = ", ".join(row.flag_kinds) or "no flag"
             typer.echo(
-                f"  {row.output_id} ({row.language_pair}) review {row.review_score:.2f} "
+                f"  {row.output_id} ({row.language_pair}, {row.model}) review {row.review_score:.2f} "
                 f"similarity {row.similarity:.3f} p{row.similarity_percentile:.0f}: {kinds}"
             )
     if view["note"]:

@@ -17,7 +17,7 @@ def demo(
     force: Annotated[bool, typer.Option("--force", help="Rebuild the workspace if it exists.")] = False,
     if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing when the workspace exists.")] = False,
 ) -> None:
-    """Build the demo workspace from data/ (five Polis conversations and the Sensemaker report)."""
+    """Build the demo workspace from data/ (five Polis conversations, make.org proposals, the Sensemaker report)."""
     ws = workspace_from(workspace)
     if if_missing and ws.exists():
         progress(f"{ws.root}: demo workspace already built")

@@ -15,8 +15,9 @@ Definitions (DESIGN.md §5, fidelity):
 
       review = 1 - (1 - r_sem) (1 - r_flags) (1 - r_nli)
       r_sem   = 1 - percentile / 100
-      r_flags = 1 - 0.5 ** (sum of flag weights)       (FLAG_WEIGHTS: negation, number, opposition 1.0;
-                                                        entity, hedge, intensifier, length 0.5)
+      r_flags = 1 - 0.5 ** (sum of flag weights)       (FLAG_WEIGHTS: polarity, negation, number,
+                                                        language 1.0; entity, hedge, intensifier,
+                                                        length 0.5)
       r_nli   = 1 if stance_flip else 1 - entailment_min   (0 when no NLI model is used)
 
   So one negation flag alone gives 0.5, a pair no closer to its source than the median contribution
@@ -40,12 +41,15 @@ from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, p
 
 NO_STANCE_NOTE = (
     "stance not scored: no NLI model was configured, and embedding similarity cannot see a flipped stance "
-    "(a rewrite that says the opposite can score as similar as a faithful one); read the negation flags"
+    "(a rewrite that says the opposite can score as similar as a faithful one); read the lexical stance flags "
+    "(polarity_flipped, negation_added/removed), which see only the words in their lexicons"
 )
 
 #: Weight of each flag kind (by prefix) in the review score.
 FLAG_WEIGHTS: dict[str, float] = {
+    "polarity": 1.0,
     "negation": 1.0,
+    "language": 1.0,
     "number": 1.0,
     "opposition": 1.0,
     "entity": 0.5,
@@ -225,9 +229,16 @@ TEST_COLUMNS = [
     "mean_a",
     "mean_b",
     "difference",
+    "difference_low",
+    "difference_high",
+    "effect_size",
     "p_value",
     "q_value",
+    "family_size",
 ]
+
+#: Flag kinds that say the stance may have changed (lexical, no judge model): see :mod:`dembias.polarity`.
+STANCE_FLAG_KINDS = ("polarity_flipped", "negation_added", "negation_removed")
 
 
 def aggregate(
@@ -279,6 +290,39 @@ def aggregate(
     return pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
 
 
+def cohen_d(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's d of ``a`` against ``b`` (difference of means over the pooled standard deviation).
+
+    NaN when a group has fewer than two values or both are constant (no spread to scale by).
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size < 2 or b.size < 2:
+        return float("nan")
+    pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2)
+    if pooled <= 0:
+        return float("nan")
+    return float((a.mean() - b.mean()) / np.sqrt(pooled))
+
+
+def bootstrap_difference_ci(
+    a: np.ndarray, b: np.ndarray, *, n_resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of mean(a) - mean(b), each group resampled on its own."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    diffs = a[rng.integers(0, a.size, (n_resamples, a.size))].mean(axis=1) - b[
+        rng.integers(0, b.size, (n_resamples, b.size))
+    ].mean(axis=1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return (float(low), float(high))
+
+
 def group_tests(
     pairs: pd.DataFrame,
     *,
@@ -286,14 +330,21 @@ def group_tests(
     dimensions: Sequence[str],
     k: int = DEFAULT_K,
     n_permutations: int = 10000,
+    n_resamples: int = 1000,
     seed: int = 0,
+    reference: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Permutation tests of differences between groups, with Benjamini-Hochberg q-values across all tests.
+    """Differences between groups: permutation p-values, Benjamini-Hochberg q-values, intervals, effect sizes.
 
-    For each dimension with at least two non-suppressed values: each value against the rest (for two
-    values, one test). The dimension ``cluster_size`` (values ``minority``/``majority``) gives the
-    minority-versus-majority test. Groups with fewer than ``k`` contributors are not tested.
+    Within each dimension, the groups with at least ``k`` contributors are compared **pairwise** (every
+    pair once, ``group_a`` before ``group_b`` in sorted order), or each against ``reference[dimension]``
+    when a reference value is named for that dimension (and has ``k`` contributors). Never "one group
+    against the rest": that answer would change with whatever else the workspace holds. Per test: n,
+    means, the difference of means with a bootstrap 95% interval, Cohen's d (:func:`cohen_d`) and the
+    two-sided permutation p-value. The Benjamini-Hochberg family is every test in the returned table
+    (``family_size`` says how many); NaN p-values (a group without values of that metric) are not in it.
     """
+    reference = dict(reference or {})
     rows = []
     for dimension in dimensions:
         if dimension not in pairs.columns:
@@ -305,33 +356,96 @@ def group_tests(
         kept = [v for v, n in sizes.items() if n >= k]
         if len(kept) < 2:
             continue
-        data = data[data[dimension].astype(str).isin(kept)]
         labels = data[dimension].astype(str)
-        comparisons = [(kept[0], kept[1])] if len(kept) == 2 else [(v, "rest") for v in kept]
+        ref = reference.get(dimension)
+        if ref is not None:
+            comparisons = [(v, ref) for v in kept if v != ref] if ref in kept else []
+        else:
+            comparisons = [(a, b) for i, a in enumerate(kept) for b in kept[i + 1 :]]
         for group_a, group_b in comparisons:
-            in_a = labels == group_a
-            in_b = labels == group_b if group_b != "rest" else ~in_a
             for metric in metrics:
-                a = data.loc[in_a, metric].to_numpy(dtype=float)
-                b = data.loc[in_b, metric].to_numpy(dtype=float)
+                if metric not in data.columns:
+                    continue
+                a = data.loc[labels == group_a, metric].to_numpy(dtype=float)
+                b = data.loc[labels == group_b, metric].to_numpy(dtype=float)
+                a, b = a[~np.isnan(a)], b[~np.isnan(b)]
                 p = permutation_test(a, b, n_permutations=n_permutations, seed=seed)
+                low, high = bootstrap_difference_ci(a, b, n_resamples=n_resamples, seed=seed)
                 rows.append(
                     {
                         "metric": metric,
                         "dimension": dimension,
                         "group_a": group_a,
                         "group_b": group_b,
-                        "n_a": int(np.count_nonzero(~np.isnan(a))),
-                        "n_b": int(np.count_nonzero(~np.isnan(b))),
-                        "mean_a": float(np.nanmean(a)) if a.size else float("nan"),
-                        "mean_b": float(np.nanmean(b)) if b.size else float("nan"),
-                        "difference": float(np.nanmean(a) - np.nanmean(b)) if a.size and b.size else float("nan"),
+                        "n_a": int(a.size),
+                        "n_b": int(b.size),
+                        "mean_a": float(a.mean()) if a.size else float("nan"),
+                        "mean_b": float(b.mean()) if b.size else float("nan"),
+                        "difference": float(a.mean() - b.mean()) if a.size and b.size else float("nan"),
+                        "difference_low": low,
+                        "difference_high": high,
+                        "effect_size": cohen_d(a, b),
                         "p_value": p,
                     }
                 )
-    frame = pd.DataFrame(rows, columns=TEST_COLUMNS[:-1])
+    frame = pd.DataFrame(rows, columns=TEST_COLUMNS[:-2])
     frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy()) if len(frame) else []
+    frame["family_size"] = int(frame["p_value"].notna().sum())
     return frame[TEST_COLUMNS]
+
+
+#: The crossed dimension of the country x language view, per model (values "model | fr->en | FR").
+PAIR_COUNTRY = "model_language_pair_country"
+
+#: Metrics of the country x language view, in its column order.
+COUNTRY_LANGUAGE_METRICS = ("similarity", "flagged", "lexical_stance_flip", "stance_flip_rate")
+
+
+def pair_country_values(pairs: pd.DataFrame) -> pd.Series:
+    """The crossed value "model | language_pair | country" of each pair ("unknown" for a missing country).
+
+    The model is part of the cell so that two models (or a model and a reference control) translating the
+    same contributions are never averaged together.
+    """
+    country = pairs["country"].where(pairs["country"].notna(), "unknown").astype(str)
+    model = pairs["model"].where(pairs["model"].notna(), "unknown").astype(str).str.replace("|", "/", regex=False)
+    return model + " | " + pairs["language_pair"].astype(str) + " | " + country
+
+
+def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
+    """The country x language view: one row per (model, language pair, country), metrics side by side.
+
+    Columns: model, language_pair, country, n, n_contributors, suppressed, then ``<metric>``, ``<metric>_low``,
+    ``<metric>_high`` for each of :data:`COUNTRY_LANGUAGE_METRICS` present in ``aggregates`` (fidelity
+    as mean similarity, flagged share, lexical stance-flip share, NLI stance-flip share). Suppressed
+    cells (under k contributors) keep their n but no value.
+    """
+    part = aggregates[aggregates["dimension"] == PAIR_COUNTRY]
+    present = [m for m in COUNTRY_LANGUAGE_METRICS if m in set(part["metric"])]
+    columns = ["model", "language_pair", "country", "n", "n_contributors", "suppressed"]
+    columns += [f"{m}{suffix}" for m in present for suffix in ("", "_low", "_high")]
+    rows = []
+    for value, group in part.groupby("value", sort=True):
+        model, pair, country = str(value).rsplit(" | ", 2)
+        first = group.iloc[0]
+        row: dict[str, object] = {
+            "model": model,
+            "language_pair": pair,
+            "country": country,
+            "n": int(first["n"]),
+            "n_contributors": int(first["n_contributors"]),
+            "suppressed": bool(first["suppressed"]),
+        }
+        for metric in present:
+            hit = group[group["metric"] == metric]
+            mean, low, high = (
+                (float(hit.iloc[0]["mean"]), float(hit.iloc[0]["low"]), float(hit.iloc[0]["high"]))
+                if len(hit)
+                else (float("nan"),) * 3
+            )
+            row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def minority_clusters(sizes: Mapping[str, int], *, share: float = 0.2, noise: str = "-1") -> set[str]:

@@ -1,0 +1,506 @@
+"""Stance changes without a judge model: aligned polarity concepts and negation scope, in five languages.
+
+A rewrite or a translation can say the opposite of its source without any negation being added:
+"ban" for "allow", "less" for "more", "without" for "with". This module finds such **polarity marks**
+with per-language word lists whose entries share **concept ids** across languages, so that a French
+source is compared with its English translation concept by concept:
+
+=============  =====================================================  ===================================
+concept        positive pole                                          negative pole
+=============  =====================================================  ===================================
+permit         allow, autoriser, erlauben, permettere, permitir        ban, interdire, verbieten, vietare,
+                                                                       prohibir
+amount         more, increase, plus (de), mehr, più, más               less, fewer, reduce, moins, weniger,
+                                                                       meno, menos
+support        support, in favour of, soutenir, für (sind für) ...    oppose, against, contre, gegen,
+                                                                       contro, contra, reject ...
+with           with, avec, mit, con                                   without, sans, ohne, senza, sin
+exist          create, keep, protect, open, créer, schaffen ...       abolish, destroy, remove, close ...
+obligation     mandatory, obligatoire, verpflichtend ...              voluntary, facultatif, freiwillig ...
+ease           easier, simplify, faciliter, erleichtern ...           harder, complicate, erschweren ...
+quality        good, better, improve, bon, gut, buono, bueno ...      bad, worse, harm, mauvais, schlecht...
+=============  =====================================================  ===================================
+
+The full lists are :data:`LEXICON` below. Entries are lowercase and compared without accents; ``word*``
+matches a prefix, ``*word*`` (German compounds) a substring, and entries with spaces match as phrases
+before single words. The words "more"/"less" and their equivalents count only where they quantify
+(:func:`_amount_word_counts`): not in "no longer" ("ne ... plus", "nicht mehr", "non ... più"), "more
+or less", superlatives, "at least", or French "plus" before an adjective.
+
+**Negation by scope, not by count.** Each negation (:func:`dembias.lexical.negation_spans`) is attached
+to the first polarity mark after it in the same clause, else to the nearest mark before it in that clause
+(German "nicht" after its verb, "allow no advertising" = "keine Werbung erlauben"). Clauses end at
+punctuation and at "and"/"but" words. An attached negation turns the mark's pole
+around: "not allow" is the negative pole of *permit*, so "ne pas autoriser" = "ban" raises nothing.
+Negations attached to no mark are **free**; they are compared sentence by sentence when both texts have
+as many sentences, else over the whole text (:func:`free_negation_flags`).
+
+A negation attached to a mark of a concept that the other side does not mention is compared as a free
+negation too ("We must not have an open policy" against a source without *exist*).
+
+**A flip** of concept *c* (flag ``polarity_flipped``): the output has more marks of one pole than the
+source and no more of the other, while the source had the other pole. Concepts only one side mentions
+are not flags: translators choose words, and a dropped word is not a reversed stance.
+
+"Il faut" = "We must" = "Wir müssen" = "Bisogna" = "Hay que": modal verbs of obligation are deliberately
+not polarity marks (nor intensifiers), so the make.org formula never raises a flag across languages.
+Languages outside the five are not checked, and say so (:func:`stance_checked`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from dembias.lexical import Flag, NegationSpan, Token, base_language, negation_spans, tokenize
+
+#: Languages whose stance marks are checked (lexicons below, negation rules in :mod:`dembias.lexical`).
+POLARITY_LANGUAGES = ("en", "fr", "de", "it", "es")
+
+#: Tokens after a negation within which it can attach to a polarity mark of the same clause.
+SCOPE_WINDOW = 8
+
+
+def _entries(text: str) -> tuple[str, ...]:
+    return tuple(e.strip() for e in text.split(",") if e.strip())
+
+
+# concept -> language -> (positive pole, negative pole), comma-separated entries
+_RAW: dict[str, dict[str, tuple[str, str]]] = {
+    "permit": {
+        "en": ("allow*, permit, permits, permitted, permitting, authoris*, authoriz*, legalis*, legaliz*",
+               "ban, bans, banned, banning, forbid*, forbade, prohibit*, outlaw*"),
+        "fr": ("autoris*, permettre, permet, permettent, permettons, permis d'*, légalis*",
+               "interdi*, prohib*, bannir, bannis*, proscri*"),
+        "de": ("erlaub*, zulass*, zugelassen, gestatt*, genehmig*, legalisier*",
+               "*verbot*, verbiet*, untersag*"),
+        "it": ("permettere, permette, permettono, permesso, permessa, consenti*, autorizz*, legalizz*",
+               "vieta*, vietat*, vieti, vieto, divieto, divieti, proibi*, mettere al bando"),
+        "es": ("permitir, permite, permiten, permitido, permitida, permitidos, permitidas, autoriz*, legaliz*",
+               "prohib*, prohíb*, vetar, vetado, vetada"),
+    },
+    "amount": {
+        "en": ("more, increase*, raise, raises, raised, raising, expand*, boost*, higher, additional",
+               "less, fewer, reduc*, decreas*, cut, cuts, cutting, lower, lowered, lowering, limit, limits, "
+               "limited, limiting, restrict*, diminish*, curb*"),
+        "fr": ("plus, davantage, augment*, accroitre, accroiss*, hausse, supplementaire*, renforc*",
+               "moins, redui*, reduction*, diminu*, baisse*, baisser, limiter, limite, limitent, limitee*, "
+               "limitation*, restreind*, restrict*"),
+        "de": ("mehr, erhoh*, steiger*, ausbau*, ausgebaut, ausweit*, zusatzlich*, weitere, weiteren, weiterer, "
+               "weiteres, verstark*, hoher, hoheren, hohere",
+               "weniger, reduzier*, verringer*, senk*, gesenkt, kurz*, gekurzt, begrenz*, beschrank*, "
+               "einschrank*, niedriger*, abbau*, abgebaut"),
+        "it": ("piu, aument*, accresc*, ampli*, ulterior*, rafforz*, alzare, alzate, alzato, alzata",
+               "meno, ridu*, ridott*, riduzion*, diminu*, abbass*, limitare, limita, limitato, limitata, restring*, tagli*"),
+        "es": ("mas, aument*, increment*, ampli*, adicional*, reforz*, refuerz*, subir, suba, suban, subido",
+               "menos, reduc*, disminu*, bajar, baje, bajen, bajado, limitar, limita, limitado, limitada, "
+               "restring*, recort*"),
+    },
+    "support": {
+        "en": ("support*, favour*, favor*, in favour of, in favor of, promot*, encourag*, approv*, accept*, "
+               "endors*, backing",
+               "oppose*, opposing, opposition, against, reject*, refus*, fight*, combat*, discourag*, "
+               "condemn*, disapprov*"),
+        "fr": ("soutien*, soutenir, soutenu*, soutiens, appui, appuyer, favoris*, en faveur, encourag*, "
+               "approuv*, accept*, promouv*, sont pour, suis pour, sommes pour, etes pour",
+               "oppos*, contre, rejet*, rejett*, refus*, lutter contre, lutte contre, combatt*, decourag*, "
+               "condamn*, desapprouv*"),
+        "de": ("unterstutz*, befurwort*, forder*, sind fur, bin fur, dafur, zustimm*, akzeptier*, begruss*, "
+               "annehmen, angenommen",
+               "gegen, dagegen, ablehn*, lehne, lehnen, lehnt, bekampf*, kampf gegen, verurteil*, zuruckweis*"),
+        "it": ("sosten*, sostien*, appogg*, a favore, favorire, favorisce, incoraggi*, promuov*, approv*, "
+               "accett*",
+               "opporsi, oppongo, oppone, opponiamo, oppongono, opposizione, contro, contrari*, respin*, "
+               "rifiut*, combatt*, lottare contro, scoraggi*, condann*"),
+        "es": ("apoy*, respald*, favorec*, a favor, foment*, promuev*, promov*, aprob*, acept*",
+               "opon*, opong*, opuest*, oposicion, contra, en contra, rechaz*, luchar contra, combat*, "
+               "desalent*, conden*"),
+    },
+    "with": {
+        "en": ("with", "without"),
+        "fr": ("avec", "sans"),
+        "de": ("mit", "ohne"),
+        "it": ("con, col, coi, colla", "senza"),
+        "es": ("con", "sin"),
+    },
+    "exist": {
+        "en": ("create, creates, created, creating, creation, build, builds, building, built, introduc*, "
+               "establish*, preserv*, protect*, keep, keeps, kept, maintain*, conserve, conserving, "
+               "conservation, open, opens, opened, opening",
+               "abolish*, abolition, destroy*, destruct*, eliminat*, remov*, scrap, scrapped, scrapping, "
+               "dismantl*, close, closes, closed, closing, closure*, shut, shuts, shutting, demolish*, "
+               "put an end, abandon*"),
+        "fr": ("creer, cree, creent, creee, crees, creees, creation, creations, creons, construi*, constru*, "
+               "instaur*, introdui*, preserv*, proteg*, protect*, maintenir, maintien*, maintenu*, conserv*, "
+               "sauvegard*, ouvrir, ouvert, ouverte, ouverts, ouvertes, ouverture, ouvre, ouvrent",
+               "aboli*, supprim*, suppression*, detrui*, destruct*, elimin*, demantel*, fermer, fermee, fermees, "
+               "fermeture*, ferment, mettre fin, abandonn*"),
+        "de": ("schaffen, schafft, geschaffen, einfuhr*, eingefuhrt, bauen, baut, gebaut, erricht*, erhalt*, "
+               "bewahr*, schutz*, geschutzt, beibehalt*, bestehen bleiben, offnen, offnet, geoffnet, offen",
+               "abschaff*, zerstor*, beseitig*, abreiss*, abriss, streich*, gestrichen, schliess*, "
+               "geschlossen, auflos*"),
+        "it": ("creare, crea, creano, creato, creata, creati, create, creazione, costrui*, introdu*, istitui*, "
+               "preserv*, protegg*, protett*, tutel*, mantene*, mantien*, mantenut*, conserv*, salvaguard*, "
+               "aprire, apre, aprono, aperto, aperta, aperti, aperte, apertura",
+               "aboli*, distrugg*, distrutt*, elimin*, soppri*, smantell*, chiud*, chius*, porre fine, "
+               "abbandon*"),
+        "es": ("crear, crea, crean, creado, creada, creados, creadas, creacion, construi*, constru*, "
+               "introduc*, establec*, preserv*, proteg*, proteccion, manten*, mantien*, conserv*, abrir, abre, "
+               "abren, abierto, abierta, abiertos, abiertas, apertura",
+               "aboli*, suprim*, supresion, destrui*, destru*, elimin*, desmantel*, cerrar, cierra, cierran, "
+               "cerrado, cerrada, cerrados, cerradas, cierre, poner fin, abandon*"),
+    },
+    "obligation": {
+        "en": ("mandatory, compulsory, obligatory, obliged, obligation*", "voluntary, optional"),
+        "fr": ("obligatoire*, oblig*, tenu de, tenus de, tenue de, tenues de, imposer, impose, imposee*",
+               "facultati*, volontaire*, optionnel*"),
+        "de": ("verpflicht*, pflicht, *pflicht, obligatorisch*, vorschreib*, vorgeschrieben",
+               "freiwillig*, optional*"),
+        "it": ("obbligator*, obblig*, tenuto a, tenuta a, tenuti a, tenute a", "facoltativ*, volontari*, opzional*"),
+        "es": ("obligatori*, oblig*, imponer, impone, imponen", "voluntari*, opcional*, facultativ*"),
+    },
+    "ease": {
+        "en": ("easier, simplif*, simpler, facilitat*", "harder, difficult*, complicat*, hinder*, obstruct*, hamper*"),
+        "fr": ("facilit*, simplifi*, plus simple, plus facile", "compliqu*, entrav*, freiner, plus difficile"),
+        "de": ("erleichter*, vereinfach*, einfacher, leichter", "erschwer*, behinder*, verkomplizier*, schwieriger"),
+        "it": ("facilit*, semplific*, piu semplice, piu facile", "ostacol*, complic*, piu difficile, intralci*"),
+        "es": ("facilit*, simplific*, mas sencillo, mas facil", "dificult*, obstaculiz*, complic*, mas dificil, "
+               "entorpec*"),
+    },
+    "quality": {
+        "en": ("good, better, best, benefit*, beneficial, improv*, positive",
+               "bad, worse, worst, harm, harms, harmed, harmful, damag*, negative, worsen*"),
+        "fr": ("bon, bonne, bons, bonnes, meilleur*, benefi*, profite, profitent, amelior*, positi*",
+               "mauvais*, pire*, nuisible*, nocif*, nefaste*, negati*, degrad*, aggrav*, nuire"),
+        "de": ("gut, gute, guter, gutes, guten, besser*, nutzt, nutzlich*, vorteil*, verbesser*, positiv*",
+               "schlecht*, schadlich*, schadet, schaden, verschlechter*, negativ*"),
+        "it": ("buono, buona, buoni, buone, buon, migliore, migliori, miglior*, fa bene, benefic*, positiv*",
+               "cattiv*, peggior*, dannos*, fa male, nociv*, negativ*, danneggi*"),
+        "es": ("bueno, buena, buenos, buenas, buen, mejor, mejores, mejor*, benefic*, positiv*",
+               "malo, mala, malos, malas, peor, peores, perjudic*, danin*, nociv*, negativ*, empeor*"),
+    },
+}  # fmt: skip
+
+
+def fold(word: str) -> str:
+    """Lowercase without accents (and ``ß`` as ``ss``): the form lexicon entries are written in."""
+    decomposed = unicodedata.normalize("NFKD", word.lower().replace("ß", "ss"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+#: concept -> language -> pole (+1 / -1) -> entries (folded)
+LEXICON: dict[str, dict[str, dict[int, tuple[str, ...]]]] = {
+    concept: {
+        lang: {1: tuple(fold(e) for e in _entries(pos)), -1: tuple(fold(e) for e in _entries(neg))}
+        for lang, (pos, neg) in langs.items()
+    }
+    for concept, langs in _RAW.items()
+}
+
+#: Words that a prefix entry would catch but that are not polarity marks (folded). French "ferme(s)" is left
+#: out of the lists on purpose: without accents "fermé" (closed) is "ferme" (farm), frequent in proposals.
+EXCLUDED: dict[str, frozenset[str]] = {
+    "en": frozenset({"limitless", "supporter", "supporters", "favourite", "favorite", "favourites"}),
+    "fr": frozenset({"maintenant", "construits"}),
+    "de": frozenset({"schutzen"}),
+    "it": frozenset({"tagliola"}),
+    "es": frozenset({"constitucion", "bajo"}),
+}
+
+#: The words "more"/"less" of each language, handled by :func:`_amount_word_counts`.
+AMOUNT_WORDS: dict[str, tuple[str, str]] = {
+    "en": ("more", "less"),
+    "fr": ("plus", "moins"),
+    "de": ("mehr", "weniger"),
+    "it": ("piu", "meno"),
+    "es": ("mas", "menos"),
+}
+_NEGATING_BEFORE_MORE = {
+    "en": {"no", "not", "any"},
+    "de": {"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "nimmer"},
+    "it": {"non", "mai"},
+    "es": {"no", "nunca"},
+    "fr": {"ne", "n'", "non"},
+}
+_SUPERLATIVE_BEFORE = {
+    "en": {"the"},
+    "fr": {"le", "la", "les", "l'"},
+    "it": {"il", "la", "i", "le", "lo", "gli", "l'"},
+    "es": {"el", "la", "los", "las", "lo"},
+    "de": {"am"},
+}
+_AT_LEAST = {
+    "fr": {("au", "moins"), ("du", "moins"), ("a", "moins"), ("pour", "moins"), ("ou", "moins")},
+    "it": {("a", "meno"), ("o", "meno")},
+    "es": {("al", "menos"), ("lo", "menos"), ("a", "menos"), ("o", "menos")},
+    "en": {("or", "less"), ("or", "more"), ("the", "less")},
+    "de": {("oder", "weniger"), ("oder", "mehr")},
+}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One polarity mark: concept, pole as written, position, words, and the negation attached to it."""
+
+    concept: str
+    pole: int
+    start: int
+    end: int
+    words: str
+    sentence: int
+    clause: int
+    negation: str | None = None
+
+    @property
+    def effective(self) -> int:
+        """The pole once an attached negation is applied."""
+        return -self.pole if self.negation else self.pole
+
+    def describe(self) -> str:
+        """'not ... ban' style text of the mark with its negation."""
+        return f"{self.negation} + {self.words}" if self.negation else self.words
+
+
+def _match(entry: str, word: str) -> bool:
+    if entry.startswith("*") and entry.endswith("*"):
+        return entry[1:-1] in word
+    if entry.startswith("*"):
+        return word.endswith(entry[1:])
+    if entry.endswith("*"):
+        return word.startswith(entry[:-1])
+    return word == entry
+
+
+def _amount_word_counts(words: list[str], i: int, lang: str, used_by_negation: set[int]) -> bool:
+    """Whether "more"/"less" (or its equivalent) at ``words[i]`` quantifies (see the module docstring)."""
+    word = words[i]
+    prev = words[i - 1] if i > 0 else ""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if i in used_by_negation:  # "ne ... plus", "non ... più": a negation particle, not an amount
+        return False
+    if (prev, word) in _AT_LEAST.get(lang, set()) or (word, nxt) in {("more", "or"), ("plus", "ou"), ("mehr", "oder")}:
+        return False
+    if word in ("more", "mehr", "piu", "mas", "plus") and prev in _NEGATING_BEFORE_MORE.get(lang, set()):
+        return False  # "no more", "nicht mehr", "non più": no longer
+    if prev in _SUPERLATIVE_BEFORE.get(lang, set()):
+        return False
+    if lang == "fr" and word == "plus":
+        # "plus de X", "X de plus", "produire plus" quantify; "plus sûr" (before an adjective) compares
+        return nxt in ("de", "d'", "") or prev == "de" or not nxt.isalpha()
+    return True
+
+
+def polarity_marks(text: str, *, language: str) -> list[Mark]:
+    """The polarity marks of ``text`` with their negations attached (see the module docstring)."""
+    return _marks_and_free(text, language=language)[0]
+
+
+def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple[NegationSpan, int, str]]]:
+    """Polarity marks, and the free negations as (span, sentence, the word after it)."""
+    lang = base_language(language)
+    if lang not in POLARITY_LANGUAGES:
+        return [], []
+    tokens = tokenize(text, language=lang)
+    words = [fold(t.lower) for t in tokens]
+    sentences, clauses = _sentence_and_clause_ids(tokens, lang)
+    spans = negation_spans(text, language=lang)
+    used_by_negation = {j for span in spans for j in span.positions}
+    excluded = EXCLUDED.get(lang, frozenset())
+    covered: set[int] = set()
+    found: list[Mark] = []
+    amount_words = AMOUNT_WORDS[lang]
+    # phrases first (longest first), then single words
+    entries = [(c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es]
+    phrases = sorted((x for x in entries if " " in x[2]), key=lambda x: -len(x[2].split(" ")))
+    for concept, pole, entry in phrases:
+        parts = entry.split(" ")
+        for i in range(len(words) - len(parts) + 1):
+            span = range(i, i + len(parts))
+            if covered.intersection(span):
+                continue
+            if all(_match(p, words[i + k]) for k, p in enumerate(parts)):
+                covered.update(span)
+                surface = " ".join(t.surface for t in tokens[i : i + len(parts)])
+                found.append(Mark(concept, pole, i, i + len(parts) - 1, surface, sentences[i], clauses[i]))
+    singles = [x for x in entries if " " not in x[2]]
+    for i, word in enumerate(words):
+        if i in covered or word in excluded or not word[:1].isalpha():
+            continue
+        if word in amount_words and not _amount_word_counts(words, i, lang, used_by_negation):
+            continue
+        for concept, pole, entry in singles:
+            if _match(entry, word):
+                found.append(Mark(concept, pole, i, i, tokens[i].surface, sentences[i], clauses[i]))
+                break
+    found.sort(key=lambda m: m.start)
+    marks = _attach_negations(found, spans, clauses, lang)
+    free = []
+    for span in spans:
+        if span.attached:
+            continue
+        last = span.positions[-1] if len(span.positions) == 1 else span.positions[0]
+        scoped = tokens[last + 1].surface if last + 1 < len(tokens) else ""
+        free.append((span, sentences[span.positions[0]] if sentences else 0, scoped))
+    return marks, free
+
+
+def _sentence_and_clause_ids(tokens: list[Token], lang: str) -> tuple[list[int], list[int]]:
+    """Sentence and clause index of every token (clauses also break at commas and "but" words)."""
+    del lang
+    sentence = clause = -1
+    sentences, clauses = [], []
+    for token in tokens:
+        if token.sentence_start:
+            sentence += 1
+            clause += 1
+        elif token.clause_start or fold(token.lower) in _CLAUSE_WORDS:
+            clause += 1
+        sentences.append(max(sentence, 0))
+        clauses.append(max(clause, 0))
+    return sentences, clauses
+
+
+#: Words that open a new clause for negation scope (coordination and contrast), folded.
+_CLAUSE_WORDS = frozenset(
+    _entries("but, mais, aber, sondern, ma, pero, sino, whereas, tandis, wahrend, and, et, und, e, y")
+)
+
+
+def _attach_negations(marks: list[Mark], spans: list[NegationSpan], clauses: list[int], lang: str) -> list[Mark]:
+    """Attach each negation to the first mark after it in its clause, else to the nearest mark before it."""
+    del lang  # the rule is the same in the five languages
+    attached: dict[int, list[str]] = {}
+    for span in spans:
+        head = span.positions[0]
+        after = [
+            k
+            for k, m in enumerate(marks)
+            if m.start > head and m.start - head <= SCOPE_WINDOW and clauses[m.start] == clauses[head]
+        ]
+        target = after[0] if after else None
+        if target is None:  # "nicht" after its verb, "allow no advertising": the nearest mark before it
+            before = [k for k, m in enumerate(marks) if m.start < head and clauses[m.start] == clauses[head]]
+            target = before[-1] if before else None
+        if target is not None:
+            attached.setdefault(target, []).append(span.label)
+            span.attached = True
+    out = []
+    for k, mark in enumerate(marks):
+        labels = attached.get(k, [])
+        # two negations on one mark cancel ("not without"): the parity decides
+        out.append(replace(mark, negation=" ".join(labels)) if len(labels) % 2 == 1 else mark)
+    return out
+
+
+def stance_checked(source_lang: str, target_lang: str) -> bool:
+    """Whether both languages have polarity lexicons and negation rules (else stance is not checked)."""
+    return base_language(source_lang) in POLARITY_LANGUAGES and base_language(target_lang) in POLARITY_LANGUAGES
+
+
+def not_checked_note(source_lang: str, target_lang: str) -> str | None:
+    """The note "stance not checked for zh" when a language has no lexicon, else None."""
+    missing = [
+        lang or "an unknown language"
+        for lang in dict.fromkeys([base_language(source_lang), base_language(target_lang)])
+        if lang not in POLARITY_LANGUAGES
+    ]
+    return f"stance not checked for {', '.join(missing)}" if missing else None
+
+
+def polarity_flip_flags(source_marks: list[Mark], output_marks: list[Mark]) -> list[Flag]:
+    """``polarity_flipped`` flags: concepts whose pole turned around (rule in the module docstring)."""
+    flags = []
+    for concept in LEXICON:
+        src = [m for m in source_marks if m.concept == concept]
+        out = [m for m in output_marks if m.concept == concept]
+        if not src or not out:
+            continue
+        s_count = Counter(m.effective for m in src)
+        o_count = Counter(m.effective for m in out)
+        for pole in (1, -1):
+            gained = o_count[pole] - s_count[pole]
+            other_gained = o_count[-pole] - s_count[-pole]
+            if gained > 0 and other_gained <= 0 and s_count[-pole] > 0:
+                before = [m for m in src if m.effective == -pole]
+                after = [m for m in out if m.effective == pole]
+                words = [w for m in before + after for w in ([m.negation] if m.negation else []) + [m.words]]
+                detail = (
+                    f"{concept}: source says {', '.join(repr(m.describe()) for m in before)} "
+                    f"({_POLE[-pole]}), output says {', '.join(repr(m.describe()) for m in after)} ({_POLE[pole]})"
+                )
+                flags.append(Flag("polarity_flipped", _unique(words), detail))
+    return flags
+
+
+_POLE = {1: "positive", -1: "negative"}
+
+
+def _unique(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(words))
+
+
+def free_negation_flags(
+    source_free: list[tuple[NegationSpan, int, str]],
+    output_free: list[tuple[NegationSpan, int, str]],
+    *,
+    source_sentences: int,
+    output_sentences: int,
+) -> list[Flag]:
+    """``negation_added``/``negation_removed`` for free negations, compared by sentence (else the whole text).
+
+    A sentence is negated when it holds an odd number of free negations; the flag names the negation
+    words and, in its detail, the word each negation precedes (its scope).
+    """
+    aligned = source_sentences == output_sentences
+    flags = []
+
+    def parity(free: list[tuple[NegationSpan, int, str]], key: int | None) -> list[tuple[NegationSpan, int, str]]:
+        return [f for f in free if key is None or f[1] == key]
+
+    keys: list[int | None] = list(range(max(source_sentences, 1))) if aligned else [None]
+    for key in keys:
+        src, out = parity(source_free, key), parity(output_free, key)
+        if len(src) % 2 == len(out) % 2:
+            continue
+        added = len(out) % 2 == 1
+        items = out if added else src
+        where = f"sentence {key + 1}" if key is not None else "the text"
+        scope = ", ".join(f"{span.label} (before {word!r})" if word else span.label for span, _, word in items)
+        detail = f"{'output' if added else 'source'} negates {where}: {scope}; the other side does not"
+        flags.append(Flag(f"negation_{'added' if added else 'removed'}", [span.label for span, _, _ in items], detail))
+    return flags
+
+
+def stance_flags(source: str, output: str, *, source_lang: str, target_lang: str) -> list[Flag]:
+    """Polarity flips and free-negation changes of ``source -> output`` (empty when not checked)."""
+    if not stance_checked(source_lang, target_lang):
+        return []
+    src_marks, src_free = _marks_and_free(source, language=source_lang)
+    out_marks, out_free = _marks_and_free(output, language=target_lang)
+    flags = polarity_flip_flags(src_marks, out_marks)
+    # a negation governing a concept the other side does not mention cannot be compared through that
+    # concept: it is compared as a free negation of its sentence
+    src_free = src_free + _unmatched_negations(src_marks, out_marks)
+    out_free = out_free + _unmatched_negations(out_marks, src_marks)
+    flags += free_negation_flags(
+        src_free,
+        out_free,
+        source_sentences=_n_sentences(source, source_lang),
+        output_sentences=_n_sentences(output, target_lang),
+    )
+    return flags
+
+
+def _unmatched_negations(marks: list[Mark], other: list[Mark]) -> list[tuple[NegationSpan, int, str]]:
+    """Negations attached to marks of a concept that ``other`` lacks, as free negations."""
+    concepts = {m.concept for m in other}
+    return [
+        (NegationSpan([m.start], m.negation, attached=True), m.sentence, m.words)
+        for m in marks
+        if m.negation and m.concept not in concepts
+    ]
+
+
+def _n_sentences(text: str, language: str) -> int:
+    return sum(t.sentence_start for t in tokenize(text, language=base_language(language)))
