@@ -210,3 +210,20 @@ def test_unknown_engine_and_bad_parameters_are_refused():
         compute_vote_groups(votes, min_votes=0)
     with pytest.raises(ParameterError, match="k_range"):
         compute_vote_groups(votes, k_range=(1, 5))
+
+
+def test_reddwarf_engine_never_opens_a_connection(monkeypatch):
+    """red-dwarf depends on requests-cache & co.; the engine must run with the network cut off."""
+    import socket
+    import sys
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("vote groups tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    votes, _truth = synthetic_votes(seed=1)
+    found = compute_vote_groups(votes, seed=0, engine="reddwarf")
+    assert found is not None and found.engine == "reddwarf"
+    # red-dwarf's downloader (and the HTTP cache only it uses) is never imported
+    assert "reddwarf.data_loader" not in sys.modules and "requests_cache" not in sys.modules
