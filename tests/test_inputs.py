@@ -94,3 +94,54 @@ def test_ranges_name_the_parameter_and_the_interval():
     with pytest.raises(ParameterError, match="must be a number"):
         check_range("budget", float("nan"), low=1)
     assert check_share("share", 0.2) == 0.2 and check_range("k", 5, low=2, high=5) == 5
+
+
+def test_country_and_language_columns_and_options_are_normalised(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    path = write(
+        tmp_path / "c.csv",
+        "id,text,country,language\n1,Bike lanes now.,France,FR\n2,Lower taxes.,fra,en_gb\n3,Plus de parcs.,fr,\n",
+    )
+    ingest_contributions(ws, path, debate_id="d", columns={"country": "country", "language": "language"})
+    ingest_polis(ws, polis_folder(tmp_path / "export"), debate_id="p", country="Austria", language="DE")
+    con = open_corpus(ws)
+    try:
+        rows = con.execute("SELECT country, language FROM contributions WHERE debate_id = 'd' ORDER BY 1, 2").fetchall()
+        debate = con.execute("SELECT country, language FROM debates WHERE debate_id = 'p'").fetchone()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == ["FR", "FR", "FR"] and {r[1] for r in rows} >= {"fr", "en-GB"}
+    assert debate == ("AT", "de")
+
+
+def test_bad_country_in_a_row_names_file_row_and_field(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    path = write(tmp_path / "c.csv", "id,text,land\n1,Bike lanes now.,FR\n2,Lower taxes.,Narnia\n")
+    with pytest.raises(IngestError, match="Narnia") as caught:
+        ingest_contributions(ws, path, debate_id="d", language="en", columns={"country": "land"})
+    assert (caught.value.row, caught.value.field) == (3, "land")
+    with pytest.raises(ParameterError, match="BCP 47"):
+        ingest_polis(ws, polis_folder(tmp_path / "export"), language="xx-notalang")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["map", "--min-cluster-size", "0"],
+        ["map", "--seeds", "0"],
+        ["map", "--vote-engine", "magic"],
+        ["score", "pluralism", "--minority-share", "1.5"],
+        ["score", "pluralism", "--resamples", "0"],
+        ["score", "baselines", "--budget", "0"],
+        ["ingest", "polis", "x", "--country", "Narnia"],
+    ],
+)
+def test_cli_refuses_out_of_range_options(tmp_path, args):
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code != 0
+    message = (result.output or "") + (str(result.exception) if result.exception else "")
+    assert any(word in message for word in ("Invalid value", "must be", "is not", "ISO 3166")), message

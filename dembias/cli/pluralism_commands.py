@@ -68,10 +68,13 @@ def pluralism(
     nli: Annotated[
         str | None, typer.Option("--nli", help="NLI model id or path to link outputs without citations.")
     ] = None,
-    minority_share: Annotated[float, typer.Option(help="Minority clusters hold at most this share.")] = 0.2,
-    min_cell: Annotated[int, typer.Option(help="Suppress slices with fewer contributors.")] = 5,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    minority_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Minority clusters hold at most this share."),
+    ] = 0.2,
+    min_cell: Annotated[int, typer.Option(min=1, help="Suppress slices with fewer contributors.")] = 5,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
@@ -143,8 +146,8 @@ def _v(cell: dict | None) -> str:
 def baselines(
     workspace: WorkspaceOption = None,
     debate: Annotated[str | None, typer.Option("--debate", help="Debate id (default: every debate).")] = None,
-    budget: Annotated[int, typer.Option(help="Units per baseline summary.")] = 20,
-    seed: Annotated[int, typer.Option(help="Random seed (random baseline).")] = 0,
+    budget: Annotated[int, typer.Option(min=1, help="Units per baseline summary.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (random baseline).")] = 0,
 ) -> None:
     """Add baseline summaries (top-voted, centroid, MMR, cluster-representative, random) as outputs."""
     from dembias.scoring import add_baselines

@@ -22,7 +22,7 @@ def redact(
         typer.Option("--pattern", help=f"Only these patterns (repeatable): {', '.join(PATTERN_NAMES)}."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print counts and examples; write nothing.")] = False,
-    examples: Annotated[int, typer.Option("--examples", help="Examples to show per debate.")] = 3,
+    examples: Annotated[int, typer.Option("--examples", min=0, help="Examples to show per debate.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per debate.")] = False,
 ) -> None:
     """Redact personal data in contributions and outputs (placeholders such as [EMAIL], [PHONE])."""

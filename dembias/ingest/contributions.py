@@ -51,6 +51,13 @@ from dembias.ingest.common import (
 )
 from dembias.ingest.language import detect_languages
 from dembias.pseudonym import Pseudonymiser
+from dembias.validation import (
+    ParameterError,
+    normalise_country,
+    normalise_language,
+    normalise_optional_country,
+    normalise_optional_language,
+)
 
 FIELDS = ("id", "text", "debate", "language", "country", "author", "created_at", "agree", "disagree", "pass")
 FORMATS = ("csv", "jsonl", "parquet")
@@ -175,6 +182,8 @@ def read_contributions(
     Either ``debate_id`` names the debate of every row, or the file has a ``debate`` column (then the
     file is read once to list the debates and once per debate; votes need a single debate).
     """
+    country = normalise_optional_country(country)
+    language = normalise_optional_language(language)
     path = Path(path)
     if not path.exists():
         raise IngestError(path, "no such file")
@@ -264,7 +273,9 @@ def _normalise(
         return pd.Series(pd.array([None] * len(chunk), dtype="Int64"))
 
     if "language" in mapping:
-        langs = optional_text("language", language)
+        langs = _checked_codes(
+            path, chunk, mapping["language"], optional_text("language", language), normalise_language
+        )
         missing = langs.isna()
         if missing.any():
             langs[missing] = detect_languages(texts[missing])
@@ -288,7 +299,9 @@ def _normalise(
             "author_pid": pseud.series(chunk[mapping["author"]].str.strip()) if "author" in mapping else None,
             "text": texts,
             "language": langs,
-            "country": optional_text("country", country),
+            "country": _checked_codes(
+                path, chunk, mapping.get("country", "country"), optional_text("country", country), normalise_country
+            ),
             "created_at": created,
             "n_agree": counts("agree"),
             "n_disagree": counts("disagree"),
@@ -299,6 +312,20 @@ def _normalise(
             "_row": chunk["_row"],
         }
     )
+
+
+def _checked_codes(
+    path: Path, chunk: pd.DataFrame, field: str, values: pd.Series, normalise: Callable[[str], str]
+) -> pd.Series:
+    """Per-row languages or countries normalised (each distinct value once); an IngestError names the row."""
+    mapping: dict[str, str] = {}
+    for value in values.dropna().unique():
+        try:
+            mapping[value] = normalise(value)
+        except ParameterError as exc:
+            first = int(chunk.loc[(values == value).to_numpy(), "_row"].iloc[0])
+            raise IngestError(path, str(exc), row=first, field=field) from None
+    return values.map(mapping).astype(object).where(values.notna(), None)
 
 
 def _vote_chunks(path: Path, encoding: str | None, pseud: Pseudonymiser, chunk_rows: int) -> Iterator[pd.DataFrame]:

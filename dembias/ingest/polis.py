@@ -41,6 +41,7 @@ from dembias.ingest.common import (
 )
 from dembias.ingest.language import detect_languages
 from dembias.pseudonym import Pseudonymiser
+from dembias.validation import normalise_optional_country, normalise_optional_language
 
 COMMENTS_REQUIRED = ("comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body")
 VOTES_REQUIRED = ("comment-id", "voter-id", "vote")
@@ -68,6 +69,8 @@ def read_polis(
     (the debate's language) is given to every contribution; without it each contribution's language is
     detected offline and the debate's is the most common one.
     """
+    country = normalise_optional_country(country)
+    language = normalise_optional_language(language)
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(folder, "not a folder (a Polis export is a folder holding comments.csv)")
