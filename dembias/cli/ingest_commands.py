@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from dembias.cli import WorkspaceOption, emit_json, ingest_app, workspace_from
+from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, workspace_from
 from dembias.errors import DembiasError
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
+from dembias.ingest.personal import DEFAULT_PERSONAL_DATA
 
 ReplaceOption = Annotated[bool, typer.Option("--replace", help="Replace a debate or output that already exists.")]
 EncodingOption = Annotated[
@@ -72,6 +73,13 @@ def contributions(
     ] = None,
     encoding: EncodingOption = None,
     replace: ReplaceOption = False,
+    personal_data: Annotated[
+        str,
+        typer.Option(
+            "--personal-data",
+            help="Unmapped columns holding names, e-mails or phone numbers: pseudonymise (default), drop, or keep.",
+        ),
+    ] = DEFAULT_PERSONAL_DATA,
 ) -> None:
     """Ingest generic contributions with a column mapping."""
     counts = ingest_contributions(
@@ -88,7 +96,11 @@ def contributions(
         fmt=fmt,
         encoding=encoding,
         votes_path=votes,
+        personal_data=personal_data,
     )
+    for debate_id, summary in counts.items():
+        for action, columns in summary.get("personal_data", {}).items():
+            progress(f"{debate_id}: personal data in metadata columns {', '.join(columns)}: {action.replace('_', ' ')}")
     emit_json(counts)
 
 

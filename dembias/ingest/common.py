@@ -134,6 +134,8 @@ class DebateBundle:
     #: "error" (a vote on a contribution the debate lacks is refused) or "skip" (skipped and counted:
     #: Polis exports publish votes on comments they do not publish)
     votes_on_unknown: str = "error"
+    #: called once the contributions are stored: more lines for the ingest summary (personal data...)
+    report: Callable[[], dict[str, Any]] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -504,6 +506,8 @@ def store_debate(
     n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
     counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
     counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
+    if bundle.report is not None:
+        counts.update(bundle.report())
     return counts
 
 
