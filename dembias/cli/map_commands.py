@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
+from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
 from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.mapping import DEFAULT_SEEDS, MapParams, map_debates
 from dembias.votes import DEFAULT_ENGINE
@@ -45,6 +45,7 @@ def map_command(
     params = MapParams(n_seeds=seeds, first_seed=first_seed, min_cluster_size=min_cluster_size, vote_engine=vote_engine)
     summaries = map_debates(ws, debate or None, embedder=model, params=params, progress=progress)
     records = [s.to_dict() for s in summaries]
+    report_stale_runs(ws, [s.debate_id for s in summaries], skip=frozenset(s.run_id for s in summaries))
     if json_output:
         emit_json(records)
         return
