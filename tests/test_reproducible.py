@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -61,6 +63,42 @@ def test_mapping_twice_into_fresh_workspaces_gives_identical_tables(tmp_path, mo
     # the fingerprint reads ids, texts and vote counts, never pseudonyms: equal across workspaces
     assert manifest_a["input_fingerprint"] == manifest_b["input_fingerprint"]
     assert manifest_a["warnings"] == list(first.warnings) and first.warnings == second.warnings
+
+
+def _score_fresh(ws, tmp, fake_embedder):
+    from dembias.ingest import ingest_outputs
+    from dembias.scoring import score_debate
+    from tests.helpers import write
+
+    record = {
+        "debate_id": "town",
+        "task": "summary",
+        "model": "m",
+        "text": "People want better buses [c0]. Rents are too high [c60]. Trees matter to some [c100].",
+        "inline_citations": True,
+    }
+    ingest_outputs(ws, write(tmp / "outputs.jsonl", json.dumps(record) + "\n"))
+    run, _scores = score_debate(ws, "town", embedder=fake_embedder, n_resamples=200, seed=0)
+    con = open_run(ws, run.run_id)
+    try:
+        names = sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
+    finally:
+        con.close()
+    return {name: read_run_table(ws, run.run_id, name) for name in names if name != "manifest"}
+
+
+def test_scoring_twice_into_fresh_workspaces_gives_identical_tables(tmp_path, monkeypatch, fake_embedder):
+    scored = []
+    for name, key in (("a", "key-one"), ("b", "another-key")):
+        ws, _summary = _map_fresh(tmp_path / name, key, monkeypatch, fake_embedder)
+        scored.append(_score_fresh(ws, tmp_path / name, fake_embedder))
+    assert scored[0] and set(scored[0]) == set(scored[1])
+    for name, frame in scored[0].items():
+        frame_b = scored[1][name]
+        for column in frame.columns:  # run ids differ between workspaces; everything else must not
+            if frame[column].astype(str).str.contains("mapping-|pluralism-", regex=True).any():
+                frame, frame_b = frame.drop(columns=column), frame_b.drop(columns=column)
+        pd.testing.assert_frame_equal(frame, frame_b, check_exact=True, obj=name)
 
 
 def test_first_seed_changes_the_clustering_seeds(tmp_path, fake_embedder):
