@@ -58,6 +58,7 @@ from dembias.store import (
     stale_warning,
     write_run,
 )
+from dembias.validation import check_at_least
 
 Progress = Callable[[str], None]
 
@@ -335,6 +336,11 @@ def run_fidelity(
     extra_manifest: Mapping[str, Any] | None = None,
 ) -> list[FidelityRun]:
     """Score every debate (or ``debate_id``) that has rewrites; write one ``fidelity`` run per debate."""
+    check_at_least("n_null", n_null, 10)
+    check_at_least("k", k, 1)
+    check_at_least("n_resamples", n_resamples, 1)
+    check_at_least("n_permutations", n_permutations, 1)
+    check_at_least("seed", seed, 0)
     say = progress or (lambda _message: None)
     all_pairs = load_pairs(ws, debate_id=debate_id, include_rejected=include_rejected)
     if all_pairs.empty:

@@ -145,3 +145,29 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
     assert result.exit_code != 0
     message = (result.output or "") + (str(result.exception) if result.exception else "")
     assert any(word in message for word in ("Invalid value", "must be", "is not", "ISO 3166")), message
+
+
+def test_python_api_refuses_out_of_range_parameters(tmp_path):
+    from dembias.fidelity_scoring import run_fidelity
+    from dembias.generate import DecodingParams, generate_outputs
+    from dembias.mapping import MapParams
+
+    for bad in (
+        {"min_cluster_size": 0},
+        {"n_seeds": 0},
+        {"max_cluster_share": 1.5},
+        {"n_neighbors": 1},
+        {"vote_engine": "magic"},
+    ):
+        with pytest.raises(ParameterError):
+            MapParams(**bad)
+    for bad in ({"max_new_tokens": 0}, {"top_p": 1.5}, {"temperature": -1.0}, {"repetition_penalty": 0.0}):
+        with pytest.raises(ParameterError):
+            DecodingParams(**bad)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(ParameterError, match="n_resamples must be >= 1"):
+        run_fidelity(ws, n_resamples=0)
+    with pytest.raises(ParameterError, match="limit must be >= 1"):
+        generate_outputs(ws, task="summary", debate_id="d", limit=0)
+    with pytest.raises(ParameterError, match="BCP 47"):
+        generate_outputs(ws, task="translation", debate_id="d", target_language="xx-notalang")
