@@ -34,7 +34,7 @@ import pandas as pd
 from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
-from dembias.lexical import base_language, length_ratio, lexical_flags
+from dembias.lexical import SUPPORTED_LANGUAGES, base_language, length_ratio, lexical_flags
 from dembias.metrics.fidelity import (
     DEFAULT_K,
     NO_STANCE_NOTE,
@@ -381,6 +381,15 @@ def run_fidelity(
         )
         scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
         run_warnings = []
+        languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
+        unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
+        if unsupported:
+            run_warnings.append(
+                f"{debate}: negation, opposition, hedge and intensifier flags are not checked for "
+                f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
+                "numbers, entities and length still are"
+            )
+            say(f"warning: {run_warnings[-1]}")
         for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=str(debate)):
             if mapping_run.run_id in mapping_runs:
                 warning = stale_warning(ws, mapping_run)
