@@ -477,13 +477,14 @@ def map_debate(
         groups = vt.compute_vote_groups(
             all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
         )
+        engine_used = vt.choose_engine(all_votes, params.vote_engine)
         vote_params = {
-            "engine": vt.choose_engine(all_votes, params.vote_engine),
+            "engine": engine_used,
             "engine_requested": params.vote_engine,
             "seed": params.first_seed,
             "min_votes": vt.MIN_VOTES,
             "k_range": list(vt.K_RANGE),
-            "base_clusters": vt.BASE_CLUSTERS,
+            **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
             "moderated_out": len(moderated_out),
         }
         if groups is not None:

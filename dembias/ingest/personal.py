@@ -32,145 +32,30 @@ DEFAULT_PERSONAL_DATA = "pseudonymise"
 VALUE_SHARE = 0.2
 
 #: Words (after lower-casing and splitting the column name on non-letters) that mark a personal column.
-NAME_WORDS = frozenset(
-    [
-        "name",
-        "names",
-        "fullname",
-        "firstname",
-        "lastname",
-        "surname",
-        "givenname",
-        "familyname",
-        "nickname",
-        "username",
-        "displayname",
-        "author",
-        "authors",
-        "user",
-        "login",
-        "handle",
-        "signature",
-        "signed",
-        "contact",
-        "person",
-        "email",
-        "mail",
-        "emails",
-        "phone",
-        "telephone",
-        "tel",
-        "mobile",
-        "cell",
-        "cellphone",
-        "fax",
-        "whatsapp",
-        "nom",
-        "prenom",
-        "prénom",
-        "auteur",
-        "auteure",
-        "auteurs",
-        "courriel",
-        "téléphone",
-        "telephone",
-        "portable",
-        "pseudo",
-        "vorname",
-        "nachname",
-        "familienname",
-        "autor",
-        "autorin",
-        "benutzer",
-        "benutzername",
-        "telefon",
-        "handy",
-        "rufnummer",
-        "nombre",
-        "apellido",
-        "apellidos",
-        "autora",
-        "usuario",
-        "correo",
-        "teléfono",
-        "telefono",
-        "móvil",
-        "movil",
-        "celular",
-        "nome",
-        "cognome",
-        "autore",
-        "autrice",
-        "utente",
-        "cellulare",
-        "naam",
-        "voornaam",
-        "achternaam",
-        "auteur",
-        "gebruiker",
-        "telefoon",
-        "mobiel",
-    ]
-)
+_NAME_WORDS_BY_LANGUAGE = {
+    "en": "name names fullname firstname lastname surname givenname familyname nickname username displayname "
+    "author authors user login handle signature signed contact person email mail emails phone telephone tel "
+    "mobile cell cellphone fax whatsapp",
+    "fr": "nom prenom prénom auteur auteure auteurs courriel téléphone portable pseudo",
+    "de": "vorname nachname familienname autor autorin benutzer benutzername telefon handy rufnummer",
+    "es": "nombre apellido apellidos autora usuario correo teléfono telefono móvil movil celular",
+    "it": "nome cognome autore autrice utente cellulare",
+    "nl": "naam voornaam achternaam gebruiker telefoon mobiel",
+}
+NAME_WORDS = frozenset(w for words in _NAME_WORDS_BY_LANGUAGE.values() for w in words.split())
 #: Compound names written as one word ("authorname", "e_mail" is split anyway).
 _COMPOUND = re.compile(r"(name|mail|phone|author|autor|auteur|telefon|vorname|nachname)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 #: "name" qualified by one of these names a thing, not a person ("country_name", "nom du projet").
-THING_WORDS = frozenset(
-    [
-        "country",
-        "region",
-        "city",
-        "town",
-        "district",
-        "category",
-        "topic",
-        "theme",
-        "debate",
-        "project",
-        "proposal",
-        "file",
-        "org",
-        "organisation",
-        "organization",
-        "group",
-        "party",
-        "process",
-        "space",
-        "component",
-        "scope",
-        "tag",
-        "model",
-        "prompt",
-        "task",
-        "source",
-        "dataset",
-        "column",
-        "pays",
-        "ville",
-        "catégorie",
-        "thème",
-        "projet",
-        "fichier",
-        "land",
-        "stadt",
-        "kategorie",
-        "thema",
-        "projekt",
-        "datei",
-        "país",
-        "ciudad",
-        "tema",
-        "proyecto",
-        "paese",
-        "città",
-        "progetto",
-        "stad",
-        "onderwerp",
-    ]
+_THING_WORDS = (
+    "country region city town district category topic theme debate project proposal file org organisation "
+    "organization group party process space component scope tag model prompt task source dataset column "
+    "pays ville catégorie thème projet fichier land stadt kategorie thema projekt datei país ciudad tema "
+    "proyecto paese città progetto stad onderwerp"
 )
+THING_WORDS = frozenset(_THING_WORDS.split())
 _GENERIC_NAME = frozenset({"name", "names", "nom", "nombre", "nome", "naam"})
 
 
