@@ -176,7 +176,7 @@ What this decides:
   `dembias map` therefore warns (run manifest `warnings`, CLI stderr and JSON) when fewer than 200
   participants have enough votes, when a debate has fewer than 50 contributions (HDBSCAN clusters of
   31-50 comments were about half noise with a seed-to-seed ARI of 0.18 in the issue's trial), and
-  when the clusters' stability ARI across seeds is below 0.5.
+  when the clusters' stability ARI across seeds is below 0.5, and when more than half the contributions are noise.
 - **No network.** The engine imports only red-dwarf's matrix, reducer and k-means modules, which
   import no HTTP library (`tests/test_votes.py` checks it with sockets disabled).
 """

@@ -45,6 +45,8 @@ SAMPLE_THRESHOLD = 20_000
 MIN_CONTRIBUTIONS_FOR_CLUSTERS = 50
 #: Clusters whose mean pairwise ARI across seeds is below this are flagged as unstable.
 MIN_STABILITY_ARI = 0.5
+#: A map that leaves more than this share of contributions as noise is flagged.
+MAX_NOISE_SHARE = 0.5
 #: Below this many participants with enough votes the vote groups are flagged: Polis's own groups come
 #: from 100 base clusters, and on the two Polis conversations here with 100-174 such participants
 #: neither red-dwarf nor dembias recovers the published groups (ARI <= 0.13, docs/validity.md).
@@ -363,7 +365,7 @@ def small_debate_warnings(debate_id: str, diagnostics: Mapping[str, float], *, h
     """Warnings for a map whose clusters or vote groups are too small or unstable to read as findings.
 
     Rules: fewer than :data:`MIN_CONTRIBUTIONS_FOR_CLUSTERS` contributions; a stability ARI across seeds
-    below :data:`MIN_STABILITY_ARI`; vote groups from fewer than :data:`MIN_PARTICIPANTS_FOR_GROUPS`
+    below :data:`MIN_STABILITY_ARI`; more than :data:`MAX_NOISE_SHARE` of the contributions as noise; vote groups from fewer than :data:`MIN_PARTICIPANTS_FOR_GROUPS`
     participants, or votes but no groups at all.
     """
     found = []
@@ -377,6 +379,11 @@ def small_debate_warnings(debate_id: str, diagnostics: Mapping[str, float], *, h
     if not math.isnan(stability) and diagnostics.get("n_seeds", 1) > 1 and stability < MIN_STABILITY_ARI:
         found.append(
             f"{debate_id}: opinion clusters are unstable across seeds (ARI {stability:.2f} < {MIN_STABILITY_ARI})"
+        )
+    noise = diagnostics.get("noise_share", 0.0)
+    if noise > MAX_NOISE_SHARE:
+        found.append(
+            f"{debate_id}: {noise:.0%} of the contributions are noise (in no cluster), more than {MAX_NOISE_SHARE:.0%}"
         )
     if "vote_groups_participants" in diagnostics:
         kept = int(diagnostics["vote_groups_participants"])

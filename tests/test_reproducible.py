@@ -110,8 +110,8 @@ def test_first_seed_changes_the_clustering_seeds(tmp_path, fake_embedder):
 
 
 def test_small_debates_are_warned_about():
-    rule = small_debate_warnings("d", {"n_contributions": 31, "stability_ari": 0.18, "n_seeds": 5})
-    assert len(rule) == 2 and "31 contributions" in rule[0] and "ARI 0.18" in rule[1]
+    rule = small_debate_warnings("d", {"n_contributions": 31, "stability_ari": 0.18, "n_seeds": 5, "noise_share": 0.52})
+    assert len(rule) == 3 and "31 contributions" in rule[0] and "ARI 0.18" in rule[1] and "52%" in rule[2]
     assert small_debate_warnings("d", {"n_contributions": 500, "stability_ari": 0.9, "n_seeds": 5}) == []
     groups = small_debate_warnings(
         "d", {"n_contributions": 500, "stability_ari": 0.9, "n_seeds": 5, "vote_groups_participants": 40}

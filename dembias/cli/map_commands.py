@@ -57,6 +57,4 @@ def map_command(
         )
         if "vote_groups_ari_vs_published" in r and r["vote_groups_ari_vs_published"] is not None:
             line += f", vote groups ARI vs published {r['vote_groups_ari_vs_published']:.2f}"
-        typer.echo(f"{line}  [{r['run_id']}]")
-        for warning in r.get("warnings", []):
-            typer.echo(f"  warning: {warning}")
+        typer.echo(f"{line}  [{r['run_id']}]")  # warnings went to stderr as the map ran
