@@ -95,3 +95,17 @@ def test_the_dashboard_names_stale_runs(tmp_path, fake_embedder):
     _replace_one_text(tmp_path, ws, "bus::en changed again")
     notes = stale_notes(str(ws.root), (1.0, 1), (run,))
     assert len(notes) == 1 and run in notes[0] and "dembias map --debate town" in notes[0]
+
+
+def test_every_page_warns_about_a_stale_map(tmp_path, fake_embedder, monkeypatch):
+    """The overview (app.py) through AppTest: the sidebar's stale-run warning shows on the page."""
+    from tests.test_app import app_at
+
+    ws = small_debate(tmp_path)
+    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2)).run_id
+    fresh = app_at(monkeypatch, ws, debate="town")
+    assert not any("refresh it with" in w.value for w in fresh.warning)
+    _replace_one_text(tmp_path, ws, "bus::en yet another text")
+    stale = app_at(monkeypatch, ws, debate="town")
+    notes = [w.value for w in stale.warning if "refresh it with" in w.value]
+    assert len(notes) == 1 and run in notes[0] and "dembias map --debate town" in notes[0]
