@@ -484,7 +484,7 @@ def map_debate(
         groups = vt.compute_vote_groups(
             all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
         )
-        engine_used = vt.choose_engine(all_votes, params.vote_engine)
+        engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, params.vote_engine)
         vote_params = {
             "engine": engine_used,
             "engine_requested": params.vote_engine,
@@ -505,6 +505,8 @@ def map_debate(
             diagnostics["vote_groups_k"] = float(groups.k)
             diagnostics["vote_groups_silhouette"] = groups.silhouette
             diagnostics["vote_groups_participants"] = float(len(groups.groups))
+            for name, score in groups.candidates.items():
+                diagnostics[f"vote_groups_silhouette_{name}"] = score
             if not published.empty:
                 diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
         timings["votes"] = time.perf_counter() - started

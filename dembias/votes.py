@@ -1,11 +1,15 @@
 """Polis-style opinion groups from the participant x comment vote matrix, and per-group statistics.
 
 Votes follow Polis open data: 1 = agree, -1 = disagree, 0 = pass. Groups are recomputed as Polis does
-it: participants with enough votes (at least ``min(7, n_comments)``), missing votes imputed by the
-comment's mean vote, PCA to two components (on a sparse matrix: see :func:`centred_vote_matrix`), each participant's projection scaled by
-``sqrt(n_comments / n_votes)`` (Polis's correction that pulls sparse voters away from the centre), then
-k-means into (up to) 100 base clusters, and k-means with k in 2..5 on the base-cluster centres
-weighted by their sizes, k chosen by silhouette, seeded (Polis clusters base clusters too).
+it: participants with enough votes (at least ``min(7, n_comments)``, votes on moderated-out comments
+included, their columns zeroed), missing votes imputed by the comment's mean vote, PCA to two
+components, each participant's projection scaled by ``sqrt(n_comments / n_votes)`` (Polis's
+correction that pulls sparse voters away from the centre), then k-means with k in 2..5 chosen by
+silhouette. Two engines do this (see :data:`ENGINES`): red-dwarf's (k-means started from the first
+unique points, as Polis does) and dembias's sparse one (seeded k-means++ into up to 100 base clusters,
+then k-means on their size-weighted centres, as Polis clusters base clusters). Participants enter both
+in an order that depends only on their votes (:func:`canonical_row_order`), never on their keyed
+pseudonyms, so the groups are the same in every workspace.
 
 Per group and comment: agree/disagree/pass counts, Polis representativeness
 ``ra = ((A_g+1)/(S_g+2)) / ((A_notg+1)/(S_notg+2))`` (and ``rd`` likewise for disagree; the larger is
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -77,6 +81,8 @@ class VoteGroups:
     silhouette: float
     projection: pd.DataFrame  # index participant_pid, columns pc1, pc2
     engine: str = "dembias"
+    #: with engine "auto": each candidate engine's silhouette on the common projection (the one kept is the best)
+    candidates: dict[str, float] = field(default_factory=dict)
 
 
 #: Above this many matrix cells the PCA runs on the sparse matrix (scipy's svds) instead of a dense SVD.
@@ -84,11 +90,12 @@ DENSE_SVD_MAX_CELLS = 20_000_000
 #: Above this many participants the silhouette is computed on a seeded sample of them.
 SILHOUETTE_SAMPLE = 10_000
 #: The engines that compute vote groups: red-dwarf (the polis-community reimplementation of Polis's
-#: math) and dembias's own sparse implementation (with Polis's base clusters), used for matrices too
-#: large for red-dwarf's dense pandas matrix. See docs/validity.md for how they compare with Polis.
+#: math), dembias's own sparse implementation (with Polis's base clusters; the only one for matrices
+#: too large for red-dwarf's dense pandas matrix), and "auto": both, keeping the better silhouette
+#: (:func:`_better_silhouette`). See docs/validity.md for how they compare with Polis.
 ENGINES = ("auto", "reddwarf", "dembias")
 DEFAULT_ENGINE = "auto"
-#: "auto" uses red-dwarf up to this many matrix cells (participants x comments), dembias above.
+#: "auto" runs red-dwarf too up to this many matrix cells (participants x comments); dembias only above.
 REDDWARF_MAX_CELLS = 5_000_000
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -184,13 +191,13 @@ def choose_engine_name(engine: str) -> str:
 
 
 def choose_engine(votes: pd.DataFrame, engine: str = DEFAULT_ENGINE) -> str:
-    """The engine that computes the groups: ``engine`` itself, or for "auto" red-dwarf when its dense
-    matrix is at most :data:`REDDWARF_MAX_CELLS` cells, else dembias's sparse implementation."""
+    """What runs: ``engine`` itself; for "auto", "both" (red-dwarf and dembias, the better silhouette
+    kept) when red-dwarf's dense matrix has at most :data:`REDDWARF_MAX_CELLS` cells, else "dembias"."""
     engine = choose_engine_name(engine)
     if engine != "auto":
         return engine
     cells = votes["participant_pid"].nunique() * votes["contribution_id"].nunique()
-    return "reddwarf" if cells <= REDDWARF_MAX_CELLS else "dembias"
+    return "both" if cells <= REDDWARF_MAX_CELLS else "dembias"
 
 
 def compute_vote_groups(
@@ -216,11 +223,34 @@ def compute_vote_groups(
     if votes.empty:
         return None
     used = choose_engine(votes, engine)
-    if used == "reddwarf":
-        return _reddwarf_groups(votes, min_votes=min_votes, k_range=k_range, seed=seed, moderated_out=moderated_out)
-    return _dembias_groups(
-        votes, min_votes=min_votes, k_range=k_range, base_clusters=base_clusters, seed=seed, moderated_out=moderated_out
-    )
+    reddwarf = dembias = None
+    if used in ("reddwarf", "both"):
+        reddwarf = _reddwarf_groups(votes, min_votes=min_votes, k_range=k_range, seed=seed, moderated_out=moderated_out)
+    if used in ("dembias", "both"):
+        dembias = _dembias_groups(
+            votes,
+            min_votes=min_votes,
+            k_range=k_range,
+            base_clusters=base_clusters,
+            seed=seed,
+            moderated_out=moderated_out,
+        )
+    if used != "both" or reddwarf is None or dembias is None:
+        return reddwarf if reddwarf is not None else dembias
+    return _better_silhouette(reddwarf, dembias)
+
+
+def _better_silhouette(reddwarf: VoteGroups, dembias: VoteGroups) -> VoteGroups:
+    """The grouping with the higher silhouette, each as its engine measured it (ties: red-dwarf).
+
+    The silhouette is the criterion Polis itself uses to choose k; here it also chooses between the two
+    engines. Each is measured in its engine's own Polis-style projection (red-dwarf fits the PCA on every
+    participant, dembias on those kept), which is how each engine chose its k. Measured against Polis's
+    published groups in docs/validity.md.
+    """
+    scores = {"reddwarf": reddwarf.silhouette, "dembias": dembias.silhouette}
+    best = dembias if scores["dembias"] > scores["reddwarf"] + 1e-12 else reddwarf
+    return replace(best, candidates=scores)
 
 
 def _dembias_groups(

@@ -143,7 +143,7 @@ def _pseudonymised_again(votes: pd.DataFrame, salt: str) -> pd.DataFrame:
 UBERX_VOTES = Path(__file__).parent.parent / "data" / "sources" / "polis" / "vtaiwan.uberx" / "votes.csv"
 
 
-@pytest.mark.parametrize("engine", ["dembias", "reddwarf"])
+@pytest.mark.parametrize("engine", ["dembias", "reddwarf", "auto"])
 def test_groups_do_not_depend_on_pseudonyms_or_row_order(engine):
     """Each workspace has its own pseudonym key: the groups must be the same under any key.
 
@@ -227,3 +227,27 @@ def test_reddwarf_engine_never_opens_a_connection(monkeypatch):
     assert found is not None and found.engine == "reddwarf"
     # red-dwarf's downloader (and the HTTP cache only it uses) is never imported
     assert "reddwarf.data_loader" not in sys.modules and "requests_cache" not in sys.modules
+
+
+def test_auto_keeps_the_engine_with_the_better_silhouette():
+    votes = pd.read_csv(UBERX_VOTES, dtype=str).sort_values("timestamp", kind="stable")
+    votes = pd.DataFrame(
+        {
+            "participant_pid": votes["voter-id"],
+            "contribution_id": votes["comment-id"],
+            "vote": votes["vote"].astype(int),
+        }
+    ).drop_duplicates(["participant_pid", "contribution_id"], keep="last")
+    found = compute_vote_groups(votes, seed=0, engine="auto")
+    assert set(found.candidates) == {"reddwarf", "dembias"}
+    assert found.engine == max(found.candidates, key=lambda name: (found.candidates[name], name == "reddwarf"))
+    alone = compute_vote_groups(votes, seed=0, engine=found.engine)
+    pd.testing.assert_series_equal(found.groups, alone.groups)
+    assert found.candidates == {"reddwarf": found.silhouette, "dembias": alone_other(votes, found.engine).silhouette}
+    # on uberx red-dwarf's groups are both closer to Polis's and better separated (docs/validity.md)
+    assert found.engine == "reddwarf" and found.candidates["reddwarf"] > found.candidates["dembias"]
+
+
+def alone_other(votes: pd.DataFrame, kept: str):
+    """The engine that ``auto`` did not keep, run on its own."""
+    return compute_vote_groups(votes, seed=0, engine="dembias" if kept == "reddwarf" else "reddwarf")
