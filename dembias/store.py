@@ -430,19 +430,25 @@ def run_staleness(ws: Workspace, runs: Sequence[RunInfo] | None = None) -> dict[
 
     A run that recorded ``input_fingerprint`` is stale when its debate's fingerprint differs now (or the
     debate is gone). A run without one (older runs, stages that do not record it yet) is stale when a
-    run it was built on is; otherwise unknown (None). One fingerprint query per debate.
+    run it was built on is; otherwise unknown (None). One fingerprint query per debate that one of
+    these runs (or a run they were built on) read, on one read-only connection.
     """
     every = {r.run_id: r for r in list_runs(ws)}
     wanted = list(runs) if runs is not None else list(every.values())
     every.update({r.run_id: r for r in wanted})
-    debates = {r.debate_id for r in every.values() if r.debate_id and r.manifest.get("input_fingerprint")}
     current: dict[str, str | None] = {}
-    if debates and ws.corpus_path.exists():
-        con = open_corpus(ws)
-        try:
-            current = {d: debate_fingerprint(con, d) for d in sorted(debates)}
-        finally:
-            con.close()
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def fingerprint_now(debate_id: str) -> str | None:
+        nonlocal con
+        if debate_id not in current:
+            if con is None:
+                if not ws.corpus_path.exists():
+                    return None
+                con = open_corpus(ws)
+            current[debate_id] = debate_fingerprint(con, debate_id)
+        return current[debate_id]
+
     found: dict[str, bool | None] = {}
 
     def resolve(run_id: str, seen: frozenset[str]) -> bool | None:
@@ -453,14 +459,18 @@ def run_staleness(ws: Workspace, runs: Sequence[RunInfo] | None = None) -> dict[
             return None
         recorded = run.manifest.get("input_fingerprint")
         if recorded and run.debate_id:
-            verdict: bool | None = current.get(run.debate_id) != recorded
+            verdict: bool | None = fingerprint_now(run.debate_id) != recorded
         else:
             upstream = [resolve(i, seen | {run_id}) for i in run.manifest.get("inputs", [])]
             verdict = True if any(u is True for u in upstream) else None
         found[run_id] = verdict
         return verdict
 
-    return {r.run_id: resolve(r.run_id, frozenset()) for r in wanted}
+    try:
+        return {r.run_id: resolve(r.run_id, frozenset()) for r in wanted}
+    finally:
+        if con is not None:
+            con.close()
 
 
 def is_stale(ws: Workspace, run: RunInfo) -> bool | None:
