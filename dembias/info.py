@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from dembias.store import Workspace, list_runs, open_corpus
+from dembias.store import Workspace, list_runs, open_corpus, refresh_hint, run_staleness
 
 SQL_DEBATE_COUNTS = """
 SELECT d.debate_id, d.title, d.language, d.country, d.platform, d.source_url, d.licence,
@@ -38,20 +38,28 @@ def debate_counts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def workspace_info(ws: Workspace) -> dict[str, Any]:
-    """The object ``dembias info --json`` prints: ``workspace``, ``debates`` and ``runs``."""
+    """The object ``dembias info --json`` prints: ``workspace``, ``debates`` and ``runs``.
+
+    Each run says whether it is ``stale`` (its debate changed since it read it: True, False, or None
+    when unknown, see :func:`dembias.store.run_staleness`) and, when stale, the ``refresh`` command.
+    """
     con = open_corpus(ws)
     try:
         debates = debate_counts(con)
     finally:
         con.close()
+    every = list_runs(ws)
+    staleness = run_staleness(ws, every)
     runs = [
         {
             "run_id": r.run_id,
             "stage": r.stage,
             "debate_id": r.debate_id,
             "created_at": r.created_at,
+            "stale": staleness[r.run_id],
+            **({"refresh": refresh_hint(r)} if staleness[r.run_id] else {}),
             "manifest": r.manifest,
         }
-        for r in list_runs(ws)
+        for r in every
     ]
     return {"workspace": str(ws.root), "debates": debates, "runs": runs}

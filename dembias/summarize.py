@@ -4,7 +4,8 @@ Each baseline picks ``budget`` contributions; each becomes one unit (its text, k
 cites the contribution it picked, so the baselines are linked by citation like the Sensemaker report.
 They are stored as outputs of task ``summary`` with model ``baseline:<name>``.
 
-* ``top-voted``: most agreed (``n_agree``; with a ``consensus`` frame, highest GAC), ties by id.
+* ``top-voted``: most agreed (``n_agree``; with a ``consensus`` frame, highest GAC), ties by id. Skipped
+  for a debate without votes (refused when asked for by name): it would be the first ids, not the most agreed.
 * ``centroid``: closest (cosine) to the debate's mean embedding.
 * ``mmr``: maximal marginal relevance, relevance = similarity to the centroid, ``lambda`` 0.5.
 * ``cluster-representative``: units allotted to clusters (noise excluded) in proportion to their
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.ingest.outputs import OutputRecord, OutputUnit, output_id_for
+from dembias.validation import check_at_least
 
 BASELINES = ("top-voted", "centroid", "mmr", "cluster-representative", "random")
 
@@ -137,6 +139,14 @@ def baseline_outputs(
     unknown = set(baselines) - set(BASELINES)
     if unknown:
         raise ValueError(f"unknown baselines {sorted(unknown)}; known: {list(BASELINES)}")
+    check_at_least("budget", budget, 1)
+    has_votes = (consensus is not None and not consensus.empty) or (
+        "n_agree" in contributions.columns and contributions["n_agree"].fillna(0).gt(0).any()
+    )
+    if not has_votes and "top-voted" in baselines:
+        if baselines is not BASELINES:
+            raise ValueError("the top-voted baseline needs votes, and this debate has none")
+        baselines = tuple(b for b in baselines if b != "top-voted")  # by default: skipped without votes
     contributions = contributions.reset_index(drop=True)
     if len(contributions) != len(embeddings):
         raise ValueError("embeddings must be row-aligned with contributions")

@@ -1,11 +1,15 @@
 """Polis-style opinion groups from the participant x comment vote matrix, and per-group statistics.
 
 Votes follow Polis open data: 1 = agree, -1 = disagree, 0 = pass. Groups are recomputed as Polis does
-it: participants with enough votes (at least ``min(7, n_comments)``), missing votes imputed by the
-comment's mean vote, PCA to two components (on a sparse matrix: see :func:`centred_vote_matrix`), each participant's projection scaled by
-``sqrt(n_comments / n_votes)`` (Polis's correction that pulls sparse voters away from the centre), then
-k-means into (up to) 100 base clusters, and k-means with k in 2..5 on the base-cluster centres
-weighted by their sizes, k chosen by silhouette, seeded (Polis clusters base clusters too).
+it: participants with enough votes (at least ``min(7, n_comments)``, votes on moderated-out comments
+included, their columns zeroed), missing votes imputed by the comment's mean vote, PCA to two
+components, each participant's projection scaled by ``sqrt(n_comments / n_votes)`` (Polis's
+correction that pulls sparse voters away from the centre), then k-means with k in 2..5 chosen by
+silhouette. Two engines do this (see :data:`ENGINES`): red-dwarf's (k-means started from the first
+unique points, as Polis does) and dembias's sparse one (seeded k-means++ into up to 100 base clusters,
+then k-means on their size-weighted centres, as Polis clusters base clusters). Participants enter both
+in an order that depends only on their votes (:func:`canonical_row_order`), never on their keyed
+pseudonyms, so the groups are the same in every workspace.
 
 Per group and comment: agree/disagree/pass counts, Polis representativeness
 ``ra = ((A_g+1)/(S_g+2)) / ((A_notg+1)/(S_notg+2))`` (and ``rd`` likewise for disagree; the larger is
@@ -15,7 +19,9 @@ agree + disagree + pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +31,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from dembias.store import Workspace, open_corpus
+from dembias.validation import ParameterError, check_at_least
 
 MIN_VOTES = 7
 K_RANGE = (2, 5)
@@ -73,40 +80,96 @@ class VoteGroups:
     k: int
     silhouette: float
     projection: pd.DataFrame  # index participant_pid, columns pc1, pc2
+    engine: str = "dembias"
+    #: with engine "auto": each candidate engine's silhouette on the common projection (the one kept is the best)
+    candidates: dict[str, float] = field(default_factory=dict)
 
 
 #: Above this many matrix cells the PCA runs on the sparse matrix (scipy's svds) instead of a dense SVD.
 DENSE_SVD_MAX_CELLS = 20_000_000
 #: Above this many participants the silhouette is computed on a seeded sample of them.
 SILHOUETTE_SAMPLE = 10_000
+#: The engines that compute vote groups: red-dwarf (the polis-community reimplementation of Polis's
+#: math), dembias's own sparse implementation (with Polis's base clusters; the only one for matrices
+#: too large for red-dwarf's dense pandas matrix), and "auto": both, keeping the better silhouette
+#: (:func:`_better_silhouette`). See docs/validity.md for how they compare with Polis.
+ENGINES = ("auto", "reddwarf", "dembias")
+DEFAULT_ENGINE = "auto"
+#: "auto" runs red-dwarf too up to this many matrix cells (participants x comments); dembias only above.
+REDDWARF_MAX_CELLS = 5_000_000
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """A fixed 64-bit mixing function (SplitMix64's finaliser), element-wise on uint64."""
+    with np.errstate(over="ignore"):
+        z = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
+        z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
+        z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
+        return z ^ (z >> np.uint64(31))
+
+
+def canonical_row_order(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndarray:
+    """An order of the participants that depends only on their votes, never on their ids.
+
+    Participant ids are keyed pseudonyms, different in every workspace, so sorting by them makes any
+    order-sensitive step (a k-means initialisation) depend on the key. Each participant gets two 64-bit
+    hashes, sums (wrapping, hence independent of the vote order) of a fixed hash of each (comment, vote)
+    pair; participants are sorted by them. Two participants with the same hashes cast the same votes, so
+    which comes first changes nothing. Returns a permutation of ``range(n_rows)``.
+    """
+    cell = cols.astype(np.uint64) * np.uint64(4) + (values.astype(np.int64) + 1).astype(np.uint64)
+    keys = []
+    for salt in (np.uint64(0x243F6A8885A308D3), np.uint64(0x13198A2E03707344)):
+        acc = np.zeros(n_rows, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            np.add.at(acc, rows, _splitmix64(cell ^ salt))
+        keys.append(acc)
+    return np.lexsort((keys[1], keys[0]))
+
+
+def _last_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    return votes.drop_duplicates(["participant_pid", "contribution_id"], keep="last")
 
 
 def centred_vote_matrix(
-    votes: pd.DataFrame, *, min_votes: int = MIN_VOTES
+    votes: pd.DataFrame, *, min_votes: int = MIN_VOTES, moderated_out: Collection[str] = ()
 ) -> tuple[sparse.csr_matrix, pd.Index, np.ndarray]:
     """The participants x comments matrix, mean-imputed and centred, as a sparse matrix.
 
     Imputing a missing vote with the comment's mean and then centring each column leaves exactly 0 where
     nobody voted, so the matrix holds ``vote - comment mean`` at the voted cells only: memory grows with
     the votes, not with participants x comments. Rows are the participants with at least
-    ``min(min_votes, n_comments)`` votes (the last vote wins on duplicates). Returns the matrix, the kept
-    participants, and their numbers of votes.
+    ``min(min_votes, n_comments)`` votes (the last vote wins on duplicates), in
+    :func:`canonical_row_order`. Polis's filter: votes on ``moderated_out`` comments count towards that
+    threshold and the comments count in n_comments, but their columns are zeroed. Returns the matrix,
+    the kept participants, and their numbers of votes.
     """
-    last = votes.drop_duplicates(["participant_pid", "contribution_id"], keep="last")
+    last = _last_votes(votes)
     rows, participants = pd.factorize(last["participant_pid"], sort=True)
-    cols, comments = pd.factorize(last["contribution_id"], sort=True)
+    cols, comments = pd.factorize(last["contribution_id"].astype(str), sort=True)
+    v = last["vote"].to_numpy(dtype=np.float64)
     n_comments = len(comments)
+    order = canonical_row_order(rows, cols, v, len(participants))
+    rank = np.empty(len(participants), dtype=np.int64)
+    rank[order] = np.arange(len(participants))
+    rows = rank[rows]
+    participants = participants[order]
     n_voted_all = np.bincount(rows, minlength=len(participants))
     keep_rows = n_voted_all >= min(min_votes, n_comments)
     kept_index = np.flatnonzero(keep_rows)
     remap = np.full(len(participants), -1)
     remap[kept_index] = np.arange(len(kept_index))
-    mask = keep_rows[rows]
-    r, c = remap[rows[mask]], cols[mask]
-    v = last["vote"].to_numpy(dtype=np.float64)[mask]
+    zeroed = np.isin(np.asarray(comments), np.asarray(list(moderated_out), dtype=object))
+    mask = keep_rows[rows] & ~zeroed[cols]
+    r, c, v = remap[rows[mask]], cols[mask], v[mask]
+    entry_order = np.lexsort((r, c))  # a fixed summation order: identical floats in every workspace
+    r, c, v = r[entry_order], c[entry_order], v[entry_order]
     seen = np.bincount(c, minlength=n_comments)
     means = np.divide(np.bincount(c, weights=v, minlength=n_comments), seen, out=np.zeros(n_comments), where=seen > 0)
     matrix = sparse.csr_matrix((v - means[c], (r, c)), shape=(len(kept_index), n_comments))
+    matrix.sort_indices()
     return matrix, pd.Index(participants[kept_index], name="participant_pid"), n_voted_all[kept_index].astype(float)
 
 
@@ -120,6 +183,23 @@ def _top_components(matrix: sparse.csr_matrix, *, seed: int) -> np.ndarray:
     return vt[np.argsort(values)[::-1]]
 
 
+def choose_engine_name(engine: str) -> str:
+    """``engine`` when it names an engine of :data:`ENGINES`; else a ParameterError."""
+    if engine not in ENGINES:
+        raise ParameterError(f"vote group engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return engine
+
+
+def choose_engine(votes: pd.DataFrame, engine: str = DEFAULT_ENGINE) -> str:
+    """What runs: ``engine`` itself; for "auto", "both" (red-dwarf and dembias, the better silhouette
+    kept) when red-dwarf's dense matrix has at most :data:`REDDWARF_MAX_CELLS` cells, else "dembias"."""
+    engine = choose_engine_name(engine)
+    if engine != "auto":
+        return engine
+    cells = votes["participant_pid"].nunique() * votes["contribution_id"].nunique()
+    return "both" if cells <= REDDWARF_MAX_CELLS else "dembias"
+
+
 def compute_vote_groups(
     votes: pd.DataFrame,
     *,
@@ -127,9 +207,63 @@ def compute_vote_groups(
     k_range: tuple[int, int] = K_RANGE,
     base_clusters: int = BASE_CLUSTERS,
     seed: int = 0,
+    moderated_out: Collection[str] = (),
+    engine: str = DEFAULT_ENGINE,
 ) -> VoteGroups | None:
-    """Polis-style opinion groups; None when fewer than 10 participants have enough votes."""
-    matrix, index, n_voted = centred_vote_matrix(votes, min_votes=min_votes)
+    """Polis-style opinion groups; None when fewer than 10 participants have enough votes.
+
+    ``votes`` holds every vote, those on moderated-out comments included (Polis counts them in its
+    participant filter); ``moderated_out`` names those comments, whose columns are zeroed. The result
+    depends only on the votes and ``seed``, never on the participants' pseudonyms or the row order.
+    """
+    check_at_least("min_votes", min_votes, 1)
+    check_at_least("base_clusters", base_clusters, 2)
+    if not 2 <= k_range[0] <= k_range[1]:
+        raise ParameterError(f"k_range must be (low, high) with 2 <= low <= high, got {k_range}")
+    if votes.empty:
+        return None
+    used = choose_engine(votes, engine)
+    reddwarf = dembias = None
+    if used in ("reddwarf", "both"):
+        reddwarf = _reddwarf_groups(votes, min_votes=min_votes, k_range=k_range, seed=seed, moderated_out=moderated_out)
+    if used in ("dembias", "both"):
+        dembias = _dembias_groups(
+            votes,
+            min_votes=min_votes,
+            k_range=k_range,
+            base_clusters=base_clusters,
+            seed=seed,
+            moderated_out=moderated_out,
+        )
+    if used != "both" or reddwarf is None or dembias is None:
+        return reddwarf if reddwarf is not None else dembias
+    return _better_silhouette(reddwarf, dembias)
+
+
+def _better_silhouette(reddwarf: VoteGroups, dembias: VoteGroups) -> VoteGroups:
+    """The grouping with the higher silhouette, each as its engine measured it (ties: red-dwarf).
+
+    The silhouette is the criterion Polis itself uses to choose k; here it also chooses between the two
+    engines. Each is measured in its engine's own Polis-style projection (red-dwarf fits the PCA on every
+    participant, dembias on those kept), which is how each engine chose its k. Measured against Polis's
+    published groups in docs/validity.md.
+    """
+    scores = {"reddwarf": reddwarf.silhouette, "dembias": dembias.silhouette}
+    best = dembias if scores["dembias"] > scores["reddwarf"] + 1e-12 else reddwarf
+    return replace(best, candidates=scores)
+
+
+def _dembias_groups(
+    votes: pd.DataFrame,
+    *,
+    min_votes: int,
+    k_range: tuple[int, int],
+    base_clusters: int,
+    seed: int,
+    moderated_out: Collection[str],
+) -> VoteGroups | None:
+    """dembias's sparse engine: PCA, Polis's scaling, 100 base clusters, k by silhouette on them."""
+    matrix, index, n_voted = centred_vote_matrix(votes, min_votes=min_votes, moderated_out=moderated_out)
     n_comments = matrix.shape[1]
     if matrix.shape[0] < 10 or n_comments < 2:
         return None
@@ -163,6 +297,72 @@ def compute_vote_groups(
         k=k,
         silhouette=score,
         projection=pd.DataFrame(projection[:, :2], index=index, columns=["pc1", "pc2"]),
+        engine="dembias",
+    )
+
+
+def _reddwarf_groups(
+    votes: pd.DataFrame,
+    *,
+    min_votes: int,
+    k_range: tuple[int, int],
+    seed: int,
+    moderated_out: Collection[str],
+) -> VoteGroups | None:
+    """red-dwarf's Polis pipeline (its ``run_pipeline`` steps, without the statement statistics).
+
+    Raw matrix, moderated-out comments zeroed, mean imputation, PCA to 2 components with Polis's
+    sparsity scaling, participants with at least ``min(min_votes, n_comments)`` votes clustered by
+    k-means with Polis's deterministic initialisation (the first unique points), k in ``k_range`` by
+    silhouette. Participants enter as their rank in :func:`canonical_row_order`, so red-dwarf's own id
+    sort never sees a pseudonym. red-dwarf runs here on in-memory arrays only: nothing of it that
+    downloads (its data loader) is imported.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="pydantic")
+        from reddwarf.utils.clusterer.kmeans import find_best_kmeans
+        from reddwarf.utils.matrix import generate_raw_matrix, get_clusterable_participant_ids, simple_filter_matrix
+        from reddwarf.utils.reducer.base import run_reducer
+
+    last = _last_votes(votes)
+    rows, participants = pd.factorize(last["participant_pid"], sort=True)
+    cols, comments = pd.factorize(last["contribution_id"].astype(str), sort=True)
+    values = last["vote"].to_numpy(dtype=np.int64)
+    order = canonical_row_order(rows, cols, values, len(participants))
+    rank = np.empty(len(participants), dtype=np.int64)
+    rank[order] = np.arange(len(participants))
+    records = pd.DataFrame({"participant_id": rank[rows], "statement_id": cols, "vote": values})
+    raw = generate_raw_matrix(votes=records.to_dict("list"))  # type: ignore[arg-type]
+    n_comments = raw.shape[1]
+    out = {str(c) for c in moderated_out}
+    zeroed = [i for i, c in enumerate(comments) if c in out]
+    filtered = simple_filter_matrix(vote_matrix=raw, mod_out_statement_ids=zeroed)
+    clusterable = get_clusterable_participant_ids(raw, vote_threshold=min(min_votes, n_comments))
+    if len(clusterable) < 10 or n_comments < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)  # sklearn: one init when centres are given
+        warnings.filterwarnings("ignore", category=UserWarning)
+        projected, _statements, _model = run_reducer(vote_matrix=filtered.to_numpy(), reducer="pca", random_state=seed)
+        frame = pd.DataFrame(projected, index=filtered.index, columns=["pc1", "pc2"]).loc[clusterable]
+        points = frame.to_numpy()
+        n_unique = len(np.unique(points, axis=0))
+        high = min(k_range[1], n_unique - 1)
+        if high < k_range[0]:
+            return None
+        k, score, model = find_best_kmeans(
+            X_to_cluster=points, k_bounds=[k_range[0], high], init="polis", random_state=seed
+        )
+    if model is None:
+        return None
+    labels = _relabel_by_size(np.asarray(model.labels_))
+    index = pd.Index(participants[order[np.asarray(clusterable, dtype=np.int64)]], name="participant_pid")
+    return VoteGroups(
+        groups=pd.Series(labels, index=index, name="vote_group"),
+        k=int(k),
+        silhouette=float(score),
+        projection=pd.DataFrame(points, index=index, columns=["pc1", "pc2"]),
+        engine="reddwarf",
     )
 
 

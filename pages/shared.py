@@ -23,7 +23,7 @@ from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
-from dembias.store import Workspace
+from dembias.store import Workspace, list_runs, run_staleness, stale_warning
 
 
 def leave_pages_directory_mode() -> None:
@@ -250,6 +250,8 @@ def sidebar() -> Selection | None:
             help="The camera button above each chart saves it in this format (SVG keeps text as text).",
         )
     set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
+    for note in stale_notes(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r)):
+        st.warning(note, icon="⚠️")
     return Selection(
         ws=ws,
         debate_id=debate_id,
@@ -259,6 +261,16 @@ def sidebar() -> Selection | None:
         fidelity_run=fidelity_run,
         output_label=labels.get(output_id) if output_id else None,
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stale_notes(root: str, version: tuple[float, int], run_ids: tuple[str, ...]) -> list[str]:
+    """Warnings for the selected runs whose debate changed since they read it (``version`` keys the cache)."""
+    ws = Workspace(root)
+    chosen = [r for r in list_runs(ws) if r.run_id in run_ids]
+    verdicts = run_staleness(ws, chosen)
+    notes = [stale_warning(ws, r, verdict=verdicts[r.run_id]) for r in chosen]
+    return [n for n in notes if n]
 
 
 def _run_picker(

@@ -439,3 +439,13 @@ def test_cli_score_fidelity_json(tmp_path):
     assert view["aggregates"] and view["note"] == NO_STANCE_NOTE
     text = CliRunner().invoke(app, ["score", "fidelity", "-w", str(ws.root), "--embedder", "fake"])
     assert text.exit_code == 0 and "town: 5 rewrites" in text.stdout and "note: stance not scored" in text.stdout
+
+
+def test_languages_without_lexicons_are_named_in_the_run_warnings(tmp_path, monkeypatch):
+    import dembias.fidelity_scoring as fs
+
+    ws = _workspace(tmp_path)
+    monkeypatch.setattr(fs, "SUPPORTED_LANGUAGES", ("en", "fr"))  # as if German had no lexicons
+    runs = run_fidelity(ws, embedder=_fake(), n_resamples=50, n_permutations=50)
+    warnings = runs[0].info.manifest["warnings"]
+    assert any("not checked for de" in w for w in warnings)

@@ -75,9 +75,17 @@ def test_unknown_vote_value(ws, tmp_path):
 
 
 def test_vote_for_missing_contribution(ws, tmp_path):
-    export = polis_folder(tmp_path / "x", votes=POLIS_VOTES.replace("4,x,1,10,-1", "4,x,9,10,-1"))
+    # a user's own votes file must match its contributions (a Polis export's stray votes are skipped
+    # and counted instead: tests/test_inputs.py)
+    contributions = write(tmp_path / "c.csv", "id,text\n1,Bike lanes now.\n2,Lower taxes.\n")
+    votes = write(tmp_path / "v.csv", "contribution_id,voter_id,vote\n1,a,1\n9,a,-1\n")
     assert_refused(
-        ws, lambda: ingest_polis(ws, export), file_endswith="votes.csv", row=5, field="comment-id", problem="'9'"
+        ws,
+        lambda: ingest_contributions(ws, contributions, debate_id="new", language="en", votes_path=votes),
+        file_endswith="v.csv",
+        row=3,
+        field="contribution_id",
+        problem="'9'",
     )
 
 

@@ -31,7 +31,7 @@ def test_validate_cli_fails_when_the_support_test_lets_anything_link(demo_ws, tm
     ws = Workspace(tmp_path / "ws")
     shutil.copytree(demo_ws.root, ws.root)
     result = CliRunner().invoke(
-        app, ["validate", "-w", str(ws.root), "--debate", "nz-ubi", "--json", "--resamples", "50"]
+        app, ["validate", "-w", str(ws.root), "--debate", "nz-ubi", "--json", "--resamples", "100"]
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout[result.stdout.index("{") :])
@@ -46,7 +46,7 @@ def test_validate_cli_fails_when_the_support_test_lets_anything_link(demo_ws, tm
 
     monkeypatch.setattr("dembias.scoring.calibrate_support", lax)
     result = CliRunner().invoke(
-        app, ["validate", "-w", str(ws.root), "--debate", "nz-ubi", "--json", "--resamples", "50"]
+        app, ["validate", "-w", str(ws.root), "--debate", "nz-ubi", "--json", "--resamples", "100"]
     )
     assert result.exit_code == 1
     payload = json.loads(result.stdout[result.stdout.index("{") :])

@@ -51,6 +51,19 @@ def progress(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def report_stale_runs(ws: Workspace, debate_ids: list[str], *, skip: frozenset[str] = frozenset()) -> None:
+    """On stderr: the runs of these debates that describe an earlier version of them, and how to refresh them."""
+    from dembias.store import refresh_hint, stale_runs
+
+    for debate_id in debate_ids:
+        stale = [r for r in stale_runs(ws, debate_id) if r.run_id not in skip]
+        if not stale:
+            continue
+        progress(f"{debate_id}: {len(stale)} run(s) describe the debate as it was before it changed:")
+        for run in stale:
+            progress(f"  {run.run_id} ({run.stage}); refresh: {refresh_hint(run)}")
+
+
 #: Command modules, one per stage; each defines its commands on `app`, `ingest_app` or `score_app`.
 COMMAND_MODULES = (
     "ingest_commands",

@@ -27,9 +27,9 @@ def fidelity(
         str | None,
         typer.Option("--nli", help="A transformers NLI model id or folder (scores entailment and stance flips)."),
     ] = None,
-    n_null: Annotated[int, typer.Option("--n-null", help="Random contributions in each output's null.")] = 500,
-    k: Annotated[int, typer.Option("-k", help="Suppress slices with fewer contributors.")] = 5,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of nulls, bootstraps and permutations.")] = 0,
+    n_null: Annotated[int, typer.Option("--n-null", min=10, help="Random contributions in each output's null.")] = 500,
+    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of nulls, bootstraps and permutations.")] = 0,
     include_rejected: Annotated[
         bool, typer.Option("--include-rejected", help="Also score rewrites of rejected contributions.")
     ] = False,
@@ -96,7 +96,7 @@ def interactions(
     embedder: Annotated[
         str, typer.Option("--embedder", help="Embedder spec for similarity and pull, or 'none' (characters only).")
     ] = DEFAULT_EMBEDDER,
-    k: Annotated[int, typer.Option("-k", help="Suppress slices with fewer contributors.")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
 ) -> None:
     """Store an interaction log as a run of stage `interactions` and print its report."""
     model = None if embedder == "none" else get_embedder(embedder)

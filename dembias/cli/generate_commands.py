@@ -23,29 +23,31 @@ def generate(
     target_language: Annotated[
         str | None, typer.Option("--target-language", help="Target language code of translations (e.g. fr).")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N contributions (after sampling).")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most N contributions (after sampling).")
+    ] = None,
     sample_per_cluster: Annotated[
-        int | None, typer.Option("--sample-per-cluster", help="Draw up to N contributions from every stratum.")
+        int | None, typer.Option("--sample-per-cluster", min=1, help="Draw up to N contributions from every stratum.")
     ] = None,
     strata: Annotated[
         str, typer.Option("--strata", help="auto (mapping clusters, else vote groups), cluster, vote-group, none.")
     ] = "auto",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts per generate call.")] = 8,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per generate call.")] = 8,
     max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", help="Default: 256 for summaries, 96 otherwise.")
+        int | None, typer.Option("--max-new-tokens", min=1, help="Default: 256 for summaries, 96 otherwise.")
     ] = None,
     sample: Annotated[bool, typer.Option("--sample/--greedy", help="Seeded sampling instead of greedy.")] = False,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.")] = 0.95,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of sampling and of --sample-per-cluster.")] = 0,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.7,
+    top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of sampling and of --sample-per-cluster.")] = 0,
     repetition_penalty: Annotated[
-        float, typer.Option("--repetition-penalty", help="Penalty on repeated tokens (1.0: none).")
+        float, typer.Option("--repetition-penalty", min=0.0, help="Penalty on repeated tokens (1.0: none).")
     ] = 1.0,
     context_tokens: Annotated[
-        int | None, typer.Option("--context-tokens", help="Prompt budget of summaries (default 2048).")
+        int | None, typer.Option("--context-tokens", min=64, help="Prompt budget of summaries (default 2048).")
     ] = None,
     device: Annotated[str | None, typer.Option("--device", help="cuda, mps or cpu (default: best present).")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for torch.")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="JSONL checkpoint; a re-run with the same arguments resumes from it."),

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from dembias.cli import WorkspaceOption, emit_json, ingest_app, workspace_from
+from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, report_stale_runs, workspace_from
 from dembias.errors import DembiasError
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
+from dembias.ingest.personal import DEFAULT_PERSONAL_DATA
 
 ReplaceOption = Annotated[bool, typer.Option("--replace", help="Replace a debate or output that already exists.")]
 EncodingOption = Annotated[
@@ -28,8 +29,9 @@ def polis(
     replace: ReplaceOption = False,
 ) -> None:
     """Ingest a Polis export folder."""
+    ws = workspace_from(workspace)
     counts = ingest_polis(
-        workspace_from(workspace),
+        ws,
         path,
         debate_id=debate,
         country=country,
@@ -37,6 +39,8 @@ def polis(
         encoding=encoding,
         replace=replace,
     )
+    if replace:
+        report_stale_runs(ws, [debate or path.name])
     emit_json(counts)
 
 
@@ -72,10 +76,18 @@ def contributions(
     ] = None,
     encoding: EncodingOption = None,
     replace: ReplaceOption = False,
+    personal_data: Annotated[
+        str,
+        typer.Option(
+            "--personal-data",
+            help="Unmapped columns holding names, e-mails or phone numbers: pseudonymise (default), drop, or keep.",
+        ),
+    ] = DEFAULT_PERSONAL_DATA,
 ) -> None:
     """Ingest generic contributions with a column mapping."""
+    ws = workspace_from(workspace)
     counts = ingest_contributions(
-        workspace_from(workspace),
+        ws,
         path,
         replace=replace,
         columns=_parse_mapping(column or []),
@@ -88,7 +100,13 @@ def contributions(
         fmt=fmt,
         encoding=encoding,
         votes_path=votes,
+        personal_data=personal_data,
     )
+    for debate_id, summary in counts.items():
+        for action, columns in summary.get("personal_data", {}).items():
+            progress(f"{debate_id}: personal data in metadata columns {', '.join(columns)}: {action.replace('_', ' ')}")
+    if replace:
+        report_stale_runs(ws, list(counts))
     emit_json(counts)
 
 

@@ -59,7 +59,7 @@ def rescore(
         ),
     ] = None,
     device: Annotated[str | None, typer.Option("--device", help="auto (default), cuda, cuda:N, mps, cpu.")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Halves on out-of-memory.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Halves on out-of-memory.")] = None,
     engine: Annotated[str, typer.Option("--engine", help="local, or ray (embedding on a Ray cluster).")] = "local",
     param: Annotated[
         list[str] | None,
@@ -124,7 +124,7 @@ def worker(
     workspace: WorkspaceOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run at most one job, then exit.")] = False,
     drain: Annotated[bool, typer.Option("--drain", help="Run queued jobs until none is left, then exit.")] = False,
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between looks at the queue.")] = 1.0,
+    poll: Annotated[float, typer.Option("--poll", min=0.01, help="Seconds between looks at the queue.")] = 1.0,
     device: Annotated[str | None, typer.Option("--device", help="Device reported in the heartbeat.")] = None,
 ) -> None:
     """Execute queued rescoring jobs, one at a time (never inside the dashboard)."""

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
+from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
 from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.mapping import DEFAULT_SEEDS, MapParams, map_debates
+from dembias.votes import DEFAULT_ENGINE
 
 
 @app.command("map")
@@ -21,22 +22,30 @@ def map_command(
         typer.Option(help="use-multilingual, sentence-transformers:<model id or path>, or fake (tests)."),
     ] = DEFAULT_EMBEDDER,
     device: Annotated[str | None, typer.Option(help="cuda, mps or cpu (default: the best present).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Embedding batch size (sentence-transformers).")] = 64,
-    seeds: Annotated[int, typer.Option(help="Seeds for the stability check (the first gives the clusters).")] = (
-        DEFAULT_SEEDS
-    ),
+    batch_size: Annotated[int, typer.Option(min=1, help="Embedding batch size (sentence-transformers).")] = 64,
+    seeds: Annotated[
+        int, typer.Option(min=1, help="Seeds for the stability check (the first gives the clusters).")
+    ] = DEFAULT_SEEDS,
+    first_seed: Annotated[
+        int, typer.Option(min=0, help="First seed (UMAP, HDBSCAN, vote groups); recorded in the run.")
+    ] = 0,
     min_cluster_size: Annotated[
-        int | None, typer.Option(help="HDBSCAN min_cluster_size (default: scaled to the debate).")
+        int | None, typer.Option(min=2, help="HDBSCAN min_cluster_size (default: scaled to the debate).")
     ] = None,
+    vote_engine: Annotated[
+        str,
+        typer.Option(help="Vote groups engine: auto (red-dwarf unless the matrix is huge), reddwarf or dembias."),
+    ] = DEFAULT_ENGINE,
     workspace: WorkspaceOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Embed (cached), map (UMAP) and cluster (HDBSCAN) debates; add vote groups where votes exist."""
     ws = workspace_from(workspace)
     model = get_embedder(embedder, device=device, batch_size=batch_size)
-    params = MapParams(n_seeds=seeds, min_cluster_size=min_cluster_size)
+    params = MapParams(n_seeds=seeds, first_seed=first_seed, min_cluster_size=min_cluster_size, vote_engine=vote_engine)
     summaries = map_debates(ws, debate or None, embedder=model, params=params, progress=progress)
     records = [s.to_dict() for s in summaries]
+    report_stale_runs(ws, [s.debate_id for s in summaries], skip=frozenset(s.run_id for s in summaries))
     if json_output:
         emit_json(records)
         return
@@ -48,4 +57,4 @@ def map_command(
         )
         if "vote_groups_ari_vs_published" in r and r["vote_groups_ari_vs_published"] is not None:
             line += f", vote groups ARI vs published {r['vote_groups_ari_vs_published']:.2f}"
-        typer.echo(f"{line}  [{r['run_id']}]")
+        typer.echo(f"{line}  [{r['run_id']}]")  # warnings went to stderr as the map ran

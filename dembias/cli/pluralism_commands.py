@@ -71,10 +71,10 @@ def pluralism(
     minority_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Minority topics (smallest clusters) hold at most this share.")
     ] = 0.2,
-    min_cell: Annotated[int, typer.Option(help="Suppress slices with fewer contributors.")] = 5,
-    resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 1000,
+    min_cell: Annotated[int, typer.Option(min=1, help="Suppress slices with fewer contributors.")] = 5,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 1000,
     placebo: Annotated[int, typer.Option(min=0, help="Random-links placebo draws per output (0: none).")] = 20,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
@@ -150,8 +150,8 @@ def _v(cell: dict | None) -> str:
 def baselines(
     workspace: WorkspaceOption = None,
     debate: Annotated[str | None, typer.Option("--debate", help="Debate id (default: every debate).")] = None,
-    budget: Annotated[int, typer.Option(help="Units per baseline summary.")] = 20,
-    seed: Annotated[int, typer.Option(help="Random seed (random baseline).")] = 0,
+    budget: Annotated[int, typer.Option(min=1, help="Units per baseline summary.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (random baseline).")] = 0,
 ) -> None:
     """Add baseline summaries (top-voted, centroid, MMR, cluster-representative, random) as outputs."""
     from dembias.scoring import add_baselines

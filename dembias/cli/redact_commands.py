@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
+from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
 from dembias.errors import DembiasError
 from dembias.redact import PATTERN_NAMES, redact_corpus
 
@@ -22,13 +22,14 @@ def redact(
         typer.Option("--pattern", help=f"Only these patterns (repeatable): {', '.join(PATTERN_NAMES)}."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print counts and examples; write nothing.")] = False,
-    examples: Annotated[int, typer.Option("--examples", help="Examples to show per debate.")] = 3,
+    examples: Annotated[int, typer.Option("--examples", min=0, help="Examples to show per debate.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per debate.")] = False,
 ) -> None:
     """Redact personal data in contributions and outputs (placeholders such as [EMAIL], [PHONE])."""
+    ws = workspace_from(workspace)
     try:
         results = redact_corpus(
-            workspace_from(workspace),
+            ws,
             debate_ids=debate or None,
             patterns=pattern or None,
             dry_run=dry_run,
@@ -48,3 +49,4 @@ def redact(
             typer.echo(f"    {ex['pattern']:<6} {ex['table']}: {ex['before']}")
     if not dry_run:
         progress("redaction recorded in each debate's extra (key 'redaction'); derived runs predate it")
+        report_stale_runs(ws, [r.debate_id for r in results if sum(r.texts_changed.values())])

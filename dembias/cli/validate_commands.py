@@ -13,8 +13,8 @@ from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_fro
 def validate(
     workspace: WorkspaceOption = None,
     debate: Annotated[str | None, typer.Option("--debate", help="Debate id (default: every mapped debate).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed (random citations, bootstrap, placebo).")] = 0,
-    resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples for the controls.")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (random citations, bootstrap, placebo).")] = 0,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the controls.")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
     """Score control summaries (vacuous, title, off-topic, random citations, one-sided, ideal) with the same

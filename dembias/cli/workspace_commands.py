@@ -45,4 +45,5 @@ def info(
         )
     typer.echo(f"  runs: {len(summary['runs'])}")
     for r in summary["runs"]:
-        typer.echo(f"    {r['run_id']}  {r['stage']:<10} {r['debate_id'] or ''}")
+        mark = f"  STALE: the debate changed since; refresh: {r['refresh']}" if r["stale"] else ""
+        typer.echo(f"    {r['run_id']}  {r['stage']:<10} {r['debate_id'] or ''}{mark}")

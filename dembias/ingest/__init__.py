@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dembias.ingest.common import store_debate
 from dembias.ingest.contributions import read_contributions
@@ -42,7 +43,7 @@ def ingest_polis(
     language: str | None = None,
     encoding: str | None = None,
     replace: bool = False,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Ingest a Polis export folder; returns counts (contributions, vote rows read, votes kept)."""
     with corpus_writer(ws) as con:
         bundle = read_polis(
@@ -63,7 +64,7 @@ def ingest_contributions(
     replace: bool = False,
     columns: Mapping[str, str] | None = None,
     **options: object,
-) -> dict[str, dict[str, int]]:
+) -> dict[str, dict[str, Any]]:
     """Ingest a generic contributions file (see :func:`read_contributions` for the options)."""
     with corpus_writer(ws) as con:
         bundles = read_contributions(path, pseudonymiser_for=pseudonymiser_factory(ws), columns=columns, **options)

@@ -62,6 +62,8 @@ SQL_CREATE_VOTES_STAGING = """
 CREATE TABLE {staging} (
     contribution_id VARCHAR, participant_pid VARCHAR, vote TINYINT, voted_at TIMESTAMP, row_number BIGINT
 )"""
+SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS = """
+DELETE FROM {staging} WHERE contribution_id NOT IN (SELECT contribution_id FROM contributions WHERE debate_id = ?)"""
 SQL_VOTES_TO_MISSING_CONTRIBUTIONS = """
 SELECT s.row_number, s.contribution_id FROM {staging} s
 ANTI JOIN (SELECT contribution_id FROM contributions WHERE debate_id = ?) c USING (contribution_id)
@@ -125,6 +127,15 @@ class DebateBundle:
     votes_source: str | None = None
     id_field: str = "comment-id"
     vote_id_field: str = "comment-id"
+    #: rows the reader skipped on purpose, by reason (reported in the ingest summary as skipped_<reason>)
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: ids of contributions the reader skipped: votes on them are skipped and counted, never an error
+    skipped_ids: frozenset[str] = frozenset()
+    #: "error" (a vote on a contribution the debate lacks is refused) or "skip" (skipped and counted:
+    #: Polis exports publish votes on comments they do not publish)
+    votes_on_unknown: str = "error"
+    #: called once the contributions are stored: more lines for the ingest summary (personal data...)
+    report: Callable[[], dict[str, Any]] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,12 +417,14 @@ def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
 
 def store_debate(
     con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, replace: bool = False, source: str | Path = ""
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Write a debate bundle; returns counts. Votes are deduplicated (last vote wins) in SQL.
 
     ``bundle.contributions`` is one frame or an iterable of frames (streamed in chunks). Raises
-    :class:`IngestError` when the debate exists and ``replace`` is false, when a contribution id repeats,
-    or when a vote names a contribution that the debate does not have.
+    :class:`IngestError` when the debate exists and ``replace`` is false, when the source has no
+    contribution, when a contribution id repeats, or when a vote names a contribution that the debate
+    does not have (unless ``bundle.votes_on_unknown`` is "skip": then such votes are skipped and
+    counted). Rows skipped on purpose appear in the counts as ``skipped_<reason>``.
     """
     debate_id = bundle.debate.debate_id
     if debate_exists(con, debate_id):
@@ -444,6 +457,12 @@ def store_debate(
             row=int(duplicate[1]),
             field=bundle.id_field,
         )
+    if n_contributions == 0:
+        raise IngestError(
+            bundle.contributions_source or source,
+            f"no contributions: the file has no rows for debate {debate_id!r}",
+            hint="nothing was stored",
+        )
     con.execute(f"INSERT INTO contributions SELECT ?, * EXCLUDE (_row) FROM {staging}", [debate_id])
     con.execute(f"DROP TABLE {staging}")
     if bundle.participants is not None and len(bundle.participants):
@@ -458,6 +477,20 @@ def store_debate(
         n_raw += insert_frame(
             con, staging, chunk[["contribution_id", "participant_pid", "vote", "voted_at", "row_number"]]
         )
+    skipped = {k: v for k, v in bundle.skipped.items() if v}
+    if bundle.votes_on_unknown == "skip":
+        on_skipped, on_unknown = con.execute(
+            f"SELECT count(*) FILTER (WHERE contribution_id IN (SELECT unnest(?::VARCHAR[]))), "
+            f"count(*) FILTER (WHERE contribution_id NOT IN (SELECT unnest(?::VARCHAR[]))) "
+            f"FROM {staging} WHERE contribution_id NOT IN "
+            f"(SELECT contribution_id FROM contributions WHERE debate_id = ?)",
+            [sorted(bundle.skipped_ids), sorted(bundle.skipped_ids), debate_id],
+        ).fetchone()
+        con.execute(SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id])
+        if on_skipped:
+            skipped["votes_on_skipped_comments"] = int(on_skipped)
+        if on_unknown:
+            skipped["votes_on_unknown_comments"] = int(on_unknown)
     missing = con.execute(SQL_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id]).fetchone()
     if missing:
         raise IngestError(
@@ -471,7 +504,11 @@ def store_debate(
     con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
     con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
     n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
-    return {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+    counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
+    if bundle.report is not None:
+        counts.update(bundle.report())
+    return counts
 
 
 def read_text_file(path: Path, encoding: str) -> str:

@@ -50,7 +50,15 @@ from dembias.ingest.common import (
     sniff_encoding,
 )
 from dembias.ingest.language import detect_languages
+from dembias.ingest.personal import DEFAULT_PERSONAL_DATA, PersonalColumns, check_action
 from dembias.pseudonym import Pseudonymiser
+from dembias.validation import (
+    ParameterError,
+    normalise_country,
+    normalise_language,
+    normalise_optional_country,
+    normalise_optional_language,
+)
 
 FIELDS = ("id", "text", "debate", "language", "country", "author", "created_at", "agree", "disagree", "pass")
 FORMATS = ("csv", "jsonl", "parquet")
@@ -169,12 +177,19 @@ def read_contributions(
     encoding: str | None = None,
     votes_path: str | Path | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    personal_data: str = DEFAULT_PERSONAL_DATA,
 ) -> list[DebateBundle]:
     """Read a contributions file into one :class:`DebateBundle` per debate, each streamed in chunks.
 
     Either ``debate_id`` names the debate of every row, or the file has a ``debate`` column (then the
     file is read once to list the debates and once per debate; votes need a single debate).
+    Unmapped columns that hold names, e-mail addresses or phone numbers (see
+    :mod:`dembias.ingest.personal`) are pseudonymised (default), dropped or kept as ``personal_data``
+    says; the ingest summary lists them under ``personal_data``.
     """
+    personal = PersonalColumns(action=check_action(personal_data))
+    country = normalise_optional_country(country)
+    language = normalise_optional_language(language)
     path = Path(path)
     if not path.exists():
         raise IngestError(path, "no such file")
@@ -208,7 +223,9 @@ def read_contributions(
                     chunk = chunk[chunk[mapping["debate"]].str.strip() == did]
                     if chunk.empty:
                         continue
-                yield _normalise(path, chunk, mapping, extra_columns, pseud, language=language, country=country)
+                yield _normalise(
+                    path, chunk, mapping, extra_columns, pseud, language=language, country=country, personal=personal
+                )
 
         record = DebateRecord(
             debate_id=did,
@@ -230,6 +247,7 @@ def read_contributions(
                 votes_source=str(votes_path) if votes_path is not None else None,
                 id_field=mapping["id"],
                 vote_id_field="contribution_id",
+                report=lambda: {"personal_data": personal.summary()} if personal.summary() else {},
             )
         )
     return bundles
@@ -244,6 +262,7 @@ def _normalise(
     *,
     language: str | None,
     country: str | None,
+    personal: PersonalColumns | None = None,
 ) -> pd.DataFrame:
     chunk = chunk.reset_index(drop=True)
     ids = chunk[mapping["id"]].str.strip()
@@ -264,7 +283,9 @@ def _normalise(
         return pd.Series(pd.array([None] * len(chunk), dtype="Int64"))
 
     if "language" in mapping:
-        langs = optional_text("language", language)
+        langs = _checked_codes(
+            path, chunk, mapping["language"], optional_text("language", language), normalise_language
+        )
         missing = langs.isna()
         if missing.any():
             langs[missing] = detect_languages(texts[missing])
@@ -277,6 +298,8 @@ def _normalise(
         if "created_at" in mapping
         else pd.Series(pd.NaT, index=chunk.index, dtype="datetime64[us]")
     )
+    if extra_columns and personal is not None:
+        chunk, extra_columns = personal.apply(chunk, extra_columns, pseud)
     if extra_columns:
         records = chunk[extra_columns].to_dict("records")
         metadata = [json.dumps({k: v for k, v in r.items() if v != ""}, ensure_ascii=False) for r in records]
@@ -288,7 +311,9 @@ def _normalise(
             "author_pid": pseud.series(chunk[mapping["author"]].str.strip()) if "author" in mapping else None,
             "text": texts,
             "language": langs,
-            "country": optional_text("country", country),
+            "country": _checked_codes(
+                path, chunk, mapping.get("country", "country"), optional_text("country", country), normalise_country
+            ),
             "created_at": created,
             "n_agree": counts("agree"),
             "n_disagree": counts("disagree"),
@@ -299,6 +324,20 @@ def _normalise(
             "_row": chunk["_row"],
         }
     )
+
+
+def _checked_codes(
+    path: Path, chunk: pd.DataFrame, field: str, values: pd.Series, normalise: Callable[[str], str]
+) -> pd.Series:
+    """Per-row languages or countries normalised (each distinct value once); an IngestError names the row."""
+    mapping: dict[str, str] = {}
+    for value in values.dropna().unique():
+        try:
+            mapping[value] = normalise(value)
+        except ParameterError as exc:
+            first = int(chunk.loc[(values == value).to_numpy(), "_row"].iloc[0])
+            raise IngestError(path, str(exc), row=first, field=field) from None
+    return values.map(mapping).astype(object).where(values.notna(), None)
 
 
 def _vote_chunks(path: Path, encoding: str | None, pseud: Pseudonymiser, chunk_rows: int) -> Iterator[pd.DataFrame]:

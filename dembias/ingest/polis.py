@@ -6,6 +6,10 @@ participant, and the votes themselves when ``votes.csv`` is absent), ``summary.c
 key,value rows such as topic, url, conversation-description).
 
 Rejected comments (moderated = -1) are kept with ``is_rejected`` set; analyses exclude them by default.
+Rows that Polis itself publishes but that carry nothing to store are skipped and counted in the ingest
+summary, never fatal: a rejected comment with an empty body (``skipped_rejected_empty_comments``), the
+votes on it (``skipped_votes_on_skipped_comments``), and votes on comment ids that comments.csv does
+not list (``skipped_votes_on_unknown_comments``).
 Author and voter ids are pseudonymised before anything is stored.
 """
 
@@ -37,6 +41,7 @@ from dembias.ingest.common import (
 )
 from dembias.ingest.language import detect_languages
 from dembias.pseudonym import Pseudonymiser
+from dembias.validation import normalise_optional_country, normalise_optional_language
 
 COMMENTS_REQUIRED = ("comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body")
 VOTES_REQUIRED = ("comment-id", "voter-id", "vote")
@@ -64,6 +69,8 @@ def read_polis(
     (the debate's language) is given to every contribution; without it each contribution's language is
     detected offline and the debate's is the most common one.
     """
+    country = normalise_optional_country(country)
+    language = normalise_optional_language(language)
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(folder, "not a folder (a Polis export is a folder holding comments.csv)")
@@ -71,7 +78,7 @@ def read_polis(
     pseud: Pseudonymiser = pseudonymiser_for(debate_id)
     summary = _read_summary(folder / "summary.csv", encoding)
 
-    comments = _read_comments(folder / "comments.csv", encoding, pseud, language)
+    comments, skipped_ids = _read_comments(folder / "comments.csv", encoding, pseud, language)
     debate_language = language or _most_common(comments["language"])
     participants, matrix_votes = _read_participants(folder / "participants-votes.csv", encoding, pseud)
     votes_path = folder / "votes.csv"
@@ -102,6 +109,9 @@ def read_polis(
         votes=votes,
         contributions_source=str(folder / "comments.csv"),
         votes_source=votes_source,
+        skipped={"rejected_empty_comments": len(skipped_ids)},
+        skipped_ids=frozenset(skipped_ids),
+        votes_on_unknown="skip",
     )
 
 
@@ -117,7 +127,10 @@ def _read_summary(path: Path, encoding: str | None) -> dict[str, str]:
     return summary
 
 
-def _read_comments(path: Path, encoding: str | None, pseud: Pseudonymiser, language: str | None) -> pd.DataFrame:
+def _read_comments(
+    path: Path, encoding: str | None, pseud: Pseudonymiser, language: str | None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The comments, and the ids of the rejected empty comments skipped (Polis publishes those)."""
     if not path.exists():
         raise IngestError(path, "missing: a Polis export needs comments.csv")
     enc = sniff_encoding(path, encoding)
@@ -132,8 +145,14 @@ def _read_comments(path: Path, encoding: str | None, pseud: Pseudonymiser, langu
         raise IngestError(path, "empty comment id", row=int(frame.loc[first, "_row"]), field="comment-id")
     frame["comment-id"] = ids
     require_unique(path, frame, "comment-id")
-    texts = require_text(path, frame, "comment-body", what="comment text")
     moderation = parse_int_column(path, frame, "moderated", allowed=frozenset({-1, 0, 1}))
+    # a comment that moderators rejected may be empty in Polis's own export: skip it and count it
+    rejected_empty = (frame["comment-body"].astype(str).str.strip() == "") & (moderation == -1).fillna(False)
+    skipped_ids = frame.loc[rejected_empty, "comment-id"].tolist()
+    if skipped_ids:
+        frame = frame.loc[~rejected_empty].reset_index(drop=True)
+        moderation = moderation.loc[~rejected_empty].reset_index(drop=True)
+    texts = require_text(path, frame, "comment-body", what="comment text")
     agrees = parse_int_column(path, frame, "agrees", minimum=0)
     disagrees = parse_int_column(path, frame, "disagrees", minimum=0)
     created = (
@@ -158,7 +177,7 @@ def _read_comments(path: Path, encoding: str | None, pseud: Pseudonymiser, langu
             "metadata": None,
             "_row": frame["_row"],
         }
-    )
+    ), skipped_ids
 
 
 def _read_votes(path: Path, encoding: str | None, pseud: Pseudonymiser) -> Iterator[pd.DataFrame]:
