@@ -59,6 +59,7 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
         shared.download(aggregates, f"{debate_id}-fidelity-aggregates")
         st.caption("Permutation tests, Benjamini-Hochberg q-values across all tests of the run:")
         shared.text_table(tests)
+        shared.download(tests, f"{debate_id}-fidelity-tests")
 
 
 distributions(pairs, aggregates, tests, sel.debate_id)

@@ -53,6 +53,7 @@ else:
             "mean_coverage": st.column_config.NumberColumn("mean coverage p(d)", format="%.2f"),
         },
     )
+    shared.download(vote_groups, f"{sel.debate_id}-vote-groups")
     reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
     if not reps.empty:
         st.caption("Each vote group's most representative comment (Polis representativeness), and whether it survives:")

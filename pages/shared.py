@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dembias import access, queries
 from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
@@ -41,6 +42,29 @@ def leave_pages_directory_mode() -> None:
 
 
 leave_pages_directory_mode()
+
+#: Client options the dashboard relies on for safety, whatever config.toml was (or was not) read: the
+#: dataframe toolbar's own CSV export bypasses dembias.export (every table has a guarded download instead),
+#: and a viewer never sees a traceback or a server path (errors are logged on the server's console).
+CLIENT_OPTIONS = {"client.disableDataExport": True, "client.showErrorDetails": "none"}
+
+
+def lock_client_options() -> None:
+    """Set :data:`CLIENT_OPTIONS` once per server process; rerun so the browser gets them on this first run.
+
+    The browser receives these options at the start of each script run, so a run that changed them
+    starts over (once per process, before any data is shown).
+    """
+    changed = False
+    for key, value in CLIENT_OPTIONS.items():
+        if st.get_option(key) != value:
+            st.set_option(key, value)
+            changed = True
+    if changed and get_script_run_ctx() is not None:
+        st.rerun()
+
+
+lock_client_options()
 
 
 def _or_error(func):

@@ -6,12 +6,16 @@ browser-level ones live in tests/test_security_browser.py.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import importlib
+import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import plotly
 
 # --------------------------------------------------------------------------------------------------
@@ -65,3 +69,56 @@ def test_a_tampered_plotly_js_is_refused(tmp_path, monkeypatch):
         assert "not a regular file" in str(exc)
     else:
         raise AssertionError("a symlinked plotly.min.js was accepted")
+
+
+# --------------------------------------------------------------------------------------------------
+# spreadsheet formulas: one guard, lookalikes and line breaks included
+
+
+def test_formula_guard_covers_lookalikes_invisible_prefixes_and_bare_carriage_returns():
+    from dembias.export import neutralise_cell, to_csv_bytes
+
+    dangerous = [
+        "＋1+1",
+        "＝1+1",
+        "－2+3",
+        "＠SUM(A1)",
+        "﹦1",
+        "﹢1",
+        "\u22122+3",
+        "\u200b=1",
+        "\ufeff=1",
+        " =1",
+        "\n=1",
+    ]
+    assert [neutralise_cell(v)[:1] for v in dangerous] == ["'"] * len(dangerous)
+    assert [neutralise_cell(v) for v in ("plain", "a=b", "1+1", "", "ＡＢ")] == ["plain", "a=b", "1+1", "", "ＡＢ"]
+    assert neutralise_cell(3) == 3 and neutralise_cell(None) is None
+    # a bare CR would end the row in a spreadsheet, so that the next line starts a cell of its own
+    frame = pd.DataFrame({"note": ['ok\r=HYPERLINK("http://127.0.0.2")', "fine"], "n": [1, 2]})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n")), lineterminator="\n"))
+    assert rows == [["note", "n"], ['ok\n=HYPERLINK("http://127.0.0.2")', "1"], ["fine", "2"]]
+    assert all(not line.startswith("=") for line in re.split(r"\r(?!\n)", text))
+    assert "\r" not in text
+
+
+def test_the_cli_per_contribution_csv_uses_the_same_guard(tmp_path):
+    from dembias.cli import pluralism_commands
+
+    frame = pd.DataFrame({"contribution_id": ["＋1", "\u2212cmd", "ok"], "text": ["a\rb", "=x", "y"]})
+    path = tmp_path / "per.csv"
+    pluralism_commands.write_per_contribution(path, frame)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert rows[1:] == [["'＋1", "a\nb"], ["'\u2212cmd", "'=x"], ["ok", "y"]]
+
+
+def test_streamlit_client_options_hide_the_toolbar_export_and_error_details():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
+    assert config["client"]["showErrorDetails"] == "none"
+    from pages.shared import CLIENT_OPTIONS
+
+    assert CLIENT_OPTIONS == {"client.disableDataExport": True, "client.showErrorDetails": "none"}
