@@ -7,7 +7,8 @@ and starts ``dembias worker --drain`` beside it, then drives ``--sessions`` brow
 over ``--browsers`` Chromium processes, all concurrent through Playwright's async API). Each session
 opens the overview and switches pages ``--switches`` times through the navigation; the latency of an
 interaction is from the click until the new page's heading is visible and Streamlit has stopped
-running. Errors: page JavaScript errors, Streamlit exception boxes, timeouts. Bounded by ``--budget``
+running. Errors: page JavaScript errors, Streamlit exception boxes, "cannot be shown/read" alerts (a
+run reported as corrupted while it is fine: issue 20's concurrent-viewer finding), timeouts. Bounded by ``--budget``
 seconds. Prints (and writes with ``--json``) counts and p50/p95/max latencies.
 """
 
@@ -68,6 +69,10 @@ async def session(browser, base: str, index: int, switches: int, timeout_ms: flo
             out["latency_s"].append(time.perf_counter() - start)
             if await page.locator("[data-testid='stException']").count():
                 out["errors"].append(f"session {index}: exception box on {link}")
+            # a run that is fine but shown as unreadable (runs attached under one alias by two sessions at once)
+            for alert in await page.locator("[data-testid='stAlert']").all_inner_texts():
+                if "cannot be shown" in alert or "cannot be read" in alert:
+                    out["errors"].append(f"session {index}: false error on {link}: {alert[:160]}")
     except Exception as exc:  # a timeout or a crash is an error of this session, not of the benchmark
         first_line = str(exc).splitlines()[0][:200]
         out["errors"].append(f"session {index} ({debate}, {link}): {type(exc).__name__}: {first_line}")

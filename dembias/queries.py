@@ -14,7 +14,16 @@ import duckdb
 import pandas as pd
 
 from dembias.info import debate_counts
-from dembias.store import RunInfo, Workspace, attach_run, list_runs, open_corpus, open_run, quote_identifier
+from dembias.store import (
+    RunInfo,
+    Workspace,
+    attach_run,
+    list_runs,
+    open_corpus,
+    open_corpus_private,
+    open_run,
+    quote_identifier,
+)
 
 
 def workspace_version(ws: Workspace) -> tuple[float, int]:
@@ -52,8 +61,12 @@ def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only."""
-    con = open_corpus(ws)
+    """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only.
+
+    The connection is this call's own database instance (:func:`dembias.store.open_corpus_private`), so
+    concurrent callers (several viewers of the dashboard) never see each other's attachments.
+    """
+    con = open_corpus_private(ws)
     try:
         for alias, run_id in runs.items():
             if run_id:

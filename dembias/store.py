@@ -181,6 +181,34 @@ def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def open_corpus_private(ws: Workspace) -> duckdb.DuckDBPyConnection:
+    """The corpus read-only on a database instance of this call's own, for attaching runs to it.
+
+    ``duckdb.connect(path)`` shares one database instance per file across a process, and ``ATTACH`` adds to
+    that instance: two threads (two dashboard viewers) attaching a run under the same alias collided
+    ("database with name "m" already exists"). Here the corpus is attached (as ``corpus``, made the default
+    with ``USE``) to a fresh in-memory instance that nothing else sees, so any number of concurrent readers
+    can attach runs under any alias; closing the connection drops the instance and its attachments.
+    """
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS corpus (READ_ONLY)", [str(ws.corpus_path)])
+        con.execute("USE corpus")
+        version = schema_version(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
+    if version != LATEST_SCHEMA_VERSION:
+        con.close()
+        raise StoreError(
+            f"{ws.corpus_path}: schema version {version}, this dembias expects {LATEST_SCHEMA_VERSION}; "
+            "run any `dembias ingest` command to migrate it"
+        )
+    return con
+
+
 @contextlib.contextmanager
 def _writer_lock(ws: Workspace) -> Iterator[None]:
     ws.root.mkdir(parents=True, exist_ok=True)

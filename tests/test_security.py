@@ -122,3 +122,57 @@ def test_streamlit_client_options_hide_the_toolbar_export_and_error_details():
     from pages.shared import CLIENT_OPTIONS
 
     assert CLIENT_OPTIONS == {"client.disableDataExport": True, "client.showErrorDetails": "none"}
+
+
+# --------------------------------------------------------------------------------------------------
+# concurrent viewers
+
+
+def _tiny_ws(root: Path):
+    from dembias.ingest import ingest_polis
+    from dembias.store import Workspace
+    from tests.helpers import polis_folder
+
+    ws = Workspace(root / "ws")
+    ingest_polis(ws, polis_folder(root / "polis"), debate_id="testville")
+    return ws
+
+
+def test_concurrent_readers_attach_runs_without_colliding(tmp_path):
+    """20 threads (20 viewers of one dashboard process) read the same runs at once: every read succeeds."""
+    import threading
+
+    from dembias import queries
+    from dembias.store import write_run
+
+    ws = _tiny_ws(tmp_path)
+    assignments = pd.DataFrame(
+        {"contribution_id": ["0", "1", "2"], "cluster": [0, 1, 1], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5]}
+    )
+    clusters = pd.DataFrame({"cluster": [0, 1], "label": ["bikes", "taxes"]})
+    run = write_run(
+        ws, stage="mapping", debate_id="testville", tables={"assignments": assignments, "clusters": clusters}
+    )
+    errors: list[str] = []
+    results: list[int] = []
+    start = threading.Barrier(20)
+
+    def viewer() -> None:
+        start.wait()
+        for _ in range(5):
+            try:
+                points = queries.map_points(ws, debate_id="testville", mapping_run=run.run_id)
+                detail = queries.contributions_detail(
+                    ws, debate_id="testville", mapping_run=run.run_id, contribution_ids=["0", "1"]
+                )
+                results.append(len(points) + len(detail))
+            except Exception as exc:  # every failure is the finding
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=viewer) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert results == [5] * 100
