@@ -220,20 +220,31 @@ def _writer_lock(ws: Workspace) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+TMP_CORPUS_GLOB = ".corpus-*.tmp.duckdb*"
+
+
 @contextlib.contextmanager
-def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
+def corpus_writer(ws: Workspace, *, rewrite: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Change the corpus copy-on-write; the change lands whole when the block exits without error.
 
     The block gets a read-write connection on a temporary copy of the corpus (migrated to the latest
     schema). On success the copy replaces ``corpus.duckdb`` with an atomic rename; on any exception the
-    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file. Scratch
-    tables a writer creates in the copy must be dropped before the block ends.
+    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file; copies left by
+    a writer that was killed (the lock is ours, so no other writer is using them) are deleted first.
+    Scratch tables a writer creates in the copy must be dropped before the block ends.
+
+    With ``rewrite`` (redaction), the changed copy is written again table by table into a fresh file
+    (``COPY FROM DATABASE``), so that no free block of the file still holds a value that was replaced or
+    deleted, and the intermediate copy is overwritten with zeros before it is deleted.
     """
     with _writer_lock(ws):
+        remove_stale_corpus_copies(ws)
         tmp = ws.root / f".corpus-{uuid.uuid4().hex[:8]}.tmp.duckdb"
+        fresh = tmp.with_name(tmp.name.replace(".tmp.duckdb", "-fresh.tmp.duckdb"))
         try:
             if ws.corpus_path.exists():
                 shutil.copyfile(ws.corpus_path, tmp)
+                os.chmod(tmp, 0o600)
             con = duckdb.connect(str(tmp), config=duckdb_config())
             try:
                 migrate(con)
@@ -244,13 +255,60 @@ def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
-            _fsync(tmp)
-            os.replace(tmp, ws.corpus_path)
+            landed = tmp
+            if rewrite:
+                _rewrite_database(tmp, fresh)
+                landed = fresh
+            _fsync(landed)
+            os.replace(landed, ws.corpus_path)
             _fsync_dir(ws.root)
         finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), fresh, fresh.with_name(fresh.name + ".wal")):
+                if rewrite:
+                    _zero_fill(leftover)
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
+
+
+def remove_stale_corpus_copies(ws: Workspace) -> list[Path]:
+    """Delete the temporary corpus copies of writers that died (call only while holding the writer lock).
+
+    A killed ingest leaves a full, possibly unredacted copy of the corpus behind; nothing else would remove it.
+    """
+    removed = []
+    for path in ws.root.glob(TMP_CORPUS_GLOB) if ws.root.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _rewrite_database(source: Path, target: Path) -> None:
+    """Copy every table of ``source`` into a new database file ``target`` (schema, constraints and rows)."""
+    con = duckdb.connect(":memory:", config=duckdb_config())
+    try:
+        con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(source)])
+        con.execute("ATTACH ? AS target_db", [str(target)])
+        con.execute("COPY FROM DATABASE source_db TO target_db")
+        con.execute("CHECKPOINT target_db")
+        con.execute("DETACH target_db")
+    finally:
+        con.close()
+    os.chmod(target, 0o600)
+
+
+def _zero_fill(path: Path) -> None:
+    """Overwrite a file's bytes with zeros (a best effort before deleting a copy that held redacted values)."""
+    try:
+        with open(path, "r+b") as handle:
+            size, chunk = os.fstat(handle.fileno()).st_size, b"\0" * (1 << 20)
+            for _ in range(0, size, len(chunk)):
+                handle.write(chunk)
+            handle.truncate(size)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        pass
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:

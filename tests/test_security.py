@@ -176,3 +176,20 @@ def test_concurrent_readers_attach_runs_without_colliding(tmp_path):
         thread.join()
     assert errors == []
     assert results == [5] * 100
+
+
+# --------------------------------------------------------------------------------------------------
+# temporary copies of the corpus
+
+
+def test_copies_left_by_a_killed_writer_are_removed_by_the_next_one(tmp_path):
+    from dembias.ingest import ingest_polis
+    from tests.helpers import polis_folder
+
+    ws = _tiny_ws(tmp_path)
+    stale = [ws.root / ".corpus-deadbeef.tmp.duckdb", ws.root / ".corpus-deadbeef.tmp.duckdb.wal"]
+    for path in stale:
+        path.write_bytes(ws.corpus_path.read_bytes())  # a full, unredacted copy, as a SIGKILL leaves it
+    ingest_polis(ws, polis_folder(tmp_path / "polis2"), debate_id="other")
+    assert [p for p in stale if p.exists()] == []
+    assert sorted(p.name for p in ws.root.iterdir() if ".tmp." in p.name) == []
