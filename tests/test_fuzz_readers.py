@@ -677,6 +677,13 @@ FUZZ_SETTINGS = {
 # the fast subset (CI)
 
 
+@pytest.fixture(autouse=True)
+def _texts_up_to_two_million_characters(monkeypatch):
+    """The valid cases carry a 1 MB text (BIG_FIELD): raise the ingest limit (default 100,000 characters,
+    ``$DEMBIAS_MAX_TEXT_CHARS``) above it, so that they test the readers, not the limit."""
+    monkeypatch.setenv("DEMBIAS_MAX_TEXT_CHARS", "2000000")
+
+
 @pytest.fixture(scope="module")
 def base_ws(tmp_path_factory) -> tuple[Workspace, Path]:
     root = tmp_path_factory.mktemp("fuzz")
@@ -818,6 +825,34 @@ REGRESSIONS = {
         _contributions("c.csv"),
         valid=True,
         verify=lambda con: _assert_texts(con, {"1": "short", "2": BIG_FIELD}),
+    ),
+    # issue 20: one extra field on the first row made pandas take the ids as an index (text stored as id)
+    "ragged first row": Case(
+        "csv",
+        {"c.csv": b"id,text\n1,hello,extra\n2,fine\n"},
+        _contributions("c.csv"),
+        valid=False,
+        expect_error=("c.csv", 2, None),
+    ),
+    # issue 20: a short row was padded with empty values silently
+    "ragged short row": Case(
+        "csv",
+        {"c.csv": b"id,text,region\n1,a,x\n2,b\n"},
+        _contributions("c.csv"),
+        valid=False,
+        expect_error=("c.csv", 3, "region"),
+    ),
+    # issue 20: a text over the limit (here 2,000,000 characters) was accepted, and mapping it took 22 GiB
+    "over-long text": Case(
+        "jsonl",
+        {
+            "c.jsonl": (
+                json.dumps({"id": 1, "text": "ok"}) + "\n" + json.dumps({"id": 2, "text": "x" * 2_000_001})
+            ).encode()
+        },
+        _contributions("c.jsonl"),
+        valid=False,
+        expect_error=("c.jsonl", 2, "text"),
     ),
     # a JSONL chunk without a key of the first line raised KeyError
     "jsonl missing key later": Case(

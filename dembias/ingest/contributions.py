@@ -45,6 +45,7 @@ from dembias.ingest.common import (
     read_header,
     require_columns,
     require_ids,
+    require_regular_file,
     require_text,
     sniff_delimiter,
     sniff_encoding,
@@ -176,8 +177,7 @@ def read_contributions(
     file is read once to list the debates and once per debate; votes need a single debate).
     """
     path = Path(path)
-    if not path.exists():
-        raise IngestError(path, "no such file")
+    require_regular_file(path)
     fmt = detect_format(path, fmt)
     header, chunks = _header_and_chunks(path, fmt, encoding, chunk_rows)
     mapping = resolve_columns(path, header, columns)
