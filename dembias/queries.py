@@ -8,11 +8,14 @@ by :func:`workspace_version`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
 
+from dembias.errors import StoreError
 from dembias.info import debate_counts
 from dembias.store import (
     RunInfo,
@@ -25,6 +28,24 @@ from dembias.store import (
     quote_identifier,
 )
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _readable(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a DuckDB error met while reading (a truncated or damaged corpus or run: DuckDB reads blocks
+    lazily, so it shows at query time, not at open) into a :class:`StoreError` with DuckDB's message."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(f"a workspace file cannot be read (truncated or corrupted): {first}") from exc
+
+    return wrapper
+
 
 def workspace_version(ws: Workspace) -> tuple[float, int]:
     """Changes whenever the corpus is replaced or a run lands: a cache key for readers."""
@@ -32,6 +53,7 @@ def workspace_version(ws: Workspace) -> tuple[float, int]:
     return corpus_mtime, len(list_runs(ws))
 
 
+@_readable
 def debates_table(ws: Workspace) -> pd.DataFrame:
     """Debates with their counts, one row each."""
     con = open_corpus(ws)
@@ -41,6 +63,7 @@ def debates_table(ws: Workspace) -> pd.DataFrame:
         con.close()
 
 
+@_readable
 def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
     """The outputs of a debate (id, task, model, prompt id, number of units and of cited contributions)."""
     con = open_corpus(ws)
@@ -81,6 +104,7 @@ def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:
     return list(reversed(list_runs(ws, stage=stage, debate_id=debate_id)))
 
 
+@_readable
 def run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
     """A small table of one run (clusters, diagnostics, scores ...); never the embeddings."""
     if table == "embeddings":
@@ -111,6 +135,7 @@ LIMIT $cap
 """
 
 
+@_readable
 def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20_000, seed: int = 0) -> pd.DataFrame:
     """Points of the opinion map (a deterministic sample of at most ``cap``), with text and attributes."""
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
@@ -131,6 +156,7 @@ def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20
         ).df()
 
 
+@_readable
 def n_mapped(ws: Workspace, mapping_run: str) -> int:
     """Number of contributions in a mapping run."""
     con = open_run(ws, mapping_run)
@@ -140,6 +166,7 @@ def n_mapped(ws: Workspace, mapping_run: str) -> int:
         con.close()
 
 
+@_readable
 def contributions_detail(
     ws: Workspace, *, debate_id: str, mapping_run: str, contribution_ids: list[str]
 ) -> pd.DataFrame:
@@ -185,6 +212,7 @@ def run_for(ws: Workspace, *, stage: str, debate_id: str, using: str | None = No
     return options[0] if options else None
 
 
+@_readable
 def scorecard(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
     """One row per scored output: model and every headline metric with its interval (value, low, high)."""
     con = open_run(ws, pluralism_run)
@@ -211,6 +239,7 @@ ORDER BY cc.size DESC
 """
 
 
+@_readable
 def cluster_coverage(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     """Per cluster: size, share in the debate (p_s) and in the summary (p_t), ratio, covered, minority."""
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
@@ -231,6 +260,7 @@ LIMIT $limit
 """
 
 
+@_readable
 def unit_links(
     ws: Workspace,
     *,
@@ -269,12 +299,14 @@ GROUP BY l.unit_index ORDER BY l.unit_index
 """
 
 
+@_readable
 def unit_positions(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     """Each linked unit placed at the mean map position of the contributions it links to."""
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
         return con.execute(SQL_UNIT_POSITIONS, [output_id]).df()
 
 
+@_readable
 def scored_table(ws: Workspace, run_id: str, table: str, *, output_id: str) -> pd.DataFrame:
     """Rows of one output from a per-output table of a scoring run (jr_violations, representatives, ...)."""
     con = open_run(ws, run_id)
@@ -295,6 +327,7 @@ GROUP BY ALL ORDER BY a.cluster, n DESC
 """
 
 
+@_readable
 def cluster_breakdown(
     ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = 5
 ) -> pd.DataFrame:
@@ -312,6 +345,7 @@ def cluster_breakdown(
     return frame.drop(columns=["n_authors"])
 
 
+@_readable
 def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
     """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
     con = open_corpus(ws)
@@ -326,6 +360,7 @@ def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[
         con.close()
 
 
+@_readable
 def fidelity_by_model(ws: Workspace, fidelity_run: str) -> pd.DataFrame:
     """Per model: rewrites audited, mean similarity, share with at least one lexical flag."""
     con = open_run(ws, fidelity_run)
@@ -350,6 +385,7 @@ LIMIT ?
 """
 
 
+@_readable
 def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.DataFrame:
     """The rewrites most in need of review (highest review score first), with source and output texts."""
     with corpus_with_runs(ws, {"f": fidelity_run}) as con:

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import platform
 import re
@@ -59,6 +60,8 @@ CORPUS_TABLES: tuple[str, ...] = (
     "output_units",
     "citations",
 )
+
+log = logging.getLogger(__name__)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _RUN_ID = re.compile(r"^[a-z]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
@@ -170,8 +173,11 @@ def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
     """Open the corpus read-only. Several processes may do so at once."""
     if not ws.corpus_path.exists():
         raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
-    con = duckdb.connect(str(ws.corpus_path), read_only=True)
-    version = schema_version(con)
+    try:
+        con = duckdb.connect(str(ws.corpus_path), read_only=True)
+        version = schema_version(con)
+    except duckdb.Error as exc:
+        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
     if version != LATEST_SCHEMA_VERSION:
         con.close()
         raise StoreError(
@@ -438,6 +444,23 @@ def write_run(
     return RunInfo.from_manifest(manifest)
 
 
+def manifest_problem(manifest: Any, path: Path) -> str | None:
+    """Why ``manifest`` (read from ``path``) cannot describe a run, or None."""
+    if not isinstance(manifest, dict):
+        return f"not a JSON object but {type(manifest).__name__}"
+    run_id = manifest.get("run_id")
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or run_id != path.stem:
+        return f"run_id {run_id!r} is missing, malformed or not the file's name"
+    if not isinstance(manifest.get("stage"), str) or not isinstance(manifest.get("created_at"), str):
+        return "stage or created_at missing"
+    if manifest.get("debate_id") is not None and not isinstance(manifest.get("debate_id"), str):
+        return "debate_id is not text"
+    for key, kind in (("params", dict), ("inputs", list)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            return f"{key} is not a {kind.__name__}"
+    return None
+
+
 def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None = None) -> list[RunInfo]:
     """Landed runs, oldest first, read from their JSON manifests (no database is opened).
 
@@ -451,9 +474,15 @@ def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None 
         if path.name.startswith(".") or not path.with_suffix(".duckdb").exists():
             continue
         try:
-            info = RunInfo.from_manifest(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            log.warning("%s: run manifest skipped: not readable JSON (%s)", path, exc)
             continue
+        problem = manifest_problem(manifest, path)
+        if problem is not None:  # one bad manifest took down every page of every debate
+            log.warning("%s: run manifest skipped: %s", path, problem)
+            continue
+        info = RunInfo.from_manifest(manifest)
         if (stage is None or info.stage == stage) and (debate_id is None or info.debate_id == debate_id):
             runs.append(info)
     return sorted(runs, key=lambda r: (r.created_at, r.run_id))

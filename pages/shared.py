@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -79,11 +80,22 @@ def _or_error(func):
             return func(*args, **kwargs)
         except DembiasError as exc:
             st.error(
-                f"This view cannot be shown: {plain(exc)}. Pick another run under **Runs** in the sidebar.", icon="⚠️"
+                f"This view cannot be shown: {plain(for_viewer(exc))}. Pick another run under **Runs** in the sidebar.",
+                icon="⚠️",
             )
             st.stop()
 
     return wrapper
+
+
+_SERVER_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)")
+log = logging.getLogger("dembias.dashboard")
+
+
+def for_viewer(exc: BaseException) -> str:
+    """An error's message with server paths cut to their last component (the full one is logged)."""
+    log.warning("shown to a viewer: %s", exc)
+    return _SERVER_PATH.sub(r"\1", str(exc))
 
 
 def workspace() -> Workspace:
@@ -335,8 +347,14 @@ def url_widget(widget: Any, label: str, options: list[str], *, key: str, **kwarg
 
 
 def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> None:
-    """A CSV download of ``frame``, safe to open in a spreadsheet."""
-    st.download_button(label, to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
+    """A CSV download of ``frame``, safe to open in a spreadsheet, made only when the viewer clicks.
+
+    Deferred (a callable): a CSV passed as bytes was stored on the server at every rerun and served at
+    ``/media/<id>.csv`` to anyone holding that URL while the session lived, past the password gate. Now no
+    file exists until a viewer who passed the gate clicks, and it is dropped at that session's next rerun.
+    It also spares every rerun the CSV's cost.
+    """
+    st.download_button(label, lambda: to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
 
 
 def text_table(frame: pd.DataFrame, **kwargs) -> None:

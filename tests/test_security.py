@@ -10,9 +10,14 @@ import csv
 import hashlib
 import importlib
 import io
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -193,3 +198,199 @@ def test_copies_left_by_a_killed_writer_are_removed_by_the_next_one(tmp_path):
     ingest_polis(ws, polis_folder(tmp_path / "polis2"), debate_id="other")
     assert [p for p in stale if p.exists()] == []
     assert sorted(p.name for p in ws.root.iterdir() if ".tmp." in p.name) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# bad files: ragged rows, over-long texts, things that are not regular files
+
+
+def _refused(call, **expected):
+    """Run ``call``; it must raise IngestError with the given attributes (file, row, field ...)."""
+    from dembias.errors import IngestError
+
+    try:
+        call()
+    except IngestError as exc:
+        for name, value in expected.items():
+            assert getattr(exc, name) == value, (name, str(exc))
+        return exc
+    raise AssertionError("accepted")
+
+
+def test_ragged_csv_rows_are_refused_naming_file_row_and_field(tmp_path):
+    from dembias.ingest import ingest_contributions
+    from dembias.store import Workspace
+    from tests.helpers import tree_digest, write
+
+    ws = Workspace(tmp_path / "ws")
+    good = write(tmp_path / "good.csv", "id,text\n1,hello\n")
+    ingest_contributions(ws, good, debate_id="d")
+    before = tree_digest(ws.root)
+    extra_first = write(tmp_path / "extra.csv", "id,text\n1,hello,extra\n2,fine\n")  # pandas took 'hello' as the id
+    exc = _refused(lambda: ingest_contributions(ws, extra_first, debate_id="e"), file=str(extra_first), row=2)
+    assert "3 fields where the header has 2" in str(exc) and "'extra'" in str(exc)
+    short = write(tmp_path / "short.csv", 'id,text,country\n1,"a, b",FR\n\n2,two\n')
+    _refused(lambda: ingest_contributions(ws, short, debate_id="e"), file=str(short), row=3, field="country")
+    assert tree_digest(ws.root) == before
+
+
+def test_an_over_long_contribution_is_refused_with_a_configurable_limit(tmp_path, monkeypatch):
+    from dembias.ingest import ingest_contributions, ingest_polis
+    from dembias.store import Workspace
+    from tests.helpers import polis_folder, write
+
+    ws = Workspace(tmp_path / "ws")
+    long = write(tmp_path / "long.csv", "id,text\n1,short\n2," + "x" * 100_001 + "\n")
+    exc = _refused(lambda: ingest_contributions(ws, long, debate_id="d"), row=3, field="text")
+    assert "100,001 characters, longer than the limit of 100,000" in str(exc) and "DEMBIAS_MAX_TEXT_CHARS" in str(exc)
+    comments = "comment-id,author-id,agrees,disagrees,moderated,comment-body\n0,1,0,0,1," + "y" * 60 + "\n"
+    folder = polis_folder(tmp_path / "polis", comments=comments)
+    monkeypatch.setenv("DEMBIAS_MAX_TEXT_CHARS", "50")
+    _refused(lambda: ingest_polis(ws, folder, debate_id="p"), row=2, field="comment-body")
+    monkeypatch.setenv("DEMBIAS_MAX_TEXT_CHARS", "200000")
+    assert ingest_contributions(ws, long, debate_id="d")["d"]["contributions"] == 2
+    monkeypatch.setenv("DEMBIAS_MAX_TEXT_CHARS", "lots")
+    _refused(lambda: ingest_contributions(ws, long, debate_id="x", replace=True))
+
+
+def _release_fifo_readers(fifo: Path, seconds: float = 5.0) -> None:
+    """After ``seconds``, give any reader blocked on ``fifo`` an end of file (the test then fails, not hangs)."""
+    time.sleep(seconds)
+    for _ in range(100):
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader: nothing is blocked on it
+            time.sleep(0.1)
+
+
+def test_inputs_that_are_not_regular_files_are_refused_at_once(tmp_path):
+    from dembias.ingest import ingest_contributions, ingest_polis
+    from dembias.store import Workspace
+    from tests.helpers import polis_folder
+
+    ws = Workspace(tmp_path / "ws")
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)  # reading it would block forever, holding the writer lock
+    threading.Thread(target=_release_fifo_readers, args=(fifo,), daemon=True).start()  # fail, not hang, if read
+    exc = _refused(lambda: ingest_contributions(ws, fifo, debate_id="d"), file=str(fifo))
+    assert "not a regular file" in str(exc)
+    folder = tmp_path / "dir.csv"
+    folder.mkdir()
+    assert "a directory" in str(_refused(lambda: ingest_contributions(ws, folder, debate_id="d")))
+    export = polis_folder(tmp_path / "polis", votes=None)
+    (export / "votes.csv").symlink_to(tmp_path / "gone.csv")  # was ignored: 0 votes landed, silently
+    exc = _refused(lambda: ingest_polis(ws, export, debate_id="p"), file=str(export / "votes.csv"))
+    assert "symlink to a missing file" in str(exc)
+
+
+# --------------------------------------------------------------------------------------------------
+# malformed job files and killed jobs
+
+
+def test_malformed_job_files_are_quarantined_never_fatal(tmp_path):
+    """`[1]`, a record without job_id, bad JSON and a bad stage crashed the worker at every start,
+    `rescore --list` and the Rescoring page; they are moved to jobs/quarantine with a reason."""
+    from typer.testing import CliRunner
+
+    from dembias import jobs
+    from dembias.cli import app
+
+    ws = _tiny_ws(tmp_path)
+    good = jobs.submit_job(ws, stage="embed", debate_id="testville", model="fake:8")
+    queued = jobs.jobs_root(ws) / "queued"
+    bad = {
+        "job-20260101T000000-00000001.json": "[1]",
+        "job-20260101T000000-00000002.json": json.dumps({"stage": "embed", "debate_id": "testville"}),
+        "job-20260101T000000-00000003.json": "{not json",
+        "job-20260101T000000-00000004.json": json.dumps(
+            {"job_id": "job-20260101T000000-00000004", "stage": "rm -rf", "debate_id": "testville"}
+        ),
+        "notes.json": "{}",
+    }
+    for name, text in bad.items():
+        (queued / name).write_text(text)
+    running = jobs.jobs_root(ws) / "running"
+    running.mkdir(parents=True, exist_ok=True)
+    (running / "job-20260101T000000-00000005.json").write_text('"just a string"')
+    (jobs.jobs_root(ws) / "progress").mkdir(exist_ok=True)
+    (jobs.jobs_root(ws) / "progress" / f"{good.job_id}.json").write_text('{"done": "lots", "total": [1]}')
+    workers = jobs.jobs_root(ws) / "workers"
+    workers.mkdir(exist_ok=True)
+    (workers / "elsewhere-1.json").write_text('{"host": "elsewhere", "pid": 1, "updated_at": "yesterday"}')
+
+    listed = CliRunner().invoke(app, ["rescore", "--list", "-w", str(ws.root)])
+    assert listed.exit_code == 0, listed.output
+    assert good.job_id in listed.output and "quarantine" in listed.output
+    assert jobs.read_progress(ws, good.job_id) is None
+    assert jobs.live_workers(ws) == []
+    moved = dict(jobs.quarantined(ws))
+    assert set(moved) == {f"queued-{n}" for n in bad} | {"running-job-20260101T000000-00000005.json"}
+    assert "not a JSON object" in moved["queued-job-20260101T000000-00000001.json"]
+    assert "job_id" in moved["queued-job-20260101T000000-00000002.json"]
+    assert "not valid JSON" in moved["queued-job-20260101T000000-00000003.json"]
+    assert "bad stage" in moved["queued-job-20260101T000000-00000004.json"]
+    # the worker starts and runs the good job
+    (queued / "job-20260101T000000-00000006.json").write_text("[2]")
+    (done,) = jobs.run_worker(ws, drain=True)
+    assert (done.job_id, done.status) == (good.job_id, "done")
+    assert "queued-job-20260101T000000-00000006.json" in dict(jobs.quarantined(ws))
+
+
+def test_a_killed_job_is_shown_failed_not_running(tmp_path):
+    from dembias import jobs
+
+    ws = _tiny_ws(tmp_path)
+    job = jobs.submit_job(ws, stage="embed", debate_id="testville", model="fake:8")
+    claimed = jobs.claim_next(ws)
+    assert claimed.job_id == job.job_id
+    record = claimed.to_dict()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    record["pid"] = dead.pid  # the worker was killed (-9): its pid is gone
+    (jobs.jobs_root(ws) / "running" / f"{job.job_id}.json").write_text(json.dumps(record))
+    [listed] = jobs.list_jobs(ws)
+    assert (listed.status, listed.error) == ("failed", f"worker died (pid {dead.pid} on {record['host']})")
+
+
+# --------------------------------------------------------------------------------------------------
+# bad run manifests, truncated files, what a viewer is shown
+
+
+def test_a_manifest_that_is_not_an_object_is_skipped_not_fatal(tmp_path, caplog):
+    from dembias.store import list_runs, write_run
+
+    ws = _tiny_ws(tmp_path)
+    good = write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
+    for run_id, text in {
+        "mapping-20260101T000000-00000001": "[1, 2]",
+        "mapping-20260101T000000-00000002": json.dumps({"run_id": "mapping-20260101T000000-00000002"}),
+        "mapping-20260101T000000-00000003": json.dumps(
+            {"run_id": "../x", "stage": "mapping", "created_at": "2026-01-01T00:00:00"}
+        ),
+    }.items():
+        (ws.runs_dir / f"{run_id}.json").write_text(text)
+        (ws.runs_dir / f"{run_id}.duckdb").write_bytes(b"")
+    assert [r.run_id for r in list_runs(ws)] == [good.run_id]
+    assert caplog.text.count("run manifest skipped") == 3
+
+
+def test_a_truncated_corpus_is_a_store_error_and_viewers_see_no_server_path(tmp_path):
+    from dembias import queries
+    from dembias.errors import StoreError
+    from pages.shared import for_viewer
+
+    ws = _tiny_ws(tmp_path)
+    data = ws.corpus_path.read_bytes()
+    ws.corpus_path.write_bytes(data[: len(data) // 3])
+    for call in (
+        lambda: queries.debates_table(ws),
+        lambda: queries.contribution_texts(ws, debate_id="testville", contribution_ids=["0"]),
+    ):
+        try:
+            call()
+        except StoreError as exc:
+            assert "corpus.duckdb" in str(exc) and str(tmp_path) in str(exc)
+            shown = for_viewer(exc)
+            assert "corpus.duckdb" in shown and str(tmp_path) not in shown and "/" not in shown
+        else:
+            raise AssertionError("a truncated corpus was read")

@@ -54,3 +54,29 @@ def test_tables_offer_only_the_guarded_csv_export(small_ws):
     notes = [c for c in cells if any(f.replace("\r", "\n") in c for f in FORMULAS)]
     assert len(notes) == len(FORMULAS)
     assert all(c.startswith("'") or c.startswith("ok") for c in notes)
+
+
+def test_no_download_exists_on_the_server_before_a_viewer_past_the_gate_asks(small_ws, monkeypatch):
+    """A CSV passed as bytes was stored at every rerun and served at /media/<id>.csv to anyone holding the
+    URL, password or not; a deferred download exists only once a viewer who passed the gate clicks."""
+    import hashlib
+    import re
+
+    monkeypatch.setenv("DEMBIAS_PASSWORD_SHA256", hashlib.sha256(b"pw").hexdigest())
+    with serve_dashboard(small_ws.root) as base, chromium_page() as page:
+        frames: list[bytes] = []
+        page.on(
+            "websocket",
+            lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())),
+        )
+        page.goto(f"{base}/annotations?debate=testville", wait_until="networkidle")
+        page.get_by_label("Password", exact=True).fill("pw")
+        page.get_by_role("button", name="Enter").click()
+        page.get_by_text("5 annotation(s)").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert frames  # the websocket was recorded
+        assert [m for f in frames for m in re.findall(rb"/media/[0-9a-f]+\.csv", f)] == []
+        with page.expect_download() as caught, page.expect_request(re.compile(r"/media/.*\.csv")) as fetched:
+            page.get_by_role("button", name="Download CSV").click()
+        assert Path(caught.value.path()).read_bytes().startswith(b"\xef\xbb\xbfannotation_id")
+        assert fetched.value.url.startswith(base)
