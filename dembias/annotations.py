@@ -8,6 +8,7 @@ never held open between requests; a lock serialises the sessions of one process.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import uuid
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    os.chmod(path, 0o600)  # audit notes are the owner's only
     con.execute(SQL_CREATE)
     return con
 

@@ -55,7 +55,7 @@ from dembias.embed import (
     vectors_to_arrow,
 )
 from dembias.errors import DembiasError
-from dembias.store import Workspace, latest_run, write_run
+from dembias.store import Workspace, latest_run, private_dir, write_run
 
 Progress = Callable[[str], None]
 EmbedderFactory = Callable[[str, str | None, int], Embedder]
@@ -151,9 +151,7 @@ def jobs_root(ws: Workspace) -> Path:
 
 
 def _dir(ws: Workspace, name: str) -> Path:
-    path = jobs_root(ws) / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(jobs_root(ws) / name)
 
 
 def _check_id(job_id: str) -> str:
@@ -174,7 +172,8 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON to a temporary file in the same folder, fsync it, and rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(obj, handle, sort_keys=True, default=str)
             handle.flush()
             os.fsync(handle.fileno())

@@ -215,10 +215,35 @@ def open_corpus_private(ws: Workspace) -> duckdb.DuckDBPyConnection:
     return con
 
 
+#: The umask of dembias processes (the CLI, the dashboard): files they create are their owner's only.
+PRIVATE_UMASK = 0o077
+
+
+def use_private_umask() -> int:
+    """Make every file and folder this process creates private to its user; returns the previous umask.
+
+    The workspace holds contributions, pseudonymised votes and audit notes: another local user must not
+    read them (they were 0644). Called by the console script and the dashboard; library callers get
+    private modes on the files dembias writes itself (:func:`private_dir`, ``chmod 0600``) either way.
+    """
+    return os.umask(PRIVATE_UMASK)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) owner-only (0700) when missing; returns it."""
+    if not path.is_dir():
+        for parent in reversed([path, *path.parents]):
+            if not parent.exists():
+                with contextlib.suppress(FileExistsError):
+                    parent.mkdir(mode=0o700)
+    return path
+
+
 @contextlib.contextmanager
 def _writer_lock(ws: Workspace) -> Iterator[None]:
-    ws.root.mkdir(parents=True, exist_ok=True)
-    with open(ws.root / LOCK_FILE, "w") as handle:
+    private_dir(ws.root)
+    fd = os.open(ws.root / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -250,7 +275,6 @@ def corpus_writer(ws: Workspace, *, rewrite: bool = False) -> Iterator[duckdb.Du
         try:
             if ws.corpus_path.exists():
                 shutil.copyfile(ws.corpus_path, tmp)
-                os.chmod(tmp, 0o600)
             con = duckdb.connect(str(tmp), config=duckdb_config())
             try:
                 migrate(con)
@@ -261,6 +285,7 @@ def corpus_writer(ws: Workspace, *, rewrite: bool = False) -> Iterator[duckdb.Du
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
+            os.chmod(tmp, 0o600)
             landed = tmp
             if rewrite:
                 _rewrite_database(tmp, fresh)
@@ -398,7 +423,7 @@ def write_run(
     into place when complete, so a crash leaves no partial run visible.
     """
     run_id = run_id or new_run_id(stage)
-    ws.runs_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(ws.runs_dir)
     final = ws.run_path(run_id)
     if final.exists():
         raise StoreError(f"{final}: run already exists; runs are never modified")
@@ -431,9 +456,11 @@ def write_run(
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        os.chmod(tmp, 0o600)
         _fsync(tmp)
         json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
         json_tmp.write_text(manifest_text, encoding="utf-8")
+        os.chmod(json_tmp, 0o600)
         _fsync(json_tmp)
         os.replace(tmp, final)
         os.replace(json_tmp, final.with_suffix(".json"))

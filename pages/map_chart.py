@@ -46,11 +46,17 @@ def assets_folder() -> Path:
 
 
 def _recorded_sha256() -> str | None:
-    """The urlsafe-base64 SHA-256 of plotly.min.js in plotly's installed RECORD (None when pip recorded none)."""
-    for entry in metadata.files("plotly") or []:
-        recorded = entry.hash is not None and entry.hash.mode == "sha256"
-        if entry.name == PLOTLY_JS.name and recorded and Path(entry.locate()).resolve() == PLOTLY_JS:
-            return entry.hash.value
+    """The urlsafe-base64 SHA-256 of plotly.min.js in plotly's installed RECORD (None when pip recorded none).
+
+    The RECORD is scanned as text for the one line (``metadata.files`` would build ~20,000 entries: 0.1 s).
+    """
+    dist = metadata.distribution("plotly")
+    record = dist.read_text("RECORD") or ""
+    relative = PLOTLY_JS.relative_to(Path(str(dist.locate_file(""))).resolve()).as_posix()
+    for line in record.splitlines():
+        name, _, rest = line.partition(",")
+        if name == relative and rest.startswith("sha256="):
+            return rest.split(",", 1)[0].removeprefix("sha256=")
     return None
 
 

@@ -25,7 +25,7 @@ from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
-from dembias.store import Workspace
+from dembias.store import Workspace, use_private_umask
 
 
 def leave_pages_directory_mode() -> None:
@@ -66,6 +66,7 @@ def lock_client_options() -> None:
 
 
 lock_client_options()
+use_private_umask()  # state.duckdb (audit notes) and job files the dashboard writes are its user's only
 
 
 def _or_error(func):

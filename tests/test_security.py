@@ -394,3 +394,44 @@ def test_a_truncated_corpus_is_a_store_error_and_viewers_see_no_server_path(tmp_
             assert "corpus.duckdb" in shown and str(tmp_path) not in shown and "/" not in shown
         else:
             raise AssertionError("a truncated corpus was read")
+
+
+# --------------------------------------------------------------------------------------------------
+# private files
+
+
+def _modes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): oct(p.stat().st_mode & 0o777) for p in [root, *root.rglob("*")]}
+
+
+def test_workspace_files_are_private_even_under_a_permissive_umask(tmp_path):
+    """Corpus, runs, manifests, state and job files were 0644 (readable by every local user)."""
+    from dembias import jobs
+    from dembias.annotations import Annotation, add_annotation
+    from dembias.store import write_run
+
+    old = os.umask(0o022)
+    try:
+        ws = _tiny_ws(tmp_path)
+        write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
+        add_annotation(ws.state_path, Annotation("testville", "contribution", "0", "other", note="n"))
+        jobs.submit_job(ws, stage="embed", debate_id="testville", model="fake:8")
+    finally:
+        os.umask(old)
+    modes = _modes(ws.root)
+    loose = {name: mode for name, mode in modes.items() if int(mode, 8) & 0o077}
+    assert loose == {}, loose
+    assert "corpus.duckdb" in modes and "state.duckdb" in modes and any(n.startswith("jobs/queued/") for n in modes)
+
+
+def test_the_console_script_creates_private_files(tmp_path):
+    from tests.helpers import write
+
+    source = write(tmp_path / "c.csv", "id,text\n1,hello\n")
+    ws = tmp_path / "ws"
+    command = [sys.executable, "-m", "dembias", "ingest", "contributions", str(source), "--debate", "d", "-w", str(ws)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=lambda: os.umask(0o022))
+    assert done.returncode == 0, done.stderr
+    loose = {name: mode for name, mode in _modes(ws).items() if int(mode, 8) & 0o077}
+    assert loose == {}, loose
