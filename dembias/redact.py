@@ -92,6 +92,11 @@ _PERSONAL_URL = re.compile(
 )
 
 
+#: A social-network profile written without scheme or www (``facebook.com/jane.doe``, ``mastodon.social/@jane``),
+#: as the documentation's own examples are: _URL needs a scheme or www and missed them.
+_SOCIAL_BARE = re.compile(r"(?<![@\w.:/])(?:[\w-]+\.)*(?:" + _SOCIAL + r")/+[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
+
+
 def _url_end(match: re.Match[str]) -> int:
     """End of the URL without trailing punctuation (and a closing bracket it does not open)."""
     text = match.group(0)
@@ -149,6 +154,7 @@ class Pattern:
 #: The patterns, applied in this order (a URL holding an e-mail address becomes one [URL]).
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("url", "[URL]", _URL, _span_url),
+    Pattern("url", "[URL]", _SOCIAL_BARE, _span_url),
     Pattern("email", "[EMAIL]", _EMAIL),
     Pattern("email", "[EMAIL]", _EMAIL_SPELLED),
     Pattern("iban", "[IBAN]", _IBAN, _span_iban),

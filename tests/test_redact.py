@@ -266,3 +266,16 @@ def test_redaction_removes_the_originals_from_the_file_bytes(tmp_path):
     assert "[EMAIL]" in result["examples"][0]["after"]
     assert sorted(p.name for p in workspace.root.iterdir() if ".tmp." in p.name) == []  # no copy left behind
     assert texts(workspace, "d1")["0"].startswith("Mail [EMAIL], call [PHONE], IBAN [IBAN], card [CARD]")
+
+
+def test_the_documented_url_examples_are_redacted():
+    """docs/privacy.md lists bare profiles (no scheme, no www) as personal URLs; the URL pattern missed them."""
+    cases = {
+        "see facebook.com/jane.doe now.": "see [URL] now.",
+        "twitter.com/jane": "[URL]",
+        "on mastodon.social/@jane!": "on [URL]!",
+        "ask linkedin.com/in/jane-doe": "ask [URL]",
+        "see umweltzeichen.at/bildung": "see umweltzeichen.at/bildung",  # a cited source stays
+        "facebook.com is great": "facebook.com is great",
+    }
+    assert {text: redact_text(text).text for text in cases} == cases

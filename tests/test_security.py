@@ -435,3 +435,30 @@ def test_the_console_script_creates_private_files(tmp_path):
     assert done.returncode == 0, done.stderr
     loose = {name: mode for name, mode in _modes(ws).items() if int(mode, 8) & 0o077}
     assert loose == {}, loose
+
+
+def test_a_blank_debate_id_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+    from tests.helpers import write
+
+    source = write(tmp_path / "c.csv", "id,text\n1,hello\n")
+    for debate in ("", "   ", "a\nb"):
+        done = CliRunner().invoke(
+            app, ["ingest", "contributions", str(source), "--debate", debate, "-w", str(tmp_path / "ws")]
+        )
+        assert done.exit_code != 0 and "debate id" in str(done.exception), (debate, done.output)
+
+
+def test_missing_column_names_the_file_header_and_a_row_column_is_reserved(tmp_path):
+    from dembias.ingest import ingest_contributions
+    from dembias.store import Workspace
+    from tests.helpers import write
+
+    ws = Workspace(tmp_path / "ws")
+    body = write(tmp_path / "body.csv", "contribution_id,body,region\n1,hello,north\n")
+    exc = _refused(lambda: ingest_contributions(ws, body, debate_id="d"), row=1, field="id")
+    assert "['contribution_id', 'body', 'region']" in str(exc) and "--map id=" in str(exc)
+    rows = write(tmp_path / "rows.csv", "id,text,_row\n1,hello,mine\n")  # was overwritten by the row number
+    _refused(lambda: ingest_contributions(ws, rows, debate_id="d"), row=1, field="_row")

@@ -514,6 +514,16 @@ def store_debate(
     or when a vote names a contribution that the debate does not have.
     """
     debate_id = bundle.debate.debate_id
+    if (
+        not isinstance(debate_id, str)
+        or not debate_id.strip()
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in debate_id)
+    ):
+        raise IngestError(
+            source or "the debate",
+            f"debate id {debate_id!r}: give a non-blank id without control characters",
+            field="debate_id",
+        )
     if debate_exists(con, debate_id):
         if not replace:
             raise IngestError(

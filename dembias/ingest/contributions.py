@@ -81,7 +81,17 @@ def resolve_columns(path: Path, header: list[str], columns: Mapping[str, str] | 
             resolved[name] = columns[name]
         elif name in header:
             resolved[name] = name
-    require_columns(path, list(resolved), ["id", "text"])
+    for name in ("id", "text"):
+        if name not in resolved:
+            raise IngestError(
+                path,
+                f"missing column; the header has {header[:12]}",
+                row=1,
+                field=name,
+                hint=f"map it with --map {name}=<column>",
+            )
+    if "_row" in header:  # dembias numbers rows in a column of that name: the user's would be overwritten
+        raise IngestError(path, "the column name '_row' is reserved by dembias; rename it", row=1, field="_row")
     return resolved
 
 
