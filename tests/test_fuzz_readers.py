@@ -854,6 +854,22 @@ REGRESSIONS = {
         valid=False,
         expect_error=("c.jsonl", 2, "text"),
     ),
+    # issue 20: a lone surrogate escape crashed the Arrow conversion with UnicodeEncodeError
+    "lone surrogate": Case(
+        "jsonl",
+        {"c.jsonl": b'{"id": "1", "text": "ok"}\n{"id": "2", "text": "a\\ud800b"}\n'},
+        _contributions("c.jsonl"),
+        valid=False,
+        expect_error=("c.jsonl", 2, "text"),
+    ),
+    # issue 20: --encoding utf-16 on a file without a BOM raised UnicodeError
+    "utf-16 without BOM": Case(
+        "csv",
+        {"c.csv": b"id,text\n1,hello\n"},
+        lambda ws, inputs: ingest_contributions(ws, inputs / "c.csv", debate_id="fz", encoding="utf-16"),
+        valid=False,
+        expect_error=("c.csv", None, None),
+    ),
     # a JSONL chunk without a key of the first line raised KeyError
     "jsonl missing key later": Case(
         "jsonl",

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import sys
 import uuid
@@ -194,6 +195,12 @@ def check_decodes(path: Path, encoding: str, *, chunk_bytes: int = 1 << 22) -> N
                     f"bytes {chunk[bad_at : bad_at + 4]!r} cannot be decoded as {encoding} (text line {line})",
                     hint=hint,
                 ) from exc
+            except UnicodeError as exc:  # e.g. "UTF-16 stream does not start with BOM"
+                raise IngestError(
+                    path,
+                    f"cannot be decoded as {encoding}: {exc}",
+                    hint="for UTF-16 without a BOM pass --encoding utf-16-le or --encoding utf-16-be",
+                ) from exc
             if final:
                 return
             line += chunk.count(b"\n")
@@ -209,9 +216,31 @@ def iter_jsonl_objects(path: Path, encoding: str) -> Iterator[tuple[int, dict[st
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise IngestError(path, f"not valid JSON: {exc.msg}", row=line_no) from exc
+            except RecursionError as exc:
+                raise IngestError(path, "not valid JSON: nested too deeply", row=line_no) from exc
             if not isinstance(obj, dict):
                 raise IngestError(path, "each line must be a JSON object", row=line_no)
+            if _SURROGATE_ESCAPE.search(line):
+                _refuse_lone_surrogates(path, line_no, obj)
             yield line_no, obj
+
+
+#: A JSON escape of a UTF-16 surrogate: paired ones are fine, a lone one is no character at all.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(path: Path, line_no: int, obj: dict[str, Any]) -> None:
+    for key, value in obj.items():
+        for text in (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise IngestError(
+                    path,
+                    "a lone UTF-16 surrogate escape (\\ud800-\\udfff) is not a character",
+                    row=line_no,
+                    field=str(key),
+                ) from exc
 
 
 def read_jsonl_records(

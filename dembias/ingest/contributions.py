@@ -154,7 +154,7 @@ def _header_and_chunks(
             raise IngestError(path, "the file is empty")
         try:
             header = list(json.loads(first))
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
             raise IngestError(path, "the first line is not a JSON object", row=1) from exc
         # a later chunk may lack keys of the first line: give every chunk the first line's columns
         columns = [*header, "_row"]
