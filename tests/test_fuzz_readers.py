@@ -779,6 +779,11 @@ def _contributions(name: str) -> Callable[[Workspace, Path], object]:
     return lambda ws, inputs: ingest_contributions(ws, inputs / name, debate_id="fz", language="en", chunk_rows=1)
 
 
+def _assert_metadata(con: duckdb.DuckDBPyConnection, expected: dict[str, dict | None]) -> None:
+    rows = con.execute("SELECT contribution_id, metadata FROM contributions WHERE debate_id = 'fz'").fetchall()
+    assert {cid: json.loads(m) if m else None for cid, m in rows} == expected
+
+
 REGRESSIONS = {
     # a count past 32 bits crashed DuckDB's insert (and a group id wrapped around silently)
     "huge count": Case(
@@ -877,6 +882,14 @@ REGRESSIONS = {
         _contributions("c.jsonl"),
         valid=True,
         verify=lambda con: _assert_texts(con, {"1": "a", "2": "b"}),
+    ),
+    # issue 20: a key first met on a later line was dropped from the metadata
+    "jsonl new key later": Case(
+        "jsonl",
+        {"c.jsonl": b'{"id": 1, "text": "a"}\n{"id": 2, "text": "b", "region": "north"}\n'},
+        _contributions("c.jsonl"),
+        valid=True,
+        verify=lambda con: _assert_metadata(con, {"1": {}, "2": {"region": "north"}}),
     ),
     # a Parquet file with a repeated column name raised AttributeError
     "parquet duplicate column": Case(

@@ -156,7 +156,12 @@ def _header_and_chunks(
             header = list(json.loads(first))
         except (json.JSONDecodeError, TypeError, RecursionError) as exc:
             raise IngestError(path, "the first line is not a JSON object", row=1) from exc
-        # a later chunk may lack keys of the first line: give every chunk the first line's columns
+        # keys first met on a later line were dropped (issue 20): the header is every key of the file, in
+        # the order met (one more parsing pass); a chunk lacking some of them gets empty values
+        keys = dict.fromkeys(header)
+        for _line_no, obj in iter_jsonl_objects(path, enc):
+            keys.update(dict.fromkeys(obj))
+        header = list(keys)
         columns = [*header, "_row"]
         return header, lambda: (f.reindex(columns=columns, fill_value="") for f in _jsonl_chunks(path, enc, chunk_rows))
     delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(path, enc)
