@@ -424,6 +424,7 @@ def write_run(
     """
     run_id = run_id or new_run_id(stage)
     private_dir(ws.runs_dir)
+    remove_stale_run_files(ws)
     final = ws.run_path(run_id)
     if final.exists():
         raise StoreError(f"{final}: run already exists; runs are never modified")
@@ -486,6 +487,24 @@ def manifest_problem(manifest: Any, path: Path) -> str | None:
         if key in manifest and not isinstance(manifest[key], kind):
             return f"{key} is not a {kind.__name__}"
     return None
+
+
+#: A temporary run file untouched for this long belongs to a writer that died (a run is written in minutes).
+STALE_RUN_FILE_SECONDS = 3600.0
+
+
+def remove_stale_run_files(ws: Workspace, *, older_than_s: float = STALE_RUN_FILE_SECONDS) -> list[Path]:
+    """Delete temporary run files (``runs/.<run_id>.tmp.*``) of writers that died, judged by age."""
+    removed = []
+    now = dt.datetime.now().timestamp()
+    for path in ws.runs_dir.glob(".*.tmp*") if ws.runs_dir.is_dir() else []:
+        try:
+            if now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None = None) -> list[RunInfo]:

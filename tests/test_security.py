@@ -462,3 +462,17 @@ def test_missing_column_names_the_file_header_and_a_row_column_is_reserved(tmp_p
     assert "['contribution_id', 'body', 'region']" in str(exc) and "--map id=" in str(exc)
     rows = write(tmp_path / "rows.csv", "id,text,_row\n1,hello,mine\n")  # was overwritten by the row number
     _refused(lambda: ingest_contributions(ws, rows, debate_id="d"), row=1, field="_row")
+
+
+def test_run_files_left_by_a_killed_writer_are_removed_by_the_next_run(tmp_path):
+    from dembias.store import write_run
+
+    ws = _tiny_ws(tmp_path)
+    ws.runs_dir.mkdir(exist_ok=True)
+    stale = ws.runs_dir / ".mapping-20260101T000000-00000001.tmp.duckdb"
+    fresh = ws.runs_dir / ".mapping-20260101T000000-00000002.tmp.duckdb"  # a writer at work right now
+    for path in (stale, fresh):
+        path.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
+    assert not stale.exists() and fresh.exists()
