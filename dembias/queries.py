@@ -20,10 +20,9 @@ from dembias.info import debate_counts
 from dembias.store import (
     RunInfo,
     Workspace,
-    attach_run,
+    corpus_reader,
     list_runs,
     open_corpus,
-    open_corpus_private,
     open_run,
     quote_identifier,
 )
@@ -86,17 +85,11 @@ def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
 def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
     """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only.
 
-    The connection is this call's own database instance (:func:`dembias.store.open_corpus_private`), so
+    The connection is this call's own database instance (:func:`dembias.store.corpus_reader`, pooled), so
     concurrent callers (several viewers of the dashboard) never see each other's attachments.
     """
-    con = open_corpus_private(ws)
-    try:
-        for alias, run_id in runs.items():
-            if run_id:
-                attach_run(con, ws, run_id, alias)
+    with corpus_reader(ws, runs) as con:
         yield con
-    finally:
-        con.close()
 
 
 def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:

@@ -30,6 +30,8 @@ import os
 import platform
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,6 +215,67 @@ def open_corpus_private(ws: Workspace) -> duckdb.DuckDBPyConnection:
             "run any `dembias ingest` command to migrate it"
         )
     return con
+
+
+#: Idle private reader instances kept per corpus file, and for how long (seconds) an idle one is kept.
+READER_POOL_SIZE = 8
+READER_IDLE_SECONDS = 30.0
+_reader_pool: dict[str, list[tuple[duckdb.DuckDBPyConnection, tuple[int, int], float]]] = {}
+_reader_pool_lock = threading.Lock()
+
+
+def _corpus_stamp(ws: Workspace) -> tuple[int, int]:
+    """Identity of the corpus file now (a writer replaces it by rename: a new inode)."""
+    st = ws.corpus_path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+@contextlib.contextmanager
+def corpus_reader(ws: Workspace, runs: Mapping[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The corpus read-only with each run of ``runs`` (alias -> run id) attached, on a private instance.
+
+    The instance (:func:`open_corpus_private`) is this caller's alone while the block runs, so concurrent
+    readers never see each other's aliases. Creating one costs tens of milliseconds, so idle ones are
+    pooled: on exit the runs are detached and the instance kept for the next caller, unless the corpus was
+    replaced since it was attached, it sat idle over :data:`READER_IDLE_SECONDS`, or anything failed.
+    """
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    key, stamp, con = str(ws.corpus_path), _corpus_stamp(ws), None
+    now = time.monotonic()
+    with _reader_pool_lock:
+        idle = _reader_pool.get(key, [])
+        keep = []
+        for entry in idle:
+            if con is None and entry[1] == stamp and now - entry[2] <= READER_IDLE_SECONDS:
+                con = entry[0]
+            elif now - entry[2] <= READER_IDLE_SECONDS and entry[1] == stamp:
+                keep.append(entry)
+            else:
+                entry[0].close()
+        _reader_pool[key] = keep
+    if con is None:
+        con = open_corpus_private(ws)
+    attached: list[str] = []
+    reusable = False
+    try:
+        for alias, run_id in runs.items():
+            if run_id:
+                attach_run(con, ws, run_id, alias)
+                attached.append(alias)
+        yield con
+        for alias in attached:
+            con.execute(f"DETACH {quote_identifier(alias)}")
+        reusable = True
+    finally:
+        if reusable:
+            with _reader_pool_lock:
+                pool = _reader_pool.setdefault(key, [])
+                if len(pool) < READER_POOL_SIZE:
+                    pool.append((con, stamp, time.monotonic()))
+                    con = None
+        if con is not None:
+            con.close()
 
 
 #: The umask of dembias processes (the CLI, the dashboard): files they create are their owner's only.

@@ -476,3 +476,25 @@ def test_run_files_left_by_a_killed_writer_are_removed_by_the_next_run(tmp_path)
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
     write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
     assert not stale.exists() and fresh.exists()
+
+
+def test_pooled_readers_see_a_replaced_corpus_and_leave_no_alias_behind(tmp_path):
+    from dembias import queries
+    from dembias.ingest import ingest_polis
+    from dembias.store import write_run
+    from tests.helpers import polis_folder
+
+    ws = _tiny_ws(tmp_path)
+    run = write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
+
+    def debates() -> list[str]:
+        with queries.corpus_with_runs(ws, {"m": run.run_id}) as con:
+            names = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+            assert "m" in names
+            return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+
+    assert debates() == ["testville"]
+    with queries.corpus_with_runs(ws, {}) as con:  # the pooled instance again: the run was detached
+        assert "m" not in {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    ingest_polis(ws, polis_folder(tmp_path / "polis2"), debate_id="other")  # the corpus is replaced by rename
+    assert debates() == ["other", "testville"]
