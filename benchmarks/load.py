@@ -84,6 +84,10 @@ async def session(browser, base: str, index: int, switches: int, timeout_ms: flo
         out["errors"].append(f"session {index} ({debate}, {link}): {type(exc).__name__}: {first_line}")
         with contextlib.suppress(Exception):
             await _false_errors(page, index, link, out)
+        with contextlib.suppress(Exception):  # what the page showed, to tell a slow page from a broken one
+            running = await page.locator("[data-testid='stStatusWidget']").count()
+            text = " ".join((await page.locator("[data-testid='stMain']").inner_text()).split())
+            out["error_pages"].append(f"session {index}: {'still running; ' if running else ''}{text[:200]}")
     finally:
         await context.close()
 
@@ -91,7 +95,7 @@ async def session(browser, base: str, index: int, switches: int, timeout_ms: flo
 async def drive(base: str, *, sessions: int, browsers: int, switches: int, timeout_ms: float, budget: float) -> dict:
     from playwright.async_api import async_playwright
 
-    out: dict = {"errors": [], "false_errors": [], "latency_s": [], "first_load_s": []}
+    out: dict = {"errors": [], "false_errors": [], "error_pages": [], "latency_s": [], "first_load_s": []}
     async with async_playwright() as pw:
         launched = [
             await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -178,6 +182,7 @@ def main() -> None:
         "error_messages": out["errors"][:20],
         "false_errors": len(out["false_errors"]),
         "false_error_messages": out["false_errors"][:10],
+        "error_pages": out["error_pages"][:10],
         "latency_p50_s": percentile(lat, 0.5),
         "latency_p95_s": percentile(lat, 0.95),
         "latency_max_s": max(lat) if lat else None,
