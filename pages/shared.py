@@ -352,8 +352,8 @@ def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> 
 
     Deferred (a callable): a CSV passed as bytes was stored on the server at every rerun and served at
     ``/media/<id>.csv`` to anyone holding that URL while the session lived, past the password gate. Now no
-    file exists until a viewer who passed the gate clicks, and it is dropped at that session's next rerun.
-    It also spares every rerun the CSV's cost.
+    file exists until a viewer who passed the gate clicks (Streamlit keeps it a while after, at a URL only
+    that browser was told). It also spares every rerun the CSV's cost.
     """
     st.download_button(label, lambda: to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
 
