@@ -498,3 +498,20 @@ def test_pooled_readers_see_a_replaced_corpus_and_leave_no_alias_behind(tmp_path
         assert "m" not in {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     ingest_polis(ws, polis_folder(tmp_path / "polis2"), debate_id="other")  # the corpus is replaced by rename
     assert debates() == ["other", "testville"]
+
+
+def test_a_truncated_state_file_is_a_store_error(tmp_path):
+    from dembias.annotations import Annotation, add_annotation, list_annotations
+    from dembias.errors import StoreError
+
+    state = tmp_path / "state.duckdb"
+    for i in range(50):
+        add_annotation(state, Annotation("d", "contribution", str(i), "other", note="n" * 200))
+    data = state.read_bytes()
+    state.write_bytes(data[: len(data) // 3])
+    try:
+        list_annotations(state)
+    except StoreError as exc:
+        assert "state.duckdb" in str(exc)
+    else:
+        raise AssertionError("a truncated state file was read")
