@@ -154,6 +154,6 @@ try:
     navigation.run()
 except DembiasError as exc:  # e.g. a corrupted run file: say which, and keep serving the other runs
     st.error(
-        f"This view cannot be shown: {shared.plain(exc)}. Pick another run under **Runs** in the sidebar.",
+        f"This view cannot be shown: {shared.plain(shared.for_viewer(exc))}. Pick another run under **Runs** in the sidebar.",
         icon="⚠️",
     )

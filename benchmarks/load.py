@@ -7,7 +7,8 @@ and starts ``dembias worker --drain`` beside it, then drives ``--sessions`` brow
 over ``--browsers`` Chromium processes, all concurrent through Playwright's async API). Each session
 opens the overview and switches pages ``--switches`` times through the navigation; the latency of an
 interaction is from the click until the new page's heading is visible and Streamlit has stopped
-running. Errors: page JavaScript errors, Streamlit exception boxes, timeouts. Bounded by ``--budget``
+running. Errors: page JavaScript errors, Streamlit exception boxes, timeouts; false errors (counted apart):
+"cannot be shown/read" alerts, a run reported as corrupted while it is fine (issue 20's concurrent viewers). Bounded by ``--budget``
 seconds. Prints (and writes with ``--json``) counts and p50/p95/max latencies.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -48,6 +50,14 @@ async def _settled(page, heading: str, timeout_ms: float) -> None:
     )
 
 
+async def _false_errors(page, index: int, link: str, out: dict) -> None:
+    """Record a run shown as unreadable although it is fine (runs attached under one alias by two sessions
+    at once: issue 20), counted apart as ``false_errors``."""
+    for alert in await page.locator("[data-testid='stAlert']").all_inner_texts():
+        if "cannot be shown" in alert or "cannot be read" in alert:
+            out["false_errors"].append(f"session {index} on {link}: {alert[:160]}")
+
+
 async def session(browser, base: str, index: int, switches: int, timeout_ms: float, out: dict) -> None:
     """One user: open the overview on a debate, then switch pages ``switches`` times."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -68,9 +78,16 @@ async def session(browser, base: str, index: int, switches: int, timeout_ms: flo
             out["latency_s"].append(time.perf_counter() - start)
             if await page.locator("[data-testid='stException']").count():
                 out["errors"].append(f"session {index}: exception box on {link}")
+            await _false_errors(page, index, link, out)
     except Exception as exc:  # a timeout or a crash is an error of this session, not of the benchmark
         first_line = str(exc).splitlines()[0][:200]
         out["errors"].append(f"session {index} ({debate}, {link}): {type(exc).__name__}: {first_line}")
+        with contextlib.suppress(Exception):
+            await _false_errors(page, index, link, out)
+        with contextlib.suppress(Exception):  # what the page showed, to tell a slow page from a broken one
+            running = await page.locator("[data-testid='stStatusWidget']").count()
+            text = " ".join((await page.locator("[data-testid='stMain']").inner_text()).split())
+            out["error_pages"].append(f"session {index}: {'still running; ' if running else ''}{text[:200]}")
     finally:
         await context.close()
 
@@ -78,7 +95,7 @@ async def session(browser, base: str, index: int, switches: int, timeout_ms: flo
 async def drive(base: str, *, sessions: int, browsers: int, switches: int, timeout_ms: float, budget: float) -> dict:
     from playwright.async_api import async_playwright
 
-    out: dict = {"errors": [], "latency_s": [], "first_load_s": []}
+    out: dict = {"errors": [], "false_errors": [], "error_pages": [], "latency_s": [], "first_load_s": []}
     async with async_playwright() as pw:
         launched = [
             await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -163,6 +180,9 @@ def main() -> None:
         "interactions": len(lat),
         "errors": len(out["errors"]),
         "error_messages": out["errors"][:20],
+        "false_errors": len(out["false_errors"]),
+        "false_error_messages": out["false_errors"][:10],
+        "error_pages": out["error_pages"][:10],
         "latency_p50_s": percentile(lat, 0.5),
         "latency_p95_s": percentile(lat, 0.95),
         "latency_max_s": max(lat) if lat else None,

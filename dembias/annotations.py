@@ -7,14 +7,19 @@ never held open between requests; a lock serialises the sessions of one process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from dembias.errors import StoreError
 
 TARGET_TYPES = ("contribution", "output_pair", "unit", "cluster", "output")
 LABELS = ("misrepresented", "dropped minority", "stance changed", "meaning lost", "good example", "other")
@@ -65,33 +70,48 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    os.chmod(path, 0o600)  # audit notes are the owner's only
     con.execute(SQL_CREATE)
     return con
+
+
+@contextlib.contextmanager
+def _state(state_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The state file opened under the lock; a truncated or damaged file is a StoreError naming it."""
+    with _LOCK:
+        try:
+            con = _connect(state_path)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"{state_path}: the dashboard's state file cannot be read (truncated or corrupted)"
+            ) from exc
+        try:
+            yield con
+        except duckdb.Error as exc:
+            raise StoreError(f"{state_path}: the dashboard's state file cannot be read: {exc}") from exc
+        finally:
+            con.close()
 
 
 def add_annotation(state_path: Path, annotation: Annotation) -> str:
     """Store an annotation; returns its id."""
     annotation.validate()
     annotation_id = "a_" + uuid.uuid4().hex[:12]
-    with _LOCK:
-        con = _connect(state_path)
-        try:
-            con.execute(
-                "INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    annotation_id,
-                    annotation.debate_id,
-                    annotation.target_type,
-                    str(annotation.target_id),
-                    annotation.label,
-                    annotation.note,
-                    annotation.author,
-                    annotation.run_id,
-                    dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                ],
-            )
-        finally:
-            con.close()
+    with _state(state_path) as con:
+        con.execute(
+            "INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                annotation_id,
+                annotation.debate_id,
+                annotation.target_type,
+                str(annotation.target_id),
+                annotation.label,
+                annotation.note,
+                annotation.author,
+                annotation.run_id,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ],
+        )
     return annotation_id
 
 
@@ -111,29 +131,19 @@ def list_annotations(state_path: Path, *, debate_id: str | None = None) -> pd.Da
                 "created_at",
             ]
         )
-    with _LOCK:
-        con = _connect(state_path)
-        try:
-            if debate_id is None:
-                return con.execute("SELECT * FROM annotations ORDER BY created_at DESC").df()
-            return con.execute(
-                "SELECT * FROM annotations WHERE debate_id = ? ORDER BY created_at DESC", [debate_id]
-            ).df()
-        finally:
-            con.close()
+    with _state(state_path) as con:
+        if debate_id is None:
+            return con.execute("SELECT * FROM annotations ORDER BY created_at DESC").df()
+        return con.execute("SELECT * FROM annotations WHERE debate_id = ? ORDER BY created_at DESC", [debate_id]).df()
 
 
 def delete_annotation(state_path: Path, annotation_id: str) -> bool:
     """Delete one annotation; returns whether it existed."""
     if not state_path.exists():
         return False
-    with _LOCK:
-        con = _connect(state_path)
-        try:
-            found = con.execute("SELECT count(*) FROM annotations WHERE annotation_id = ?", [annotation_id]).fetchall()[
-                0
-            ][0]
-            con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
-            return bool(found)
-        finally:
-            con.close()
+    with _state(state_path) as con:
+        found = con.execute("SELECT count(*) FROM annotations WHERE annotation_id = ?", [annotation_id]).fetchall()[0][
+            0
+        ]
+        con.execute("DELETE FROM annotations WHERE annotation_id = ?", [annotation_id])
+        return bool(found)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -54,7 +55,7 @@ from dembias.embed import (
     vectors_to_arrow,
 )
 from dembias.errors import DembiasError
-from dembias.store import Workspace, latest_run, write_run
+from dembias.store import Workspace, latest_run, private_dir, write_run
 
 Progress = Callable[[str], None]
 EmbedderFactory = Callable[[str, str | None, int], Embedder]
@@ -74,6 +75,12 @@ STAGE_ALIASES = {
 RUN_STAGES = {"embed": EMBEDDING_STAGE, "map": "mapping", "pluralism": "pluralism", "fidelity": "fidelity"}
 ENGINES = ("local", "ray")
 _JOB_ID = re.compile(r"^job-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
+_DEVICE = re.compile(r"^(?:auto|cpu|mps|cuda|cuda:[0-9]{1,3})$")
+#: Where a job file that cannot be a job (not a JSON object, no or a wrong job id, an unknown stage ...)
+#: is moved, so that one bad file never stops the worker, ``rescore --list`` or the Rescoring page.
+QUARANTINE_DIR = "quarantine"
+GENERATE_TASKS = ("summary", "reformulation", "translation")  # dembias.generate.TASKS (not imported: torch)
+log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5
 STALE_CLAIM_SECONDS = 60.0
 
@@ -144,9 +151,7 @@ def jobs_root(ws: Workspace) -> Path:
 
 
 def _dir(ws: Workspace, name: str) -> Path:
-    path = jobs_root(ws) / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(jobs_root(ws) / name)
 
 
 def _check_id(job_id: str) -> str:
@@ -167,7 +172,8 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON to a temporary file in the same folder, fsync it, and rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(obj, handle, sort_keys=True, default=str)
             handle.flush()
             os.fsync(handle.fileno())
@@ -176,11 +182,87 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
+
+
+def job_problem(data: Any, path: Path) -> str | None:
+    """Why the record ``data`` read from ``path`` cannot be a job (None when it can)."""
+    if not isinstance(data, dict):
+        return f"not a JSON object but {type(data).__name__}"
+    job_id = data.get("job_id")
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id) or job_id != path.stem:
+        return f"job_id {job_id!r} is missing, malformed or not the file's name"
+    checks = {
+        "stage": data.get("stage") in STAGES,
+        "debate_id": isinstance(data.get("debate_id"), str) and bool(data.get("debate_id")),
+        "model": data.get("model") is None or isinstance(data.get("model"), str),
+        "device": data.get("device") is None
+        or (isinstance(data.get("device"), str) and bool(_DEVICE.match(data["device"]))),
+        "batch_size": data.get("batch_size") is None or (_whole(data.get("batch_size")) and data["batch_size"] >= 1),
+        "engine": data.get("engine", "local") in ENGINES,
+        "params": isinstance(data.get("params", {}), dict),
+        "result": isinstance(data.get("result", {}), dict),
+        "attempts": _whole(data.get("attempts", 0)),
+        "pid": data.get("pid") is None or _whole(data.get("pid")),
+        "created_at": isinstance(data.get("created_at", ""), str),
+    }
+    wrong = [name for name, ok in checks.items() if not ok]
+    return f"bad {', '.join(wrong)}" if wrong else None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def quarantine(ws: Workspace, path: Path, problem: str) -> Path | None:
+    """Move a malformed job file to ``jobs/quarantine/`` (with a ``.why`` note) and log a warning."""
+    target_dir = _dir(ws, QUARANTINE_DIR)
+    target = target_dir / f"{path.parent.name}-{path.name}"
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:  # another process moved it meanwhile
+        return None
+    target.with_name(target.name + ".why").write_text(problem + "\n", encoding="utf-8")
+    log.warning("%s: %s; moved to %s", path, problem, target)
+    return target
+
+
+def quarantined(ws: Workspace) -> list[tuple[str, str]]:
+    """Job files moved to quarantine: (file name, why)."""
+    folder = jobs_root(ws) / QUARANTINE_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        why = path.with_name(path.name + ".why")
+        found.append((path.name, why.read_text(encoding="utf-8").strip() if why.exists() else "malformed"))
+    return found
+
+
+def _load_job(ws: Workspace, path: Path, state: str) -> Job | None:
+    """The job in ``path`` (a state folder's file), or None: gone meanwhile, or malformed (quarantined)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        quarantine(ws, path, f"unreadable: {exc}")
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        quarantine(ws, path, f"not valid JSON: {exc}")
+        return None
+    problem = job_problem(data, path)
+    if problem is not None:
+        quarantine(ws, path, problem)
+        return None
+    data["status"] = state
+    return Job.from_dict(data)
 
 
 def normalise_stage(stage: str) -> str:
@@ -218,6 +300,7 @@ def submit_job(
         raise DembiasError("the batch size must be at least 1")
     if not debate_id:
         raise DembiasError("a job needs a debate")
+    check_request(ws, stage=normalise_stage(stage), debate_id=debate_id, device=device, params=params or {})
     job = Job(
         job_id=new_job_id(),
         stage=normalise_stage(stage),
@@ -233,30 +316,57 @@ def submit_job(
     return job
 
 
+def check_request(ws: Workspace, *, stage: str, debate_id: str, device: str | None, params: Mapping[str, Any]) -> None:
+    """Refuse at request time what the worker would only fail on: an unknown debate, device or task."""
+    if device not in (None, "") and not _DEVICE.match(str(device).strip().lower()):
+        raise DembiasError(f"unknown device {device!r}: use auto, cuda, cuda:N, mps or cpu")
+    if stage == "generate":
+        task = params.get("task", "summary")
+        if task not in GENERATE_TASKS:
+            raise DembiasError(f"unknown task {task!r}: use {', '.join(GENERATE_TASKS)}")
+        if task == "translation" and not params.get("target_language"):
+            raise DembiasError("a translation job needs --param target_language=<code>")
+        limit = params.get("limit")
+        if limit is not None and not (_whole(limit) and limit >= 1):
+            raise DembiasError(f"limit {limit!r}: a whole number of contributions >= 1")
+    from dembias.store import open_corpus  # light; keeps this module's imports as they were
+
+    con = open_corpus(ws)
+    try:
+        known = [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+    finally:
+        con.close()
+    if debate_id not in known:
+        raise DembiasError(f"unknown debate {debate_id!r}; the workspace has {', '.join(known) or 'none'}")
+
+
 def get_job(ws: Workspace, job_id: str) -> Job:
     """The job's latest record (a terminal state wins over ``running`` while a move is under way)."""
     _check_id(job_id)
     for state in (*TERMINAL, "running", "queued"):
-        data = _read_json(jobs_root(ws) / state / f"{job_id}.json")
-        if data is not None:
-            data["status"] = state
-            return Job.from_dict(data)
+        job = _load_job(ws, jobs_root(ws) / state / f"{job_id}.json", state)
+        if job is not None:
+            return job
     raise DembiasError(f"no job {job_id!r} in {jobs_root(ws)}")
 
 
 def list_jobs(ws: Workspace) -> list[Job]:
-    """Every job of the workspace, newest first."""
+    """Every job of the workspace, newest first.
+
+    Running jobs whose worker died on this host are marked failed first (they showed "running" with an
+    ETA forever); a malformed job file is quarantined (:func:`quarantine`) instead of stopping the listing.
+    """
+    recover_dead_jobs(ws)
     root = jobs_root(ws)
     found: dict[str, Job] = {}
     for state in ("queued", "running", *TERMINAL):  # later states overwrite earlier ones
         folder = root / state
         if not folder.is_dir():
             continue
-        for path in folder.glob("job-*.json"):
-            data = _read_json(path)
-            if data is not None:
-                data["status"] = state
-                found[path.stem] = Job.from_dict(data)
+        for path in folder.glob("*.json"):
+            job = _load_job(ws, path, state)
+            if job is not None:
+                found[path.stem] = job
     return sorted(found.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
 
 
@@ -302,9 +412,20 @@ def resume_job(ws: Workspace, job_id: str) -> Job:
 def read_progress(ws: Workspace, job_id: str) -> JobProgress | None:
     """The job's last progress record, if it wrote one."""
     data = _read_json(jobs_root(ws) / "progress" / f"{_check_id(job_id)}.json")
-    if data is None:
+    if not isinstance(data, dict):
         return None
-    return JobProgress(**{k: v for k, v in data.items() if k in JobProgress.__dataclass_fields__})
+    numbers = {
+        "done": (int,),
+        "total": (int, type(None)),
+        "rate": (int, float, type(None)),
+        "eta_s": (int, float, type(None)),
+    }
+    if any(isinstance(data.get(k), bool) or not isinstance(data.get(k), t) for k, t in numbers.items()):
+        return None  # a malformed progress file: no progress shown
+    try:
+        return JobProgress(**{k: v for k, v in data.items() if k in JobProgress.__dataclass_fields__})
+    except TypeError:
+        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,16 +455,19 @@ def recover_dead_jobs(ws: Workspace) -> list[str]:
     beats = jobs_root(ws) / "workers"
     for path in beats.glob(f"{host}-*.json") if beats.is_dir() else []:
         data = _read_json(path)
-        if data is not None and data.get("host") == host and not _pid_alive(int(data.get("pid") or 0)):
+        if not isinstance(data, dict) or not _whole(data.get("pid")):
+            path.unlink(missing_ok=True)  # a malformed heartbeat: no worker can be found through it
+        elif data.get("host") == host and not _pid_alive(data["pid"]):
             path.unlink(missing_ok=True)
     folder = jobs_root(ws) / "running"
     if not folder.is_dir():
         return []
     recovered = []
-    for path in sorted(folder.glob("job-*.json")):
-        data = _read_json(path)
-        if data is None:
+    for path in sorted(folder.glob("*.json")):
+        loaded = _load_job(ws, path, "running")
+        if loaded is None:
             continue
+        data = loaded.to_dict()
         pid, job_host = data.get("pid"), data.get("host")
         if pid is None:
             try:
@@ -367,10 +491,10 @@ def claim_next(ws: Workspace) -> Job | None:
     """Claim the oldest queued job by renaming it into ``running/`` (atomic), or None when none is queued."""
     folder = _dir(ws, "queued")
     candidates = []
-    for path in folder.glob("job-*.json"):
-        data = _read_json(path)
-        if data is not None:
-            candidates.append((data.get("created_at", ""), path.stem))
+    for path in folder.glob("*.json"):
+        queued = _load_job(ws, path, "queued")
+        if queued is not None:
+            candidates.append((queued.created_at, path.stem))
     for _created, job_id in sorted(candidates):
         target = _job_path(ws, "running", job_id)
         try:
@@ -409,12 +533,15 @@ def live_workers(ws: Workspace, *, max_age_s: float = 30.0) -> list[dict[str, An
     alive = []
     for path in folder.glob("*.json"):
         data = _read_json(path)
-        if data is None:
-            continue
+        if not isinstance(data, dict) or not isinstance(data.get("device"), dict):
+            continue  # a malformed heartbeat is no worker
         if data.get("host") == host:
-            ok = _pid_alive(int(data.get("pid", 0) or 0))
+            ok = _whole(data.get("pid")) and _pid_alive(data["pid"])
         else:
-            age = (now - dt.datetime.fromisoformat(data["updated_at"])).total_seconds()
+            try:
+                age = (now - dt.datetime.fromisoformat(str(data.get("updated_at")))).total_seconds()
+            except ValueError:
+                continue
             ok = age <= max_age_s
         if ok:
             alive.append(data)

@@ -8,15 +8,43 @@ by :func:`workspace_version`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
 
+from dembias.errors import StoreError
 from dembias.info import debate_counts
-from dembias.store import RunInfo, Workspace, attach_run, list_runs, open_corpus, open_run, quote_identifier
+from dembias.store import (
+    RunInfo,
+    Workspace,
+    corpus_reader,
+    list_runs,
+    open_corpus,
+    open_run,
+    quote_identifier,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _readable(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a DuckDB error met while reading (a truncated or damaged corpus or run: DuckDB reads blocks
+    lazily, so it shows at query time, not at open) into a :class:`StoreError` with DuckDB's message."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(f"a workspace file cannot be read (truncated or corrupted): {first}") from exc
+
+    return wrapper
 
 
 def workspace_version(ws: Workspace) -> tuple[float, int]:
@@ -25,6 +53,7 @@ def workspace_version(ws: Workspace) -> tuple[float, int]:
     return corpus_mtime, len(list_runs(ws))
 
 
+@_readable
 def debates_table(ws: Workspace) -> pd.DataFrame:
     """Debates with their counts, one row each."""
     con = open_corpus(ws)
@@ -34,6 +63,7 @@ def debates_table(ws: Workspace) -> pd.DataFrame:
         con.close()
 
 
+@_readable
 def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
     """The outputs of a debate (id, task, model, prompt id, number of units and of cited contributions)."""
     con = open_corpus(ws)
@@ -54,15 +84,13 @@ def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only."""
-    con = open_corpus(ws)
-    try:
-        for alias, run_id in runs.items():
-            if run_id:
-                attach_run(con, ws, run_id, alias)
+    """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only.
+
+    The connection is this call's own database instance (:func:`dembias.store.corpus_reader`, pooled), so
+    concurrent callers (several viewers of the dashboard) never see each other's attachments.
+    """
+    with corpus_reader(ws, runs) as con:
         yield con
-    finally:
-        con.close()
 
 
 def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:
@@ -70,6 +98,7 @@ def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:
     return list(reversed(list_runs(ws, stage=stage, debate_id=debate_id)))
 
 
+@_readable
 def run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
     """A small table of one run (clusters, diagnostics, scores ...); never the embeddings."""
     if table == "embeddings":
@@ -100,6 +129,7 @@ LIMIT $cap
 """
 
 
+@_readable
 def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20_000, seed: int = 0) -> pd.DataFrame:
     """Points of the opinion map (a deterministic sample of at most ``cap``), with text and attributes."""
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
@@ -120,6 +150,7 @@ def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20
         ).df()
 
 
+@_readable
 def n_mapped(ws: Workspace, mapping_run: str) -> int:
     """Number of contributions in a mapping run."""
     con = open_run(ws, mapping_run)
@@ -129,6 +160,7 @@ def n_mapped(ws: Workspace, mapping_run: str) -> int:
         con.close()
 
 
+@_readable
 def contributions_detail(
     ws: Workspace, *, debate_id: str, mapping_run: str, contribution_ids: list[str]
 ) -> pd.DataFrame:
@@ -174,6 +206,7 @@ def run_for(ws: Workspace, *, stage: str, debate_id: str, using: str | None = No
     return options[0] if options else None
 
 
+@_readable
 def scorecard(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
     """One row per scored output: model, quality, citations and every headline metric (value, low, high)."""
     con = open_run(ws, pluralism_run)
@@ -201,6 +234,7 @@ FROM outputs
 """
 
 
+@_readable
 def output_quality(ws: Workspace, pluralism_run: str, output_id: str) -> dict[str, Any]:
     """The quality flags (list), their sentences and the unit counts of one scored output ({} when unknown)."""
     con = open_run(ws, pluralism_run)
@@ -216,6 +250,7 @@ def output_quality(ws: Workspace, pluralism_run: str, output_id: str) -> dict[st
     return row
 
 
+@_readable
 def validation_checks(ws: Workspace, validation_run: str) -> pd.DataFrame:
     """The checks of a validation run (``dembias validate``): control, check, expected, found, passed."""
     con = open_run(ws, validation_run)
@@ -225,6 +260,7 @@ def validation_checks(ws: Workspace, validation_run: str) -> pd.DataFrame:
         con.close()
 
 
+@_readable
 def unfair_by_model(ws: Workspace, pluralism_runs: Sequence[str]) -> pd.DataFrame:
     """BUR per model over its summaries in ``pluralism_runs`` (e.g. each debate's latest run).
 
@@ -265,6 +301,7 @@ ORDER BY cc.size DESC
 """
 
 
+@_readable
 def cluster_coverage(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     """Per cluster: size, share in the debate (p_s) and in the summary (p_t), ratio, covered, minority."""
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
@@ -285,6 +322,7 @@ LIMIT $limit
 """
 
 
+@_readable
 def unit_links(
     ws: Workspace,
     *,
@@ -323,12 +361,14 @@ GROUP BY l.unit_index ORDER BY l.unit_index
 """
 
 
+@_readable
 def unit_positions(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
     """Each linked unit placed at the mean map position of the contributions it links to."""
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
         return con.execute(SQL_UNIT_POSITIONS, [output_id]).df()
 
 
+@_readable
 def scored_table(ws: Workspace, run_id: str, table: str, *, output_id: str) -> pd.DataFrame:
     """Rows of one output from a per-output table of a scoring run (jr_violations, representatives, ...)."""
     con = open_run(ws, run_id)
@@ -349,6 +389,7 @@ GROUP BY ALL ORDER BY a.cluster, n DESC
 """
 
 
+@_readable
 def cluster_breakdown(
     ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = 5
 ) -> pd.DataFrame:
@@ -366,6 +407,7 @@ def cluster_breakdown(
     return frame.drop(columns=["n_authors"])
 
 
+@_readable
 def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
     """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
     con = open_corpus(ws)
@@ -380,6 +422,7 @@ def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[
         con.close()
 
 
+@_readable
 def fidelity_by_model(ws: Workspace, fidelity_run: str) -> pd.DataFrame:
     """Per model: rewrites audited, mean similarity, share with at least one lexical flag."""
     con = open_run(ws, fidelity_run)
@@ -404,6 +447,7 @@ LIMIT ?
 """
 
 
+@_readable
 def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.DataFrame:
     """The rewrites most in need of review (highest review score first), with source and output texts."""
     with corpus_with_runs(ws, {"f": fidelity_run}) as con:

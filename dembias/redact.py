@@ -92,6 +92,11 @@ _PERSONAL_URL = re.compile(
 )
 
 
+#: A social-network profile written without scheme or www (``facebook.com/jane.doe``, ``mastodon.social/@jane``),
+#: as the documentation's own examples are: _URL needs a scheme or www and missed them.
+_SOCIAL_BARE = re.compile(r"(?<![@\w.:/])(?:[\w-]+\.)*(?:" + _SOCIAL + r")/+[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
+
+
 def _url_end(match: re.Match[str]) -> int:
     """End of the URL without trailing punctuation (and a closing bracket it does not open)."""
     text = match.group(0)
@@ -149,6 +154,7 @@ class Pattern:
 #: The patterns, applied in this order (a URL holding an e-mail address becomes one [URL]).
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("url", "[URL]", _URL, _span_url),
+    Pattern("url", "[URL]", _SOCIAL_BARE, _span_url),
     Pattern("email", "[EMAIL]", _EMAIL),
     Pattern("email", "[EMAIL]", _EMAIL_SPELLED),
     Pattern("iban", "[IBAN]", _IBAN, _span_iban),
@@ -237,6 +243,8 @@ SQL_TEXTS = {
         "SELECT u.output_id || chr(31) || CAST(u.unit_index AS VARCHAR) AS key, u.text FROM output_units u "
         "JOIN outputs o USING (output_id) WHERE o.debate_id = ?"
     ),
+    # the prompt a generated output was made from quotes the contributions it rewrote or summarised
+    "output_prompts": "SELECT output_id AS key, prompt AS text FROM outputs WHERE debate_id = ? AND prompt IS NOT NULL",
 }
 SQL_UPDATE = {
     "contributions": (
@@ -247,6 +255,9 @@ SQL_UPDATE = {
     "output_units": (
         "UPDATE output_units SET text = r.text FROM {staging} r "
         "WHERE output_units.output_id || chr(31) || CAST(output_units.unit_index AS VARCHAR) = r.key"
+    ),
+    "output_prompts": (
+        "UPDATE outputs SET prompt = r.text FROM {staging} r WHERE outputs.debate_id = ? AND outputs.output_id = r.key"
     ),
 }
 SQL_DEBATES = "SELECT debate_id, extra FROM debates ORDER BY debate_id"
@@ -280,17 +291,23 @@ def _snippet(original: str, matched: str, width: int = 30) -> str:
 
 
 def _redact_table(
-    con: Any, table: str, debate_id: str, patterns: Iterable[str] | None
+    con: Any, table: str, debate_id: str, patterns: Iterable[str] | None, *, originals: bool
 ) -> tuple[pd.DataFrame, Counter[str], list[dict[str, str]]]:
+    """Redacted texts of one table, counts, and examples: the original around the first match when
+    ``originals`` (a dry run), else the redacted text around its placeholder (never the original)."""
     rows = con.execute(SQL_TEXTS[table], [debate_id]).fetchall()
     changed, counts, examples = [], Counter(), []
+    placeholders = {p.name: p.placeholder for p in PATTERNS}
     for key, text in rows:
         result = redact_text(text, patterns=patterns)
         if result.changed:
             changed.append({"key": key, "text": result.text})
             counts.update(result.counts)
             name, matched = result.matches[0]
-            examples.append({"table": table, "pattern": name, "before": _snippet(text, matched)})
+            if originals:
+                examples.append({"table": table, "pattern": name, "before": _snippet(text, matched)})
+            else:
+                examples.append({"table": table, "pattern": name, "after": _snippet(result.text, placeholders[name])})
     return pd.DataFrame(changed, columns=["key", "text"]), counts, examples
 
 
@@ -306,8 +323,10 @@ def redact_corpus(
 
     Contributions, outputs and output units are rewritten in one transaction; each debate's ``extra``
     gets ``redaction``: version, time, patterns, counts per pattern of this run and in total, and texts
-    changed per table. With ``dry_run`` nothing is written: the counts and a few examples (a snippet of
-    the original text around the first match) are returned. Unknown debate ids raise ``ValueError``.
+    changed per table. The corpus file is then rewritten whole, so the replaced texts are in none of its
+    blocks. The examples returned show the redacted text around a placeholder (``after``); only with
+    ``dry_run``, which writes nothing, do they show the original text around the first match
+    (``before``). Unknown debate ids raise ``ValueError``.
     """
     patterns = list(PATTERN_NAMES if patterns is None else patterns)
     redact_text("", patterns=patterns)  # validates the names
@@ -320,7 +339,8 @@ def redact_corpus(
             ]
         finally:
             con.close()
-    with corpus_writer(ws) as con:
+    # rewrite: the file is written anew, so no free block keeps a replaced text (docs/privacy.md)
+    with corpus_writer(ws, rewrite=True) as con:
         return [
             _redact_debate(con, d, extra, patterns, max_examples, write=True) for d, extra in _chosen(con, debate_ids)
         ]
@@ -344,7 +364,7 @@ def _redact_debate(
     changed: dict[str, int] = {}
     examples: list[dict[str, str]] = []
     for table in SQL_TEXTS:
-        frame, table_counts, table_examples = _redact_table(con, table, debate_id, patterns)
+        frame, table_counts, table_examples = _redact_table(con, table, debate_id, patterns, originals=not write)
         counts.update(table_counts)
         changed[table] = len(frame)
         examples.extend(table_examples)

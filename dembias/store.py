@@ -26,10 +26,13 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import platform
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +63,8 @@ CORPUS_TABLES: tuple[str, ...] = (
     "output_units",
     "citations",
 )
+
+log = logging.getLogger(__name__)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _RUN_ID = re.compile(r"^[a-z]+-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}$")
@@ -171,8 +176,11 @@ def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
     """Open the corpus read-only. Several processes may do so at once."""
     if not ws.corpus_path.exists():
         raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
-    con = duckdb.connect(str(ws.corpus_path), read_only=True)
-    version = schema_version(con)
+    try:
+        con = duckdb.connect(str(ws.corpus_path), read_only=True)
+        version = schema_version(con)
+    except duckdb.Error as exc:
+        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
     if version != LATEST_SCHEMA_VERSION:
         con.close()
         raise StoreError(
@@ -182,10 +190,124 @@ def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def open_corpus_private(ws: Workspace) -> duckdb.DuckDBPyConnection:
+    """The corpus read-only on a database instance of this call's own, for attaching runs to it.
+
+    ``duckdb.connect(path)`` shares one database instance per file across a process, and ``ATTACH`` adds to
+    that instance: two threads (two dashboard viewers) attaching a run under the same alias collided
+    ("database with name "m" already exists"). Here the corpus is attached (as ``corpus``, made the default
+    with ``USE``) to a fresh in-memory instance that nothing else sees, so any number of concurrent readers
+    can attach runs under any alias; closing the connection drops the instance and its attachments.
+    """
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS corpus (READ_ONLY)", [str(ws.corpus_path)])
+        con.execute("USE corpus")
+        version = schema_version(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
+    if version != LATEST_SCHEMA_VERSION:
+        con.close()
+        raise StoreError(
+            f"{ws.corpus_path}: schema version {version}, this dembias expects {LATEST_SCHEMA_VERSION}; "
+            "run any `dembias ingest` command to migrate it"
+        )
+    return con
+
+
+#: Idle private reader instances kept per corpus file, and for how long (seconds) an idle one is kept.
+READER_POOL_SIZE = 8
+READER_IDLE_SECONDS = 30.0
+_reader_pool: dict[str, list[tuple[duckdb.DuckDBPyConnection, tuple[int, int], float]]] = {}
+_reader_pool_lock = threading.Lock()
+
+
+def _corpus_stamp(ws: Workspace) -> tuple[int, int]:
+    """Identity of the corpus file now (a writer replaces it by rename: a new inode)."""
+    st = ws.corpus_path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+@contextlib.contextmanager
+def corpus_reader(ws: Workspace, runs: Mapping[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The corpus read-only with each run of ``runs`` (alias -> run id) attached, on a private instance.
+
+    The instance (:func:`open_corpus_private`) is this caller's alone while the block runs, so concurrent
+    readers never see each other's aliases. Creating one costs tens of milliseconds, so idle ones are
+    pooled: on exit the runs are detached and the instance kept for the next caller, unless the corpus was
+    replaced since it was attached, it sat idle over :data:`READER_IDLE_SECONDS`, or anything failed.
+    """
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    key, stamp, con = str(ws.corpus_path), _corpus_stamp(ws), None
+    now = time.monotonic()
+    with _reader_pool_lock:
+        idle = _reader_pool.get(key, [])
+        keep = []
+        for entry in idle:
+            if con is None and entry[1] == stamp and now - entry[2] <= READER_IDLE_SECONDS:
+                con = entry[0]
+            elif now - entry[2] <= READER_IDLE_SECONDS and entry[1] == stamp:
+                keep.append(entry)
+            else:
+                entry[0].close()
+        _reader_pool[key] = keep
+    if con is None:
+        con = open_corpus_private(ws)
+    attached: list[str] = []
+    reusable = False
+    try:
+        for alias, run_id in runs.items():
+            if run_id:
+                attach_run(con, ws, run_id, alias)
+                attached.append(alias)
+        yield con
+        for alias in attached:
+            con.execute(f"DETACH {quote_identifier(alias)}")
+        reusable = True
+    finally:
+        if reusable:
+            with _reader_pool_lock:
+                pool = _reader_pool.setdefault(key, [])
+                if len(pool) < READER_POOL_SIZE:
+                    pool.append((con, stamp, time.monotonic()))
+                    con = None
+        if con is not None:
+            con.close()
+
+
+#: The umask of dembias processes (the CLI, the dashboard): files they create are their owner's only.
+PRIVATE_UMASK = 0o077
+
+
+def use_private_umask() -> int:
+    """Make every file and folder this process creates private to its user; returns the previous umask.
+
+    The workspace holds contributions, pseudonymised votes and audit notes: another local user must not
+    read them (they were 0644). Called by the console script and the dashboard; library callers get
+    private modes on the files dembias writes itself (:func:`private_dir`, ``chmod 0600``) either way.
+    """
+    return os.umask(PRIVATE_UMASK)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) owner-only (0700) when missing; returns it."""
+    if not path.is_dir():
+        for parent in reversed([path, *path.parents]):
+            if not parent.exists():
+                with contextlib.suppress(FileExistsError):
+                    parent.mkdir(mode=0o700)
+    return path
+
+
 @contextlib.contextmanager
 def _writer_lock(ws: Workspace) -> Iterator[None]:
-    ws.root.mkdir(parents=True, exist_ok=True)
-    with open(ws.root / LOCK_FILE, "w") as handle:
+    private_dir(ws.root)
+    fd = os.open(ws.root / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -193,17 +315,27 @@ def _writer_lock(ws: Workspace) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+TMP_CORPUS_GLOB = ".corpus-*.tmp.duckdb*"
+
+
 @contextlib.contextmanager
-def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
+def corpus_writer(ws: Workspace, *, rewrite: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Change the corpus copy-on-write; the change lands whole when the block exits without error.
 
     The block gets a read-write connection on a temporary copy of the corpus (migrated to the latest
     schema). On success the copy replaces ``corpus.duckdb`` with an atomic rename; on any exception the
-    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file. Scratch
-    tables a writer creates in the copy must be dropped before the block ends.
+    copy is deleted and the corpus is left exactly as it was. Writers queue on a lock file; copies left by
+    a writer that was killed (the lock is ours, so no other writer is using them) are deleted first.
+    Scratch tables a writer creates in the copy must be dropped before the block ends.
+
+    With ``rewrite`` (redaction), the changed copy is written again table by table into a fresh file
+    (``COPY FROM DATABASE``), so that no free block of the file still holds a value that was replaced or
+    deleted, and the intermediate copy is overwritten with zeros before it is deleted.
     """
     with _writer_lock(ws):
+        remove_stale_corpus_copies(ws)
         tmp = ws.root / f".corpus-{uuid.uuid4().hex[:8]}.tmp.duckdb"
+        fresh = tmp.with_name(tmp.name.replace(".tmp.duckdb", "-fresh.tmp.duckdb"))
         try:
             if ws.corpus_path.exists():
                 shutil.copyfile(ws.corpus_path, tmp)
@@ -217,13 +349,61 @@ def corpus_writer(ws: Workspace) -> Iterator[duckdb.DuckDBPyConnection]:
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
-            _fsync(tmp)
-            os.replace(tmp, ws.corpus_path)
+            os.chmod(tmp, 0o600)
+            landed = tmp
+            if rewrite:
+                _rewrite_database(tmp, fresh)
+                landed = fresh
+            _fsync(landed)
+            os.replace(landed, ws.corpus_path)
             _fsync_dir(ws.root)
         finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), fresh, fresh.with_name(fresh.name + ".wal")):
+                if rewrite:
+                    _zero_fill(leftover)
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
+
+
+def remove_stale_corpus_copies(ws: Workspace) -> list[Path]:
+    """Delete the temporary corpus copies of writers that died (call only while holding the writer lock).
+
+    A killed ingest leaves a full, possibly unredacted copy of the corpus behind; nothing else would remove it.
+    """
+    removed = []
+    for path in ws.root.glob(TMP_CORPUS_GLOB) if ws.root.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _rewrite_database(source: Path, target: Path) -> None:
+    """Copy every table of ``source`` into a new database file ``target`` (schema, constraints and rows)."""
+    con = duckdb.connect(":memory:", config=duckdb_config())
+    try:
+        con.execute("ATTACH ? AS source_db (READ_ONLY)", [str(source)])
+        con.execute("ATTACH ? AS target_db", [str(target)])
+        con.execute("COPY FROM DATABASE source_db TO target_db")
+        con.execute("CHECKPOINT target_db")
+        con.execute("DETACH target_db")
+    finally:
+        con.close()
+    os.chmod(target, 0o600)
+
+
+def _zero_fill(path: Path) -> None:
+    """Overwrite a file's bytes with zeros (a best effort before deleting a copy that held redacted values)."""
+    try:
+        with open(path, "r+b") as handle:
+            size, chunk = os.fstat(handle.fileno()).st_size, b"\0" * (1 << 20)
+            for _ in range(0, size, len(chunk)):
+                handle.write(chunk)
+            handle.truncate(size)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        pass
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:
@@ -312,7 +492,8 @@ def write_run(
     ``warnings`` (sentences for the user) land as ``warnings``.
     """
     run_id = run_id or new_run_id(stage)
-    ws.runs_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(ws.runs_dir)
+    remove_stale_run_files(ws)
     final = ws.run_path(run_id)
     if final.exists():
         raise StoreError(f"{final}: run already exists; runs are never modified")
@@ -347,9 +528,11 @@ def write_run(
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        os.chmod(tmp, 0o600)
         _fsync(tmp)
         json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
         json_tmp.write_text(manifest_text, encoding="utf-8")
+        os.chmod(json_tmp, 0o600)
         _fsync(json_tmp)
         os.replace(tmp, final)
         os.replace(json_tmp, final.with_suffix(".json"))
@@ -358,6 +541,41 @@ def write_run(
         for leftover in ws.runs_dir.glob(f".{run_id}.tmp*"):
             leftover.unlink()
     return RunInfo.from_manifest(manifest)
+
+
+def manifest_problem(manifest: Any, path: Path) -> str | None:
+    """Why ``manifest`` (read from ``path``) cannot describe a run, or None."""
+    if not isinstance(manifest, dict):
+        return f"not a JSON object but {type(manifest).__name__}"
+    run_id = manifest.get("run_id")
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or run_id != path.stem:
+        return f"run_id {run_id!r} is missing, malformed or not the file's name"
+    if not isinstance(manifest.get("stage"), str) or not isinstance(manifest.get("created_at"), str):
+        return "stage or created_at missing"
+    if manifest.get("debate_id") is not None and not isinstance(manifest.get("debate_id"), str):
+        return "debate_id is not text"
+    for key, kind in (("params", dict), ("inputs", list)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            return f"{key} is not a {kind.__name__}"
+    return None
+
+
+#: A temporary run file untouched for this long belongs to a writer that died (a run is written in minutes).
+STALE_RUN_FILE_SECONDS = 3600.0
+
+
+def remove_stale_run_files(ws: Workspace, *, older_than_s: float = STALE_RUN_FILE_SECONDS) -> list[Path]:
+    """Delete temporary run files (``runs/.<run_id>.tmp.*``) of writers that died, judged by age."""
+    removed = []
+    now = dt.datetime.now().timestamp()
+    for path in ws.runs_dir.glob(".*.tmp*") if ws.runs_dir.is_dir() else []:
+        try:
+            if now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None = None) -> list[RunInfo]:
@@ -373,9 +591,15 @@ def list_runs(ws: Workspace, *, stage: str | None = None, debate_id: str | None 
         if path.name.startswith(".") or not path.with_suffix(".duckdb").exists():
             continue
         try:
-            info = RunInfo.from_manifest(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            log.warning("%s: run manifest skipped: not readable JSON (%s)", path, exc)
             continue
+        problem = manifest_problem(manifest, path)
+        if problem is not None:  # one bad manifest took down every page of every debate
+            log.warning("%s: run manifest skipped: %s", path, problem)
+            continue
+        info = RunInfo.from_manifest(manifest)
         if (stage is None or info.stage == stage) and (debate_id is None or info.debate_id == debate_id):
             runs.append(info)
     return sorted(runs, key=lambda r: (r.created_at, r.run_id))

@@ -115,6 +115,7 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
             "95% interval and Cohen's d; Benjamini-Hochberg q-values over every test of the run:"
         )
         shared.text_table(tests)
+        shared.download(tests, f"{debate_id}-fidelity-tests")
 
 
 distributions(pairs, aggregates, tests, sel.debate_id)

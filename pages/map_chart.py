@@ -3,15 +3,16 @@
 ``st.plotly_chart`` hashes the figure into the element's identity, so every colour change mounted a new
 WebGL chart, the slowest part of a colour change. This keyed ``st.components.v2`` component lives in the
 page itself and redraws with ``Plotly.react``. plotly.js comes from the installed plotly package: Streamlit
-serves the folder of a declared (v1) component, which is used here only to serve that one file.
+serves the folder of a declared (v1) component, declared here on plotly's own ``package_data`` folder (never a
+copy in a shared temporary folder) only to serve that one file.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-import os
-import shutil
-import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,42 @@ JS = (Path(__file__).resolve().parent / "map_chart" / "map_chart.js").read_text(
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
-def _assets_folder() -> Path:
-    """A folder holding plotly.min.js, copied from the plotly wheel once per version (atomically)."""
-    folder = Path(tempfile.gettempdir()) / f"dembias-plotly-{plotly.__version__}-{os.getuid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "plotly.min.js"
-    if not target.exists() or target.stat().st_size != PLOTLY_JS.stat().st_size:
-        partial = folder / f".plotly.min.js.{os.getpid()}"
-        shutil.copyfile(PLOTLY_JS, partial)
-        os.replace(partial, target)
-    return folder
+def assets_folder() -> Path:
+    """The folder served to the browser for plotly.js: the installed plotly package's own ``package_data``.
+
+    Nothing is copied: an earlier version copied plotly.min.js to a predictable, shared ``$TMPDIR`` folder that
+    another local user could create first and fill (a planted script ran in the dashboard; a planted symlink
+    made the copy overwrite a file of the dashboard's user). The package folder is written only by whoever
+    installed the environment, and Streamlit serves a component's files only from inside its folder (symlinks
+    resolved, ``..`` refused). The file must be a regular file (not a symlink) whose SHA-256 matches the one
+    pip recorded when it installed plotly (its ``RECORD``), checked once per server process (about 20 ms).
+    """
+    if PLOTLY_JS.is_symlink() or not PLOTLY_JS.is_file():
+        raise RuntimeError(f"{PLOTLY_JS}: not a regular file; reinstall plotly")
+    expected = _recorded_sha256()
+    if expected is not None:
+        actual = base64.urlsafe_b64encode(hashlib.sha256(PLOTLY_JS.read_bytes()).digest()).rstrip(b"=").decode()
+        if actual != expected:
+            raise RuntimeError(f"{PLOTLY_JS}: content differs from the installed plotly's record; reinstall plotly")
+    return PLOTLY_JS.parent
 
 
-_assets = components_v1.declare_component("dembias_assets", path=str(_assets_folder()))
+def _recorded_sha256() -> str | None:
+    """The urlsafe-base64 SHA-256 of plotly.min.js in plotly's installed RECORD (None when pip recorded none).
+
+    The RECORD is scanned as text for the one line (``metadata.files`` would build ~20,000 entries: 0.1 s).
+    """
+    dist = metadata.distribution("plotly")
+    record = dist.read_text("RECORD") or ""
+    relative = PLOTLY_JS.relative_to(Path(str(dist.locate_file(""))).resolve()).as_posix()
+    for line in record.splitlines():
+        name, _, rest = line.partition(",")
+        if name == relative and rest.startswith("sha256="):
+            return rest.split(",", 1)[0].removeprefix("sha256=")
+    return None
+
+
+_assets = components_v1.declare_component("dembias_assets", path=str(assets_folder()))
 # relative to the page's URL, which sits one level under the app's base URL (also with server.baseUrlPath)
 PLOTLY_URL = f"component/{_assets.name}/plotly.min.js"
 TOOLBAR_HEIGHT = 36  # pixels

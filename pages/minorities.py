@@ -76,6 +76,7 @@ else:
         "the others do (votes); whether the sentence itself agrees or disagrees with them is not scored without an "
         "NLI judge. Small groups keep their share here; only their quotes are withheld."
     )
+    shared.download(opinion, f"{sel.debate_id}-opinion-groups")
     reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
     if not reps.empty:
         st.caption(

@@ -154,7 +154,11 @@ def job_panel() -> None:
     """Polls the job files every 2 seconds; Cancel and Resume only write files."""
     st.subheader("Jobs")
     only_debate = st.toggle("Only this debate", value=True, key="w_jobs_only_debate")
-    listed = jobs.list_jobs(ws)
+    listed = jobs.list_jobs(ws)  # dead workers' jobs marked failed; malformed job files quarantined
+    bad = jobs.quarantined(ws)
+    if bad:
+        names = ", ".join(shared.plain(name) for name, _why in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        st.warning(f"{len(bad)} malformed job file(s) set aside in jobs/quarantine/: {names}", icon="⚠️")
     if only_debate:
         listed = [j for j in listed if j.debate_id == sel.debate_id]
     if not listed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dembias import access, queries
 from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
@@ -23,7 +25,7 @@ from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
-from dembias.store import Workspace, list_runs, run_staleness, stale_warning
+from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 
 
 def leave_pages_directory_mode() -> None:
@@ -42,6 +44,30 @@ def leave_pages_directory_mode() -> None:
 
 leave_pages_directory_mode()
 
+#: Client options the dashboard relies on for safety, whatever config.toml was (or was not) read: the
+#: dataframe toolbar's own CSV export bypasses dembias.export (every table has a guarded download instead),
+#: and a viewer never sees a traceback or a server path (errors are logged on the server's console).
+CLIENT_OPTIONS = {"client.disableDataExport": True, "client.showErrorDetails": "none"}
+
+
+def lock_client_options() -> None:
+    """Set :data:`CLIENT_OPTIONS` once per server process; rerun so the browser gets them on this first run.
+
+    The browser receives these options at the start of each script run, so a run that changed them
+    starts over (once per process, before any data is shown).
+    """
+    changed = False
+    for key, value in CLIENT_OPTIONS.items():
+        if st.get_option(key) != value:
+            st.set_option(key, value)
+            changed = True
+    if changed and get_script_run_ctx() is not None:
+        st.rerun()
+
+
+lock_client_options()
+use_private_umask()  # state.duckdb (audit notes) and job files the dashboard writes are its user's only
+
 
 def _or_error(func):
     """Show a dembias error (e.g. a corrupted run file) as a clear message and stop the page, not a traceback.
@@ -55,11 +81,22 @@ def _or_error(func):
             return func(*args, **kwargs)
         except DembiasError as exc:
             st.error(
-                f"This view cannot be shown: {plain(exc)}. Pick another run under **Runs** in the sidebar.", icon="⚠️"
+                f"This view cannot be shown: {plain(for_viewer(exc))}. Pick another run under **Runs** in the sidebar.",
+                icon="⚠️",
             )
             st.stop()
 
     return wrapper
+
+
+_SERVER_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)")
+log = logging.getLogger("dembias.dashboard")
+
+
+def for_viewer(exc: BaseException) -> str:
+    """An error's message with server paths cut to their last component (the full one is logged)."""
+    log.warning("shown to a viewer: %s", exc)
+    return _SERVER_PATH.sub(r"\1", str(exc))
 
 
 def workspace() -> Workspace:
@@ -323,8 +360,14 @@ def url_widget(widget: Any, label: str, options: list[str], *, key: str, **kwarg
 
 
 def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> None:
-    """A CSV download of ``frame``, safe to open in a spreadsheet."""
-    st.download_button(label, to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
+    """A CSV download of ``frame``, safe to open in a spreadsheet, made only when the viewer clicks.
+
+    Deferred (a callable): a CSV passed as bytes was stored on the server at every rerun and served at
+    ``/media/<id>.csv`` to anyone holding that URL while the session lived, past the password gate. Now no
+    file exists until a viewer who passed the gate clicks (Streamlit keeps it a while after, at a URL only
+    that browser was told). It also spares every rerun the CSV's cost.
+    """
+    st.download_button(label, lambda: to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
 
 
 def text_table(frame: pd.DataFrame, **kwargs) -> None:

@@ -84,3 +84,4 @@ if violations.empty:
     st.success("No violation: every cluster of at least N/k contributions is represented.")
 else:
     shared.text_table(violations.drop(columns=["output_id"]))
+    shared.download(violations, f"{sel.debate_id}-jr-violations")

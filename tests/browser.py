@@ -41,8 +41,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_dashboard(workspace: Path, *, timeout: float = 60.0) -> Iterator[str]:
-    """Run ``streamlit run app.py`` against ``workspace``; yields the base URL."""
+def serve_dashboard(workspace: Path, *, timeout: float = 60.0, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run ``streamlit run app.py`` against ``workspace`` (``extra_args`` added); yields the base URL."""
     port = free_port()
     env = {**os.environ, "DEMBIAS_WORKSPACE": str(workspace)}
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
@@ -59,6 +59,7 @@ def serve_dashboard(workspace: Path, *, timeout: float = 60.0) -> Iterator[str]:
             "true",
             "--browser.gatherUsageStats",
             "false",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,

@@ -386,13 +386,10 @@ def contribution_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
     return rows
 
 
-def contributions_verify(
-    rows: list[dict[str, Any]], *, header_from_first: bool = False
-) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """Texts and counts read back exactly (JSONL: the first line's keys are the columns read)."""
+def contributions_verify(rows: list[dict[str, Any]]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """Texts and counts read back exactly (JSONL too: a key first met on a later line is read, issue 20)."""
     expected = {r["id"]: r["text"] for r in rows}
-    read_agree = not header_from_first or "agree" in rows[0]
-    agrees = {r["id"]: r.get("agree") if read_agree else None for r in rows}
+    agrees = {r["id"]: r.get("agree") for r in rows}
 
     def verify(con: duckdb.DuckDBPyConnection) -> None:
         got = query(con, "SELECT contribution_id, text, n_agree FROM contributions WHERE debate_id = 'fz'", [])
@@ -463,7 +460,7 @@ def jsonl_cases(draw: st.DrawFn) -> Case:
     def call(ws: Workspace, inputs: Path) -> object:
         return ingest_contributions(ws, inputs / "c.jsonl", debate_id="fz", language="en", chunk_rows=chunk_rows)
 
-    verify = contributions_verify(rows, header_from_first=True)
+    verify = contributions_verify(rows)
     case = Case("jsonl", {"c.jsonl": data}, call, valid=True, verify=verify, note=encoding)
     if draw(st.integers(0, 2)) == 0:
         return case
@@ -677,6 +674,13 @@ FUZZ_SETTINGS = {
 # the fast subset (CI)
 
 
+@pytest.fixture(autouse=True)
+def _texts_up_to_two_million_characters(monkeypatch):
+    """The valid cases carry a 1 MB text (BIG_FIELD): raise the ingest limit (default 100,000 characters,
+    ``$DEMBIAS_MAX_TEXT_CHARS``) above it, so that they test the readers, not the limit."""
+    monkeypatch.setenv("DEMBIAS_MAX_TEXT_CHARS", "2000000")
+
+
 @pytest.fixture(scope="module")
 def base_ws(tmp_path_factory) -> tuple[Workspace, Path]:
     root = tmp_path_factory.mktemp("fuzz")
@@ -772,6 +776,11 @@ def _contributions(name: str) -> Callable[[Workspace, Path], object]:
     return lambda ws, inputs: ingest_contributions(ws, inputs / name, debate_id="fz", language="en", chunk_rows=1)
 
 
+def _assert_metadata(con: duckdb.DuckDBPyConnection, expected: dict[str, dict | None]) -> None:
+    rows = con.execute("SELECT contribution_id, metadata FROM contributions WHERE debate_id = 'fz'").fetchall()
+    assert {cid: json.loads(m) if m else None for cid, m in rows} == expected
+
+
 REGRESSIONS = {
     # a count past 32 bits crashed DuckDB's insert (and a group id wrapped around silently)
     "huge count": Case(
@@ -819,6 +828,50 @@ REGRESSIONS = {
         valid=True,
         verify=lambda con: _assert_texts(con, {"1": "short", "2": BIG_FIELD}),
     ),
+    # issue 20: one extra field on the first row made pandas take the ids as an index (text stored as id)
+    "ragged first row": Case(
+        "csv",
+        {"c.csv": b"id,text\n1,hello,extra\n2,fine\n"},
+        _contributions("c.csv"),
+        valid=False,
+        expect_error=("c.csv", 2, None),
+    ),
+    # issue 20: a short row was padded with empty values silently
+    "ragged short row": Case(
+        "csv",
+        {"c.csv": b"id,text,region\n1,a,x\n2,b\n"},
+        _contributions("c.csv"),
+        valid=False,
+        expect_error=("c.csv", 3, "region"),
+    ),
+    # issue 20: a text over the limit (here 2,000,000 characters) was accepted, and mapping it took 22 GiB
+    "over-long text": Case(
+        "jsonl",
+        {
+            "c.jsonl": (
+                json.dumps({"id": 1, "text": "ok"}) + "\n" + json.dumps({"id": 2, "text": "x" * 2_000_001})
+            ).encode()
+        },
+        _contributions("c.jsonl"),
+        valid=False,
+        expect_error=("c.jsonl", 2, "text"),
+    ),
+    # issue 20: a lone surrogate escape crashed the Arrow conversion with UnicodeEncodeError
+    "lone surrogate": Case(
+        "jsonl",
+        {"c.jsonl": b'{"id": "1", "text": "ok"}\n{"id": "2", "text": "a\\ud800b"}\n'},
+        _contributions("c.jsonl"),
+        valid=False,
+        expect_error=("c.jsonl", 2, "text"),
+    ),
+    # issue 20: --encoding utf-16 on a file without a BOM raised UnicodeError
+    "utf-16 without BOM": Case(
+        "csv",
+        {"c.csv": b"id,text\n1,hello\n"},
+        lambda ws, inputs: ingest_contributions(ws, inputs / "c.csv", debate_id="fz", encoding="utf-16"),
+        valid=False,
+        expect_error=("c.csv", None, None),
+    ),
     # a JSONL chunk without a key of the first line raised KeyError
     "jsonl missing key later": Case(
         "jsonl",
@@ -826,6 +879,14 @@ REGRESSIONS = {
         _contributions("c.jsonl"),
         valid=True,
         verify=lambda con: _assert_texts(con, {"1": "a", "2": "b"}),
+    ),
+    # issue 20: a key first met on a later line was dropped from the metadata
+    "jsonl new key later": Case(
+        "jsonl",
+        {"c.jsonl": b'{"id": 1, "text": "a"}\n{"id": 2, "text": "b", "region": "north"}\n'},
+        _contributions("c.jsonl"),
+        valid=True,
+        verify=lambda con: _assert_metadata(con, {"1": {}, "2": {"region": "north"}}),
     ),
     # a Parquet file with a repeated column name raised AttributeError
     "parquet duplicate column": Case(

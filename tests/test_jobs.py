@@ -96,7 +96,10 @@ def test_lifecycle_queued_running_done(ws):
 
 
 def test_failed_job_keeps_its_error_and_can_be_resumed(ws):
-    job = jobs.submit_job(ws, stage="embed", debate_id="no-such-debate", model="fake:8")
+    # an unknown debate is refused at request time; here the debate disappears after the request
+    job = jobs.submit_job(ws, stage="embed", debate_id=DEBATE, model="fake:8")
+    queued = jobs.jobs_root(ws) / "queued" / f"{job.job_id}.json"
+    queued.write_text(queued.read_text().replace(f'"{DEBATE}"', '"no-such-debate"'))
     (failed,) = jobs.run_worker(ws, once=True)
     assert failed.status == "failed"
     assert "no debate 'no-such-debate'" in failed.error
@@ -120,6 +123,18 @@ def test_submit_refuses_bad_requests(ws):
     with pytest.raises(DembiasError, match="not a job id"):
         jobs.get_job(ws, "../../etc/passwd")
     assert jobs.submit_job(ws, stage="align", debate_id=DEBATE).stage == "pluralism"
+    # issue 20: these were accepted and failed only in the worker
+    with pytest.raises(DembiasError, match="unknown debate 'nope'"):
+        jobs.submit_job(ws, stage="embed", debate_id="nope")
+    with pytest.raises(DembiasError, match="unknown device 'tpu'"):
+        jobs.submit_job(ws, stage="embed", debate_id=DEBATE, device="tpu")
+    with pytest.raises(DembiasError, match="unknown device 'cuda:x'"):
+        jobs.submit_job(ws, stage="embed", debate_id=DEBATE, device="cuda:x")
+    with pytest.raises(DembiasError, match="unknown task 'poem'"):
+        jobs.submit_job(ws, stage="generate", debate_id=DEBATE, params={"task": "poem"})
+    with pytest.raises(DembiasError, match="target_language"):
+        jobs.submit_job(ws, stage="generate", debate_id=DEBATE, params={"task": "translation"})
+    assert len(jobs.list_jobs(ws)) == 1
 
 
 def test_cancel_a_queued_job(ws):

@@ -158,7 +158,7 @@ def texts(ws: Workspace, debate: str) -> dict[str, str]:
 def test_redact_corpus_rewrites_one_debate_and_records_counts(ws):
     [result] = redact_corpus(ws, debate_ids=["d1"])
     assert result.counts == {"url": 0, "email": 1, "iban": 1, "card": 0, "phone": 3}  # 1 contribution, output, unit
-    assert result.texts_changed == {"contributions": 2, "outputs": 1, "output_units": 1}
+    assert result.texts_changed == {"contributions": 2, "outputs": 1, "output_units": 1, "output_prompts": 0}
     assert texts(ws, "d1") == {
         "1": "Call me on [PHONE] or mail [EMAIL]",
         "2": "Plant 3 trees by 2040, 20% more.",
@@ -227,3 +227,55 @@ def test_any_text_is_redacted_without_error_and_idempotently(samples, noise):
     assert redact_text(once.text).text == once.text
     placeholders = sum(once.text.count(p) - text.count(p) for p in ("[URL]", "[EMAIL]", "[IBAN]", "[CARD]", "[PHONE]"))
     assert placeholders == sum(once.counts.values()) == len(once.matches)
+
+
+ORIGINALS = [b"a.b@example.fr", b"06 12 34 56 78", b"DE89 3704 0044 0532 0130 00", b"4111 1111 1111 1111"]
+
+
+def test_redaction_removes_the_originals_from_the_file_bytes(tmp_path):
+    """Not only rows updated: the corpus file is rewritten, so no free block keeps a replaced text."""
+    workspace = Workspace(tmp_path / "ws")
+    rows = [
+        {
+            "id": str(i),
+            "text": f"Mail a.b@example.fr, call 06 12 34 56 78, IBAN DE89 3704 0044 0532 0130 00, "
+            f"card 4111 1111 1111 1111 (message {i})",
+        }
+        for i in range(200)
+    ]
+    path = write(tmp_path / "c.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    ingest_contributions(workspace, path, debate_id="d1", language="en")
+    record = {
+        "debate_id": "d1",
+        "task": "summary",
+        "model": "m",
+        "text": "Mail a.b@example.fr.",
+        "prompt": "Mail a.b@example.fr",
+    }
+    ingest_outputs(workspace, write(tmp_path / "o.jsonl", json.dumps(record) + "\n"))
+    before = workspace.corpus_path.read_bytes()
+    assert all(o in before for o in ORIGINALS)  # a small corpus stores them as they are: the test can fail
+    runner = CliRunner()
+    done = runner.invoke(app, ["redact", "--json", "-w", str(workspace.root)])
+    assert done.exit_code == 0, done.output
+    data = workspace.corpus_path.read_bytes()
+    assert [o for o in ORIGINALS if o in data] == []
+    assert not any(o.decode() in done.output for o in ORIGINALS)  # the report shows no original snippet
+    [result] = json.loads(done.stdout)
+    assert result["texts_changed"]["output_prompts"] == 1 and all("before" not in e for e in result["examples"])
+    assert "[EMAIL]" in result["examples"][0]["after"]
+    assert sorted(p.name for p in workspace.root.iterdir() if ".tmp." in p.name) == []  # no copy left behind
+    assert texts(workspace, "d1")["0"].startswith("Mail [EMAIL], call [PHONE], IBAN [IBAN], card [CARD]")
+
+
+def test_the_documented_url_examples_are_redacted():
+    """docs/privacy.md lists bare profiles (no scheme, no www) as personal URLs; the URL pattern missed them."""
+    cases = {
+        "see facebook.com/jane.doe now.": "see [URL] now.",
+        "twitter.com/jane": "[URL]",
+        "on mastodon.social/@jane!": "on [URL]!",
+        "ask linkedin.com/in/jane-doe": "ask [URL]",
+        "see umweltzeichen.at/bildung": "see umweltzeichen.at/bildung",  # a cited source stays
+        "facebook.com is great": "facebook.com is great",
+    }
+    assert {text: redact_text(text).text for text in cases} == cases

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from dembias.errors import DembiasError
-from dembias.store import Workspace
+from dembias.store import Workspace, use_private_umask
 
 app = typer.Typer(
     help="Measure democratic biases (pluralism, fidelity) of language models in deliberation.",
@@ -89,7 +89,9 @@ _register_commands()
 
 
 def main() -> None:
-    """Entry point of the console script: clear one-line errors instead of tracebacks."""
+    """Entry point of the console script: clear one-line errors instead of tracebacks; files it creates are
+    private (umask 077)."""
+    use_private_umask()
     try:
         app()
     except DembiasError as exc:

@@ -86,6 +86,8 @@ def rescore(
                 typer.echo(_job_line(job, ws))
             if not listed:
                 progress("no jobs")
+        for name, why in jobs.quarantined(ws):
+            progress(f"warning: malformed job file moved to {jobs.JOBS_DIR}/{jobs.QUARANTINE_DIR}/{name}: {why}")
         return
     if resume:
         job = jobs.resume_job(ws, resume)

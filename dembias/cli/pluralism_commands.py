@@ -10,9 +10,8 @@ import typer
 
 from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspace_from
 from dembias.errors import DembiasError
+from dembias.export import neutralise_cell
 from dembias.store import open_corpus
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[str]:
@@ -35,10 +34,8 @@ def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[s
 
 
 def _safe_cell(value: object) -> object:
-    """Guard a spreadsheet cell against formula injection."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Guard a spreadsheet cell against formula injection (the one guard, dembias.export)."""
+    return neutralise_cell(value)
 
 
 def write_per_contribution(path: Path, frame: pd.DataFrame) -> None:

@@ -21,7 +21,9 @@ def redact(
         list[str] | None,
         typer.Option("--pattern", help=f"Only these patterns (repeatable): {', '.join(PATTERN_NAMES)}."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print counts and examples; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print counts and examples of the originals; write nothing.")
+    ] = False,
     examples: Annotated[int, typer.Option("--examples", min=0, help="Examples to show per debate.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per debate.")] = False,
 ) -> None:
@@ -46,7 +48,7 @@ def redact(
         changed = sum(r.texts_changed.values())
         typer.echo(f"{r.debate_id}: {verb} {found} ({changed} texts)")
         for ex in r.examples:
-            typer.echo(f"    {ex['pattern']:<6} {ex['table']}: {ex['before']}")
+            typer.echo(f"    {ex['pattern']:<6} {ex['table']}: {ex.get('before', ex.get('after'))}")
     if not dry_run:
         progress("redaction recorded in each debate's extra (key 'redaction'); derived runs predate it")
         report_stale_runs(ws, [r.debate_id for r in results if sum(r.texts_changed.values())])

@@ -45,6 +45,7 @@ from dembias.ingest.common import (
     read_header,
     require_columns,
     require_ids,
+    require_regular_file,
     require_text,
     sniff_delimiter,
     sniff_encoding,
@@ -88,7 +89,17 @@ def resolve_columns(path: Path, header: list[str], columns: Mapping[str, str] | 
             resolved[name] = columns[name]
         elif name in header:
             resolved[name] = name
-    require_columns(path, list(resolved), ["id", "text"])
+    for name in ("id", "text"):
+        if name not in resolved:
+            raise IngestError(
+                path,
+                f"missing column; the header has {header[:12]}",
+                row=1,
+                field=name,
+                hint=f"map it with --map {name}=<column>",
+            )
+    if "_row" in header:  # dembias numbers rows in a column of that name: the user's would be overwritten
+        raise IngestError(path, "the column name '_row' is reserved by dembias; rename it", row=1, field="_row")
     return resolved
 
 
@@ -151,9 +162,14 @@ def _header_and_chunks(
             raise IngestError(path, "the file is empty")
         try:
             header = list(json.loads(first))
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
             raise IngestError(path, "the first line is not a JSON object", row=1) from exc
-        # a later chunk may lack keys of the first line: give every chunk the first line's columns
+        # keys first met on a later line were dropped (issue 20): the header is every key of the file, in
+        # the order met (one more parsing pass); a chunk lacking some of them gets empty values
+        keys = dict.fromkeys(header)
+        for _line_no, obj in iter_jsonl_objects(path, enc):
+            keys.update(dict.fromkeys(obj))
+        header = list(keys)
         columns = [*header, "_row"]
         return header, lambda: (f.reindex(columns=columns, fill_value="") for f in _jsonl_chunks(path, enc, chunk_rows))
     delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(path, enc)
@@ -191,8 +207,7 @@ def read_contributions(
     country = normalise_optional_country(country)
     language = normalise_optional_language(language)
     path = Path(path)
-    if not path.exists():
-        raise IngestError(path, "no such file")
+    require_regular_file(path)
     fmt = detect_format(path, fmt)
     header, chunks = _header_and_chunks(path, fmt, encoding, chunk_rows)
     mapping = resolve_columns(path, header, columns)

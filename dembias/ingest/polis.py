@@ -28,6 +28,7 @@ from dembias.ingest.common import (
     DebateRecord,
     check_decodes,
     csv_rows,
+    is_present,
     parse_int_column,
     parse_timestamps,
     read_csv_chunks,
@@ -82,7 +83,7 @@ def read_polis(
     debate_language = language or _most_common(comments["language"])
     participants, matrix_votes = _read_participants(folder / "participants-votes.csv", encoding, pseud)
     votes_path = folder / "votes.csv"
-    if votes_path.exists():
+    if is_present(votes_path):
         votes = _read_votes(votes_path, encoding, pseud)
         votes_source = str(votes_path)
     else:
@@ -116,7 +117,7 @@ def read_polis(
 
 
 def _read_summary(path: Path, encoding: str | None) -> dict[str, str]:
-    if not path.exists():
+    if not is_present(path):
         return {}
     enc = sniff_encoding(path, encoding)
     check_decodes(path, enc)
@@ -216,7 +217,7 @@ def _read_participants(
     path: Path, encoding: str | None, pseud: Pseudonymiser
 ) -> tuple[pd.DataFrame | None, list[pd.DataFrame]]:
     """Participants with their published group, and the votes of the participant x comment matrix."""
-    if not path.exists():
+    if not is_present(path):
         return None, []
     enc = sniff_encoding(path, encoding)
     check_decodes(path, enc)
