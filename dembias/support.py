@@ -62,6 +62,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dembias.embed import normalise_rows
+
 NULL_SENTENCES_PATH = Path(__file__).resolve().parent / "resources" / "null_sentences.tsv"
 
 #: Reasons a unit is content-free (duplicates are reported apart: they take their original's status).
@@ -116,12 +118,6 @@ class SupportCalibration:
         }
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
-
-
 def calibrate_support(
     contribution_vectors: np.ndarray,
     null_vectors: np.ndarray,
@@ -141,8 +137,8 @@ def calibrate_support(
     for name, q in (("link_quantile", link_quantile), ("pair_quantile", pair_quantile), ("within", within_quantile)):
         if not 0.5 <= q < 1:
             raise ValueError(f"{name} must be in [0.5, 1), got {q}")
-    contributions = _normalise(contribution_vectors)
-    nulls = _normalise(null_vectors)
+    contributions = normalise_rows(contribution_vectors)
+    nulls = normalise_rows(null_vectors)
     if len(contributions) == 0 or len(nulls) == 0:
         raise ValueError("calibration needs contributions and unrelated texts")
     maxima = np.full(len(nulls), -np.inf, dtype=np.float32)
@@ -230,14 +226,16 @@ def screen_units(
     ``content_free`` (bool) and ``reason`` (a :data:`CONTENT_FREE_REASONS` value, ``duplicate`` or None).
     """
     n = len(unit_texts)
-    units = _normalise(unit_vectors) if n else np.zeros((0, len(calibration.centroid)), dtype=np.float32)
-    contributions = _normalise(contribution_vectors)
+    units = normalise_rows(unit_vectors) if n else np.zeros((0, len(calibration.centroid)), dtype=np.float32)
+    contributions = normalise_rows(contribution_vectors)
     best = np.full(n, -1.0)
     for start in range(0, len(contributions), 8192):
         if n:
             best = np.maximum(best, (units @ contributions[start : start + 8192].T).max(axis=1))
     centroid_sim = units @ calibration.centroid if n else np.zeros(0)
-    title_sim = units @ _normalise(np.atleast_2d(title_vector))[0] if title_vector is not None and n else np.zeros(n)
+    title_sim = (
+        units @ normalise_rows(np.atleast_2d(title_vector))[0] if title_vector is not None and n else np.zeros(n)
+    )
     duplicate_of = np.full(n, -1, dtype=np.int64)
     keys = [" ".join(words(t)) for t in unit_texts]
     first_of_key: dict[str, int] = {}
