@@ -30,6 +30,7 @@ def overview() -> None:
     )
     if sel is None:
         return
+    shared.verdict_box(sel)
     debates = shared.debates(sel.root, shared.version(sel.ws))
     columns = {
         "debate_id": "Debate",

@@ -452,3 +452,35 @@ def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.Data
     """The rewrites most in need of review (highest review score first), with source and output texts."""
     with corpus_with_runs(ws, {"f": fidelity_run}) as con:
         return con.execute(SQL_REVIEW_LIST, [limit]).df()
+
+
+def _run_rows(con: duckdb.DuckDBPyConnection, table: str, output_id: str) -> pd.DataFrame:
+    """One output's rows of a run table (an empty frame when the run has no such table)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if table not in tables:
+        return pd.DataFrame()
+    return con.execute(f"SELECT * FROM {quote_identifier(table)} WHERE output_id = ?", [output_id]).df()
+
+
+@_readable
+def verdict(ws: Workspace, pluralism_run: str, output_id: str) -> str:
+    """The plain-language finding for one scored output (:func:`dembias.verdict.summary_verdict`); '' if unscored."""
+    from dembias.verdict import summary_verdict
+
+    con = open_run(ws, pluralism_run)
+    try:
+        frames = {
+            t: _run_rows(con, t, output_id)
+            for t in ("outputs", "scores", "cluster_coverage", "opinion_groups", "units")
+        }
+    finally:
+        con.close()
+    if frames["outputs"].empty:
+        return ""
+    return summary_verdict(
+        frames["outputs"].iloc[0].to_dict(),
+        scores=frames["scores"],
+        cluster_coverage=frames["cluster_coverage"],
+        opinion_groups=frames["opinion_groups"],
+        units=frames["units"],
+    )

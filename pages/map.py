@@ -18,6 +18,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Opinion map")
+shared.verdict_box(sel)
 shared.quality_badge(sel)
 if sel.mapping_run is None:
     st.info(

