@@ -66,6 +66,7 @@ def overview() -> None:
         )
         shared.text_table(table.drop(columns=["output_id"]))
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
+        summary_text(sel)
         metric = shared.choice(
             "Compare outputs on",
             ["uer_topics", "minority_topic_gap", "survival", "uer_opinion_groups"],
@@ -80,6 +81,18 @@ def overview() -> None:
         for title, text in METRICS.values():
             st.markdown(f"**{title}** — {text}")
     st.caption(f"Workspace: {sel.ws.root}")
+
+
+def summary_text(sel: shared.Selection) -> None:
+    """The selected summary's own text under the scorecard: what each sentence carries, and what is empty."""
+    if not (sel.output_id and sel.mapping_run):
+        return
+    st.markdown(f"**The summary's own text — {shared.plain(sel.output_label)}**")
+    st.caption(
+        "Each sentence with the topics (clusters of what was written) and the opinion group it carries; "
+        "sentences that say nothing specific, repeats and unsupported citations are marked."
+    )
+    shared.summary_text(sel)
 
 
 def controls(sel: shared.Selection) -> None:

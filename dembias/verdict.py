@@ -195,3 +195,42 @@ def summary_verdict(
     first = f"{subject} {quality} and {topics}." if quality else f"{subject} {topics}."
     sentences = [first, _groups_sentence(opinion_groups), _citations_sentence(output)]
     return " ".join(s for s in sentences if s)
+
+
+#: What a content-free sentence is, in words (reasons of :func:`dembias.support.screen_units`).
+CONTENT_FREE_WORDS = {
+    "title": "the debate's title",
+    "empty": "no words",
+    "unrelated": "unrelated to the debate",
+    "debate-level": "about the debate as a whole",
+}
+
+
+def sentence_chips(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The chips of one summary sentence, as (kind, text): kinds ``topic``, ``group``, ``free``, ``repeat``,
+    ``unsupported`` and ``nothing``. ``row`` is a row of :func:`dembias.queries.summary_sentences`;
+    sentences are numbered from 1 for the reader (unit ``i`` is sentence ``i + 1``)."""
+    chips: list[tuple[str, str]] = []
+    original = row.get("duplicate_of")
+    if not _missing(original) and int(original) >= 0:
+        chips.append(("repeat", f"repeats sentence {int(original) + 1}"))
+    elif not _missing(row.get("content_free")) and bool(row["content_free"]):
+        reason = CONTENT_FREE_WORDS.get(str(row.get("reason")), str(row.get("reason")))
+        chips.append(("free", f"says nothing specific: {reason}"))
+    labels = row.get("topic_labels")
+    labels = [] if labels is None or (not isinstance(labels, str) and len(labels) == 0) else list(labels)
+    chips += [("topic", f"topic: {label}") for label in labels]
+    stance = row.get("stance")
+    if stance == "group" and not _missing(row.get("vote_group")) and int(row["vote_group"]) >= 0:
+        chips.append(("group", f"speaks for opinion group {int(row['vote_group'])}"))
+    elif stance == "common_ground":
+        chips.append(("group", "common ground: every opinion group agrees"))
+    elif stance == "contested":
+        chips.append(("group", "contested: the opinion groups split on what it carries"))
+    cited = 0 if _missing(row.get("n_cited")) else int(row["n_cited"])
+    supported = 0 if _missing(row.get("n_supported")) else int(row["n_supported"])
+    if cited > supported and not (chips and chips[0][0] == "repeat"):  # a repeat cites for its original
+        chips.append(("unsupported", f"{cited - supported} of {cited} citations unsupported"))
+    if not chips:
+        chips.append(("nothing", "carries no contribution"))
+    return chips

@@ -135,6 +135,14 @@ def map_view(
 
 map_view(sel, points, covered_clusters, units)
 
+if sel.output_id and sel.pluralism_run:
+    st.subheader("The summary, sentence by sentence")
+    st.caption(
+        "Each ★ on the map is one of these sentences; chips name the topics and opinion group it carries, "
+        "and mark sentences that say nothing specific, repeats and unsupported citations."
+    )
+    shared.summary_text(sel)
+
 with st.expander("Clusters", expanded=False):
     shared.text_table(clusters)
     shared.download(clusters, f"{sel.debate_id}-clusters")

@@ -556,3 +556,55 @@ def verdict_box(sel: Selection | None) -> None:
     text = verdict(sel.root, sel.pluralism_run, sel.output_id)
     if text:
         st.info("**Finding.** " + plain(text))
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=32)
+def summary_sentences(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    return queries.summary_sentences(
+        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+    )
+
+
+_CHIP_STYLE = {
+    "topic": "background:#e7f5ff;color:#1864ab",
+    "group": "background:#f3f0ff;color:#5f3dc4",
+    "free": "background:#f1f3f5;color:#495057",
+    "repeat": "background:#fff4e6;color:#d9480f",
+    "unsupported": "background:#fff5f5;color:#c92a2a",
+    "nothing": "background:#f8f9fa;color:#868e96",
+}
+
+
+def summary_text(sel: Selection | None, *, height: int = 420) -> None:
+    """The selected summary's own text, sentence by sentence, each with its chips (dembias.verdict.sentence_chips).
+
+    Every piece of user text (the sentence, topic labels) is escaped before any markup is added.
+    """
+    from dembias.verdict import sentence_chips
+
+    if sel is None or not (sel.pluralism_run and sel.mapping_run and sel.output_id):
+        return
+    frame = summary_sentences(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+    if frame.empty:
+        st.caption("This scoring run holds no sentences for the selected summary.")
+        return
+    rows = []
+    for row in frame.to_dict("records"):
+        chips = "".join(
+            f"<span class='chip' style='{_CHIP_STYLE.get(kind, '')}'>{html.escape(text)}</span>"
+            for kind, text in sentence_chips(row)
+        )
+        faded = " faded" if row["content_free"] or row["duplicate_of"] >= 0 else ""
+        rows.append(
+            f"<li class='sent{faded}'><span class='num'>{int(row['unit_index']) + 1}</span>"
+            f"<div><div class='txt'>{html.escape(str(row['text']))}</div><div>{chips}</div></div></li>"
+        )
+    st.html(
+        "<style>ol.summary{list-style:none;padding:0;margin:0}"
+        "li.sent{display:grid;grid-template-columns:2.4em 1fr;padding:0.35em 0;border-bottom:1px solid #eee}li.sent.faded .txt{color:#868e96}"
+        ".num{color:#868e96;font-size:0.85em;padding-top:0.15em}"
+        ".txt{white-space:pre-wrap}"
+        ".chip{display:inline-block;font-size:0.78em;border-radius:0.8em;padding:0 0.6em;margin:0.15em 0.3em 0 0}</style>"
+        f"<div style='max-height:{height}px;overflow-y:auto'><ol class='summary'>{''.join(rows)}</ol></div>"
+    )

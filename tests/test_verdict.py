@@ -121,3 +121,41 @@ def test_demo_smollm2_verdict_names_the_repeated_title(demo_ws):
     baseline = scorecard[scorecard["model"] == "baseline:cluster-representative"]["output_id"].iloc[0]
     assert "carries 7 of the debate's 7 topics" in queries.verdict(demo_ws, run.run_id, baseline)
     assert queries.verdict(demo_ws, run.run_id, "no-such-output") == ""
+
+    mapping = queries.run_for(demo_ws, stage="mapping", debate_id="nz-ubi")
+    sentences = queries.summary_sentences(demo_ws, pluralism_run=run.run_id, mapping_run=mapping.run_id, output_id=smol)
+    title = sentences[sentences["reason"] == "title"]
+    assert len(title) == 1 and (sentences["duplicate_of"] == title["unit_index"].iloc[0]).sum() >= 10
+    carried = sentences[sentences["n_links"] > 0]
+    assert len(carried) >= 1 and all(len(labels) >= 1 for labels in carried["topic_labels"])
+
+
+def test_sentence_chips_mark_repeats_content_free_topics_groups_and_unsupported_citations():
+    from dembias.verdict import sentence_chips
+
+    base = {"duplicate_of": -1, "content_free": False, "reason": None, "stance": None, "vote_group": -1}
+    assert sentence_chips({**base, "content_free": True, "reason": "title", "topic_labels": []}) == [
+        ("free", "says nothing specific: the debate's title")
+    ]
+    assert sentence_chips({**base, "duplicate_of": 0, "content_free": True, "n_cited": 2, "n_supported": 0}) == [
+        ("repeat", "repeats sentence 1")
+    ]
+    carried = {
+        **base,
+        "topic_labels": ["tax / funding", "work"],
+        "stance": "group",
+        "vote_group": 1,
+        "n_cited": 3,
+        "n_supported": 2,
+    }
+    assert sentence_chips(carried) == [
+        ("topic", "topic: tax / funding"),
+        ("topic", "topic: work"),
+        ("group", "speaks for opinion group 1"),
+        ("unsupported", "1 of 3 citations unsupported"),
+    ]
+    assert sentence_chips({**base, "stance": "common_ground", "topic_labels": ["work"]})[-1] == (
+        "group",
+        "common ground: every opinion group agrees",
+    )
+    assert sentence_chips({**base, "topic_labels": []}) == [("nothing", "carries no contribution")]
