@@ -29,7 +29,8 @@ PALETTE = (
 )
 NOISE_COLOUR = "#C8C8C8"
 DROPPED_COLOUR = "#D0D0D0"
-FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+# dembias-cjk: the CJK web font the dashboard serves (.streamlit/config.toml), for Chinese labels and hover text
+FONT = "Source Sans Pro, Helvetica, Arial, dembias-cjk, sans-serif"
 
 
 def colour_for(index: int) -> str:
