@@ -581,14 +581,19 @@ def summary_text(sel: Selection | None, *, height: int = 420) -> None:
 
     Every piece of user text (the sentence, topic labels) is escaped before any markup is added.
     """
-    from dembias.verdict import sentence_chips
-
     if sel is None or not (sel.pluralism_run and sel.mapping_run and sel.output_id):
         return
     frame = summary_sentences(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
     if frame.empty:
         st.caption("This scoring run holds no sentences for the selected summary.")
         return
+    st.html(summary_html(frame, height=height))
+
+
+def summary_html(frame: pd.DataFrame, *, height: int = 420) -> str:
+    """HTML of a summary's sentences with their chips (rows of queries.summary_sentences); user text escaped."""
+    from dembias.verdict import sentence_chips
+
     rows = []
     for row in frame.to_dict("records"):
         chips = "".join(
@@ -600,11 +605,13 @@ def summary_text(sel: Selection | None, *, height: int = 420) -> None:
             f"<li class='sent{faded}'><span class='num'>{int(row['unit_index']) + 1}</span>"
             f"<div><div class='txt'>{html.escape(str(row['text']))}</div><div>{chips}</div></div></li>"
         )
-    st.html(
+    return (
         "<style>ol.summary{list-style:none;padding:0;margin:0}"
-        "li.sent{display:grid;grid-template-columns:2.4em 1fr;padding:0.35em 0;border-bottom:1px solid #eee}li.sent.faded .txt{color:#868e96}"
+        "li.sent{display:grid;grid-template-columns:2.4em 1fr;padding:0.35em 0;border-bottom:1px solid #eee}"
+        "li.sent.faded .txt{color:#868e96}"
         ".num{color:#868e96;font-size:0.85em;padding-top:0.15em}"
         ".txt{white-space:pre-wrap}"
-        ".chip{display:inline-block;font-size:0.78em;border-radius:0.8em;padding:0 0.6em;margin:0.15em 0.3em 0 0}</style>"
+        ".chip{display:inline-block;font-size:0.78em;border-radius:0.8em;padding:0 0.6em;margin:0.15em 0.3em 0 0}"
+        "</style>"
         f"<div style='max-height:{height}px;overflow-y:auto'><ol class='summary'>{''.join(rows)}</ol></div>"
     )

@@ -159,3 +159,26 @@ def test_sentence_chips_mark_repeats_content_free_topics_groups_and_unsupported_
         "common ground: every opinion group agrees",
     )
     assert sentence_chips({**base, "topic_labels": []}) == [("nothing", "carries no contribution")]
+
+
+def test_summary_html_escapes_the_sentence_and_topic_labels():
+    from pages.shared import summary_html
+
+    frame = pd.DataFrame(
+        {
+            "unit_index": [0, 1],
+            "text": ["<script>alert(1)</script> & <img src=x onerror=alert(2)>", "again"],
+            "duplicate_of": [-1, 0],
+            "content_free": [False, False],
+            "reason": [None, "duplicate"],
+            "stance": ["group", None],
+            "vote_group": [1, -1],
+            "n_cited": [0, 0],
+            "n_supported": [0, 0],
+            "topic_labels": [["<b>bold</b> topic"], []],
+        }
+    )
+    page = summary_html(frame)
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(2)&gt;" in page
+    assert "topic: &lt;b&gt;bold&lt;/b&gt; topic" in page and "repeats sentence 1" in page
