@@ -151,3 +151,9 @@ def test_the_finding_opens_overview_map_survival_and_minorities(demo_ws, monkeyp
         finding = at.info[0].value
         assert finding.startswith("**Finding.** The SmolLM2-135M-Instruct summary is degenerate"), page
         assert "title repeated" in finding and "gets no sentence" in finding
+
+
+def test_compare_refuses_to_compare_a_run_with_itself(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="nz-ubi", cmode="two runs")
+    assert any("single pluralism scoring run" in w.value for w in at.warning)
+    assert not at.dataframe  # no metrics table of a run against itself

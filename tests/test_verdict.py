@@ -182,3 +182,18 @@ def test_summary_html_escapes_the_sentence_and_topic_labels():
     assert "<script>" not in page and "<img" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(2)&gt;" in page
     assert "topic: &lt;b&gt;bold&lt;/b&gt; topic" in page and "repeats sentence 1" in page
+
+
+def test_compare_refuses_a_run_or_output_compared_with_itself():
+    from dembias.compare import comparison_refusal
+
+    def refusal(**kw):
+        args = {"mode": "two runs", "run_a": "r1", "run_b": "r2", "output_a": "o", "output_b": "o"}
+        return comparison_refusal(**{**args, "n_runs": 2, "n_outputs": 3, **kw})
+
+    assert refusal() is None
+    assert refusal(run_b="r1").startswith("Run A and run B are the same run")
+    assert refusal(n_runs=1).startswith("This debate has a single pluralism scoring run")
+    assert refusal(mode="two outputs", run_b="r1").startswith("Output A and output B are the same output")
+    assert refusal(mode="two outputs", run_b="r1", output_b="p") is None
+    assert refusal(mode="two outputs", output_b="p", n_outputs=1).startswith("This run scored a single output")
