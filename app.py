@@ -73,7 +73,13 @@ def overview() -> None:
             key="metric",
             format_func=metric_title,
         )
-        shared.chart(metric_dots_figure(scores, metric), key="dots")
+        shared.chart(
+            metric_dots_figure(scores, metric),
+            key=f"dots-{metric}",
+            title=metric_title(metric),
+            sel=sel,
+            of_output=False,
+        )
         st.caption(metric_help(metric))
         unfair_per_model(sel)
 

@@ -25,7 +25,9 @@ from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
+from dembias.plots.style import figure_file_name, with_title
 from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
+from dembias.verdict import model_label
 
 
 def leave_pages_directory_mode() -> None:
@@ -322,19 +324,38 @@ def _run_picker(
     return _kept(key, st.selectbox(label, run_ids, key=_remember(key, run_ids, preferred)))
 
 
-def chart_config(key: str) -> dict[str, Any]:
-    """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``key``."""
+def chart_config(key: str, *, filename: str | None = None) -> dict[str, Any]:
+    """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``filename``
+    (else ``key``)."""
     fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
     return {
-        "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2},
+        "toImageButtonOptions": {"format": fmt, "filename": filename or key, "scale": 2},
         "displaylogo": False,
         "plotGlPixelRatio": GL_PIXEL_RATIO,
     }
 
 
-def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
-    """A full-width Plotly chart configured by :func:`chart_config`."""
-    return st.plotly_chart(figure, key=key, width="stretch", config=chart_config(key), **kwargs)
+def chart(
+    figure: Any,
+    *,
+    key: str,
+    title: str | None = None,
+    sel: Selection | None = None,
+    of_output: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """A full-width Plotly chart configured by :func:`chart_config`.
+
+    With ``title`` and ``sel``, the chart is titled with what it shows, the debate and (``of_output``) the
+    summary, and its saved image is named after them (``survival_nz-ubi_SmolLM2-135M-Instruct.png``).
+    """
+    filename = None
+    if title and sel is not None:
+        output = sel.output_label if of_output and sel.output_label else None
+        model = model_label(output.split(" · ")[0]) if output else None
+        with_title(figure, title, " — ".join(p for p in (f"debate {sel.debate_id}", output) if p))
+        filename = figure_file_name(key, sel.debate_id, model)
+    return st.plotly_chart(figure, key=key, width="stretch", config=chart_config(key, filename=filename), **kwargs)
 
 
 def set_params(**values: str | None) -> None:

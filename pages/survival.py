@@ -36,7 +36,7 @@ cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
 cols[2].metric("Minority topics dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
 charted = clusters.nlargest(CHART_CLUSTERS, "size")
-shared.chart(survival_figure(charted), key="survival")
+shared.chart(survival_figure(charted), key="survival", title="Topic shares: debate and summary", sel=sel)
 if len(charted) < len(clusters):
     st.caption(
         f"The chart shows the {len(charted)} largest of {len(clusters)} clusters; the table below lists every "

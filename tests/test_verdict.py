@@ -197,3 +197,18 @@ def test_compare_refuses_a_run_or_output_compared_with_itself():
     assert refusal(mode="two outputs", run_b="r1").startswith("Output A and output B are the same output")
     assert refusal(mode="two outputs", run_b="r1", output_b="p") is None
     assert refusal(mode="two outputs", output_b="p", n_outputs=1).startswith("This run scored a single output")
+
+
+def test_saved_charts_are_titled_and_named_after_debate_and_output():
+    import plotly.graph_objects as go
+
+    from dembias.plots.style import figure_file_name, with_title
+
+    assert figure_file_name("survival", "nz-ubi", "SmolLM2-135M-Instruct") == "survival_nz-ubi_SmolLM2-135M-Instruct"
+    assert figure_file_name("dots", "../etc/passwd", None, "a b/c") == "dots_etc-passwd_a-b-c"
+    assert figure_file_name() == "chart"
+    fig = with_title(go.Figure(), "Topic <b>shares</b>", "debate nz-ubi — <img src=x>")
+    assert fig.layout.title.text == (
+        "Topic &lt;b&gt;shares&lt;/b&gt;<br><span style='font-size:12px'>debate nz-ubi — &lt;img src=x&gt;</span>"
+    )
+    assert fig.layout.margin.t == 70
