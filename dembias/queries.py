@@ -489,8 +489,8 @@ def verdict(ws: Workspace, pluralism_run: str, output_id: str) -> str:
 SQL_SUMMARY_SENTENCES = """
 WITH carried AS (  -- the topics (clusters of the map) each unit's links reach, biggest first
     SELECT l.unit_index, coalesce(a.cluster, -1) AS cluster,
-           coalesce(any_value(cl.label), CASE WHEN coalesce(a.cluster, -1) = -1 THEN 'no topic (unclustered)'
-                                              ELSE 'topic ' || coalesce(a.cluster, -1) END) AS label,
+           CASE WHEN coalesce(a.cluster, -1) = -1 THEN 'no topic (unclustered)'
+                ELSE coalesce(any_value(cl.label), 'topic ' || coalesce(a.cluster, -1)) END AS label,
            count(*) AS n
     FROM p.links l
     LEFT JOIN m.assignments a ON a.contribution_id = l.contribution_id
