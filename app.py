@@ -30,6 +30,7 @@ def overview() -> None:
     )
     if sel is None:
         return
+    shared.verdict_box(sel)
     debates = shared.debates(sel.root, shared.version(sel.ws))
     columns = {
         "debate_id": "Debate",
@@ -65,13 +66,20 @@ def overview() -> None:
         )
         shared.text_table(table.drop(columns=["output_id"]))
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
+        summary_text(sel)
         metric = shared.choice(
             "Compare outputs on",
             ["uer_topics", "minority_topic_gap", "survival", "uer_opinion_groups"],
             key="metric",
             format_func=metric_title,
         )
-        shared.chart(metric_dots_figure(scores, metric), key="dots")
+        shared.chart(
+            metric_dots_figure(scores, metric),
+            key=f"dots-{metric}",
+            title=metric_title(metric),
+            sel=sel,
+            of_output=False,
+        )
         st.caption(metric_help(metric))
         unfair_per_model(sel)
 
@@ -79,6 +87,18 @@ def overview() -> None:
         for title, text in METRICS.values():
             st.markdown(f"**{title}** — {text}")
     st.caption(f"Workspace: {sel.ws.root}")
+
+
+def summary_text(sel: shared.Selection) -> None:
+    """The selected summary's own text under the scorecard: what each sentence carries, and what is empty."""
+    if not (sel.output_id and sel.mapping_run):
+        return
+    st.markdown(f"**The summary's own text — {shared.plain(sel.output_label)}**")
+    st.caption(
+        "Each sentence with the topics (clusters of what was written) and the opinion group it carries; "
+        "sentences that say nothing specific, repeats and unsupported citations are marked."
+    )
+    shared.summary_text(sel)
 
 
 def controls(sel: shared.Selection) -> None:

@@ -72,3 +72,26 @@ def cluster_flips(coverage_a: pd.DataFrame, coverage_b: pd.DataFrame) -> pd.Data
     merged["_flip"] = merged["change"].isin(["dropped in B", "gained in B"])
     sort = ["_flip", "size"] if "size" in merged.columns else ["_flip"]
     return merged.sort_values(sort, ascending=False, kind="stable").drop(columns="_flip").reset_index(drop=True)
+
+
+def comparison_refusal(
+    *, mode: str, run_a: str, run_b: str, output_a: str, output_b: str, n_runs: int, n_outputs: int
+) -> str | None:
+    """Why a comparison would compare a thing with itself (a sentence for the reader), or None when it is valid.
+
+    ``mode`` is ``two runs`` (one output scored in runs A and B) or ``two outputs`` (outputs A and B of one run).
+    """
+    if mode == "two runs":
+        if n_runs < 2:
+            return (
+                "This debate has a single pluralism scoring run, so there is no second run to compare it with: "
+                "rescore it (Rescoring page, or `dembias score pluralism`) with other settings first."
+            )
+        if run_a == run_b:
+            return "Run A and run B are the same run: a run compared with itself shows no difference. Pick two runs."
+        return None
+    if n_outputs < 2:
+        return "This run scored a single output, so there is no second output to compare it with."
+    if output_a == output_b:
+        return "Output A and output B are the same output: pick two different outputs."
+    return None

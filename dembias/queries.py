@@ -452,3 +452,82 @@ def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.Data
     """The rewrites most in need of review (highest review score first), with source and output texts."""
     with corpus_with_runs(ws, {"f": fidelity_run}) as con:
         return con.execute(SQL_REVIEW_LIST, [limit]).df()
+
+
+def _run_rows(con: duckdb.DuckDBPyConnection, table: str, output_id: str) -> pd.DataFrame:
+    """One output's rows of a run table (an empty frame when the run has no such table)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if table not in tables:
+        return pd.DataFrame()
+    return con.execute(f"SELECT * FROM {quote_identifier(table)} WHERE output_id = ?", [output_id]).df()
+
+
+@_readable
+def verdict(ws: Workspace, pluralism_run: str, output_id: str) -> str:
+    """The plain-language finding for one scored output (:func:`dembias.verdict.summary_verdict`); '' if unscored."""
+    from dembias.verdict import summary_verdict
+
+    con = open_run(ws, pluralism_run)
+    try:
+        frames = {
+            t: _run_rows(con, t, output_id)
+            for t in ("outputs", "scores", "cluster_coverage", "opinion_groups", "units")
+        }
+    finally:
+        con.close()
+    if frames["outputs"].empty:
+        return ""
+    return summary_verdict(
+        frames["outputs"].iloc[0].to_dict(),
+        scores=frames["scores"],
+        cluster_coverage=frames["cluster_coverage"],
+        opinion_groups=frames["opinion_groups"],
+        units=frames["units"],
+    )
+
+
+SQL_SUMMARY_SENTENCES = """
+WITH carried AS (  -- the topics (clusters of the map) each unit's links reach, biggest first
+    SELECT l.unit_index, coalesce(a.cluster, -1) AS cluster,
+           CASE WHEN coalesce(a.cluster, -1) = -1 THEN 'no topic (unclustered)'
+                ELSE coalesce(any_value(cl.label), 'topic ' || coalesce(a.cluster, -1)) END AS label,
+           count(*) AS n
+    FROM p.links l
+    LEFT JOIN m.assignments a ON a.contribution_id = l.contribution_id
+    LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
+    WHERE l.output_id = $output
+    GROUP BY 1, 2
+), topics AS (
+    SELECT unit_index, list(cluster ORDER BY n DESC, cluster) AS topic_clusters,
+           list(label ORDER BY n DESC, cluster) AS topic_labels
+    FROM carried GROUP BY unit_index
+), cited AS (
+    SELECT unit_index, count(DISTINCT contribution_id) AS n_cited
+    FROM citations WHERE output_id = $output GROUP BY unit_index
+), supported AS (
+    SELECT unit_index, count(DISTINCT contribution_id) AS n_supported
+    FROM p.links WHERE output_id = $output AND method = 'citation' GROUP BY unit_index
+)
+SELECT u.unit_index, u.text, u.duplicate_of, u.content_free, u.reason, u.n_links, u.stance, u.vote_group,
+       coalesce(c.n_cited, 0) AS n_cited, coalesce(s.n_supported, 0) AS n_supported,
+       coalesce(t.topic_clusters, []) AS topic_clusters, coalesce(t.topic_labels, []) AS topic_labels
+FROM p.units u
+LEFT JOIN topics t USING (unit_index)
+LEFT JOIN cited c USING (unit_index)
+LEFT JOIN supported s USING (unit_index)
+WHERE u.output_id = $output
+ORDER BY u.unit_index
+"""
+
+
+@_readable
+def summary_sentences(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    """The scored output's own text, one row per unit (sentence), with what each carries.
+
+    Columns: ``unit_index``, ``text``, ``duplicate_of`` (-1 or the unit it repeats), ``content_free``,
+    ``reason``, ``n_links``, ``stance`` and ``vote_group`` (the opinion group it speaks for), ``n_cited``
+    and ``n_supported`` (its citations, and those that pass the support test), ``topic_clusters`` and
+    ``topic_labels`` (the topics its links reach, most links first). Chips: :func:`dembias.verdict.sentence_chips`.
+    """
+    with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
+        return con.execute(SQL_SUMMARY_SENTENCES, {"output": output_id}).df()

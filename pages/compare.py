@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.compare import cluster_flips, compare_metrics
+from dembias.compare import cluster_flips, compare_metrics, comparison_refusal
 from dembias.explain import metric_title
 from pages import shared
 
@@ -60,6 +60,19 @@ else:
     mapping_a = next((i for i in inputs[run_a] if i.startswith("mapping-")), None)
     mapping_b = next((i for i in inputs[run_b] if i.startswith("mapping-")), None)
     same_mapping = mapping_a is not None and mapping_a == mapping_b
+
+refusal = comparison_refusal(
+    mode=mode,
+    run_a=run_a,
+    run_b=run_b,
+    output_a=out_a,
+    output_b=out_b,
+    n_runs=len(run_ids),
+    n_outputs=len(ids) if mode == "two outputs" else 2,
+)
+if refusal:
+    st.warning(refusal, icon="⚠️")
+    st.stop()
 
 st.subheader("Metrics")
 table = compare_metrics(row_a, row_b)

@@ -18,6 +18,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Opinion map")
+shared.verdict_box(sel)
 shared.quality_badge(sel)
 if sel.mapping_run is None:
     st.info(
@@ -133,6 +134,14 @@ def map_view(
 
 
 map_view(sel, points, covered_clusters, units)
+
+if sel.output_id and sel.pluralism_run:
+    st.subheader("The summary, sentence by sentence")
+    st.caption(
+        "Each ★ on the map is one of these sentences; chips name the topics and opinion group it carries, "
+        "and mark sentences that say nothing specific, repeats and unsupported citations."
+    )
+    shared.summary_text(sel)
 
 with st.expander("Clusters", expanded=False):
     shared.text_table(clusters)

@@ -14,6 +14,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Marginalized minorities")
+shared.verdict_box(sel)
 if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()

@@ -25,7 +25,9 @@ from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
+from dembias.plots.style import figure_file_name, with_title
 from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
+from dembias.verdict import model_label
 
 
 def leave_pages_directory_mode() -> None:
@@ -322,19 +324,38 @@ def _run_picker(
     return _kept(key, st.selectbox(label, run_ids, key=_remember(key, run_ids, preferred)))
 
 
-def chart_config(key: str) -> dict[str, Any]:
-    """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``key``."""
+def chart_config(key: str, *, filename: str | None = None) -> dict[str, Any]:
+    """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``filename``
+    (else ``key``)."""
     fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
     return {
-        "toImageButtonOptions": {"format": fmt, "filename": key, "scale": 2},
+        "toImageButtonOptions": {"format": fmt, "filename": filename or key, "scale": 2},
         "displaylogo": False,
         "plotGlPixelRatio": GL_PIXEL_RATIO,
     }
 
 
-def chart(figure: Any, *, key: str, **kwargs: Any) -> Any:
-    """A full-width Plotly chart configured by :func:`chart_config`."""
-    return st.plotly_chart(figure, key=key, width="stretch", config=chart_config(key), **kwargs)
+def chart(
+    figure: Any,
+    *,
+    key: str,
+    title: str | None = None,
+    sel: Selection | None = None,
+    of_output: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """A full-width Plotly chart configured by :func:`chart_config`.
+
+    With ``title`` and ``sel``, the chart is titled with what it shows, the debate and (``of_output``) the
+    summary, and its saved image is named after them (``survival_nz-ubi_SmolLM2-135M-Instruct.png``).
+    """
+    filename = None
+    if title and sel is not None:
+        output = sel.output_label if of_output and sel.output_label else None
+        model = model_label(output.split(" · ")[0]) if output else None
+        with_title(figure, title, " — ".join(p for p in (f"debate {sel.debate_id}", output) if p))
+        filename = figure_file_name(key, sel.debate_id, model)
+    return st.plotly_chart(figure, key=key, width="stretch", config=chart_config(key, filename=filename), **kwargs)
 
 
 def set_params(**values: str | None) -> None:
@@ -541,3 +562,77 @@ def latest_run_id(sel: Selection, stage: str) -> str | None:
     """The newest run of ``stage`` for the selected debate (None without one)."""
     options = runs(sel.root, version(sel.ws), stage, sel.debate_id)
     return options[0]["run_id"] if options else None
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def verdict(root: str, pluralism_run: str, output_id: str) -> str:
+    return queries.verdict(Workspace(root), pluralism_run, output_id)
+
+
+def verdict_box(sel: Selection | None) -> None:
+    """The finding for the selected summary, first on the page (written by :mod:`dembias.verdict`)."""
+    if sel is None or not (sel.pluralism_run and sel.output_id):
+        return
+    text = verdict(sel.root, sel.pluralism_run, sel.output_id)
+    if text:
+        st.info("**Finding.** " + plain(text))
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=32)
+def summary_sentences(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    return queries.summary_sentences(
+        Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id
+    )
+
+
+_CHIP_STYLE = {
+    "topic": "background:#e7f5ff;color:#1864ab",
+    "group": "background:#f3f0ff;color:#5f3dc4",
+    "free": "background:#f1f3f5;color:#495057",
+    "repeat": "background:#fff4e6;color:#d9480f",
+    "unsupported": "background:#fff5f5;color:#c92a2a",
+    "nothing": "background:#f8f9fa;color:#868e96",
+}
+
+
+def summary_text(sel: Selection | None, *, height: int = 420) -> None:
+    """The selected summary's own text, sentence by sentence, each with its chips (dembias.verdict.sentence_chips).
+
+    Every piece of user text (the sentence, topic labels) is escaped before any markup is added.
+    """
+    if sel is None or not (sel.pluralism_run and sel.mapping_run and sel.output_id):
+        return
+    frame = summary_sentences(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+    if frame.empty:
+        st.caption("This scoring run holds no sentences for the selected summary.")
+        return
+    st.html(summary_html(frame, height=height))
+
+
+def summary_html(frame: pd.DataFrame, *, height: int = 420) -> str:
+    """HTML of a summary's sentences with their chips (rows of queries.summary_sentences); user text escaped."""
+    from dembias.verdict import sentence_chips
+
+    rows = []
+    for row in frame.to_dict("records"):
+        chips = "".join(
+            f"<span class='chip' style='{_CHIP_STYLE.get(kind, '')}'>{html.escape(text)}</span>"
+            for kind, text in sentence_chips(row)
+        )
+        faded = " faded" if row["content_free"] or row["duplicate_of"] >= 0 else ""
+        rows.append(
+            f"<li class='sent{faded}'><span class='num'>{int(row['unit_index']) + 1}</span>"
+            f"<div><div class='txt'>{html.escape(str(row['text']))}</div><div>{chips}</div></div></li>"
+        )
+    return (
+        "<style>ol.summary{list-style:none;padding:0;margin:0}"
+        "li.sent{display:grid;grid-template-columns:2.4em 1fr;padding:0.35em 0;border-bottom:1px solid #eee}"
+        "li.sent.faded .txt{color:#868e96}"
+        ".num{color:#868e96;font-size:0.85em;padding-top:0.15em}"
+        ".txt{white-space:pre-wrap}"
+        ".chip{display:inline-block;font-size:0.78em;border-radius:0.8em;padding:0 0.6em;margin:0.15em 0.3em 0 0}"
+        "</style>"
+        f"<div style='max-height:{height}px;overflow-y:auto'><ol class='summary'>{''.join(rows)}</ol></div>"
+    )

@@ -15,6 +15,7 @@ sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Cluster survival")
+shared.verdict_box(sel)
 if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
     st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
     st.stop()
@@ -35,7 +36,7 @@ cols[1].metric("Dropped", n_dropped, help=metric_help("survival"))
 cols[2].metric("Minority topics dropped", f"{n_minority_dropped} of {int(clusters['is_minority'].sum())}")
 
 charted = clusters.nlargest(CHART_CLUSTERS, "size")
-shared.chart(survival_figure(charted), key="survival")
+shared.chart(survival_figure(charted), key="survival", title="Topic shares: debate and summary", sel=sel)
 if len(charted) < len(clusters):
     st.caption(
         f"The chart shows the {len(charted)} largest of {len(clusters)} clusters; the table below lists every "

@@ -136,3 +136,36 @@ def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
     assert "survival" in set(metrics["metric"])
     at = app_at(monkeypatch, demo_ws, "pages/annotations.py", debate="bowling-green")
     assert at.title[0].value == "Annotations"
+
+
+def test_the_finding_opens_overview_map_survival_and_minorities(demo_ws, monkeypatch):
+    from dembias.queries import outputs_table
+
+    outputs = outputs_table(demo_ws, "nz-ubi")
+    smol = outputs[outputs["model"].str.contains("SmolLM2")]["output_id"].iloc[0]
+    at = app_at(monkeypatch, demo_ws, debate="nz-ubi", output=smol)
+    for page in (None, "pages/map.py", "pages/survival.py", "pages/minorities.py"):
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, at.exception
+        finding = at.info[0].value
+        assert finding.startswith("**Finding.** The SmolLM2-135M-Instruct summary is degenerate"), page
+        assert "title repeated" in finding and "gets no sentence" in finding
+
+
+def test_compare_refuses_to_compare_a_run_with_itself(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="nz-ubi", cmode="two runs")
+    assert any("single pluralism scoring run" in w.value for w in at.warning)
+    assert not at.dataframe  # no metrics table of a run against itself
+
+
+def test_saved_survival_chart_says_which_debate_and_output(demo_ws, monkeypatch):
+    from dembias.queries import outputs_table
+
+    outputs = outputs_table(demo_ws, "nz-ubi")
+    smol = outputs[outputs["model"].str.contains("SmolLM2")]["output_id"].iloc[0]
+    at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="nz-ubi", output=smol)
+    chart = at.get("plotly_chart")[0].proto
+    title = json.loads(chart.spec)["layout"]["title"]["text"]
+    assert title.startswith("Topic shares: debate and summary<br>") and "debate nz-ubi — HuggingFaceTB/SmolLM2" in title
+    assert json.loads(chart.config)["toImageButtonOptions"]["filename"] == "survival_nz-ubi_SmolLM2-135M-Instruct"

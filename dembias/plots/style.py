@@ -29,7 +29,8 @@ PALETTE = (
 )
 NOISE_COLOUR = "#C8C8C8"
 DROPPED_COLOUR = "#D0D0D0"
-FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+# dembias-cjk: the CJK web font the dashboard serves (.streamlit/config.toml), for Chinese labels and hover text
+FONT = "Source Sans Pro, Helvetica, Arial, dembias-cjk, sans-serif"
 
 
 def colour_for(index: int) -> str:
@@ -68,4 +69,19 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 560) 
         legend={"itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.8)"},
         hoverlabel={"bgcolor": "white", "font": {"family": FONT, "size": 12}, "align": "left"},
     )
+    return fig
+
+
+def figure_file_name(*parts: str | None) -> str:
+    """A saved chart's file name that says which: its parts (what, debate, output) as safe slugs joined by ``_``."""
+    slugs = [re.sub(r"[^A-Za-z0-9.]+", "-", str(p)).strip("-.") for p in parts if p]
+    return "_".join(s for s in slugs if s)[:150] or "chart"
+
+
+def with_title(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figure:
+    """Give ``fig`` a title (and a smaller line under it, e.g. the debate and the output) so a saved image says
+    what it shows; both are escaped (Plotly renders tags in titles)."""
+    text = html.escape(title) + (f"<br><span style='font-size:12px'>{html.escape(subtitle)}</span>" if subtitle else "")
+    top = max(int(fig.layout.margin.t or 0), 70 if subtitle else 50)
+    fig.update_layout(title={"text": text, "x": 0.01, "xanchor": "left"}, margin={"t": top})
     return fig
