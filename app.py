@@ -118,12 +118,10 @@ def controls(sel: shared.Selection) -> None:
             f"Controls pass ({len(checks)} of {len(checks)} checks): vacuous, title-only, off-topic and "
             "random-citation texts carry nothing and are flagged; a one-sided summary shows the other opinion "
             "groups under-represented; the ideal extract does at least as well as every summary.",
-            icon="✅",
         )
     else:
         st.error(
             f"{len(failed)} of {len(checks)} control checks fail for this debate: read its numbers with care.",
-            icon="❌",
         )
     with st.expander("Control checks", expanded=not failed.empty):
         shared.text_table(checks)
