@@ -452,3 +452,13 @@ def review_list(ws: Workspace, *, fidelity_run: str, limit: int = 50) -> pd.Data
     """The rewrites most in need of review (highest review score first), with source and output texts."""
     with corpus_with_runs(ws, {"f": fidelity_run}) as con:
         return con.execute(SQL_REVIEW_LIST, [limit]).df()
+
+
+@_readable
+def interaction_runs(ws: Workspace, debate_id: str | None) -> list[RunInfo]:
+    """Scored interactions runs (``dembias score interactions``) of this debate, then of all debates, newest first."""
+    from dembias.store import list_runs
+
+    scored = [r for r in list_runs(ws, stage="interactions") if r.manifest.get("params", {}).get("scope")]
+    scored.sort(key=lambda r: r.created_at, reverse=True)
+    return [r for r in scored if r.debate_id == debate_id] + [r for r in scored if r.debate_id is None]

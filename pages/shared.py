@@ -541,3 +541,13 @@ def latest_run_id(sel: Selection, stage: str) -> str | None:
     """The newest run of ``stage`` for the selected debate (None without one)."""
     options = runs(sel.root, version(sel.ws), stage, sel.debate_id)
     return options[0]["run_id"] if options else None
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def interaction_runs(root: str, _version: tuple[float, int], debate_id: str) -> list[dict]:
+    """Scored interactions runs of this debate, then of all debates (newest first)."""
+    return [
+        {"run_id": r.run_id, "debate_id": r.debate_id, "params": r.manifest.get("params", {})}
+        for r in queries.interaction_runs(Workspace(root), debate_id)
+    ]

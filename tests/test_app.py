@@ -136,3 +136,32 @@ def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
     assert "survival" in set(metrics["metric"])
     at = app_at(monkeypatch, demo_ws, "pages/annotations.py", debate="bowling-green")
     assert at.title[0].value == "Annotations"
+
+
+def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
+    from dembias.ingest import ingest_contributions
+    from dembias.interactions import score_interaction_log
+    from dembias.store import Workspace
+    from tests.helpers import write
+    from tests.test_interactions import LOG
+
+    ws = Workspace(tmp_path / "ws")
+    ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n1,a\n2,b\n3,c\n"), debate_id="town", language="en")
+    rows = [dict(r, debate_id="town", labels={"simulated": True}) for r in LOG]
+    log = write(tmp_path / "log.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    score_interaction_log(ws, debate_id="town", log=log, k=2, n_resamples=200)
+    at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
+    assert at.title[0].value == "Bot-citizen interactions"
+    assert any("Simulated outcomes" in w.value for w in at.warning)
+    assert at.info[0].value.startswith("Citizens accepted 33% of 6 suggestions (95% interval 10%–70%)")
+    assert at.info[0].value.endswith("Outcomes are simulated, to demonstrate the method.")
+    rates = at.dataframe[0].value
+    assert rates.set_index("value").loc["en", "acceptance_rate"] == pytest.approx(1 / 3)
+    at.radio(key="w_interactions_by").set_value("country").run()
+    assert "Not enough interactions in 2 cell(s) (BE, GB): hidden under the small-cell rule." in [
+        c.value for c in at.caption
+    ]
+    flagged = at.dataframe[2].value
+    assert set(flagged["interaction_id"]) == {"row-1", "row-3", "row-6"}
+    withheld = flagged.set_index("interaction_id")["withheld"]
+    assert withheld.to_dict() == {"row-1": False, "row-3": True, "row-6": True}  # GB and BE: one contributor each
