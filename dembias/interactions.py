@@ -129,6 +129,8 @@ def _interaction_from_json(path: Path, line_no: int, obj: dict[str, Any]) -> Int
     labels = obj.get("labels") or {}
     if not isinstance(labels, dict):
         raise IngestError(path, "must be a JSON object", row=line_no, field="labels")
+    if obj.get("simulated") is True:  # a top-level mark of simulated outcomes joins the labels
+        labels = {**labels, "simulated": True}
     cluster = text("cluster", required=False)
     if cluster is None and labels.get("cluster") is not None:
         cluster = str(labels["cluster"])
@@ -729,3 +731,14 @@ def interaction_verdict(rates: pd.DataFrame, pull: pd.DataFrame, flagged: pd.Dat
     if simulated:
         text += " Outcomes are simulated, to demonstrate the method."
     return text
+
+
+def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Any) -> None:
+    """Demo build: ingest each interaction log of ``manifest["interactions"]`` and score it (all debates).
+
+    No embedder (character pull only), so the stage adds about a second to the build.
+    """
+    for path in manifest.get("interactions", []):
+        progress(f"interactions {Path(path).name}")
+        ingest_interactions(ws, path, embedder=None)
+        score_interaction_log(ws, log=path, seed=0)

@@ -270,3 +270,26 @@ def test_score_interactions_cli_prints_the_json_view(tmp_path):
     assert view["rates"][0]["acceptance_rate"] == pytest.approx(2 / 6) and view["params"]["k"] == 2
     assert {r["contribution_id"] for r in view["flagged"]} == {"1", "3", "6"}
     assert list_runs(Workspace(tmp_path / "ws"), stage="interactions")[0].run_id == view["run_id"]
+
+
+def test_the_demo_log_is_marked_simulated_and_follows_its_stated_rule():
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("simulate", root / "benchmarks" / "simulate_interactions.py")
+    simulate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(simulate)
+    path = root / "data" / "outputs" / "interactions-simulated-v1.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 85 and all(r["simulated"] is True for r in rows)
+    assert {r["language"] for r in rows} == {"en", "fr", "de"}
+    for index, r in enumerate(rows):  # every outcome is the documented rule's, with the seed of its row
+        outcome, final, _ = simulate.simulate(
+            r["draft"], r["suggestion"], r["language"], np.random.default_rng([0, index])
+        )
+        assert (outcome, final) == (r["outcome"], r["final"]), r["interaction_id"]
+    records = read_interactions(path)
+    assert all(r.labels["simulated"] is True for r in records)
+    rates = __import__("dembias.interactions", fromlist=["rate_table"]).rate_table(score_interactions(records))
+    everyone = rates.iloc[0]
+    assert (everyone.n, everyone.acceptance_rate) == (85, pytest.approx(41 / 85))
