@@ -165,3 +165,29 @@ def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
     assert set(flagged["interaction_id"]) == {"row-1", "row-3", "row-6"}
     withheld = flagged.set_index("interaction_id")["withheld"]
     assert withheld.to_dict() == {"row-1": False, "row-3": True, "row-6": True}  # GB and BE: one contributor each
+
+
+def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
+    from dembias.interactions import score_interaction_log
+    from dembias.store import Workspace
+    from tests.helpers import write
+
+    evil = "<img src=x onerror=alert(1)> ![x](http://evil.invalid/x.png) **bold** not"
+    rows = [
+        {"contribution_id": str(i), "author": f"a{i}", "language": "en", "country": "US", "outcome": "edited",
+         "draft": f"{evil} {i}", "suggestion": f"{evil.replace(' not', '')} {i} please", "final": f"{evil} {i}!",
+         "debate_id": "town"}
+        for i in range(5)
+    ]  # fmt: skip
+    ws = Workspace(tmp_path / "ws")
+    from dembias.ingest import ingest_contributions
+
+    ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n0,a\n"), debate_id="town", language="en")
+    score_interaction_log(ws, debate_id="town", log=write(tmp_path / "l.jsonl", "\n".join(map(json.dumps, rows))))
+    at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
+    assert len(at.expander) >= 5  # every suggestion drops the draft's "not": flagged
+    for element in [*at.markdown, *at.caption, *at.info]:
+        assert "<img" not in element.value and "](http" not in element.value, element.value
+    quoted = [h.proto.body for h in at.get("html")]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in body for body in quoted)
+    assert not any("<img" in body for body in quoted)
