@@ -161,6 +161,7 @@ navigation = st.navigation(
         st.Page("pages/survival.py", title="Cluster survival"),
         st.Page("pages/minorities.py", title="Minorities"),
         st.Page("pages/fidelity.py", title="Fidelity"),
+        st.Page("pages/interactions.py", title="Interactions"),
         st.Page("pages/compare.py", title="Compare"),
         st.Page("pages/rescoring.py", title="Rescoring"),
         st.Page("pages/annotations.py", title="Annotations"),

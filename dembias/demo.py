@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dembias import fidelity_scoring, mapping, scoring
+from dembias import fidelity_scoring, interactions, mapping, scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.store import Workspace
 
@@ -32,6 +32,7 @@ def load_demo_manifest(data_dir: Path = DATA_DIR) -> dict[str, Any]:
         entry["summary"] = str(data_dir / entry["summary"])
         entry["comments"] = str(data_dir / entry["comments"])
     manifest["outputs"] = [str(data_dir / p) for p in manifest.get("outputs", [])]
+    manifest["interactions"] = [str(data_dir / p) for p in manifest.get("interactions", [])]
     return manifest
 
 
@@ -64,6 +65,7 @@ DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], Non
     ("map", mapping.demo_stage),
     ("pluralism", scoring.demo_stage),
     ("fidelity", fidelity_scoring.demo_stage),
+    ("interactions", interactions.demo_stage),
 ]
 
 

@@ -531,3 +531,13 @@ def summary_sentences(ws: Workspace, *, pluralism_run: str, mapping_run: str, ou
     """
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
         return con.execute(SQL_SUMMARY_SENTENCES, {"output": output_id}).df()
+
+
+@_readable
+def interaction_runs(ws: Workspace, debate_id: str | None) -> list[RunInfo]:
+    """Scored interactions runs (``dembias score interactions``) of this debate, then of all debates, newest first."""
+    from dembias.store import list_runs
+
+    scored = [r for r in list_runs(ws, stage="interactions") if r.manifest.get("params", {}).get("scope")]
+    scored.sort(key=lambda r: r.created_at, reverse=True)
+    return [r for r in scored if r.debate_id == debate_id] + [r for r in scored if r.debate_id is None]

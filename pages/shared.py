@@ -636,3 +636,13 @@ def summary_html(frame: pd.DataFrame, *, height: int = 420) -> str:
         "</style>"
         f"<div style='max-height:{height}px;overflow-y:auto'><ol class='summary'>{''.join(rows)}</ol></div>"
     )
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def interaction_runs(root: str, _version: tuple[float, int], debate_id: str) -> list[dict]:
+    """Scored interactions runs of this debate, then of all debates (newest first)."""
+    return [
+        {"run_id": r.run_id, "debate_id": r.debate_id, "params": r.manifest.get("params", {})}
+        for r in queries.interaction_runs(Workspace(root), debate_id)
+    ]

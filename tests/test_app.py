@@ -169,3 +169,58 @@ def test_saved_survival_chart_says_which_debate_and_output(demo_ws, monkeypatch)
     title = json.loads(chart.spec)["layout"]["title"]["text"]
     assert title.startswith("Topic shares: debate and summary<br>") and "debate nz-ubi — HuggingFaceTB/SmolLM2" in title
     assert json.loads(chart.config)["toImageButtonOptions"]["filename"] == "survival_nz-ubi_SmolLM2-135M-Instruct"
+
+
+def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
+    from dembias.ingest import ingest_contributions
+    from dembias.interactions import score_interaction_log
+    from dembias.store import Workspace
+    from tests.helpers import write
+    from tests.test_interactions import LOG
+
+    ws = Workspace(tmp_path / "ws")
+    ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n1,a\n2,b\n3,c\n"), debate_id="town", language="en")
+    rows = [dict(r, debate_id="town", labels={"simulated": True}) for r in LOG]
+    log = write(tmp_path / "log.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    score_interaction_log(ws, debate_id="town", log=log, k=2, n_resamples=200)
+    at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
+    assert at.title[0].value == "Bot-citizen interactions"
+    assert any("Simulated outcomes" in w.value for w in at.warning)
+    assert at.info[0].value.startswith("Citizens accepted 33% of 6 suggestions (95% interval 10%–70%)")
+    assert at.info[0].value.endswith("Outcomes are simulated, to demonstrate the method.")
+    rates = at.dataframe[0].value
+    assert rates.set_index("value").loc["en", "acceptance_rate"] == pytest.approx(1 / 3)
+    at.radio(key="w_interactions_by").set_value("country").run()
+    assert "Not enough interactions in 2 cell(s) (BE, GB): hidden under the small-cell rule." in [
+        c.value for c in at.caption
+    ]
+    flagged = at.dataframe[2].value
+    assert set(flagged["interaction_id"]) == {"row-1", "row-3", "row-6"}
+    withheld = flagged.set_index("interaction_id")["withheld"]
+    assert withheld.to_dict() == {"row-1": False, "row-3": True, "row-6": True}  # GB and BE: one contributor each
+
+
+def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
+    from dembias.interactions import score_interaction_log
+    from dembias.store import Workspace
+    from tests.helpers import write
+
+    evil = "<img src=x onerror=alert(1)> ![x](http://evil.invalid/x.png) **bold** not"
+    rows = [
+        {"contribution_id": str(i), "author": f"a{i}", "language": "en", "country": "US", "outcome": "edited",
+         "draft": f"{evil} {i}", "suggestion": f"{evil.replace(' not', '')} {i} please", "final": f"{evil} {i}!",
+         "debate_id": "town"}
+        for i in range(5)
+    ]  # fmt: skip
+    ws = Workspace(tmp_path / "ws")
+    from dembias.ingest import ingest_contributions
+
+    ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n0,a\n"), debate_id="town", language="en")
+    score_interaction_log(ws, debate_id="town", log=write(tmp_path / "l.jsonl", "\n".join(map(json.dumps, rows))))
+    at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
+    assert len(at.expander) >= 5  # every suggestion drops the draft's "not": flagged
+    for element in [*at.markdown, *at.caption, *at.info]:
+        assert "<img" not in element.value and "](http" not in element.value, element.value
+    quoted = [h.proto.body for h in at.get("html")]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in body for body in quoted)
+    assert not any("<img" in body for body in quoted)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dembias.embed import FakeEmbedder
@@ -137,3 +138,158 @@ def test_documented_example_log_reads():
     assert len(records) >= 10
     assert {r.outcome for r in records} == {"accepted", "edited", "rejected"}
     assert {r.language for r in records} >= {"en", "fr", "de"}
+
+
+# ---- dembias score interactions: intervals, pull by group, flagged suggestions, topic and vote group ----
+
+
+def _wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval written out (independent of scipy)."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_wilson_interval_matches_the_formula():
+    from dembias.interactions import wilson_interval
+
+    assert wilson_interval(2, 6) == pytest.approx(_wilson(2, 6))
+    assert wilson_interval(0, 4) == pytest.approx((0.0, _wilson(0, 4)[1]))
+    assert all(np.isnan(wilson_interval(0, 0)))
+
+
+def test_rate_table_has_exact_rates_intervals_and_suppression(tmp_path):
+    from dembias.interactions import rate_table
+
+    scored = score_interactions(read_interactions(_log(tmp_path)))
+    rates = rate_table(scored, dimensions=("language", "country"), k=2).set_index(["dimension", "value"])
+    everyone = rates.loc[("all", "all")]
+    assert (everyone.n, everyone.acceptance_rate) == (6, pytest.approx(2 / 6))
+    assert (everyone.acceptance_low, everyone.acceptance_high) == pytest.approx(_wilson(2, 6))
+    en = rates.loc[("language", "en")]
+    assert (en.acceptance_rate, en.edit_rate, en.rejection_rate) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert (en.rejection_low, en.rejection_high) == pytest.approx(_wilson(1, 3))
+    us = rates.loc[("country", "US")]
+    assert (us.acceptance_low, us.acceptance_high) == pytest.approx(_wilson(1, 2))
+    be = rates.loc[("country", "BE")]  # one contributor under k=2: counted, not shown
+    assert bool(be.suppressed) and be.n == 1 and np.isnan(be.acceptance_rate) and np.isnan(be.acceptance_low)
+
+
+def test_pull_table_means_differences_and_seeded_intervals(tmp_path):
+    from dembias.interactions import pull_table
+
+    scored = score_interactions(read_interactions(_log(tmp_path)))
+    pull = pull_table(scored, dimensions=("language",), k=2, seed=3, n_resamples=500, n_permutations=500)
+    again = pull_table(scored, dimensions=("language",), k=2, seed=3, n_resamples=500, n_permutations=500)
+    pd.testing.assert_frame_equal(pull, again)
+    pull = pull.set_index(["dimension", "value"])
+    assert pull.loc[("all", "all")]["mean"] == pytest.approx((1 + 1 / 3 + 0 + 1 + 0 - 0.5) / 6)
+    en, fr = pull.loc[("language", "en")], pull.loc[("language", "fr")]
+    assert en["mean"] == pytest.approx(4 / 9) and fr["mean"] == pytest.approx(1 / 6)
+    assert en.difference == pytest.approx(4 / 9 - 1 / 6) and fr.difference == pytest.approx(1 / 6 - 4 / 9)
+    assert en.low <= en["mean"] <= en.high and en.difference_low <= en.difference <= en.difference_high
+    assert 0 < en.p_value <= 1 and np.isnan(pull.loc[("all", "all")].difference)
+    constant = scored.assign(pull_chars=1.0)  # no spread: the interval is the point
+    row = pull_table(constant, dimensions=(), k=2).iloc[0]
+    assert (row["mean"], row.low, row.high) == (1.0, 1.0, 1.0)
+
+
+def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
+    from dembias.interactions import flagged_table, rate_table
+
+    rows = [
+        *LOG,
+        {"contribution_id": "7", "author": "a7", "language": "en", "country": "GB", "outcome": "edited",
+         "draft": "no more cars downtown", "suggestion": "More cars downtown.", "final": "More cars downtown please."},
+    ]  # fmt: skip
+    scored = score_interactions(read_interactions(_log(tmp_path, rows)))
+    rates = rate_table(scored, dimensions=("language", "country"), k=2)
+    flagged = flagged_table(scored, rates).set_index("contribution_id")
+    assert sorted(flagged.index) == ["1", "3", "6", "7"]  # 1 and 6 change the length: the audit's length flag
+    assert flagged.loc["1", "flag_kinds"] == ["length_ratio"] and not flagged.loc["1", "undone"]  # accepted
+    assert flagged.loc["3", "flag_kinds"] == ["negation_removed"] and flagged.loc["3", "final_flag_kinds"] == []
+    assert bool(flagged.loc["3", "undone"])  # rejected: the final text is the draft
+    assert flagged.loc["7", "final_flag_kinds"] == ["negation_removed"] and not flagged.loc["7", "undone"]
+    assert flagged.loc["7", "final"] == "More cars downtown please." and not flagged.loc["7", "withheld"]
+    assert flagged.loc["6", "withheld"] and pd.isna(flagged.loc["6", "draft"])  # BE: one contributor under k=2
+    strict = flagged_table(scored, rate_table(scored, dimensions=("language", "country"), k=3))
+    assert strict["withheld"].all() and strict["draft"].isna().all()  # GB has 2 contributors < 3
+
+
+def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
+    from dembias.ingest import ingest_contributions
+    from dembias.interactions import score_interaction_log
+    from dembias.store import write_run
+
+    ws = Workspace(tmp_path / "ws")
+    ingest_contributions(
+        ws,
+        write(tmp_path / "c.csv", "id,text,author\n1,a,p1\n2,b,p2\n3,c,p3\n9,z,p9\n"),
+        debate_id="town",
+        language="en",
+    )
+    with __import__("dembias.store", fromlist=["corpus_reader"]).corpus_reader(ws, {}) as con:
+        pid = dict(con.execute("SELECT contribution_id, author_pid FROM contributions").fetchall())
+    write_run(
+        ws,
+        stage="mapping",
+        debate_id="town",
+        tables={
+            "assignments": pd.DataFrame({"contribution_id": ["1", "2", "3", "9"], "cluster": [0, 0, 1, 1]}),
+            "vote_groups": pd.DataFrame({"participant_pid": [pid["1"], pid["3"]], "vote_group": [1, 0]}),
+        },
+    )
+    rows = [dict(r, debate_id="town") for r in LOG]
+    info, tables = score_interaction_log(ws, debate_id="town", log=_log(tmp_path, rows), k=1, n_resamples=200)
+    scored = tables["interactions"].set_index("contribution_id")
+    assert scored["topic"].tolist() == ["0", "0", "1", None, None, None]  # 4-6 are not in the debate
+    assert scored["vote_group"].tolist() == ["1", None, "0", None, None, None]
+    rates = tables["rates"].set_index(["dimension", "value"])
+    assert rates.loc[("topic", "0")].acceptance_rate == 0.5 and rates.loc[("vote_group", "0")].rejection_rate == 1.0
+    stored = list_runs(ws, stage="interactions")
+    assert [r.run_id for r in stored] == [info.run_id] and info.debate_id == "town"
+    assert set(tables) == {"interactions", "report", "rates", "pull", "flagged"}
+    assert read_run_table(ws, info.run_id, "flagged")["contribution_id"].tolist() == ["1", "3", "6"]
+    # without --log, the latest ingested log is scored
+    ingest_interactions(ws, _log(tmp_path, rows), k=1)
+    _, tables2 = score_interaction_log(ws, debate_id="town", k=1, n_resamples=200)
+    assert tables2["rates"]["acceptance_rate"].tolist()[0] == pytest.approx(2 / 6)
+
+
+def test_score_interactions_cli_prints_the_json_view(tmp_path):
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    result = CliRunner().invoke(
+        app, ["score", "interactions", "-w", str(tmp_path / "ws"), "--log", str(_log(tmp_path)), "-k", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    assert view["rates"][0]["acceptance_rate"] == pytest.approx(2 / 6) and view["params"]["k"] == 2
+    assert {r["contribution_id"] for r in view["flagged"]} == {"1", "3", "6"}
+    assert list_runs(Workspace(tmp_path / "ws"), stage="interactions")[0].run_id == view["run_id"]
+
+
+def test_the_demo_log_is_marked_simulated_and_follows_its_stated_rule():
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("simulate", root / "benchmarks" / "simulate_interactions.py")
+    simulate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(simulate)
+    path = root / "data" / "outputs" / "interactions-simulated-v1.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 85 and all(r["simulated"] is True for r in rows)
+    assert {r["language"] for r in rows} == {"en", "fr", "de"}
+    for index, r in enumerate(rows):  # every outcome is the documented rule's, with the seed of its row
+        outcome, final, _ = simulate.simulate(
+            r["draft"], r["suggestion"], r["language"], np.random.default_rng([0, index])
+        )
+        assert (outcome, final) == (r["outcome"], r["final"]), r["interaction_id"]
+    records = read_interactions(path)
+    assert all(r.labels["simulated"] is True for r in records)
+    rates = __import__("dembias.interactions", fromlist=["rate_table"]).rate_table(score_interactions(records))
+    everyone = rates.iloc[0]
+    assert (everyone.n, everyone.acceptance_rate) == (85, pytest.approx(41 / 85))

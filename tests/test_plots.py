@@ -136,3 +136,19 @@ def test_map_draws_the_largest_clusters_one_by_one_and_merges_the_rest():
     assert "C20 · dropped" in merged.hovertext[0]  # the hover still names each point's cluster
     ids = [c for t in fig.data[:-1] for c in t.customdata]
     assert sorted(ids, key=int) == [str(i) for i in range(n)]  # every point drawn exactly once
+
+
+def test_interaction_figures_draw_intervals_and_skip_hidden_cells(tmp_path):
+    from dembias.interactions import pull_table, rate_table, read_interactions, score_interactions
+    from dembias.plots import interaction_pull_figure, interaction_rates_figure
+    from tests.test_interactions import _log
+
+    scored = score_interactions(read_interactions(_log(tmp_path)))
+    rates = rate_table(scored, dimensions=("country",), k=2)
+    fig = interaction_rates_figure(rates, dimension="country")
+    assert [t.name for t in fig.data] == ["accepted", "edited", "rejected"]
+    assert list(fig.data[0].x) == ["FR (n=2)", "US (n=2)"]  # BE and GB (one contributor) are not drawn
+    us = rates.set_index("value").loc["US"]
+    assert fig.data[0].error_y.array[1] == pytest.approx(us.acceptance_high - 0.5)
+    pull = pull_table(scored, dimensions=("country",), k=2, n_resamples=100, n_permutations=100)
+    assert list(interaction_pull_figure(pull, dimension="country").data[0].y) == ["all (n=6)", "FR (n=2)", "US (n=2)"]

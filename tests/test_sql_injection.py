@@ -45,7 +45,7 @@ INJECTIONS = [
 
 #: URL query parameters the pages read (sidebar, pickers, radios, toggles).
 PARAMS = ["debate", "output", "map", "prun", "frun", "color", "units", "sbs", "metric", "by", "fby", "fmetric"]
-PARAMS += ["cmode", "ascope"]
+PARAMS += ["cmode", "ascope", "interactions_by"]
 PAGES = [
     "pages/map.py",
     "pages/survival.py",
@@ -54,6 +54,7 @@ PAGES = [
     "pages/compare.py",
     "pages/annotations.py",
     "pages/rescoring.py",
+    "pages/interactions.py",
 ]
 
 

@@ -10,7 +10,7 @@ import typer
 from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
 from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.fidelity_scoring import fidelity_json, run_fidelity
-from dembias.interactions import ingest_interactions
+from dembias.interactions import ingest_interactions, interactions_json, score_interaction_log
 
 EmbedderOption = Annotated[
     str,
@@ -103,3 +103,34 @@ def interactions(
     info, report = ingest_interactions(workspace_from(workspace), path, embedder=model, k=k)
     records = report.astype(object).where(report.notna(), None).to_dict(orient="records")
     emit_json({"run_id": info.run_id, "report": records})
+
+
+@score_app.command("interactions")
+def score_interactions_command(
+    workspace: WorkspaceOption = None,
+    debate: Annotated[
+        str | None, typer.Option("--debate", help="Score one debate's interactions (default: all of the log).")
+    ] = None,
+    log: Annotated[Path | None, typer.Option("--log", help="Read this log (default: the latest one ingested).")] = None,
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="Embedder spec for similarity and pull (with --log), or 'none'.")
+    ] = "none",
+    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of bootstraps and permutations.")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print rates, pull and flagged suggestions.")] = False,
+) -> None:
+    """Rates with intervals by language, country, topic and vote group; the pull; flagged suggestions."""
+    model = None if embedder == "none" or log is None else get_embedder(embedder)
+    info, tables = score_interaction_log(
+        workspace_from(workspace), debate_id=debate, log=log, embedder=model, k=k, seed=seed
+    )
+    view = interactions_json(info, tables)
+    if json_out:
+        emit_json(view)
+        return
+    everyone = tables["rates"].iloc[0]
+    typer.echo(
+        f"{everyone.n} interactions, acceptance {everyone.acceptance_rate:.2f} "
+        f"[{everyone.acceptance_low:.2f}, {everyone.acceptance_high:.2f}], "
+        f"{len(tables['flagged'])} flagged suggestions, run {info.run_id}"
+    )

@@ -5,8 +5,16 @@ They never call streamlit; pages render what they return. User text reaches a fi
 """
 
 from dembias.plots.fidelity import fidelity_distribution_figure
+from dembias.plots.interactions import interaction_pull_figure, interaction_rates_figure
 from dembias.plots.opinion_map import opinion_map_figure
 from dembias.plots.scorecard import metric_dots_figure
 from dembias.plots.survival import survival_figure
 
-__all__ = ["fidelity_distribution_figure", "metric_dots_figure", "opinion_map_figure", "survival_figure"]
+__all__ = [
+    "fidelity_distribution_figure",
+    "interaction_pull_figure",
+    "interaction_rates_figure",
+    "metric_dots_figure",
+    "opinion_map_figure",
+    "survival_figure",
+]
