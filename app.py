@@ -41,7 +41,7 @@ def overview() -> None:
         "n_accepted": "Accepted",
         "n_participants": "Participants",
         "n_votes": "Votes",
-        "n_groups": "Vote groups",
+        "n_groups": "Groups published by Polis",
         "n_outputs": "Model outputs",
     }
     st.subheader(f"Debates ({len(debates)})")

@@ -39,7 +39,12 @@ def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch)
     bg = debates.set_index("Debate").loc["bowling-green"]
     assert (bg["Contributions"], bg["Accepted"], bg["Participants"]) == (896, 607, 2031)
     kr = debates.set_index("Debate").loc["klimarat-produktion-konsum"]
-    assert (kr["Contributions"], kr["Accepted"], kr["Participants"], kr["Vote groups"]) == (522, 277, 1116, 2)
+    assert (kr["Contributions"], kr["Accepted"], kr["Participants"], kr["Groups published by Polis"]) == (
+        522,
+        277,
+        1116,
+        2,
+    )
     checks = at.dataframe[1].value  # the control checks of `dembias validate`, in their expander
     assert checks["passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])
     assert any(s.value.startswith("Controls pass") for s in at.success)
