@@ -329,6 +329,7 @@ class DebateContext:
     calibration: SupportCalibration
     participant_groups: pd.Series | None
     run_inputs: list[str]
+    title_vector: np.ndarray | None = None  # set by prepare_debate: embedded once, screened against by every output
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of texts that are not stored (controls, the title), L2-normalised, uncached."""
@@ -361,7 +362,7 @@ def prepare_debate(
     null = embed_texts(ws, null_set["text"].tolist(), embedder)
     groups = _read_tables(ws, inputs.mapping_run.run_id, ("vote_groups",)).get("vote_groups")
     participant_groups = groups["vote_group"].astype(int) if groups is not None and len(groups) else None
-    return DebateContext(
+    ctx = DebateContext(
         inputs=inputs,
         title=str(title),
         language=language,
@@ -376,6 +377,8 @@ def prepare_debate(
         participant_groups=participant_groups,
         run_inputs=list(dict.fromkeys([inputs.mapping_run.run_id, *emb_c.input_run_ids, *null.input_run_ids])),
     )
+    ctx.title_vector = ctx.embed([ctx.title])[0]
+    return ctx
 
 
 def score_output(
@@ -409,7 +412,7 @@ def score_output(
         ctx.contribution_vectors,
         ctx.calibration,
         title=ctx.title,
-        title_vector=ctx.embed([ctx.title])[0],
+        title_vector=ctx.title_vector if ctx.title_vector is not None else ctx.embed([ctx.title])[0],
     )
     links, info = link_output(
         output_id,
@@ -478,6 +481,46 @@ def _unit_table(
     )
 
 
+def score_summaries(
+    ws: Workspace,
+    ctx: DebateContext,
+    outputs: pd.DataFrame,
+    *,
+    on_scored: Callable[[OutputScore], None] | None = None,
+    **options: Any,
+) -> tuple[list[OutputScore], list[str]]:
+    """Score each summary in ``outputs`` (rows of the debate's outputs) against a prepared debate.
+
+    Units are embedded through the workspace cache in one call; ``options`` go to :func:`score_output`.
+    Returns (scores, the embedding runs the units came from).
+    """
+    from dembias.embed import embed_texts
+
+    inputs = ctx.inputs
+    if outputs.empty:
+        return [], []
+    embedded = embed_texts(ws, inputs.units["text"].tolist(), ctx.embedder, debate_id=inputs.debate_id)
+    scored = []
+    for row in outputs.itertuples(index=False):
+        mask = (inputs.units["output_id"] == row.output_id).to_numpy()
+        score = score_output(
+            ctx,
+            output_id=row.output_id,
+            model=row.model,
+            units=inputs.units[mask],
+            unit_vectors=embedded.matrix[mask],
+            citations=inputs.citations,
+            text=row.text,
+            prompt=row.prompt,
+            expected_language=row.target_language,
+            **options,
+        )
+        scored.append(score)
+        if on_scored is not None:
+            on_scored(score)
+    return scored, list(embedded.input_run_ids)
+
+
 def score_debate(
     ws: Workspace,
     debate_id: str,
@@ -521,45 +564,31 @@ def score_debate(
         say(f"pluralism {debate_id}: no summary to score")
         return None, []
     timings = {"prepare": time.perf_counter() - started}
-    from dembias.embed import embed_texts
 
-    t0 = time.perf_counter()
-    emb_u = embed_texts(ws, inputs.units["text"].tolist(), ctx.embedder, debate_id=debate_id)
-    run_inputs = list(dict.fromkeys([*ctx.run_inputs, *emb_u.input_run_ids]))
-    timings["embed_units"] = time.perf_counter() - t0
-    options = {
-        "nli": nli,
-        "group_by": group_by,
-        "minority_share": minority_share,
-        "min_cell": min_cell,
-        "n_resamples": n_resamples,
-        "n_placebo": n_placebo,
-        "seed": seed,
-    }
-    scored: list[OutputScore] = []
-    t0 = time.perf_counter()
-    for row in outputs.itertuples(index=False):
-        mask = (inputs.units["output_id"] == row.output_id).to_numpy()
-        score = score_output(
-            ctx,
-            output_id=row.output_id,
-            model=row.model,
-            units=inputs.units[mask],
-            unit_vectors=emb_u.matrix[mask],
-            citations=inputs.citations,
-            text=row.text,
-            prompt=row.prompt,
-            expected_language=row.target_language,
-            **options,
-        )
-        scored.append(score)
+    def report(score: OutputScore) -> None:
         head = score.result.headline()
         flags = f" [{', '.join(score.quality.flags)}]" if score.quality.flags else ""
         say(
-            f"pluralism {debate_id} {row.model}: survival {_fmt(head['survival']['value'])}, "
+            f"pluralism {debate_id} {score.model}: survival {_fmt(head['survival']['value'])}, "
             f"minority topics {_fmt(head['minority_topic_survival']['value'])}, "
             f"UER topics {_fmt(head['uer_topics']['value'])}{flags}"
         )
+
+    t0 = time.perf_counter()
+    scored, unit_runs = score_summaries(
+        ws,
+        ctx,
+        outputs,
+        on_scored=report,
+        nli=nli,
+        group_by=group_by,
+        minority_share=minority_share,
+        min_cell=min_cell,
+        n_resamples=n_resamples,
+        n_placebo=n_placebo,
+        seed=seed,
+    )
+    run_inputs = list(dict.fromkeys([*ctx.run_inputs, *unit_runs]))
     timings["score"] = time.perf_counter() - t0
     run_warnings = [w for w in [stale_warning(ws, inputs.mapping_run)] if w]
     for warning in run_warnings:

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.scoring import OutputScore, prepare_debate, score_output
+from dembias.scoring import OutputScore, prepare_debate, score_output, score_summaries
 from dembias.store import RunInfo, Workspace, write_run
 
 VALIDATION_STAGE = "validation"
@@ -207,7 +207,7 @@ def validate_debate(
             text="\n".join(units["text"]),
             **options,
         )
-    real = _score_real(ws, ctx, options)
+    real, _ = score_summaries(ws, ctx, ctx.inputs.outputs, **options)
     checks = check_controls(debate_id, controls, real)
     n_failed = sum(not c.passed for c in checks)
     say(f"validate {debate_id}: {len(checks) - n_failed} of {len(checks)} checks pass")
@@ -238,32 +238,6 @@ def validate_debate(
         timings={"total": time.perf_counter() - started},
     )
     return info, checks, controls
-
-
-def _score_real(ws: Workspace, ctx: Any, options: dict[str, Any]) -> list[OutputScore]:
-    """Every real summary of the debate, scored with the same context as the controls."""
-    from dembias.embed import embed_texts
-
-    inputs = ctx.inputs
-    if inputs.outputs.empty:
-        return []
-    vectors = embed_texts(ws, inputs.units["text"].tolist(), ctx.embedder, debate_id=inputs.debate_id).matrix
-    scored = []
-    for row in inputs.outputs.itertuples(index=False):
-        mask = (inputs.units["output_id"] == row.output_id).to_numpy()
-        scored.append(
-            score_output(
-                ctx,
-                output_id=row.output_id,
-                model=row.model,
-                units=inputs.units[mask],
-                unit_vectors=vectors[mask],
-                citations=inputs.citations,
-                text=row.text,
-                **options,
-            )
-        )
-    return scored
 
 
 def checks_frame(checks: Sequence[Check]) -> pd.DataFrame:
