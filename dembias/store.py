@@ -174,13 +174,30 @@ LATEST_SCHEMA_VERSION = max(v for v, _, _ in _migrations())
 
 def open_corpus(ws: Workspace) -> duckdb.DuckDBPyConnection:
     """Open the corpus read-only. Several processes may do so at once."""
-    if not ws.corpus_path.exists():
-        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    _require_corpus(ws)
     try:
         con = duckdb.connect(str(ws.corpus_path), read_only=True)
+    except duckdb.Error as exc:
+        raise _unreadable(ws) from exc
+    return _checked_schema(ws, con)
+
+
+def _require_corpus(ws: Workspace) -> None:
+    if not ws.corpus_path.exists():
+        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+
+
+def _unreadable(ws: Workspace) -> StoreError:
+    return StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)")
+
+
+def _checked_schema(ws: Workspace, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con`` when the corpus it reads is at the latest schema version; else closed, and a StoreError."""
+    try:
         version = schema_version(con)
     except duckdb.Error as exc:
-        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
+        con.close()
+        raise _unreadable(ws) from exc
     if version != LATEST_SCHEMA_VERSION:
         con.close()
         raise StoreError(
@@ -199,23 +216,15 @@ def open_corpus_private(ws: Workspace) -> duckdb.DuckDBPyConnection:
     with ``USE``) to a fresh in-memory instance that nothing else sees, so any number of concurrent readers
     can attach runs under any alias; closing the connection drops the instance and its attachments.
     """
-    if not ws.corpus_path.exists():
-        raise StoreError(f"{ws.root}: no workspace here (no {CORPUS_FILE}); build one with `dembias demo`")
+    _require_corpus(ws)
     con = duckdb.connect(":memory:")
     try:
         con.execute("ATTACH ? AS corpus (READ_ONLY)", [str(ws.corpus_path)])
         con.execute("USE corpus")
-        version = schema_version(con)
     except duckdb.Error as exc:
         con.close()
-        raise StoreError(f"{ws.corpus_path}: the corpus cannot be read (corrupted or not a DuckDB file)") from exc
-    if version != LATEST_SCHEMA_VERSION:
-        con.close()
-        raise StoreError(
-            f"{ws.corpus_path}: schema version {version}, this dembias expects {LATEST_SCHEMA_VERSION}; "
-            "run any `dembias ingest` command to migrate it"
-        )
-    return con
+        raise _unreadable(ws) from exc
+    return _checked_schema(ws, con)
 
 
 #: Idle private reader instances kept per corpus file, and for how long (seconds) an idle one is kept.
