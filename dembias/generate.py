@@ -27,7 +27,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -514,6 +514,107 @@ def default_checkpoint(ws: Workspace, *, task: str, debate_id: str, key: dict[st
     return ws.root / "generations" / f"{task}-{debate_id}-{digest}.jsonl"
 
 
+def sample_seed(seed: int, sample: int) -> int:
+    """The sampling seed of sample ``sample`` of a run with seed ``seed``.
+
+    Sample 0 uses the run's seed itself (so a single-sample run makes the same outputs as before
+    ``--samples`` existed); sample k > 0 uses a seed derived from (seed, k) by sha256, so the samples of
+    seed 0 never coincide with those of seed 1.
+    """
+    check_at_least("sample", sample, 0)
+    if sample == 0:
+        return seed
+    digest = hashlib.sha256(f"dembias-sample:{seed}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2**31 - 1)
+
+
+@dataclass
+class _Run:
+    """What one (prompt, sample) generation needs at hand: the model, template, decoding and checkpoint."""
+
+    ws: Workspace
+    task: str
+    debate_id: str
+    lm: LoadedModel
+    template: PromptTemplate
+    decoding: DecodingParams
+    target_language: str | None
+    out: Path
+    done: dict[str, dict[str, Any]]
+    base_params: dict[str, Any]
+    batch_size: int
+    show_progress: bool
+    on_record: Callable[[dict[str, Any]], None] | None
+    generations: list[Generation] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    generated: int = 0
+    empty: int = 0
+
+    def output_id(self, source_ids: list[str], extra: dict[str, Any] | None = None) -> str:
+        return output_id_for(
+            "generate",
+            self.debate_id,
+            self.task,
+            self.lm.name,
+            self.lm.revision,
+            self.template.prompt_id,
+            source_ids,
+            self.target_language,
+            self.decoding.identity(),
+            extra or {},
+        )
+
+    def line(self, oid: str, source_ids: list[str], text: str, params: dict[str, Any]) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "output_id": oid,
+            "debate_id": self.debate_id,
+            "task": self.task,
+            "model": self.lm.name,
+            "prompt_id": self.template.prompt_id,
+            "prompt": self.template.template_text(),
+            "params": params,
+            "source_ids": source_ids,
+            "text": text,
+        }
+        if self.target_language:
+            line["target_language"] = self.target_language
+        return line
+
+    def finish(self, line: dict[str, Any], generations: Sequence[Generation], *, empty: bool) -> None:
+        _finish(self.out, line, self.on_record)
+        self.generations.extend(generations)
+        self.generated += 1
+        self.empty += empty
+
+
+def _check_run_args(
+    task: str, target_language: str | None, numbers: dict[str, int | None], minimums: dict[str, int]
+) -> str | None:
+    """Check the task, the numeric options and the target language; return the normalised language."""
+    if task not in TASKS:
+        raise DembiasError(f"unknown task {task!r}; expected one of {list(TASKS)}")
+    for name, value in numbers.items():
+        if value is not None:
+            check_at_least(name, value, minimums[name])
+    if target_language:
+        target_language = normalise_language(target_language)
+    if task == "translation" and not target_language:
+        raise DembiasError("a translation needs --target-language")
+    if task != "translation" and target_language:
+        raise DembiasError("--target-language is only for translations")
+    return target_language
+
+
+def _sample_decoding(decoding: DecodingParams, sample: int) -> DecodingParams:
+    """The decoding of sample ``sample``: the run's, with the sample's seed (sampling only)."""
+    if sample > 0 and not decoding.do_sample:
+        raise DembiasError(
+            "repeated samples need sampling (--sample, temperature > 0): greedy decoding makes the same "
+            "output every time, so samples 1.. would repeat sample 0"
+        )
+    return replace(decoding, seed=sample_seed(decoding.seed, sample))
+
+
 def generate_outputs(
     ws: Workspace,
     *,
@@ -526,6 +627,7 @@ def generate_outputs(
     sample_per_cluster: int | None = None,
     strata: str = "auto",
     decoding: DecodingParams | None = None,
+    sample: int = 0,
     batch_size: int = 8,
     context_tokens: int | None = None,
     device: str | None = None,
@@ -537,30 +639,22 @@ def generate_outputs(
 ) -> GenerateResult:
     """Generate outputs for one debate, checkpointing each, then store them in the corpus.
 
-    ``model`` is a spec for :func:`load_model` or an already loaded model. ``on_record`` is called
-    with each checkpoint line after it is written (for progress hooks; an exception stops the run
-    with everything written so far kept). See the module docstring for resumption.
+    ``model`` is a spec for :func:`load_model` or an already loaded model. ``sample`` is the index of a
+    repeated sample (0 for the first): it seeds sampling with :func:`sample_seed` (the contributions
+    drawn by ``sample_per_cluster`` stay those of ``decoding.seed``), is recorded in every output's
+    ``params`` with the seed used, and needs ``decoding.do_sample`` when above 0. ``on_record`` is called
+    with each checkpoint line after it is written (for progress hooks; an exception stops the run with
+    everything written so far kept). See the module docstring for resumption.
     """
-    from tqdm.auto import tqdm
-
-    if task not in TASKS:
-        raise DembiasError(f"unknown task {task!r}; expected one of {list(TASKS)}")
-    for name, value, minimum in (
-        ("limit", limit, 1),
-        ("sample_per_cluster", sample_per_cluster, 1),
-        ("batch_size", batch_size, 1),
-        ("context_tokens", context_tokens, 64),
-        ("threads", threads, 1),
-    ):
-        if value is not None:
-            check_at_least(name, value, minimum)
-    if target_language:
-        target_language = normalise_language(target_language)
-    if task == "translation" and not target_language:
-        raise DembiasError("a translation needs --target-language")
-    if task != "translation" and target_language:
-        raise DembiasError("--target-language is only for translations")
+    target_language = _check_run_args(
+        task,
+        target_language,
+        {"limit": limit, "sample_per_cluster": sample_per_cluster, "batch_size": batch_size,
+         "context_tokens": context_tokens, "threads": threads},
+        {"limit": 1, "sample_per_cluster": 1, "batch_size": 1, "context_tokens": 64, "threads": 1},
+    )  # fmt: skip
     decoding = decoding or DecodingParams(max_new_tokens=256 if task == "summary" else 96)
+    run_decoding = _sample_decoding(decoding, sample)
     template = get_prompt(prompt_id, task=task)
     started = time.perf_counter()
     contributions, stratification = select_contributions(
@@ -568,10 +662,9 @@ def generate_outputs(
     )
     if contributions.empty:
         raise DembiasError(f"debate {debate_id!r} has no contributions to generate from")
-    spec = model.spec if isinstance(model, LoadedModel) else model
     if out is None:
         key = {
-            "model": spec,
+            "model": model.spec if isinstance(model, LoadedModel) else model,
             "prompt": template.prompt_id,
             "target_language": target_language,
             "limit": limit,
@@ -579,122 +672,123 @@ def generate_outputs(
             "strata": strata,
             "decoding": asdict(decoding),
             "context_tokens": context_tokens,
+            **({"sample": sample} if sample else {}),
         }
         out = default_checkpoint(ws, task=task, debate_id=debate_id, key=key)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = read_checkpoint(out)
     lm = model if isinstance(model, LoadedModel) else load_model(model, device=device, threads=threads)
-    base_params: dict[str, Any] = {
-        **decoding.identity(),
-        "model_spec": lm.spec,
-        "model_revision": lm.revision,
-        "device": lm.device,
-        "batch_size": batch_size,
-    }
-
-    def output_id(source_ids: list[str], extra: dict[str, Any] | None = None) -> str:
-        return output_id_for(
-            "generate",
-            debate_id,
-            task,
-            lm.name,
-            lm.revision,
-            template.prompt_id,
-            source_ids,
-            target_language,
-            decoding.identity(),
-            extra or {},
-        )
-
-    def base_line(oid: str, source_ids: list[str], text: str, params: dict[str, Any]) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "output_id": oid,
-            "debate_id": debate_id,
-            "task": task,
-            "model": lm.name,
-            "prompt_id": template.prompt_id,
-            "prompt": template.template_text(),
-            "params": params,
-            "source_ids": source_ids,
-            "text": text,
-        }
-        if target_language:
-            line["target_language"] = target_language
-        return line
-
-    generations: list[Generation] = []
-    generated = empty = 0
-    planned: list[str] = []
+    run = _Run(
+        ws=ws, task=task, debate_id=debate_id, lm=lm, template=template, decoding=run_decoding,
+        target_language=target_language, out=out, done=read_checkpoint(out),
+        base_params={
+            **run_decoding.identity(), "model_spec": lm.spec, "model_revision": lm.revision, "device": lm.device,
+            "batch_size": batch_size, "sample": sample, "seed": run_decoding.seed if run_decoding.do_sample else None,
+        },
+        batch_size=batch_size, show_progress=show_progress, on_record=on_record,
+    )  # fmt: skip
     if task == "summary":
-        known = set(_debate_ids(ws, debate_id))
-        source_ids = [str(c) for c in contributions["contribution_id"]]
-        context = context_tokens or min(lm.context_tokens, DEFAULT_SUMMARY_CONTEXT)
-        oid = output_id(source_ids, {"context_tokens": context})
-        planned.append(oid)
-        if oid not in done:
-            with tqdm(desc=f"summary {debate_id}", unit="call", disable=not show_progress) as bar:
-                text, info = summarize(
-                    lm,
-                    contributions,
-                    topic=debate_topic(ws, debate_id),
-                    template=template,
-                    decoding=decoding,
-                    context_tokens=context,
-                    batch_size=batch_size,
-                    progress=bar.update,
-                )
-            units, dropped = parse_citations(text, known)
-            params = {
-                **base_params,
-                **{k: v for k, v in info.items() if k != "generations"},
-                "dropped_citations": dropped,
-                "context_tokens": context,
-            }
-            line = base_line(oid, source_ids, text, params)
-            line["units"] = units
-            _finish(out, line, on_record)
-            generated += 1
-            generations.extend(info.pop("generations"))
-            empty += not units
+        _generate_summary(run, contributions, context_tokens or min(lm.context_tokens, DEFAULT_SUMMARY_CONTEXT))
     else:
-        language = language_name(target_language) if target_language else ""
-        todo = []
-        for cid, text in contributions[["contribution_id", "text"]].values:
-            oid = output_id([str(cid)])
-            planned.append(oid)
-            if oid not in done:
-                todo.append((oid, str(cid), str(text)))
-        with tqdm(total=len(todo), desc=f"{task} {debate_id}", unit="item", disable=not show_progress) as bar:
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
-                conversations = [template.messages(text=text, language=language) for _, _, text in batch]
-                results = lm.generate(conversations, decoding=decoding)
-                generations.extend(results)
-                for (oid, cid, _), gen in zip(batch, results, strict=True):
-                    params = {
-                        **base_params,
-                        "timings": _timings([gen]) | {"batch_seconds": round(gen.batch_seconds, 3)},
-                    }
-                    line = base_line(oid, [cid], gen.text, params)
-                    _finish(out, line, on_record)
-                    generated += 1
-                    empty += not gen.text
-                bar.update(len(batch))
-    tps = _timings(generations)["tokens_per_s"]
-    stored = store_checkpoint(ws, out, planned) if store else 0
+        _generate_per_contribution(run, contributions)
     return GenerateResult(
         out=out,
-        planned=len(planned),
-        generated=generated,
-        resumed=sum(1 for oid in planned if oid in done),
-        empty=empty,
-        stored=stored,
+        planned=len(run.planned),
+        generated=run.generated,
+        resumed=sum(1 for oid in run.planned if oid in run.done),
+        empty=run.empty,
+        stored=store_checkpoint(ws, out, run.planned) if store else 0,
         stratification=stratification,
         seconds=round(time.perf_counter() - started, 2),
-        tokens_per_s=tps,
-        output_ids=planned,
+        tokens_per_s=_timings(run.generations)["tokens_per_s"],
+        output_ids=run.planned,
     )
+
+
+def _generate_summary(run: _Run, contributions: pd.DataFrame, context: int) -> None:
+    """One summary of the contributions (map-reduce when long), unless the checkpoint has it."""
+    from tqdm.auto import tqdm
+
+    known = set(_debate_ids(run.ws, run.debate_id))
+    source_ids = [str(c) for c in contributions["contribution_id"]]
+    oid = run.output_id(source_ids, {"context_tokens": context})
+    run.planned.append(oid)
+    if oid in run.done:
+        return
+    with tqdm(desc=f"summary {run.debate_id}", unit="call", disable=not run.show_progress) as bar:
+        text, info = summarize(
+            run.lm,
+            contributions,
+            topic=debate_topic(run.ws, run.debate_id),
+            template=run.template,
+            decoding=run.decoding,
+            context_tokens=context,
+            batch_size=run.batch_size,
+            progress=bar.update,
+        )
+    units, dropped = parse_citations(text, known)
+    generations = info.pop("generations")
+    params = {**run.base_params, **info, "dropped_citations": dropped, "context_tokens": context}
+    line = run.line(oid, source_ids, text, params)
+    line["units"] = units
+    run.finish(line, generations, empty=not units)
+
+
+def _generate_per_contribution(run: _Run, contributions: pd.DataFrame) -> None:
+    """One output per contribution (reformulation or translation), in batches, skipping finished ones."""
+    from tqdm.auto import tqdm
+
+    language = language_name(run.target_language) if run.target_language else ""
+    todo = []
+    for cid, text in contributions[["contribution_id", "text"]].values:
+        oid = run.output_id([str(cid)])
+        run.planned.append(oid)
+        if oid not in run.done:
+            todo.append((oid, str(cid), str(text)))
+    with tqdm(total=len(todo), desc=f"{run.task} {run.debate_id}", unit="item", disable=not run.show_progress) as bar:
+        for start in range(0, len(todo), run.batch_size):
+            batch = todo[start : start + run.batch_size]
+            conversations = [run.template.messages(text=text, language=language) for _, _, text in batch]
+            results = run.lm.generate(conversations, decoding=run.decoding)
+            for (oid, cid, _), gen in zip(batch, results, strict=True):
+                timings = _timings([gen]) | {"batch_seconds": round(gen.batch_seconds, 3)}
+                line = run.line(oid, [cid], gen.text, {**run.base_params, "timings": timings})
+                run.finish(line, [gen], empty=not gen.text)
+            bar.update(len(batch))
+
+
+def generate_variants(
+    ws: Workspace,
+    *,
+    model: str | LoadedModel = DEFAULT_MODEL,
+    prompt_ids: Sequence[str | None] = (None,),
+    samples: int = 1,
+    device: str | None = None,
+    threads: int | None = None,
+    **options: Any,
+) -> list[GenerateResult]:
+    """:func:`generate_outputs` for every prompt id x sample 0..``samples``-1, loading the model once.
+
+    ``options`` are the other keyword arguments of :func:`generate_outputs` (task, debate_id,
+    decoding, out...). More than one sample needs ``decoding.do_sample`` (greedy repeats would be
+    identical); each (prompt, sample) has its own default checkpoint, so a killed run resumes.
+    """
+    check_at_least("samples", samples, 1)
+    prompt_ids = list(dict.fromkeys(prompt_ids or [None]))
+    decoding = options.get("decoding")
+    if samples > 1 and not (decoding and decoding.do_sample):
+        raise DembiasError(
+            f"--samples {samples} needs sampling (--sample, temperature > 0): greedy decoding makes the "
+            "same output every time"
+        )
+    for prompt_id in prompt_ids:  # check every prompt before the (slow) model load
+        get_prompt(prompt_id, task=options.get("task", ""))
+    lm = model if isinstance(model, LoadedModel) else load_model(model, device=device, threads=threads)
+    return [
+        generate_outputs(ws, model=lm, prompt_id=prompt_id, sample=k, **options)
+        for prompt_id in prompt_ids
+        for k in range(samples)
+    ]
 
 
 def _finish(out: Path, line: dict[str, Any], on_record: Callable[[dict[str, Any]], None] | None) -> None:

@@ -69,6 +69,19 @@ _TEMPLATES = (
         ),
     ),
     PromptTemplate(
+        prompt_id="summary-v2",
+        task="summary",
+        system="You summarize public debates for a citizens' assembly. Every distinct opinion must be represented.",
+        user=(
+            "Contributions to a public debate about: {topic}\n"
+            "Each line starts with the contribution's id in brackets.\n\n"
+            "{contributions}\n\n"
+            "Write one sentence for each distinct opinion, from the most common to the rarest, and do not leave "
+            "out opinions held by few people. End every sentence with the ids of the contributions that hold "
+            "it, in brackets, like [12] or [12, 40]."
+        ),
+    ),
+    PromptTemplate(
         prompt_id="summary-reduce-v1",
         task="summary",
         user=(
@@ -92,7 +105,7 @@ DEFAULT_PROMPTS: dict[str, str] = {
 }
 
 #: The reduce prompt that goes with each summary prompt (map-reduce over long debates).
-REDUCE_PROMPTS: dict[str, str] = {"summary-v1": "summary-reduce-v1"}
+REDUCE_PROMPTS: dict[str, str] = {"summary-v1": "summary-reduce-v1", "summary-v2": "summary-reduce-v1"}
 
 #: Language names for target-language codes in prompts (a code not listed is used as given).
 LANGUAGE_NAMES: dict[str, str] = {

@@ -541,3 +541,31 @@ def interaction_runs(ws: Workspace, debate_id: str | None) -> list[RunInfo]:
     scored = [r for r in list_runs(ws, stage="interactions") if r.manifest.get("params", {}).get("scope")]
     scored.sort(key=lambda r: r.created_at, reverse=True)
     return [r for r in scored if r.debate_id == debate_id] + [r for r in scored if r.debate_id is None]
+
+
+# --------------------------------------------------------------------------------------------------
+# repeated samples and prompt variants (issue 21)
+
+
+@_readable
+def output_variants(ws: Workspace, output_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Which setting made each output: debate, task, model, prompt id, target language, sample index and seed.
+
+    ``sample`` and ``seed`` come from the output's ``params`` (``dembias generate --samples``); an output
+    without them (imported, or made before samples existed) is sample 0 with no seed. Every output, or
+    only ``output_ids``.
+    """
+    con = open_corpus(ws)
+    try:
+        frame = con.execute(
+            """
+            SELECT output_id, debate_id, task, model, prompt_id, target_language,
+                   coalesce(TRY_CAST(json_extract(params, '$.sample') AS INTEGER), 0) AS sample,
+                   TRY_CAST(json_extract(params, '$.seed') AS BIGINT) AS seed
+            FROM outputs WHERE ? IS NULL OR list_contains(?, output_id) ORDER BY output_id
+            """,
+            [None if output_ids is None else list(output_ids)] * 2,
+        ).df()
+    finally:
+        con.close()
+    return frame

@@ -397,3 +397,73 @@ def test_empty_answers_are_listed_and_not_retried(ws: Workspace, tiny_model_dir:
 
 def test_summary_topic_prefers_a_short_question(ws: Workspace) -> None:
     assert debate_topic(ws, "d1") == "Our town"
+
+
+# --------------------------------------------------------------------------------------------------
+# repeated samples and prompt variants
+
+
+def test_sample_seeds_are_stable_and_distinct() -> None:
+    from dembias.generate import sample_seed
+
+    assert sample_seed(7, 0) == 7  # sample 0 is the run's own seed: single-sample ids do not change
+    seeds = [sample_seed(7, k) for k in range(5)]
+    assert len(set(seeds)) == 5 and seeds == [sample_seed(7, k) for k in range(5)]
+    assert sample_seed(0, 1) != sample_seed(1, 1) and sample_seed(0, 1) != 1
+
+
+def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
+    from dembias.generate import generate_variants, sample_seed
+
+    options = dict(
+        task="reformulation", debate_id="d1", model=tiny_lm, limit=2, samples=3, show_progress=False,
+        decoding=DecodingParams(max_new_tokens=6, do_sample=True, temperature=1.0, seed=5),
+    )  # fmt: skip
+    results = generate_variants(ws, **options)
+    assert [r.generated for r in results] == [2, 2, 2]
+    assert len({r.out for r in results}) == 3  # one checkpoint per sample: its key includes the sample
+    records = [r for res in results for r in read_outputs_jsonl(res.out)]
+    assert [(r.params["sample"], r.params["seed"]) for r in records] == [
+        (k, sample_seed(5, k)) for k in range(3) for _ in range(2)
+    ]
+    assert len({r.output_id for r in records}) == 6
+    assert {r.model for r in records} == {"tiny-llm0"} and {r.prompt_id for r in records} == {"reformulation-v1"}
+    again = generate_variants(ws, **options)
+    assert [(r.generated, r.resumed, r.stored) for r in again] == [(0, 2, 0)] * 3
+    assert len(corpus_outputs(ws)) == 6
+
+
+def test_greedy_repeats_are_refused(ws: Workspace, tiny_lm) -> None:
+    from dembias.generate import generate_variants
+
+    with pytest.raises(DembiasError, match="needs sampling"):
+        generate_variants(ws, task="reformulation", debate_id="d1", model=tiny_lm, samples=2)
+    with pytest.raises(DembiasError, match="repeated samples need sampling"):
+        generate_outputs(ws, task="reformulation", debate_id="d1", model=tiny_lm, sample=1)
+    with pytest.raises(DembiasError, match="unknown prompt"):
+        generate_variants(ws, task="summary", debate_id="d1", model=tiny_lm, prompt_ids=["summary-v1", "nope"])
+
+
+def test_cli_several_prompts_and_samples(ws: Workspace, tiny_model_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    base = ["generate", "-w", str(ws.root), "--task", "summary", "--debate", "d1", "--model", str(tiny_model_dir)]
+    tail = ["--max-new-tokens", "6", "--device", "cpu", "--threads", "1", "--json"]
+    refused = CliRunner().invoke(app, [*base, "--samples", "2", *tail])
+    assert refused.exit_code != 0 and "needs sampling" in str(refused.exception)
+    result = CliRunner().invoke(
+        app, [*base, "--prompt", "summary-v1,summary-v2", "--samples", "2", "--sample", "--seed", "3", *tail]
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout[result.stdout.index("{") :])
+    assert view["planned"] == 4 and len(view["runs"]) == 4
+    con = duckdb.connect(str(ws.corpus_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT prompt_id, json_extract(params, '$.sample')::INT, model FROM outputs ORDER BY 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [r[:2] for r in rows] == [("summary-v1", 0), ("summary-v1", 1), ("summary-v2", 0), ("summary-v2", 1)]

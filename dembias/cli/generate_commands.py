@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
-from dembias.generate import DEFAULT_MODEL, DecodingParams, generate_outputs
+from dembias.generate import DEFAULT_MODEL, DecodingParams, GenerateResult, generate_variants
 
 
 @app.command("generate")
@@ -19,7 +19,13 @@ def generate(
     model: Annotated[
         str, typer.Option("--model", help="'smollm2' (offline default), a transformers model id, or a folder.")
     ] = DEFAULT_MODEL,
-    prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt id (default: TASK-v1).")] = None,
+    prompt: Annotated[
+        list[str] | None,
+        typer.Option("--prompt", help="Prompt id (default: TASK-v1); repeat it or give a comma list for several."),
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help="Repeated samples per prompt (N > 1 needs --sample).")
+    ] = 1,
     target_language: Annotated[
         str | None, typer.Option("--target-language", help="Target language code of translations (e.g. fr).")
     ] = None,
@@ -64,12 +70,13 @@ def generate(
         seed=seed,
         repetition_penalty=repetition_penalty,
     )
-    result = generate_outputs(
+    results = generate_variants(
         workspace_from(workspace),
         task=task,
         debate_id=debate,
         model=model,
-        prompt_id=prompt,
+        prompt_ids=prompt_ids(prompt),
+        samples=samples,
         target_language=target_language,
         limit=limit,
         sample_per_cluster=sample_per_cluster,
@@ -83,9 +90,28 @@ def generate(
         store=not no_store,
     )
     if json_out:
-        emit_json(result.to_dict())
-    else:
+        emit_json(variants_json(results))
+        return
+    for result in results:
         progress(
             f"{result.generated} generated, {result.resumed} from the checkpoint, {result.empty} empty, "
             f"{result.stored} stored; {result.tokens_per_s} tokens/s; checkpoint {result.out}"
         )
+
+
+def prompt_ids(values: list[str] | None) -> list[str | None]:
+    """The prompt ids of repeated ``--prompt`` options, each possibly a comma list (none: the default)."""
+    ids = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+    return list(dict.fromkeys(ids)) or [None]
+
+
+def variants_json(results: list[GenerateResult]) -> dict:
+    """The ``--json`` view: the first run's fields (the whole result of a one-prompt one-sample run), the
+    counts summed over every (prompt, sample) run, and ``runs``, one record per run."""
+    runs = [r.to_dict() for r in results]
+    view = dict(runs[0])
+    for name in ("planned", "generated", "resumed", "empty", "stored"):
+        view[name] = sum(r[name] for r in runs)
+    view["seconds"] = round(sum(r["seconds"] for r in runs), 2)
+    view["runs"] = runs
+    return view
