@@ -569,3 +569,26 @@ def output_variants(ws: Workspace, output_ids: Sequence[str] | None = None) -> p
     finally:
         con.close()
     return frame
+
+
+@_readable
+def run_sample_spread(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
+    """Each pluralism metric of a scoring run per model, and per model x prompt, across repeated samples.
+
+    The frame of :func:`dembias.sample_spread.spread_by_levels`: model, prompt_id (None on the
+    all-prompts row), metric, n_samples, n_outputs, mean, sd, min, max and the 95% t interval
+    low-high over the sample scores. Empty when the run scored nothing.
+    """
+    from dembias.sample_spread import PLURALISM_SPREAD_METRICS, pluralism_sample_scores, spread_by_levels
+
+    wide = scorecard(ws, pluralism_run)
+    metrics = [m for m in PLURALISM_SPREAD_METRICS if m in wide.columns]
+    if wide.empty or not metrics:
+        return pd.DataFrame()
+    scores = wide[["output_id", "model", *metrics]].melt(
+        id_vars=["output_id", "model"], var_name="metric", value_name="value"
+    )
+    variants = output_variants(ws, list(wide["output_id"]))
+    scores = scores.merge(variants[["output_id", "debate_id"]], on="output_id", how="left")
+    long = pluralism_sample_scores(scores, variants, metrics=metrics)
+    return spread_by_levels(long, levels=[("model",), ("model", "prompt_id")])

@@ -91,6 +91,9 @@ else:
     st.warning("Moved beyond their intervals: " + ", ".join(moved["name"]))
 shared.download(table, f"{sel.debate_id}-compare-metrics")
 
+# issue 21: each model's spread across repeated samples (before the cluster flips, which may stop the page)
+shared.sample_spread_section(sel, run_a)
+
 st.subheader("Clusters that flip between surviving and dropped")
 if not same_mapping or not mapping_a:
     st.info(

@@ -646,3 +646,46 @@ def interaction_runs(root: str, _version: tuple[float, int], debate_id: str) -> 
         {"run_id": r.run_id, "debate_id": r.debate_id, "params": r.manifest.get("params", {})}
         for r in queries.interaction_runs(Workspace(root), debate_id)
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# spread across repeated samples (issue 21): a section of the Compare page
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_sample_spread(root: str, pluralism_run: str) -> pd.DataFrame:
+    return queries.run_sample_spread(Workspace(root), pluralism_run)
+
+
+def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
+    """Per model (and model x prompt): one metric's mean across repeated samples, its SD, range and t interval."""
+    from dembias.explain import metric_title
+
+    st.subheader("Spread across repeated samples")
+    spread = run_sample_spread(sel.root, pluralism_run)
+    if spread is None or spread.empty:
+        st.info("This scoring run has no metric to show across samples.")
+        return
+    metric = st.selectbox(
+        "Metric across samples", sorted(set(spread["metric"])), format_func=metric_title, key="w_spread_metric"
+    )
+    table = spread[spread["metric"] == metric].drop(columns=["metric"]).copy()
+    table["model"] = table["model"].map(model_label)
+    table["prompt_id"] = table["prompt_id"].fillna("all prompts")
+    table = table.rename(columns={"prompt_id": "prompt", "n_samples": "samples", "n_outputs": "outputs"})
+    st.caption(
+        "Each model's summaries generated several times with different seeds (`dembias generate --samples N "
+        "--sample`). mean: over the samples; sd: between samples; low-high: 95% t interval of the mean over the "
+        "n samples. A low mean with a small sd is the model; a wide range is luck of the draw. With one sample "
+        "there is no spread to show."
+    )
+    text_table(
+        table,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.3f") for c in ("mean", "sd", "min", "max", "low", "high")
+        },
+    )
+    if int(table["samples"].max()) < 2:
+        st.info("Every model here has a single sample: generate repeated samples to see the spread.")
+    download(table, f"{sel.debate_id}-sample-spread")

@@ -46,7 +46,12 @@ def fidelity(
         ),
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print every scored output, the aggregates, the tests and the views.")
+        bool,
+        typer.Option(
+            "--json",
+            help="Print every scored output, the aggregates, the tests, the views and by_model (each measure "
+            "per model and model x prompt across repeated samples).",
+        ),
     ] = False,
 ) -> None:
     """Score the fidelity of reformulations and translations; one `fidelity` run per debate."""
@@ -71,6 +76,9 @@ def fidelity(
     )
     view = fidelity_json(runs)
     if json_out:
+        from dembias.benchmark import fidelity_spread
+
+        view["by_model"] = fidelity_spread(workspace_from(workspace), runs)
         emit_json(view)
         return
     for run in runs:

@@ -73,6 +73,14 @@ def pluralism(
     placebo: Annotated[int, typer.Option(min=0, help="Random-links placebo draws per output (0: none).")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
+    by_model: Annotated[
+        bool,
+        typer.Option(
+            "--by-model",
+            help="With --json: print {outputs, by_model}, by_model holding each metric per model (and model x "
+            "prompt) across repeated samples: mean, SD, min-max and a 95% t interval over the samples.",
+        ),
+    ] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
     from dembias.align import NliModel
@@ -80,7 +88,7 @@ def pluralism(
 
     ws = workspace_from(workspace)
     nli_model = NliModel.load(nli) if nli else None
-    results, per_rows = [], []
+    results, per_rows, all_scored = [], [], []
     wanted = set(output or [])
     for debate_id in _debates(ws, debate, output):
         outputs = None
@@ -107,6 +115,7 @@ def pluralism(
             seed=seed,
             progress=progress,
         )
+        all_scored.extend(scored)
         for s in scored:
             obj = s.to_json(group_by=group_by or ())
             obj["run_id"] = run.run_id if run else None
@@ -121,7 +130,11 @@ def pluralism(
         frame = pd.concat(per_rows, ignore_index=True) if per_rows else pd.DataFrame()
         write_per_contribution(per_contribution, frame)
         progress(f"wrote {len(frame)} rows to {per_contribution}")
-    if as_json:
+    if as_json and by_model:
+        from dembias.benchmark import pluralism_spread
+
+        emit_json({"outputs": results, "by_model": pluralism_spread(ws, all_scored)})
+    elif as_json:
         emit_json(results)
     else:
         for obj in results:

@@ -1,0 +1,217 @@
+"""Benchmark specs: strict validation, the between-sample spread, and a tiny spec run end to end with SmolLM2."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from dembias.benchmark_spec import load_spec
+from dembias.errors import DembiasError, IngestError
+from dembias.sample_spread import sample_spread, spread_by_levels
+from dembias.store import Workspace
+
+from .helpers import write
+
+TEXTS = [
+    ("1", "t0::We should build more bike lanes downtown."),
+    ("2", "t0::Bike lanes make the city safer for children."),
+    ("3", "t0::More bike lanes would cut traffic."),
+    ("4", "t1::A basic income would support people who care for family."),
+    ("5", "t1::Basic income could cause inflation."),
+    ("6", "t2::Farmers should keep rivers clean."),
+]
+
+SPEC = """
+output: out
+samples: 2
+decoding: {temperature: 0.8, seed: 1}
+models:
+  - {spec: smollm2, device: cpu, threads: 1, batch_size: 4}
+debates: [d1]
+tasks:
+  summary: {prompts: [summary-v1, summary-v2], max_new_tokens: 24, context_tokens: 512, strata: none}
+  translation: {languages: [fr], limit: 2, max_new_tokens: 12, strata: none}
+scoring: {resamples: 100, placebo: 0, n_null: 10, embedder: fake}
+"""
+
+
+# --------------------------------------------------------------------------------------------------
+# the spread across samples (pure)
+
+
+def test_sample_spread_averages_within_a_sample_then_spreads_across_samples() -> None:
+    frame = pd.DataFrame(
+        {
+            "model": ["a"] * 5 + ["b"],
+            "sample": [0, 0, 1, 2, 2, 0],
+            "value": [0.2, 0.4, 0.5, 0.9, 0.7, 0.6],  # a's sample scores: 0.3, 0.5, 0.8
+        }
+    )
+    spread = sample_spread(frame, value="value").set_index("model")
+    a = spread.loc["a"]
+    scores = np.array([0.3, 0.5, 0.8])
+    half = stats.t.ppf(0.975, 2) * scores.std(ddof=1) / math.sqrt(3)
+    assert (a["n_samples"], a["n_outputs"]) == (3, 5)
+    assert a["mean"] == pytest.approx(scores.mean()) and a["sd"] == pytest.approx(scores.std(ddof=1))
+    assert (a["min"], a["max"]) == pytest.approx((0.3, 0.8))
+    assert (a["low"], a["high"]) == pytest.approx((scores.mean() - half, scores.mean() + half))
+    b = spread.loc["b"]
+    assert b["n_samples"] == 1 and b["mean"] == 0.6 and all(np.isnan(b[c]) for c in ("sd", "low", "high"))
+    with pytest.raises(DembiasError, match="lack the column"):
+        sample_spread(frame, value="nope")
+
+
+def test_spread_by_levels_has_a_row_per_level_group_and_metric() -> None:
+    frame = pd.DataFrame(
+        {
+            "model": ["a"] * 4,
+            "prompt_id": ["p1", "p1", "p2", "p2"],
+            "sample": [0, 1, 0, 1],
+            "metric": ["survival"] * 4,
+            "value": [0.1, 0.3, 0.5, 0.7],
+        }
+    )
+    spread = spread_by_levels(frame, levels=[("model",), ("model", "prompt_id")])
+    assert list(spread["prompt_id"]) == [None, "p1", "p2"]
+    assert list(spread["mean"]) == pytest.approx([0.4, 0.2, 0.6])  # pooled: samples 0 (0.3) and 1 (0.5)
+    assert list(spread["n_samples"]) == [2, 2, 2]
+
+
+# --------------------------------------------------------------------------------------------------
+# spec validation
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        ("colour: blue\n", "colour", "unknown key"),
+        ("samples: 0\n", "samples", "integer >= 1"),
+        ("samples: two\n", "samples", "integer >= 1"),
+        ("decoding: {sample: false}\n", "decoding.sample", "greedy repeats are identical"),
+        ("decoding: {temprature: 0.5}\n", "decoding.temprature", "unknown key"),
+        ("scoring: {resamples: 5}\n", "scoring.resamples", "integer >= 100"),
+    ],
+)
+def test_bad_top_level_values_name_file_key_and_value(tmp_path: Path, change: str, key: str, message: str) -> None:
+    path = write(tmp_path / "spec.yaml", SPEC + change)
+    with pytest.raises(IngestError, match=message) as info:
+        load_spec(path)
+    assert info.value.file == str(path) and info.value.field == key
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        ("summary-v1, summary-v2", "summary-v1, summary-v9", "tasks.summary.prompts[1]", "unknown prompt"),
+        ("summary-v1, summary-v2", "translation-v1", "tasks.summary.prompts[0]", "is for task 'translation'"),
+        ("languages: [fr], ", "", "tasks.translation.languages", "is required"),
+        ("languages: [fr]", "languages: [xx-notalang]", "tasks.translation.languages[0]", "not a language"),
+        ("{spec: smollm2,", "{model: smollm2,", "models[0].model", "unknown key"),
+        ("threads: 1,", "threads: 0,", "models[0].threads", "integer >= 1"),
+        ("device: cpu,", "base_url: localhost:8080,", "models[0].base_url", "http"),
+        ("debates: [d1]", "debates: []", "debates", "non-empty list"),
+        ("strata: none}\n  translation", "strata: some}\n  translation", "tasks.summary.strata", "must be one of"),
+        ("  translation:", "  rewrite:", "tasks.rewrite", "unknown key"),
+    ],
+)
+def test_bad_nested_values_name_the_key(tmp_path: Path, old: str, new: str, key: str, message: str) -> None:
+    assert old in SPEC
+    path = write(tmp_path / "spec.yaml", SPEC.replace(old, new, 1))
+    with pytest.raises(IngestError, match=message) as info:
+        load_spec(path)
+    assert info.value.field == key
+
+
+def test_missing_keys_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="is required") as info:
+        load_spec(write(tmp_path / "a.yaml", SPEC.replace("output: out\n", "")))
+    assert info.value.field == "output"
+    with pytest.raises(IngestError, match="not valid YAML"):
+        load_spec(write(tmp_path / "b.yaml", "models: [\n"))
+    with pytest.raises(IngestError, match="must be a mapping"):
+        load_spec(write(tmp_path / "c.yaml", "- a list\n"))
+    with pytest.raises(DembiasError, match="cannot read the benchmark spec"):
+        load_spec(tmp_path / "missing.yaml")
+
+
+def test_a_good_spec_and_the_demo_spec_parse(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path / "spec.yaml", SPEC))
+    assert spec.output == tmp_path / "out" and spec.samples == 2 and spec.do_sample
+    assert [t.task for t in spec.tasks] == ["summary", "translation"]
+    assert spec.tasks[0].prompts == ("summary-v1", "summary-v2") and spec.tasks[1].languages == ("fr",)
+    demo = load_spec(Path(__file__).resolve().parent.parent / "benchmarks" / "specs" / "demo.yaml")
+    assert demo.debates == ("nz-ubi",) and demo.samples == 2 and demo.models[0].spec == "smollm2"
+
+
+# --------------------------------------------------------------------------------------------------
+# a tiny spec end to end (real SmolLM2, tiny budgets)
+
+
+@pytest.fixture
+def bench_ws(tmp_path: Path) -> Workspace:
+    from dembias.ingest import ingest_contributions
+    from dembias.store import write_run
+
+    rows = "id,text\n" + "\n".join(f"{i},{t}" for i, t in TEXTS) + "\n"
+    ws = Workspace.resolve(tmp_path / "ws")
+    ingest_contributions(ws, write(tmp_path / "c.csv", rows), debate_id="d1", title="Our town", language="en")
+    assignments = pd.DataFrame({"contribution_id": [i for i, _ in TEXTS], "cluster": [0, 0, 0, 1, 1, 2]})
+    write_run(
+        ws,
+        stage="mapping",
+        debate_id="d1",
+        tables={"assignments": assignments},
+        params={"embedder": "fake", "revision": "dim=16;noise=0.3;seed=0"},
+    )
+    return ws
+
+
+def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    spec = write(tmp_path / "spec.yaml", SPEC)
+    result = CliRunner().invoke(app, ["benchmark", "run", str(spec), "-w", str(bench_ws.root), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["generated"] == 4 + 4  # 2 prompts x 2 samples summaries; 2 contributions x 2 samples in French
+    assert len(summary["runs"]["pluralism"]) == 1 and len(summary["runs"]["fidelity"]) == 1
+    table = pd.read_csv(tmp_path / "out" / "table.csv", keep_default_na=False, na_values=[""])
+    for column in ("value", "low", "high", "sd", "min", "max"):
+        assert pd.api.types.is_float_dtype(table[column]), column
+    assert set(table["task"]) == {"summary", "translation"} and set(table["debate_id"]) == {"d1"}
+    assert set(table[table["task"] == "translation"]["language"]) == {"fr"}
+    assert set(table[table["task"] == "summary"]["language"]) == {"en"}
+    summaries = table[table["task"] == "summary"]
+    assert {"survival", "minority_topic_survival", "uer_topics"} <= set(summaries["metric"])
+    assert set(summaries["prompt_id"].fillna("")) == {"", "summary-v1", "summary-v2"}
+    survival = summaries[summaries["metric"] == "survival"].set_index(summaries["prompt_id"].fillna("all"))
+    assert list(survival.loc[["all", "summary-v1", "summary-v2"], "n_outputs"]) == [4, 2, 2]
+    translations = table[table["task"] == "translation"]
+    assert set(translations["metric"]) == {"similarity", "review_score", "flagged"}
+    assert (table["n_samples"] == 2).all()
+    spread = table.dropna(subset=["low"])
+    assert ((spread["low"] <= spread["value"] + 1e-9) & (spread["value"] <= spread["high"] + 1e-9)).all()
+    assert ((table["min"] <= table["value"] + 1e-9) & (table["value"] <= table["max"] + 1e-9)).all()
+    payload = json.loads((tmp_path / "out" / "table.json").read_text())
+    assert len(payload["rows"]) == len(table) and payload["samples"] == 2
+
+    again = CliRunner().invoke(app, ["benchmark", "run", str(spec), "-w", str(bench_ws.root), "--json"])
+    assert again.exit_code == 0, again.output
+    second = json.loads(again.stdout[again.stdout.index("{") :])
+    assert (second["generated"], second["resumed"], second["outputs"]) == (0, 8, 8)
+
+
+def test_unknown_debate_is_refused_before_loading_a_model(bench_ws: Workspace, tmp_path: Path) -> None:
+    from dembias.benchmark import run_benchmark
+
+    spec = load_spec(write(tmp_path / "spec.yaml", SPEC.replace("debates: [d1]", "debates: [d1, nowhere]")))
+    with pytest.raises(DembiasError, match=r"debates\[1\]: unknown debate 'nowhere'"):
+        run_benchmark(spec, bench_ws)
