@@ -17,6 +17,7 @@ from dembias.sample_spread import sample_spread, spread_by_levels
 from dembias.store import Workspace
 
 from .helpers import write
+from .test_generate import tiny_model_dir  # noqa: F401 - a fixture: a tiny random Llama saved to disk
 
 TEXTS = [
     ("1", "t0::We should build more bike lanes downtown."),
@@ -32,7 +33,7 @@ output: out
 samples: 2
 decoding: {temperature: 0.8, seed: 1}
 models:
-  - {spec: smollm2, device: cpu, threads: 1, batch_size: 4}
+  - {spec: MODEL, device: cpu, threads: 1, batch_size: 4}
 debates: [d1]
 tasks:
   summary: {prompts: [summary-v1, summary-v2], max_new_tokens: 24, context_tokens: 512, strata: none}
@@ -141,7 +142,7 @@ def test_missing_keys_and_bad_files(tmp_path: Path) -> None:
 
 
 def test_a_good_spec_and_the_demo_spec_parse(tmp_path: Path) -> None:
-    spec = load_spec(write(tmp_path / "spec.yaml", SPEC))
+    spec = load_spec(write(tmp_path / "spec.yaml", SPEC.replace("MODEL", "smollm2")))
     assert spec.output == tmp_path / "out" and spec.samples == 2 and spec.do_sample
     assert [t.task for t in spec.tasks] == ["summary", "translation"]
     assert spec.tasks[0].prompts == ("summary-v1", "summary-v2") and spec.tasks[1].languages == ("fr",)
@@ -172,12 +173,14 @@ def bench_ws(tmp_path: Path) -> Workspace:
     return ws
 
 
-def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["tiny", pytest.param("smollm2", marks=pytest.mark.slow)])
+def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Path, model: str, request) -> None:
     from typer.testing import CliRunner
 
     from dembias.cli import app
 
-    spec = write(tmp_path / "spec.yaml", SPEC)
+    spec_model = str(request.getfixturevalue("tiny_model_dir")) if model == "tiny" else model
+    spec = write(tmp_path / "spec.yaml", SPEC.replace("MODEL", spec_model))
     result = CliRunner().invoke(app, ["benchmark", "run", str(spec), "-w", str(bench_ws.root), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout[result.stdout.index("{") :])
@@ -192,7 +195,8 @@ def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Pa
     summaries = table[table["task"] == "summary"]
     assert {"survival", "minority_topic_survival", "uer_topics"} <= set(summaries["metric"])
     assert set(summaries["prompt_id"].fillna("")) == {"", "summary-v1", "summary-v2"}
-    survival = summaries[summaries["metric"] == "survival"].set_index(summaries["prompt_id"].fillna("all"))
+    survival = summaries[summaries["metric"] == "survival"]
+    survival = survival.set_index(survival["prompt_id"].fillna("all"))
     assert list(survival.loc[["all", "summary-v1", "summary-v2"], "n_outputs"]) == [4, 2, 2]
     translations = table[table["task"] == "translation"]
     assert set(translations["metric"]) == {"similarity", "review_score", "flagged"}
@@ -207,6 +211,34 @@ def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Pa
     assert again.exit_code == 0, again.output
     second = json.loads(again.stdout[again.stdout.index("{") :])
     assert (second["generated"], second["resumed"], second["outputs"]) == (0, 8, 8)
+    check_by_model_blocks(bench_ws)
+
+
+def check_by_model_blocks(ws: Workspace) -> None:
+    """`score pluralism --json --by-model` and `score fidelity --json` report each model's spread over samples."""
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    base = ["-w", str(ws.root), "--debate", "d1", "--json"]
+    plural = CliRunner().invoke(
+        app, ["score", "pluralism", *base, "--by-model", "--resamples", "100", "--placebo", "0"]
+    )
+    assert plural.exit_code == 0, plural.output
+    view = json.loads(plural.stdout[plural.stdout.index("{") :])
+    assert len(view["outputs"]) == 4
+    rows = {(r["prompt_id"], r["metric"]): r for r in view["by_model"]}
+    pooled, per_prompt = rows[(None, "survival")], rows[("summary-v1", "survival")]
+    assert (pooled["n_samples"], pooled["n_outputs"], per_prompt["n_samples"], per_prompt["n_outputs"]) == (2, 4, 2, 2)
+    assert pooled["min"] <= pooled["mean"] <= pooled["max"]
+    assert {"debate_id", "model", "sd", "low", "high"} <= set(pooled)
+    fidelity = CliRunner().invoke(app, ["score", "fidelity", *base, "--embedder", "fake", "--n-null", "10"])
+    assert fidelity.exit_code == 0, fidelity.output
+    block = json.loads(fidelity.stdout[fidelity.stdout.index("{") :])["by_model"]
+    similarity = [r for r in block if r["metric"] == "similarity" and r["prompt_id"] is None]
+    assert [(r["task"], r["target_language"], r["n_samples"], r["n_outputs"]) for r in similarity] == [
+        ("translation", "fr", 2, 4)
+    ]
 
 
 def test_unknown_debate_is_refused_before_loading_a_model(bench_ws: Workspace, tmp_path: Path) -> None:
