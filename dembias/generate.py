@@ -17,6 +17,10 @@ A run takes contributions of one debate, prompts a transformers causal LM with a
   revision, prompt, source ids, target language and decoding parameters), so a killed run started again
   with the same arguments skips what the checkpoint holds and never duplicates an output. At the end
   the planned outputs are stored in the workspace corpus (those already there are skipped).
+* **Repeated samples and prompt variants** (:func:`generate_variants`): every prompt id x sample
+  0..N-1, the model loaded once. Sample k samples with :func:`sample_seed` (sample 0: the run's seed);
+  each output's ``params`` record ``sample`` and ``seed``; each (prompt, sample) has its own checkpoint.
+  Greedy decoding with N > 1 is refused (the samples would be copies). See ``docs/benchmark.md``.
 """
 
 from __future__ import annotations

@@ -143,6 +143,15 @@ FIDELITY_LEVELS = (
     ("debate_id", "task", "target_language", "model", "prompt_id"),
 )
 _VARIANT_COLUMNS = ("output_id", "prompt_id", "sample", "seed")
+#: The prompt id of an output that names none (imported outputs, baselines), so that its per-prompt row is
+#: told apart from the all-prompts row (prompt_id None).
+NO_PROMPT_ID = "(no prompt id)"
+
+
+def _with_variants(frame: pd.DataFrame, variants: pd.DataFrame) -> pd.DataFrame:
+    merged = frame.merge(variants[list(_VARIANT_COLUMNS)], on="output_id", how="left")
+    merged["prompt_id"] = merged["prompt_id"].astype(object).where(merged["prompt_id"].notna(), NO_PROMPT_ID)
+    return merged
 
 
 def pluralism_sample_scores(
@@ -155,7 +164,7 @@ def pluralism_sample_scores(
     added); ``variants``: :func:`dembias.queries.output_variants` (prompt id, sample, seed per output).
     """
     frame = scores[scores["metric"].isin(metrics)][["output_id", "debate_id", "model", "metric", "value"]]
-    return frame.merge(variants[list(_VARIANT_COLUMNS)], on="output_id", how="left")
+    return _with_variants(frame, variants)
 
 
 def fidelity_sample_scores(
@@ -172,4 +181,4 @@ def fidelity_sample_scores(
         frame = frame.assign(target_language=None)
     long = frame[[*keep, *metrics]].melt(id_vars=keep, var_name="metric", value_name="value")
     long["target_language"] = long["target_language"].astype(object).where(long["target_language"].notna(), "")
-    return long.merge(variants[list(_VARIANT_COLUMNS)], on="output_id", how="left")
+    return _with_variants(long, variants)

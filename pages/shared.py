@@ -671,6 +671,8 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
         "Metric across samples", sorted(set(spread["metric"])), format_func=metric_title, key="w_spread_metric"
     )
     table = spread[spread["metric"] == metric].drop(columns=["metric"]).copy()
+    table["_per_prompt"] = table["prompt_id"].notna()  # each model's all-prompts row first, then its prompts
+    table = table.sort_values(["model", "_per_prompt", "prompt_id"], kind="stable").drop(columns="_per_prompt")
     table["model"] = table["model"].map(model_label)
     table["prompt_id"] = table["prompt_id"].fillna("all prompts")
     table = table.rename(columns={"prompt_id": "prompt", "n_samples": "samples", "n_outputs": "outputs"})
