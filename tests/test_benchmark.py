@@ -113,7 +113,7 @@ def test_bad_top_level_values_name_file_key_and_value(tmp_path: Path, change: st
         ("summary-v1, summary-v2", "translation-v1", "tasks.summary.prompts[0]", "is for task 'translation'"),
         ("languages: [fr], ", "", "tasks.translation.languages", "is required"),
         ("languages: [fr]", "languages: [xx-notalang]", "tasks.translation.languages[0]", "not a language"),
-        ("{spec: smollm2,", "{model: smollm2,", "models[0].model", "unknown key"),
+        ("{spec: MODEL,", "{model: MODEL,", "models[0].model", "unknown key"),
         ("threads: 1,", "threads: 0,", "models[0].threads", "integer >= 1"),
         ("device: cpu,", "base_url: localhost:8080,", "models[0].base_url", "http"),
         ("debates: [d1]", "debates: []", "debates", "non-empty list"),
