@@ -667,10 +667,15 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
     if spread is None or spread.empty:
         st.info("This scoring run has no metric to show across samples.")
         return
+    metrics = list(dict.fromkeys(spread["metric"]))
+    default = metrics.index("survival") if "survival" in metrics else 0
     metric = st.selectbox(
-        "Metric across samples", sorted(set(spread["metric"])), format_func=metric_title, key="w_spread_metric"
+        "Metric across samples", metrics, index=default, format_func=metric_title, key="w_spread_metric"
     )
     table = spread[spread["metric"] == metric].drop(columns=["metric"]).copy()
+    prompts = table.dropna(subset=["prompt_id"]).groupby("model")["prompt_id"].nunique()
+    single = set(prompts[prompts < 2].index)  # one prompt: its row would repeat the model's all-prompts row
+    table = table[table["prompt_id"].isna() | ~table["model"].isin(single)]
     table["_per_prompt"] = table["prompt_id"].notna()  # each model's all-prompts row first, then its prompts
     table = table.sort_values(["model", "_per_prompt", "prompt_id"], kind="stable").drop(columns="_per_prompt")
     table["model"] = table["model"].map(model_label)

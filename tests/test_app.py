@@ -229,3 +229,12 @@ def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
     quoted = [h.proto.body for h in at.get("html")]
     assert any("&lt;img src=x onerror=alert(1)&gt;" in body for body in quoted)
     assert not any("<img" in body for body in quoted)
+
+
+def test_compare_shows_each_models_spread_across_samples(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="bowling-green")
+    assert "Spread across repeated samples" in [s.value for s in at.subheader]
+    spread = next(d.value for d in at.dataframe if "samples" in d.value.columns)
+    assert {"model", "prompt", "samples", "mean", "sd", "min", "max", "low", "high"} <= set(spread.columns)
+    assert (spread["samples"] == 1).all() and spread["sd"].isna().all()  # the demo has one sample per model
+    assert any("single sample" in i.value for i in at.info)
