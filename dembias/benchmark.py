@@ -62,7 +62,10 @@ TABLE_COLUMNS = (
     "n_samples",
     "n_outputs",
 )
-INTERVAL_NOTE = "value: mean over samples; low-high: 95% Student-t interval over the sample scores (n = n_samples)"
+INTERVAL_NOTE = (
+    "value: mean over the sampled runs; low-high: 95% Student-t interval over their scores (n = n_samples: "
+    "the samples of one prompt, or every prompt's samples on the all-prompts row, prompt_id empty)"
+)
 
 
 @dataclass
@@ -279,10 +282,13 @@ def write_table(table: pd.DataFrame, spec: BenchmarkSpec, ws: Workspace) -> tupl
     spec.output.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = spec.output / "table.csv", spec.output / "table.json"
     text_columns = [c for c in table.columns if c not in ("value", "low", "high", *SPREAD_COLUMNS)]
-    safe = table.copy()
+    rounded = table.copy()
+    numbers = ["value", "low", "high", "sd", "min", "max"]
+    rounded[numbers] = rounded[numbers].astype(float).round(6)
+    safe = rounded.copy()
     safe[text_columns] = safe[text_columns].map(neutralise_cell)
     safe.to_csv(csv_path, index=False)
-    records = json.loads(table.to_json(orient="records", force_ascii=False))
+    records = json.loads(rounded.to_json(orient="records", force_ascii=False))
     payload = {
         "spec": str(spec.path),
         "workspace": str(ws.root),

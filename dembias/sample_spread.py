@@ -6,8 +6,11 @@ over every sample is the model. :func:`sample_spread` turns per-output scores in
 (e.g. per model, or per model x prompt) with the mean over samples, the between-sample SD, the min and
 max, and a Student-t interval of the mean over the ``n`` sample scores (``n`` = samples, not outputs).
 
-Outputs that share a sample index within a group (the rewrites of many contributions in one sampled
-run, or summaries of several debates) are averaged first, so each sample counts once.
+A *sample* is one sampled generation run: by default the (prompt id, sample index) pair, so a group
+that pools two prompts of three samples each has six sample scores. Outputs of one sample within a
+group (the rewrites of many contributions in one sampled run, or summaries of several debates) are
+averaged first, so each sample counts once. With few samples the t interval is wide (with two, the
+half-width is 12.7 SD/sqrt(2)): it says honestly how little two draws tell.
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ def sample_spread(
     *,
     value: str,
     by: Sequence[str] = ("model",),
-    sample: str = "sample",
+    sample: str | Sequence[str] = "sample",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Per group of ``by``: the spread of ``value`` across samples.
 
-    ``scores`` has one row per scored output with the ``by`` columns, a ``sample`` column (the sample
-    index; missing means sample 0) and the numeric ``value`` (NaN rows are left out). Rows of one group
-    with the same sample are averaged into that sample's score first. Returns one row per group with
+    ``scores`` has one row per scored output with the ``by`` columns, the ``sample`` column(s) that
+    identify one sampled run (e.g. ``"sample"``, the index, or ``("prompt_id", "sample")``; a missing
+    column or value counts as one value) and the numeric ``value`` (NaN rows are left out). Rows of one
+    group with the same sample are averaged into that sample's score first. Returns one row per group with
     ``n_samples``, ``n_outputs``, ``mean``, ``sd`` (between-sample, ddof=1), ``min``, ``max`` and the
     ``confidence`` Student-t interval of the mean, ``low``/``high``; ``sd``, ``low`` and ``high`` are
     NaN with a single sample (one draw says nothing about the spread). Sorted by the group columns.
@@ -50,7 +54,9 @@ def sample_spread(
     if missing:
         raise DembiasError(f"sample_spread: the scores lack the column(s) {missing}")
     frame = scores[[*by, value]].copy()
-    frame["_sample"] = scores[sample].fillna(0).astype(int) if sample in scores.columns else 0
+    units = [sample] if isinstance(sample, str) else list(sample)
+    present = [c for c in units if c in scores.columns and c not in by]
+    frame["_sample"] = _sample_key(scores, present)
     frame[value] = pd.to_numeric(frame[value], errors="coerce")
     frame = frame.dropna(subset=[value])
     if frame.empty:
@@ -62,6 +68,23 @@ def sample_spread(
         rows.append({**dict(zip(by, keys, strict=True)), **_spread(part["mean"].to_numpy(), confidence)})
         rows[-1]["n_outputs"] = int(part["size"].sum())
     return pd.DataFrame(rows, columns=[*by, *SPREAD_COLUMNS])
+
+
+def _sample_key(scores: pd.DataFrame, columns: Sequence[str]) -> pd.Series | str:
+    """One label per sampled run from the sample columns (a missing index is 0, a missing id is empty)."""
+    if not columns:
+        return "0"
+    parts = []
+    for name in columns:
+        column = scores[name]
+        if pd.api.types.is_numeric_dtype(column):
+            parts.append(column.fillna(0).astype(int).astype(str))
+        else:
+            parts.append(column.astype(object).where(column.notna(), "").astype(str))
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "|" + part
+    return key
 
 
 def _spread(values: np.ndarray, confidence: float) -> dict[str, float]:
@@ -98,13 +121,14 @@ def spread_by_levels(
     levels: Sequence[Sequence[str]],
     metric: str = "metric",
     value: str = "value",
-    sample: str = "sample",
+    sample: str | Sequence[str] = ("prompt_id", "sample"),
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """:func:`sample_spread` of every metric of a long frame, at several grouping levels, in one frame.
 
-    ``scores`` has one row per (output, metric): the group columns, ``sample``, ``metric`` and
-    ``value``. ``levels`` lists groupings, e.g. ``[("model",), ("model", "prompt_id")]``; the result has
+    ``scores`` has one row per (output, metric): the group columns, the ``sample`` column(s) (by
+    default a sample is a (prompt id, sample index) pair, so the all-prompts row counts every prompt's
+    samples), ``metric`` and ``value``. ``levels`` lists groupings, e.g. ``[("model",), ("model", "prompt_id")]``; the result has
     every column named in any level (None where a level does not group by it), then ``metric`` and the
     spread columns (:data:`SPREAD_COLUMNS`), one row per (level, group, metric). This is the
     ``by_model`` block of ``dembias score pluralism --json --by-model`` and ``score fidelity --json``.

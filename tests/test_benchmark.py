@@ -80,8 +80,9 @@ def test_spread_by_levels_has_a_row_per_level_group_and_metric() -> None:
     )
     spread = spread_by_levels(frame, levels=[("model",), ("model", "prompt_id")])
     assert list(spread["prompt_id"]) == [None, "p1", "p2"]
-    assert list(spread["mean"]) == pytest.approx([0.4, 0.2, 0.6])  # pooled: samples 0 (0.3) and 1 (0.5)
-    assert list(spread["n_samples"]) == [2, 2, 2]
+    assert list(spread["mean"]) == pytest.approx([0.4, 0.2, 0.6])
+    assert list(spread["n_samples"]) == [4, 2, 2]  # pooled over prompts: every (prompt, sample) is a draw
+    assert spread["sd"].iloc[0] == pytest.approx(np.std([0.1, 0.3, 0.5, 0.7], ddof=1))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,7 +201,9 @@ def test_benchmark_runs_end_to_end_and_resumes(bench_ws: Workspace, tmp_path: Pa
     assert list(survival.loc[["all", "summary-v1", "summary-v2"], "n_outputs"]) == [4, 2, 2]
     translations = table[table["task"] == "translation"]
     assert set(translations["metric"]) == {"similarity", "review_score", "flagged"}
-    assert (table["n_samples"] == 2).all()
+    pooled = table["prompt_id"].isna()
+    assert (table[~pooled]["n_samples"] == 2).all()  # per prompt: the 2 samples
+    assert list(table[pooled].groupby("task")["n_samples"].max()) == [4, 2]  # all prompts: 2 prompts x 2 samples
     spread = table.dropna(subset=["low"])
     assert ((spread["low"] <= spread["value"] + 1e-9) & (spread["value"] <= spread["high"] + 1e-9)).all()
     assert ((table["min"] <= table["value"] + 1e-9) & (table["value"] <= table["max"] + 1e-9)).all()
@@ -229,7 +232,7 @@ def check_by_model_blocks(ws: Workspace) -> None:
     assert len(view["outputs"]) == 4
     rows = {(r["prompt_id"], r["metric"]): r for r in view["by_model"]}
     pooled, per_prompt = rows[(None, "survival")], rows[("summary-v1", "survival")]
-    assert (pooled["n_samples"], pooled["n_outputs"], per_prompt["n_samples"], per_prompt["n_outputs"]) == (2, 4, 2, 2)
+    assert (pooled["n_samples"], pooled["n_outputs"], per_prompt["n_samples"], per_prompt["n_outputs"]) == (4, 4, 2, 2)
     assert pooled["min"] <= pooled["mean"] <= pooled["max"]
     assert {"debate_id", "model", "sd", "low", "high"} <= set(pooled)
     fidelity = CliRunner().invoke(app, ["score", "fidelity", *base, "--embedder", "fake", "--n-null", "10"])
