@@ -147,8 +147,8 @@ def parse_spec(raw: Any, *, path: Path) -> BenchmarkSpec:
     workspace = top.get("workspace")
     return BenchmarkSpec(
         path=path,
-        output=base / check.text("output", top["output"]),
-        workspace=base / check.text("workspace", workspace) if workspace is not None else None,
+        output=(base / check.text("output", top["output"])).resolve(),
+        workspace=(base / check.text("workspace", workspace)).resolve() if workspace is not None else None,
         models=tuple(_model(check, f"models[{i}]", m) for i, m in enumerate(models)),
         debates=check.texts("debates", top["debates"]),
         tasks=tuple(_task(check, name, options or {}) for name, options in tasks.items()),

@@ -683,9 +683,10 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
     table = table.rename(columns={"prompt_id": "prompt", "n_samples": "samples", "n_outputs": "outputs"})
     st.caption(
         "Each model's summaries generated several times with different seeds (`dembias generate --samples N "
-        "--sample`). mean: over the samples; sd: between samples; low-high: 95% t interval of the mean over the "
-        "n samples. A low mean with a small sd is the model; a wide range is luck of the draw. With one sample "
-        "there is no spread to show."
+        "--sample`). samples: the sampled runs (on the all-prompts row, every prompt's samples); mean: over them; "
+        "sd: between them; low-high: 95% t interval of the mean. A low mean with a small sd is the model; a wide "
+        "range is the luck of the draw. With one sample there is no spread to show; with under 5 the interval is "
+        "very wide and may leave the metric's range (it says how little so few draws tell)."
     )
     text_table(
         table,
