@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -99,6 +99,27 @@ class Generation:
     batch_size: int
 
 
+@runtime_checkable
+class TextGenerator(Protocol):
+    """What generation needs of a model: :class:`LoadedModel` (transformers), a vLLM engine
+    (:mod:`dembias.vllm_engine`) or a model behind an OpenAI-compatible server (:mod:`dembias.llm_server`)."""
+
+    name: str
+    revision: str
+    spec: str
+    device: str
+    context_tokens: int
+
+    def render(self, messages: list[dict[str, str]]) -> str: ...
+    def count_tokens(self, text: str) -> int: ...
+    def truncate(self, text: str, max_tokens: int) -> str: ...
+    def generate(
+        self, conversations: Sequence[list[dict[str, str]]], *, decoding: DecodingParams
+    ) -> list[Generation]: ...
+    def run_info(self) -> dict[str, Any]: ...
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]: ...
+
+
 @dataclass
 class LoadedModel:
     """A causal LM and its tokenizer, ready to generate."""
@@ -120,6 +141,20 @@ class LoadedModel:
     def count_tokens(self, text: str) -> int:
         """Number of tokens of ``text`` (no special tokens added)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """``text`` cut to its first ``max_tokens`` tokens."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def run_info(self) -> dict[str, Any]:
+        """What every output of a run records about the engine."""
+        return {"engine": "transformers"}
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+        """Cost in USD of that many tokens: 0 for a model run in-process."""
+        del prompt_tokens, completion_tokens
+        return {"cost_usd": 0.0, "cost_note": "run in-process: no per-token price"}
 
     def generate(self, conversations: Sequence[list[dict[str, str]]], *, decoding: DecodingParams) -> list[Generation]:
         """Answer each conversation, all in one padded batch."""
@@ -244,6 +279,40 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str | None = None, threads:
     )
 
 
+ENGINES = ("transformers", "vllm", "openai")
+
+
+def load_generator(
+    spec: str = DEFAULT_MODEL,
+    *,
+    engine: str | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    server: Any = None,
+) -> TextGenerator:
+    """Load a model for generation with an engine: ``transformers`` (in-process), ``vllm`` (offline
+    batches on a GPU) or ``openai`` (an OpenAI-compatible server; ``server`` is a
+    :class:`dembias.llm_server.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
+    from dembias.llm_server import OPENAI_PREFIX
+
+    engine = engine or ("openai" if spec.startswith(OPENAI_PREFIX) else "transformers")
+    if engine not in ENGINES:
+        raise DembiasError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
+    if engine == "openai":
+        from dembias.llm_server import load_server_model
+
+        return load_server_model(spec, options=server)
+    if spec.startswith(OPENAI_PREFIX):
+        raise DembiasError(f"{spec!r} is a server model: use --engine openai (or leave --engine out)")
+    if server is not None and server.base_url:
+        raise DembiasError(f"--base-url is for server models: use --model openai:<name>, not {spec!r}")
+    if engine == "vllm":
+        from dembias.vllm_engine import load_vllm_model
+
+        return load_vllm_model(spec, device=device)
+    return load_model(spec, device=device, threads=threads)
+
+
 # --------------------------------------------------------------------------------------------------
 # inputs
 
@@ -364,7 +433,7 @@ def pack_chunks(lines: Sequence[str], lengths: Sequence[int], budget: int) -> li
 
 
 def summarize(
-    lm: LoadedModel,
+    lm: TextGenerator,
     contributions: pd.DataFrame,
     *,
     topic: str,
@@ -422,9 +491,8 @@ def summarize(
     return text, info
 
 
-def _truncate(lm: LoadedModel, line: str, budget: int) -> str:
-    ids = lm.tokenizer(line, add_special_tokens=False)["input_ids"][: budget - 1]
-    return lm.tokenizer.decode(ids, skip_special_tokens=True)
+def _truncate(lm: TextGenerator, line: str, budget: int) -> str:
+    return lm.truncate(line, budget - 1)
 
 
 def _timings(generations: Sequence[Generation]) -> dict[str, Any]:
@@ -499,13 +567,65 @@ class GenerateResult:
     seconds: float
     tokens_per_s: float | None
     output_ids: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    manifest: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (without the id list)."""
         data = asdict(self)
         data.pop("output_ids")
         data["out"] = str(self.out)
+        data["manifest"] = str(self.manifest) if self.manifest else None
         return data
+
+
+def manifest_path(checkpoint: Path) -> Path:
+    """The run manifest kept next to a checkpoint (``<checkpoint>.manifest.json``)."""
+    return checkpoint.with_name(checkpoint.name + ".manifest.json")
+
+
+def record_run(result: GenerateResult, lm: TextGenerator, generations: Sequence[Generation], **facts: Any) -> None:
+    """Fill the result's token counts and cost, and append this invocation to the checkpoint's manifest.
+
+    The manifest lists every invocation that wrote to the checkpoint (a resumed run adds one) with
+    the engine's run info (for a server: base URL, model id, the key's variable name, never the key),
+    what the server reported, tokens, cost and timings, and keeps their totals.
+    """
+    result.prompt_tokens = sum(g.prompt_tokens for g in generations)
+    result.completion_tokens = sum(g.new_tokens for g in generations)
+    cost = lm.cost(result.prompt_tokens, result.completion_tokens)
+    result.cost_usd = cost["cost_usd"]
+    path = manifest_path(result.out)
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": []}
+    reported = getattr(lm, "run_facts", dict)()
+    run = {
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": lm.name,
+        "model_spec": lm.spec,
+        "model_revision": lm.revision,
+        "device": lm.device,
+        **lm.run_info(),
+        **({"server_reported": reported} if reported else {}),
+        **facts,
+        **{k: v for k, v in result.to_dict().items() if k != "manifest"},
+        **cost,
+        "calls": len(generations),
+    }
+    runs = [*previous["runs"], run]
+    totals = {
+        key: round(sum(r.get(key) or 0 for r in runs), 6)
+        for key in ("generated", "prompt_tokens", "completion_tokens", "cost_usd", "seconds")
+    }
+    _write_json(path, {"checkpoint": str(result.out), "runs": runs, "totals": totals})
+    result.manifest = path
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def default_checkpoint(ws: Workspace, *, task: str, debate_id: str, key: dict[str, Any]) -> Path:
@@ -519,7 +639,7 @@ def generate_outputs(
     *,
     task: str,
     debate_id: str,
-    model: str | LoadedModel = DEFAULT_MODEL,
+    model: str | TextGenerator = DEFAULT_MODEL,
     prompt_id: str | None = None,
     target_language: str | None = None,
     limit: int | None = None,
@@ -530,6 +650,8 @@ def generate_outputs(
     context_tokens: int | None = None,
     device: str | None = None,
     threads: int | None = None,
+    engine: str | None = None,
+    server: Any = None,
     out: Path | None = None,
     store: bool = True,
     show_progress: bool = True,
@@ -537,7 +659,8 @@ def generate_outputs(
 ) -> GenerateResult:
     """Generate outputs for one debate, checkpointing each, then store them in the corpus.
 
-    ``model`` is a spec for :func:`load_model` or an already loaded model. ``on_record`` is called
+    ``model`` is a spec for :func:`load_generator` (with ``engine`` and, for a server, ``server``: a
+    :class:`dembias.llm_server.ServerOptions`) or an already loaded model. ``on_record`` is called
     with each checkpoint line after it is written (for progress hooks; an exception stops the run
     with everything written so far kept). See the module docstring for resumption.
     """
@@ -568,7 +691,7 @@ def generate_outputs(
     )
     if contributions.empty:
         raise DembiasError(f"debate {debate_id!r} has no contributions to generate from")
-    spec = model.spec if isinstance(model, LoadedModel) else model
+    spec = model if isinstance(model, str) else model.spec
     if out is None:
         key = {
             "model": spec,
@@ -584,13 +707,19 @@ def generate_outputs(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = read_checkpoint(out)
-    lm = model if isinstance(model, LoadedModel) else load_model(model, device=device, threads=threads)
+    lm = (
+        load_generator(model, engine=engine, device=device, threads=threads, server=server)
+        if isinstance(model, str)
+        else model
+    )
     base_params: dict[str, Any] = {
         **decoding.identity(),
         "model_spec": lm.spec,
         "model_revision": lm.revision,
         "device": lm.device,
         "batch_size": batch_size,
+        **lm.run_info(),
+        "seed": decoding.seed,
     }
 
     def output_id(source_ids: list[str], extra: dict[str, Any] | None = None) -> str:
@@ -683,7 +812,7 @@ def generate_outputs(
                 bar.update(len(batch))
     tps = _timings(generations)["tokens_per_s"]
     stored = store_checkpoint(ws, out, planned) if store else 0
-    return GenerateResult(
+    result = GenerateResult(
         out=out,
         planned=len(planned),
         generated=generated,
@@ -695,6 +824,8 @@ def generate_outputs(
         tokens_per_s=tps,
         output_ids=planned,
     )
+    record_run(result, lm, generations, task=task, debate_id=debate_id, decoding=asdict(decoding))
+    return result
 
 
 def _finish(out: Path, line: dict[str, Any], on_record: Callable[[dict[str, Any]], None] | None) -> None:
