@@ -113,7 +113,7 @@ def load_vllm_model(spec: str = DEFAULT_MODEL, *, device: str | None = None) -> 
     context = int(llm.llm_engine.model_config.max_model_len)
     return VllmModel(
         name=name,
-        revision=revision,
+        revision=f"{revision} (vllm)",  # vLLM's kernels answer differently: its outputs get their own ids
         model=llm,
         tokenizer=tokenizer,
         device="cuda",
