@@ -20,7 +20,6 @@ reformulation, its source contribution's language.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +32,8 @@ import pandas as pd
 from dembias.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.errors import DembiasError
 from dembias.export import neutralise_cell
-from dembias.generate import DecodingParams, LoadedModel, generate_variants, load_model
+from dembias.generate import DecodingParams, TextGenerator, generate_variants, load_generator
+from dembias.llm_server import ServerOptions
 from dembias.queries import debates_table, output_variants
 from dembias.sample_spread import (
     FIDELITY_LEVELS,
@@ -146,17 +146,10 @@ def _debate_languages(ws: Workspace) -> dict[str, str]:
 # generation
 
 
-def load_entry(entry: ModelEntry) -> LoadedModel:
-    """Load a spec's model; a server model (``base_url``) needs a ``load_model`` that takes ``base_url``."""
-    kwargs: dict[str, Any] = {"device": entry.device, "threads": entry.threads}
-    if entry.base_url:
-        if "base_url" not in inspect.signature(load_model).parameters:
-            raise DembiasError(
-                f"model {entry.spec!r} has a base_url, but this dembias has no server backend "
-                "(the OpenAI-compatible backend, `--model openai:<name> --base-url URL`)"
-            )
-        kwargs["base_url"] = entry.base_url
-    return load_model(entry.spec, **kwargs)
+def load_entry(entry: ModelEntry) -> TextGenerator:
+    """Load a spec's model: in-process, or behind an OpenAI-compatible server (``openai:<name>`` with ``base_url``)."""
+    server = ServerOptions(base_url=entry.base_url) if entry.base_url else None
+    return load_generator(entry.spec, device=entry.device, threads=entry.threads, server=server)
 
 
 def _decoding(spec: BenchmarkSpec, task: TaskEntry) -> DecodingParams:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -103,6 +103,27 @@ class Generation:
     batch_size: int
 
 
+@runtime_checkable
+class TextGenerator(Protocol):
+    """What generation needs of a model: :class:`LoadedModel` (transformers), a vLLM engine
+    (:mod:`dembias.vllm_engine`) or a model behind an OpenAI-compatible server (:mod:`dembias.llm_server`)."""
+
+    name: str
+    revision: str
+    spec: str
+    device: str
+    context_tokens: int
+
+    def render(self, messages: list[dict[str, str]]) -> str: ...
+    def count_tokens(self, text: str) -> int: ...
+    def truncate(self, text: str, max_tokens: int) -> str: ...
+    def generate(
+        self, conversations: Sequence[list[dict[str, str]]], *, decoding: DecodingParams
+    ) -> list[Generation]: ...
+    def run_info(self) -> dict[str, Any]: ...
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]: ...
+
+
 @dataclass
 class LoadedModel:
     """A causal LM and its tokenizer, ready to generate."""
@@ -124,6 +145,20 @@ class LoadedModel:
     def count_tokens(self, text: str) -> int:
         """Number of tokens of ``text`` (no special tokens added)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """``text`` cut to its first ``max_tokens`` tokens."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def run_info(self) -> dict[str, Any]:
+        """What every output of a run records about the engine."""
+        return {"engine": "transformers"}
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+        """Cost in USD of that many tokens: 0 for a model run in-process."""
+        del prompt_tokens, completion_tokens
+        return {"cost_usd": 0.0, "cost_note": "run in-process: no per-token price"}
 
     def generate(self, conversations: Sequence[list[dict[str, str]]], *, decoding: DecodingParams) -> list[Generation]:
         """Answer each conversation, all in one padded batch."""
@@ -248,6 +283,40 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str | None = None, threads:
     )
 
 
+ENGINES = ("transformers", "vllm", "openai")
+
+
+def load_generator(
+    spec: str = DEFAULT_MODEL,
+    *,
+    engine: str | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    server: Any = None,
+) -> TextGenerator:
+    """Load a model for generation with an engine: ``transformers`` (in-process), ``vllm`` (offline
+    batches on a GPU) or ``openai`` (an OpenAI-compatible server; ``server`` is a
+    :class:`dembias.llm_server.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
+    from dembias.llm_server import OPENAI_PREFIX
+
+    engine = engine or ("openai" if spec.startswith(OPENAI_PREFIX) else "transformers")
+    if engine not in ENGINES:
+        raise DembiasError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
+    if engine == "openai":
+        from dembias.llm_server import load_server_model
+
+        return load_server_model(spec, options=server)
+    if spec.startswith(OPENAI_PREFIX):
+        raise DembiasError(f"{spec!r} is a server model: use --engine openai (or leave --engine out)")
+    if server is not None and server.base_url:
+        raise DembiasError(f"--base-url is for server models: use --model openai:<name>, not {spec!r}")
+    if engine == "vllm":
+        from dembias.vllm_engine import load_vllm_model
+
+        return load_vllm_model(spec, device=device)
+    return load_model(spec, device=device, threads=threads)
+
+
 # --------------------------------------------------------------------------------------------------
 # inputs
 
@@ -368,7 +437,7 @@ def pack_chunks(lines: Sequence[str], lengths: Sequence[int], budget: int) -> li
 
 
 def summarize(
-    lm: LoadedModel,
+    lm: TextGenerator,
     contributions: pd.DataFrame,
     *,
     topic: str,
@@ -426,9 +495,8 @@ def summarize(
     return text, info
 
 
-def _truncate(lm: LoadedModel, line: str, budget: int) -> str:
-    ids = lm.tokenizer(line, add_special_tokens=False)["input_ids"][: budget - 1]
-    return lm.tokenizer.decode(ids, skip_special_tokens=True)
+def _truncate(lm: TextGenerator, line: str, budget: int) -> str:
+    return lm.truncate(line, budget - 1)
 
 
 def _timings(generations: Sequence[Generation]) -> dict[str, Any]:
@@ -503,13 +571,65 @@ class GenerateResult:
     seconds: float
     tokens_per_s: float | None
     output_ids: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    manifest: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (without the id list)."""
         data = asdict(self)
         data.pop("output_ids")
         data["out"] = str(self.out)
+        data["manifest"] = str(self.manifest) if self.manifest else None
         return data
+
+
+def manifest_path(checkpoint: Path) -> Path:
+    """The run manifest kept next to a checkpoint (``<checkpoint>.manifest.json``)."""
+    return checkpoint.with_name(checkpoint.name + ".manifest.json")
+
+
+def record_run(result: GenerateResult, lm: TextGenerator, generations: Sequence[Generation], **facts: Any) -> None:
+    """Fill the result's token counts and cost, and append this invocation to the checkpoint's manifest.
+
+    The manifest lists every invocation that wrote to the checkpoint (a resumed run adds one) with
+    the engine's run info (for a server: base URL, model id, the key's variable name, never the key),
+    what the server reported, tokens, cost and timings, and keeps their totals.
+    """
+    result.prompt_tokens = sum(g.prompt_tokens for g in generations)
+    result.completion_tokens = sum(g.new_tokens for g in generations)
+    cost = lm.cost(result.prompt_tokens, result.completion_tokens)
+    result.cost_usd = cost["cost_usd"]
+    path = manifest_path(result.out)
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": []}
+    reported = getattr(lm, "run_facts", dict)()
+    run = {
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": lm.name,
+        "model_spec": lm.spec,
+        "model_revision": lm.revision,
+        "device": lm.device,
+        **lm.run_info(),
+        **({"server_reported": reported} if reported else {}),
+        **facts,
+        **{k: v for k, v in result.to_dict().items() if k != "manifest"},
+        **cost,
+        "calls": len(generations),
+    }
+    runs = [*previous["runs"], run]
+    totals = {
+        key: round(sum(r.get(key) or 0 for r in runs), 6)
+        for key in ("generated", "prompt_tokens", "completion_tokens", "cost_usd", "seconds")
+    }
+    _write_json(path, {"checkpoint": str(result.out), "runs": runs, "totals": totals})
+    result.manifest = path
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def default_checkpoint(ws: Workspace, *, task: str, debate_id: str, key: dict[str, Any]) -> Path:
@@ -539,7 +659,7 @@ class _Run:
     ws: Workspace
     task: str
     debate_id: str
-    lm: LoadedModel
+    lm: TextGenerator
     template: PromptTemplate
     decoding: DecodingParams
     target_language: str | None
@@ -624,7 +744,7 @@ def generate_outputs(
     *,
     task: str,
     debate_id: str,
-    model: str | LoadedModel = DEFAULT_MODEL,
+    model: str | TextGenerator = DEFAULT_MODEL,
     prompt_id: str | None = None,
     target_language: str | None = None,
     limit: int | None = None,
@@ -636,6 +756,8 @@ def generate_outputs(
     context_tokens: int | None = None,
     device: str | None = None,
     threads: int | None = None,
+    engine: str | None = None,
+    server: Any = None,
     out: Path | None = None,
     store: bool = True,
     show_progress: bool = True,
@@ -643,7 +765,8 @@ def generate_outputs(
 ) -> GenerateResult:
     """Generate outputs for one debate, checkpointing each, then store them in the corpus.
 
-    ``model`` is a spec for :func:`load_model` or an already loaded model. ``sample`` is the index of a
+    ``model`` is a spec for :func:`load_generator` (with ``engine`` and, for a server, ``server``: a
+    :class:`dembias.llm_server.ServerOptions`) or an already loaded model. ``sample`` is the index of a
     repeated sample (0 for the first): it seeds sampling with :func:`sample_seed` (the contributions
     drawn by ``sample_per_cluster`` stay those of ``decoding.seed``), is recorded in every output's
     ``params`` with the seed used, and needs ``decoding.do_sample`` when above 0. ``on_record`` is called
@@ -666,9 +789,10 @@ def generate_outputs(
     )
     if contributions.empty:
         raise DembiasError(f"debate {debate_id!r} has no contributions to generate from")
+    spec = model if isinstance(model, str) else model.spec
     if out is None:
         key = {
-            "model": model.spec if isinstance(model, LoadedModel) else model,
+            "model": spec,
             "prompt": template.prompt_id,
             "target_language": target_language,
             "limit": limit,
@@ -681,13 +805,17 @@ def generate_outputs(
         out = default_checkpoint(ws, task=task, debate_id=debate_id, key=key)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lm = model if isinstance(model, LoadedModel) else load_model(model, device=device, threads=threads)
+    lm = (
+        load_generator(model, engine=engine, device=device, threads=threads, server=server)
+        if isinstance(model, str)
+        else model
+    )
     run = _Run(
         ws=ws, task=task, debate_id=debate_id, lm=lm, template=template, decoding=run_decoding,
         target_language=target_language, out=out, done=read_checkpoint(out),
         base_params={
             **run_decoding.identity(), "model_spec": lm.spec, "model_revision": lm.revision, "device": lm.device,
-            "batch_size": batch_size, "sample": sample, "seed": run_decoding.seed if run_decoding.do_sample else None,
+            "batch_size": batch_size, **lm.run_info(), "sample": sample, "seed": run_decoding.seed if run_decoding.do_sample else None,
         },
         batch_size=batch_size, show_progress=show_progress, on_record=on_record,
     )  # fmt: skip
@@ -695,7 +823,7 @@ def generate_outputs(
         _generate_summary(run, contributions, context_tokens or min(lm.context_tokens, DEFAULT_SUMMARY_CONTEXT))
     else:
         _generate_per_contribution(run, contributions)
-    return GenerateResult(
+    result = GenerateResult(
         out=out,
         planned=len(run.planned),
         generated=run.generated,
@@ -707,6 +835,8 @@ def generate_outputs(
         tokens_per_s=_timings(run.generations)["tokens_per_s"],
         output_ids=run.planned,
     )
+    record_run(result, lm, run.generations, task=task, debate_id=debate_id, decoding=asdict(run_decoding))
+    return result
 
 
 def _generate_summary(run: _Run, contributions: pd.DataFrame, context: int) -> None:
@@ -764,14 +894,17 @@ def _generate_per_contribution(run: _Run, contributions: pd.DataFrame) -> None:
 def generate_variants(
     ws: Workspace,
     *,
-    model: str | LoadedModel = DEFAULT_MODEL,
+    model: str | TextGenerator = DEFAULT_MODEL,
     prompt_ids: Sequence[str | None] = (None,),
     samples: int = 1,
     device: str | None = None,
     threads: int | None = None,
+    engine: str | None = None,
+    server: Any = None,
     **options: Any,
 ) -> list[GenerateResult]:
-    """:func:`generate_outputs` for every prompt id x sample 0..``samples``-1, loading the model once.
+    """:func:`generate_outputs` for every prompt id x sample 0..``samples``-1, loading the model once
+    (with :func:`load_generator`: ``engine`` and ``server`` as there).
 
     ``options`` are the other keyword arguments of :func:`generate_outputs` (task, debate_id,
     decoding, out...). More than one sample needs ``decoding.do_sample`` (greedy repeats would be
@@ -787,7 +920,11 @@ def generate_variants(
         )
     for prompt_id in prompt_ids:  # check every prompt before the (slow) model load
         get_prompt(prompt_id, task=options.get("task", ""))
-    lm = model if isinstance(model, LoadedModel) else load_model(model, device=device, threads=threads)
+    lm = (
+        load_generator(model, engine=engine, device=device, threads=threads, server=server)
+        if isinstance(model, str)
+        else model
+    )
     return [
         generate_outputs(ws, model=lm, prompt_id=prompt_id, sample=k, **options)
         for prompt_id in prompt_ids

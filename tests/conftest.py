@@ -21,3 +21,15 @@ def demo_ws(tmp_path_factory) -> Workspace:
 def fake_embedder() -> FakeEmbedder:
     """Embeds ``"topic::text"`` as the topic's direction plus seeded noise (16 dimensions)."""
     return FakeEmbedder(dim=16, noise=0.5, seed=0)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """A real llama.cpp OpenAI-compatible server (llama-cpp-python) serving SmolLM2 on 127.0.0.1 for the
+    session; skipped with the reason when llama-cpp-python is not installed."""
+    from tests.llama_server import SKIP_REASON, llama_cpp_available, start_llama_server
+
+    if not llama_cpp_available():
+        pytest.skip(SKIP_REASON)
+    with start_llama_server(tmp_path_factory.mktemp("llama-server")) as server:
+        yield server

@@ -1,4 +1,5 @@
-"""``dembias generate``: produce summaries, reformulations or translations with a local LLM."""
+"""``dembias generate``: produce summaries, reformulations or translations with a local LLM, a vLLM
+engine on a GPU, or a model behind an OpenAI-compatible server (``--model openai:<name> --base-url URL``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,37 @@ import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
 from dembias.generate import DEFAULT_MODEL, DecodingParams, GenerateResult, generate_variants
+
+# options of server models (dembias.llm_server.ServerOptions); the key itself is never an option
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="transformers (in-process), vllm (offline batches on a GPU; pip install 'dembias[vllm]') or openai "
+        "(a server). Default: openai for --model openai:<name>, else transformers.",
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama). "
+        "Default: $OPENAI_BASE_URL, else https://api.openai.com/v1.",
+    ),
+]
+KeyEnvOption = Annotated[
+    str, typer.Option("--api-key-env", help="Environment variable holding the server's API key (never stored).")
+]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for one answer.")]
+RetriesOption = Annotated[
+    int, typer.Option("--max-retries", min=0, help="Retries of a failed request (exponential backoff).")
+]
+RpmOption = Annotated[
+    float | None, typer.Option("--requests-per-minute", min=0.001, help="Rate limit of requests (default: none).")
+]
+ConcurrencyOption = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at once.")]
+PriceInOption = Annotated[float, typer.Option("--price-in", min=0.0, help="USD per 1M prompt tokens (cost).")]
+PriceOutOption = Annotated[float, typer.Option("--price-out", min=0.0, help="USD per 1M completion tokens (cost).")]
 
 
 @app.command("generate")
@@ -60,8 +92,29 @@ def generate(
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Only write the JSONL; do not ingest it.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    engine: EngineOption = None,
+    base_url: BaseUrlOption = None,
+    api_key_env: KeyEnvOption = "OPENAI_API_KEY",
+    timeout: TimeoutOption = 120.0,
+    max_retries: RetriesOption = 3,
+    requests_per_minute: RpmOption = None,
+    concurrency: ConcurrencyOption = 4,
+    price_in: PriceInOption = 0.0,
+    price_out: PriceOutOption = 0.0,
 ) -> None:
     """Generate model outputs for a debate, resumably, and ingest them into the workspace."""
+    from dembias.llm_server import ServerOptions
+
+    server = ServerOptions(
+        base_url=base_url,
+        api_key_env=api_key_env,
+        timeout_s=timeout,
+        max_retries=max_retries,
+        requests_per_minute=requests_per_minute,
+        concurrency=concurrency,
+        price_in=price_in,
+        price_out=price_out,
+    )
     decoding = DecodingParams(
         max_new_tokens=max_new_tokens or (256 if task == "summary" else 96),
         do_sample=sample,
@@ -86,6 +139,8 @@ def generate(
         context_tokens=context_tokens,
         device=device,
         threads=threads,
+        engine=engine,
+        server=server,
         out=out,
         store=not no_store,
     )
@@ -95,7 +150,9 @@ def generate(
     for result in results:
         progress(
             f"{result.generated} generated, {result.resumed} from the checkpoint, {result.empty} empty, "
-            f"{result.stored} stored; {result.tokens_per_s} tokens/s; checkpoint {result.out}"
+            f"{result.stored} stored; {result.tokens_per_s} tokens/s; {result.prompt_tokens} prompt + "
+            f"{result.completion_tokens} completion tokens, ${result.cost_usd:.4f}; checkpoint {result.out}, "
+            f"manifest {result.manifest}"
         )
 
 
@@ -110,8 +167,9 @@ def variants_json(results: list[GenerateResult]) -> dict:
     counts summed over every (prompt, sample) run, and ``runs``, one record per run."""
     runs = [r.to_dict() for r in results]
     view = dict(runs[0])
-    for name in ("planned", "generated", "resumed", "empty", "stored"):
+    for name in ("planned", "generated", "resumed", "empty", "stored", "prompt_tokens", "completion_tokens"):
         view[name] = sum(r[name] for r in runs)
     view["seconds"] = round(sum(r["seconds"] for r in runs), 2)
+    view["cost_usd"] = round(sum(r["cost_usd"] for r in runs), 6)
     view["runs"] = runs
     return view
