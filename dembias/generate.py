@@ -815,7 +815,7 @@ def generate_outputs(
         target_language=target_language, out=out, done=read_checkpoint(out),
         base_params={
             **run_decoding.identity(), "model_spec": lm.spec, "model_revision": lm.revision, "device": lm.device,
-            "batch_size": batch_size, **lm.run_info(), "sample": sample, "seed": run_decoding.seed if run_decoding.do_sample else None,
+            "batch_size": batch_size, **lm.run_info(), "sample": sample, "seed": run_decoding.seed,
         },
         batch_size=batch_size, show_progress=show_progress, on_record=on_record,
     )  # fmt: skip
