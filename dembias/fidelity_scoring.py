@@ -465,16 +465,7 @@ def run_fidelity(
         started = time.perf_counter()
         pairs = pairs.reset_index(drop=True)
         say(f"fidelity of {len(pairs)} rewrites in {debate}")
-        con = open_corpus(ws)
-        try:
-            pool = con.execute(
-                "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
-                "ORDER BY contribution_id",
-                [debate, include_rejected],
-            ).df()
-            fingerprint = debate_fingerprint(con, str(debate))
-        finally:
-            con.close()
+        pool, fingerprint = _debate_pool(ws, str(debate), include_rejected=include_rejected)
         texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
         embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
         n_pool, n_pairs = len(pool), len(pairs)
@@ -491,22 +482,9 @@ def run_fidelity(
         )
         scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
         scored[PAIR_COUNTRY] = pair_country_values(scored)
-        run_warnings = []
-        languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
-        unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
-        if unsupported:
-            run_warnings.append(
-                f"{debate}: negation, opposition, hedge and intensifier flags are not checked for "
-                f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
-                "numbers, entities and length still are"
-            )
-            say(f"warning: {run_warnings[-1]}")
-        for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=str(debate)):
-            if mapping_run.run_id in mapping_runs:
-                warning = stale_warning(ws, mapping_run)
-                if warning:
-                    run_warnings.append(warning)
-                    say(f"warning: {warning}")
+        run_warnings = _fidelity_warnings(ws, str(debate), pairs, mapping_runs)
+        for warning in run_warnings:
+            say(f"warning: {warning}")
         metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
         if scores.stance_scored:
             scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
@@ -528,9 +506,6 @@ def run_fidelity(
             seed=seed,
             reference=reference,
         )
-        pairs_table = scored[[*PAIR_COLUMNS, *group_by]].copy()
-        pairs_table["source_ids"] = pairs_table["source_ids"].map(list)
-        pairs_table["flag_kinds"] = pairs_table["flag_kinds"].map(list)
         params = {
             "embedder": embedder.model_id,
             "embedder_revision": embedder.revision,
@@ -554,7 +529,7 @@ def run_fidelity(
             stage=FIDELITY_STAGE,
             debate_id=str(debate),
             tables={
-                "pairs": pairs_table,
+                "pairs": _pairs_table(scored, group_by),
                 "flags": scores.flags,
                 "aggregates": aggregates,
                 "tests": tests,
@@ -570,6 +545,47 @@ def run_fidelity(
         say(f"fidelity run {info.run_id}")
         runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))
     return runs
+
+
+def _debate_pool(ws: Workspace, debate_id: str, *, include_rejected: bool) -> tuple[pd.DataFrame, str]:
+    """The debate's contributions (the null pool of similarity) and the corpus fingerprint of the debate."""
+    con = open_corpus(ws)
+    try:
+        pool = con.execute(
+            "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
+            "ORDER BY contribution_id",
+            [debate_id, include_rejected],
+        ).df()
+        return pool, debate_fingerprint(con, debate_id)
+    finally:
+        con.close()
+
+
+def _fidelity_warnings(ws: Workspace, debate_id: str, pairs: pd.DataFrame, mapping_runs: Sequence[str]) -> list[str]:
+    """Languages without lexicons, and mapping runs used that describe an earlier version of the debate."""
+    found = []
+    languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
+    unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
+    if unsupported:
+        found.append(
+            f"{debate_id}: negation, opposition, hedge and intensifier flags are not checked for "
+            f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
+            "numbers, entities and length still are"
+        )
+    for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=debate_id):
+        if mapping_run.run_id in mapping_runs:
+            warning = stale_warning(ws, mapping_run)
+            if warning:
+                found.append(warning)
+    return found
+
+
+def _pairs_table(scored: pd.DataFrame, group_by: Sequence[str]) -> pd.DataFrame:
+    """The run's ``pairs`` table: the pair columns and the group-by keys, lists as lists."""
+    table = scored[[*PAIR_COLUMNS, *group_by]].copy()
+    table["source_ids"] = table["source_ids"].map(list)
+    table["flag_kinds"] = table["flag_kinds"].map(list)
+    return table
 
 
 def fidelity_json(runs: Sequence[FidelityRun]) -> dict[str, Any]:
