@@ -136,6 +136,78 @@ def _metadata_value(raw: Any, key: str) -> Any:
     return None if value in ("", None) else str(value)
 
 
+#: The columns of every pair, before the ``group_by`` keys.
+PAIR_BASE_COLUMNS = (
+    "output_id",
+    "debate_id",
+    "task",
+    "model",
+    "source_ids",
+    "source_text",
+    "output_text",
+    "source_language",
+    "target_language",
+    "output_language",
+    "language_pair",
+    "country",
+    "vote_group",
+    "contributors",
+)
+
+
+def _rewrites_and_sources(ws: Workspace, debate_id: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The rewrite outputs, and per debate the contributions they cite (indexed by id, read once per debate)."""
+    con = open_corpus(ws)
+    try:
+        outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
+        sources = {
+            d: con.execute(
+                SQL_DEBATE_SOURCES,
+                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
+            )
+            .df()
+            .set_index("contribution_id")
+            for d, part in outputs.groupby("debate_id", sort=False)
+        }
+    finally:
+        con.close()
+    return outputs, sources
+
+
+def _pair_row(out: Any, found: pd.DataFrame, group_by: Sequence[str]) -> dict[str, Any]:
+    """One pair: the output, its sources' text joined, languages (source, asked for, detected) and metadata."""
+    ids = [str(s) for s in out.source_ids]
+    languages = [base_language(x) for x in found["language"] if isinstance(x, str) and x]
+    source_text = "\n".join(found["text"].tolist())
+    source_language = Counter(languages).most_common(1)[0][0] if languages else detect_language(source_text)
+    if isinstance(out.target_language, str) and out.target_language:
+        target_language = base_language(out.target_language)
+    elif out.task == "reformulation":
+        target_language = source_language
+    else:
+        target_language = detect_language(out.output_text)
+    group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
+    authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
+    extra = {key: _single([_metadata_value(m, key) for m in found["metadata"]]) for key in group_by}
+    return {
+        "output_id": out.output_id,
+        "debate_id": out.debate_id,
+        "task": out.task,
+        "model": out.model,
+        "source_ids": ids,
+        "source_text": source_text,
+        "output_text": out.output_text,
+        "source_language": source_language,
+        "target_language": target_language,
+        "output_language": base_language(detect_language(out.output_text)),
+        "language_pair": f"{source_language}->{target_language}",
+        "country": _single(list(found["country"])),
+        "vote_group": None if group is None else str(group),
+        "contributors": sorted(set(authors)) if authors else ids,
+        **extra,
+    }
+
+
 def load_pairs(
     ws: Workspace,
     *,
@@ -153,76 +225,13 @@ def load_pairs(
     asked for: the output's declared one, else for a reformulation its source language, else the detected
     one. ``output_language`` is always detected from the output text (py3langid).
     """
-    con = open_corpus(ws)
-    try:
-        outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
-        # only the contributions that outputs cite, indexed once per debate (not once per output)
-        sources = {
-            d: con.execute(
-                SQL_DEBATE_SOURCES,
-                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
-            )
-            .df()
-            .set_index("contribution_id")
-            for d, part in outputs.groupby("debate_id", sort=False)
-        }
-    finally:
-        con.close()
+    outputs, sources = _rewrites_and_sources(ws, debate_id)
     rows = []
     for out in outputs.itertuples(index=False):
-        table = sources[out.debate_id]
-        ids = [str(s) for s in out.source_ids]
-        found = table.loc[ids]
-        if not include_rejected and bool(found["is_rejected"].any()):
-            continue
-        languages = [base_language(x) for x in found["language"] if isinstance(x, str) and x]
-        source_text = "\n".join(found["text"].tolist())
-        source_language = Counter(languages).most_common(1)[0][0] if languages else detect_language(source_text)
-        if isinstance(out.target_language, str) and out.target_language:
-            target_language = base_language(out.target_language)
-        elif out.task == "reformulation":
-            target_language = source_language
-        else:
-            target_language = detect_language(out.output_text)
-        group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
-        authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
-        extra = {key: _single([_metadata_value(m, key) for m in found["metadata"]]) for key in group_by}
-        rows.append(
-            {
-                "output_id": out.output_id,
-                "debate_id": out.debate_id,
-                "task": out.task,
-                "model": out.model,
-                "source_ids": ids,
-                "source_text": source_text,
-                "output_text": out.output_text,
-                "source_language": source_language,
-                "target_language": target_language,
-                "output_language": base_language(detect_language(out.output_text)),
-                "language_pair": f"{source_language}->{target_language}",
-                "country": _single(list(found["country"])),
-                "vote_group": None if group is None else str(group),
-                "contributors": sorted(set(authors)) if authors else ids,
-                **extra,
-            }
-        )
-    columns = [
-        "output_id",
-        "debate_id",
-        "task",
-        "model",
-        "source_ids",
-        "source_text",
-        "output_text",
-        "source_language",
-        "target_language",
-        "output_language",
-        "language_pair",
-        "country",
-        "vote_group",
-        "contributors",
-        *group_by,
-    ]
+        found = sources[out.debate_id].loc[[str(s) for s in out.source_ids]]
+        if include_rejected or not bool(found["is_rejected"].any()):
+            rows.append(_pair_row(out, found, group_by))
+    columns = [*PAIR_BASE_COLUMNS, *group_by]
     clash = sorted(set(group_by) & set(columns[: len(columns) - len(group_by)]))
     if clash:
         raise DembiasError(f"--group-by {clash}: already a column of every pair, not a metadata key")
