@@ -118,7 +118,7 @@ def imports_of(path: Path, root: Path = PACKAGE) -> list[tuple[int, str]]:
             base = node.module or ""
             if node.level:
                 base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
-            # `from dembias import store` names the module dembias.store
+            # `from dembias import queries` names the module dembias.<package>.queries (or the flat one)
             found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names] + [(node.lineno, base)]
     return found
 
@@ -192,13 +192,18 @@ def test_metric_modules_stay_pure():
     assert not offending, f"metric modules import the workspace: {offending}"
 
 
+#: Spelled so that the move's rewriting (which renames ``dembias.<old module>`` everywhere) leaves these cases as they are.
+PKG = "dembias"
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("from dembias.queries import cluster_table\n", "read"),  # flat layout
+        (f"from {PKG}.queries import cluster_table\n", "read"),  # flat layout
         ("from dembias import queries\n", "read"),
         ("from dembias.read.queries import cluster_table\n", "read"),  # package layout
-        ("import dembias.metrics.fidelity as f\n", "fidelity"),
+        (f"import {PKG}.metrics.fidelity as f\n", "fidelity"),  # flat layout
+        ("import dembias.fidelity.metrics as f\n", "fidelity"),  # package layout
         ("def f():\n    from dembias.jobs import submit\n", "jobs"),  # a lazy import counts
         ("from ..read import queries\n", "read"),  # a relative import
     ],
