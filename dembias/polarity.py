@@ -296,22 +296,16 @@ def polarity_marks(text: str, *, language: str) -> list[Mark]:
     return _marks_and_free(text, language=language)[0]
 
 
-def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple[NegationSpan, int, str]]]:
-    """Polarity marks, and the free negations as (span, sentence, the word after it)."""
-    lang = base_language(language)
-    if lang not in POLARITY_LANGUAGES:
-        return [], []
-    tokens = tokenize(text, language=lang)
-    words = [fold(t.lower) for t in tokens]
-    sentences, clauses = _sentence_and_clause_ids(tokens, lang)
-    spans = negation_spans(text, language=lang)
-    used_by_negation = {j for span in spans for j in span.positions}
-    excluded = EXCLUDED.get(lang, frozenset())
-    covered: set[int] = set()
+def _phrase_marks(
+    entries: list[tuple[str, str, str]],
+    tokens: list[Token],
+    words: list[str],
+    sentences: list[int],
+    clauses: list[int],
+    covered: set[int],
+) -> list[Mark]:
+    """Marks of the lexicon's phrases, longest first; the positions they take are added to ``covered``."""
     found: list[Mark] = []
-    amount_words = AMOUNT_WORDS[lang]
-    # phrases first (longest first), then single words
-    entries = [(c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es]
     phrases = sorted((x for x in entries if " " in x[2]), key=lambda x: -len(x[2].split(" ")))
     for concept, pole, entry in phrases:
         parts = entry.split(" ")
@@ -323,16 +317,51 @@ def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple
                 covered.update(span)
                 surface = " ".join(t.surface for t in tokens[i : i + len(parts)])
                 found.append(Mark(concept, pole, i, i + len(parts) - 1, surface, sentences[i], clauses[i]))
+    return found
+
+
+def _word_marks(
+    entries: list[tuple[str, str, str]],
+    tokens: list[Token],
+    words: list[str],
+    sentences: list[int],
+    clauses: list[int],
+    covered: set[int],
+    *,
+    lang: str,
+    negated: set[int],
+) -> list[Mark]:
+    """Marks of the lexicon's single words outside the phrases (excluded words and amounts that do not count left out)."""
+    excluded = EXCLUDED.get(lang, frozenset())
+    amount_words = AMOUNT_WORDS[lang]
     singles = [x for x in entries if " " not in x[2]]
+    found: list[Mark] = []
     for i, word in enumerate(words):
         if i in covered or word in excluded or not word[:1].isalpha():
             continue
-        if word in amount_words and not _amount_word_counts(words, i, lang, used_by_negation):
+        if word in amount_words and not _amount_word_counts(words, i, lang, negated):
             continue
         for concept, pole, entry in singles:
             if _match(entry, word):
                 found.append(Mark(concept, pole, i, i, tokens[i].surface, sentences[i], clauses[i]))
                 break
+    return found
+
+
+def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple[NegationSpan, int, str]]]:
+    """Polarity marks, and the free negations as (span, sentence, the word after it)."""
+    lang = base_language(language)
+    if lang not in POLARITY_LANGUAGES:
+        return [], []
+    tokens = tokenize(text, language=lang)
+    words = [fold(t.lower) for t in tokens]
+    sentences, clauses = _sentence_and_clause_ids(tokens, lang)
+    spans = negation_spans(text, language=lang)
+    used_by_negation = {j for span in spans for j in span.positions}
+    entries = [(c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es]
+    covered: set[int] = set()
+    found = _phrase_marks(entries, tokens, words, sentences, clauses, covered)
+    found += _word_marks(entries, tokens, words, sentences, clauses, covered, lang=lang, negated=used_by_negation)
     found.sort(key=lambda m: m.start)
     marks = _attach_negations(found, spans, clauses, lang)
     free = []

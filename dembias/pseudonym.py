@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 from collections.abc import Iterable
@@ -51,7 +52,7 @@ class Pseudonymiser:
 
     def one(self, raw_id: object) -> str | None:
         """Pseudonym of one raw id; None for a missing id."""
-        if raw_id is None or (isinstance(raw_id, float) and raw_id != raw_id) or raw_id == "":
+        if raw_id is None or (isinstance(raw_id, float) and math.isnan(raw_id)) or raw_id == "":
             return None
         raw = str(raw_id)
         found = self._cache.get(raw)

@@ -554,32 +554,17 @@ def score_debate(
         ws, debate_id, embedder=embedder, include_rejected=include_rejected, group_by=group_by, seed=seed
     )
     inputs = ctx.inputs
-    outputs = inputs.outputs
-    if output_ids:
-        missing = set(output_ids) - set(outputs["output_id"])
-        if missing:
-            raise DembiasError(f"debate {debate_id}: no summary output {sorted(missing)}")
-        outputs = outputs[outputs["output_id"].isin(set(output_ids))]
+    outputs = _selected_outputs(inputs.outputs, output_ids, debate_id=debate_id)
     if outputs.empty:
         say(f"pluralism {debate_id}: no summary to score")
         return None, []
     timings = {"prepare": time.perf_counter() - started}
-
-    def report(score: OutputScore) -> None:
-        head = score.result.headline()
-        flags = f" [{', '.join(score.quality.flags)}]" if score.quality.flags else ""
-        say(
-            f"pluralism {debate_id} {score.model}: survival {_fmt(head['survival']['value'])}, "
-            f"minority topics {_fmt(head['minority_topic_survival']['value'])}, "
-            f"UER topics {_fmt(head['uer_topics']['value'])}{flags}"
-        )
-
     t0 = time.perf_counter()
     scored, unit_runs = score_summaries(
         ws,
         ctx,
         outputs,
-        on_scored=report,
+        on_scored=lambda score: say(_headline_line(debate_id, score)),
         nli=nli,
         group_by=group_by,
         minority_share=minority_share,
@@ -606,9 +591,7 @@ def score_debate(
             "n_placebo": n_placebo,
             "seed": seed,
             "include_rejected": include_rejected,
-            "nli_model": getattr(getattr(nli, "model", None), "name_or_path", None),
-            "embedder": getattr(ctx.embedder, "model_id", None),
-            "support": ctx.calibration.to_manifest(),
+            **_model_params(ctx, nli),
         },
         inputs=run_inputs,
         timings=timings,
@@ -618,6 +601,36 @@ def score_debate(
     )
     say(f"pluralism {debate_id}: {len(scored)} outputs -> {info.run_id}")
     return info, scored
+
+
+def _selected_outputs(outputs: pd.DataFrame, output_ids: Sequence[str] | None, *, debate_id: str) -> pd.DataFrame:
+    """The summaries to score: all, or those of ``output_ids`` (each must exist)."""
+    if not output_ids:
+        return outputs
+    missing = set(output_ids) - set(outputs["output_id"])
+    if missing:
+        raise DembiasError(f"debate {debate_id}: no summary output {sorted(missing)}")
+    return outputs[outputs["output_id"].isin(set(output_ids))]
+
+
+def _headline_line(debate_id: str, score: OutputScore) -> str:
+    """One progress line per scored summary: its headline numbers and quality flags."""
+    head = score.result.headline()
+    flags = f" [{', '.join(score.quality.flags)}]" if score.quality.flags else ""
+    return (
+        f"pluralism {debate_id} {score.model}: survival {_fmt(head['survival']['value'])}, "
+        f"minority topics {_fmt(head['minority_topic_survival']['value'])}, "
+        f"UER topics {_fmt(head['uer_topics']['value'])}{flags}"
+    )
+
+
+def _model_params(ctx: DebateContext, nli: NliModel | None) -> dict[str, Any]:
+    """The models and the support calibration a pluralism run used, for its manifest."""
+    return {
+        "nli_model": getattr(getattr(nli, "model", None), "name_or_path", None),
+        "embedder": getattr(ctx.embedder, "model_id", None),
+        "support": ctx.calibration.to_manifest(),
+    }
 
 
 def _finite(x: Any) -> Any:

@@ -209,6 +209,35 @@ def copies_title(text: str, title: str | None) -> bool:
     return all(w in present for w in title_words) and len(extra) <= 3
 
 
+def _duplicates(keys: list[str], units: np.ndarray, *, duplicate_similarity: float) -> np.ndarray:
+    """Per unit, the position of the earlier unit it repeats (same words, or cosine >= the threshold), else -1."""
+    n = len(keys)
+    duplicate_of = np.full(n, -1, dtype=np.int64)
+    first_of_key: dict[str, int] = {}
+    for i in range(n):
+        if keys[i] in first_of_key:
+            duplicate_of[i] = first_of_key[keys[i]]
+            continue
+        if i:
+            earlier = np.flatnonzero(duplicate_of[:i] < 0)
+            sims = units[earlier] @ units[i]
+            close = earlier[sims >= duplicate_similarity]
+            if close.size:
+                duplicate_of[i] = int(close[0])
+                continue
+        first_of_key[keys[i]] = i
+    return duplicate_of
+
+
+def _unrelated_or_debate_level(best: float, centroid_sim: float, calibration: SupportCalibration) -> str | None:
+    """A unit no contribution supports better than unrelated text does, or better than the debate's centroid."""
+    if best < calibration.unrelated_max_threshold and centroid_sim < calibration.centroid_threshold:
+        return "unrelated"
+    if best <= centroid_sim:
+        return "debate-level"
+    return None
+
+
 def screen_units(
     unit_texts: list[str],
     unit_vectors: np.ndarray,
@@ -236,21 +265,8 @@ def screen_units(
     title_sim = (
         units @ normalise_rows(np.atleast_2d(title_vector))[0] if title_vector is not None and n else np.zeros(n)
     )
-    duplicate_of = np.full(n, -1, dtype=np.int64)
     keys = [" ".join(words(t)) for t in unit_texts]
-    first_of_key: dict[str, int] = {}
-    for i in range(n):
-        if keys[i] in first_of_key:
-            duplicate_of[i] = first_of_key[keys[i]]
-            continue
-        if i:
-            earlier = np.flatnonzero(duplicate_of[:i] < 0)
-            sims = units[earlier] @ units[i]
-            close = earlier[sims >= duplicate_similarity]
-            if close.size:
-                duplicate_of[i] = int(close[0])
-                continue
-        first_of_key[keys[i]] = i
+    duplicate_of = _duplicates(keys, units, duplicate_similarity=duplicate_similarity)
     reasons: list[str | None] = []
     for i in range(n):
         if duplicate_of[i] >= 0:
@@ -259,12 +275,8 @@ def screen_units(
             reasons.append("empty")
         elif copies_title(unit_texts[i], title) or title_sim[i] >= duplicate_similarity:
             reasons.append("title")
-        elif best[i] < calibration.unrelated_max_threshold and centroid_sim[i] < calibration.centroid_threshold:
-            reasons.append("unrelated")
-        elif best[i] <= centroid_sim[i]:
-            reasons.append("debate-level")
         else:
-            reasons.append(None)
+            reasons.append(_unrelated_or_debate_level(best[i], centroid_sim[i], calibration))
     content_free = np.array([r in CONTENT_FREE_REASONS for r in reasons], dtype=bool)
     for i in range(n):  # a duplicate has the status of the unit it copies
         if duplicate_of[i] >= 0:

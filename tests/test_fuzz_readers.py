@@ -702,7 +702,7 @@ def test_reader_never_crashes_and_round_trips(reader, base_ws):
 
 def test_oracle_catches_a_reader_that_alters_text(base_ws, monkeypatch):
     """The fuzz oracle is not vacuous: a reader that strips texts is caught."""
-    import dembias.ingest.common as common
+    from dembias.ingest import common
 
     original = common.require_text
     monkeypatch.setattr(

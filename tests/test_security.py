@@ -40,7 +40,7 @@ def test_plotly_js_is_served_from_the_installed_package_never_a_shared_temp_fold
     victim.chmod(0o600)
     (planted / f".plotly.min.js.{os.getpid()}").symlink_to(victim)
 
-    import pages.map_chart as map_chart
+    from pages import map_chart
 
     map_chart = importlib.reload(map_chart)
     served = map_chart.assets_folder() / "plotly.min.js"
@@ -52,7 +52,7 @@ def test_plotly_js_is_served_from_the_installed_package_never_a_shared_temp_fold
 
 def test_a_tampered_plotly_js_is_refused(tmp_path, monkeypatch):
     """The served file must match the hash pip recorded for it: a changed file stops the page."""
-    import pages.map_chart as map_chart
+    from pages import map_chart
 
     copy = tmp_path / "package_data" / "plotly.min.js"
     copy.parent.mkdir()

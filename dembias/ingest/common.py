@@ -556,6 +556,24 @@ def store_debate(
     counted). Rows skipped on purpose appear in the counts as ``skipped_<reason>``.
     """
     debate_id = bundle.debate.debate_id
+    _check_debate_id(debate_id, source)
+    _make_room_for_debate(con, debate_id, replace=replace, source=source)
+    insert_frame(con, "debates", bundle.debate.to_frame())
+    n_contributions = _store_contributions(con, bundle, source=source)
+    if bundle.participants is not None and len(bundle.participants):
+        participants = bundle.participants.copy()
+        participants["debate_id"] = debate_id
+        insert_frame(con, "participants", participants[["debate_id", "participant_pid", "published_group"]])
+    n_raw, skipped = _store_votes(con, bundle, source=source)
+    n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
+    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+    counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
+    if bundle.report is not None:
+        counts.update(bundle.report())
+    return counts
+
+
+def _check_debate_id(debate_id: object, source: str | Path) -> None:
     if (
         not isinstance(debate_id, str)
         or not debate_id.strip()
@@ -566,16 +584,25 @@ def store_debate(
             f"debate id {debate_id!r}: give a non-blank id without control characters",
             field="debate_id",
         )
-    if debate_exists(con, debate_id):
-        if not replace:
-            raise IngestError(
-                source or debate_id,
-                f"debate {debate_id!r} already exists in the workspace",
-                field="debate_id",
-                hint="pass --replace to replace it",
-            )
-        delete_debate(con, debate_id)
-    insert_frame(con, "debates", bundle.debate.to_frame())
+
+
+def _make_room_for_debate(con: duckdb.DuckDBPyConnection, debate_id: str, *, replace: bool, source: str | Path) -> None:
+    """A debate that exists is an error, or with ``replace`` it is deleted first."""
+    if not debate_exists(con, debate_id):
+        return
+    if not replace:
+        raise IngestError(
+            source or debate_id,
+            f"debate {debate_id!r} already exists in the workspace",
+            field="debate_id",
+            hint="pass --replace to replace it",
+        )
+    delete_debate(con, debate_id)
+
+
+def _store_contributions(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, source: str | Path) -> int:
+    """Stream the contributions through a staging table: duplicate ids and an empty source are errors."""
+    debate_id = bundle.debate.debate_id
     chunks = [bundle.contributions] if isinstance(bundle.contributions, pd.DataFrame) else bundle.contributions
     staging = f"contrib_staging_{uuid.uuid4().hex[:8]}"
     con.execute(f"CREATE TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0")
@@ -604,11 +631,14 @@ def store_debate(
         )
     con.execute(f"INSERT INTO contributions SELECT ?, * EXCLUDE (_row) FROM {staging}", [debate_id])
     con.execute(f"DROP TABLE {staging}")
-    if bundle.participants is not None and len(bundle.participants):
-        participants = bundle.participants.copy()
-        participants["debate_id"] = debate_id
-        insert_frame(con, "participants", participants[["debate_id", "participant_pid", "published_group"]])
+    return n_contributions
 
+
+def _store_votes(
+    con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, source: str | Path
+) -> tuple[int, dict[str, int]]:
+    """Stream the votes through a staging table, keep each voter's last vote; raw rows and skipped counts."""
+    debate_id = bundle.debate.debate_id
     staging = f"votes_staging_{uuid.uuid4().hex[:8]}"
     con.execute(SQL_CREATE_VOTES_STAGING.format(staging=staging))
     n_raw = 0
@@ -618,18 +648,7 @@ def store_debate(
         )
     skipped = {k: v for k, v in bundle.skipped.items() if v}
     if bundle.votes_on_unknown == "skip":
-        on_skipped, on_unknown = con.execute(
-            f"SELECT count(*) FILTER (WHERE contribution_id IN (SELECT unnest(?::VARCHAR[]))), "
-            f"count(*) FILTER (WHERE contribution_id NOT IN (SELECT unnest(?::VARCHAR[]))) "
-            f"FROM {staging} WHERE contribution_id NOT IN "
-            f"(SELECT contribution_id FROM contributions WHERE debate_id = ?)",
-            [sorted(bundle.skipped_ids), sorted(bundle.skipped_ids), debate_id],
-        ).fetchone()
-        con.execute(SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id])
-        if on_skipped:
-            skipped["votes_on_skipped_comments"] = int(on_skipped)
-        if on_unknown:
-            skipped["votes_on_unknown_comments"] = int(on_unknown)
+        skipped.update(_skip_votes_on_unknown(con, bundle, staging))
     missing = con.execute(SQL_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id]).fetchone()
     if missing:
         raise IngestError(
@@ -642,12 +661,26 @@ def store_debate(
     con.execute(f"DROP TABLE {staging}")
     con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
     con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
-    n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
-    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
-    counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
-    if bundle.report is not None:
-        counts.update(bundle.report())
-    return counts
+    return n_raw, skipped
+
+
+def _skip_votes_on_unknown(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, staging: str) -> dict[str, int]:
+    """Delete the staged votes on contributions the debate does not have; how many, by reason."""
+    debate_id = bundle.debate.debate_id
+    on_skipped, on_unknown = con.execute(
+        f"SELECT count(*) FILTER (WHERE contribution_id IN (SELECT unnest(?::VARCHAR[]))), "
+        f"count(*) FILTER (WHERE contribution_id NOT IN (SELECT unnest(?::VARCHAR[]))) "
+        f"FROM {staging} WHERE contribution_id NOT IN "
+        f"(SELECT contribution_id FROM contributions WHERE debate_id = ?)",
+        [sorted(bundle.skipped_ids), sorted(bundle.skipped_ids), debate_id],
+    ).fetchone()
+    con.execute(SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id])
+    skipped = {}
+    if on_skipped:
+        skipped["votes_on_skipped_comments"] = int(on_skipped)
+    if on_unknown:
+        skipped["votes_on_unknown_comments"] = int(on_unknown)
+    return skipped
 
 
 def read_text_file(path: Path, encoding: str) -> str:

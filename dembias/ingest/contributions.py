@@ -177,6 +177,18 @@ def _header_and_chunks(
     return header, lambda: read_csv_chunks(path, encoding=enc, delimiter=delimiter, chunk_rows=chunk_rows)
 
 
+def _debate_ids_in(path: Path, chunks: Callable[[], Iterator[pd.DataFrame]], column: str) -> list[str]:
+    """The debates of a file with a debate column, in order of first appearance (an empty id is an error)."""
+    seen: dict[str, None] = {}
+    for chunk in chunks():
+        values = chunk[column].str.strip()
+        if (values == "").any():
+            first = (values == "").idxmax()
+            raise IngestError(path, "empty debate id", row=int(chunk.loc[first, "_row"]), field=column)
+        seen.update(dict.fromkeys(values.unique()))
+    return list(seen)
+
+
 def read_contributions(
     path: str | Path,
     *,
@@ -213,17 +225,7 @@ def read_contributions(
     mapping = resolve_columns(path, header, columns)
     if debate_id is None and "debate" not in mapping:
         raise IngestError(path, "no debate column; pass --debate ID or map a debate column", field="debate")
-    if debate_id is not None:
-        debate_ids = [debate_id]
-    else:
-        seen: dict[str, None] = {}
-        for chunk in chunks():
-            values = chunk[mapping["debate"]].str.strip()
-            if (values == "").any():
-                first = (values == "").idxmax()
-                raise IngestError(path, "empty debate id", row=int(chunk.loc[first, "_row"]), field=mapping["debate"])
-            seen.update(dict.fromkeys(values.unique()))
-        debate_ids = list(seen)
+    debate_ids = [debate_id] if debate_id is not None else _debate_ids_in(path, chunks, mapping["debate"])
     if votes_path is not None and len(debate_ids) != 1:
         raise IngestError(votes_path, "a votes file goes with a single debate; split the contributions file")
     extra_columns = [c for c in header if c not in mapping.values()]

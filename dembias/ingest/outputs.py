@@ -217,55 +217,9 @@ def store_outputs(con: duckdb.DuckDBPyConnection, records: Sequence[OutputRecord
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows, unit_rows, citation_rows = [], [], []
     for rec in records:
-        where = rec.origin or "outputs"
-        if rec.debate_id not in debates:
-            raise IngestError(
-                where, f"unknown debate {rec.debate_id!r}; ingest it first", row=rec.row, field="debate_id"
-            )
-        if rec.debate_id not in known:
-            known[rec.debate_id] = {
-                r[0]
-                for r in con.execute(
-                    "SELECT contribution_id FROM contributions WHERE debate_id = ?", [rec.debate_id]
-                ).fetchall()
-            }
-        ids = known[rec.debate_id]
-        for sid in rec.source_ids:
-            if sid not in ids:
-                raise IngestError(
-                    where,
-                    f"source contribution {sid!r} is not in the debate",
-                    row=rec.row,
-                    field="source_ids",
-                )
-        exists = con.execute("SELECT count(*) FROM outputs WHERE output_id = ?", [rec.output_id]).fetchone()[0]
-        if exists:
-            if not replace:
-                raise IngestError(
-                    where,
-                    f"output {rec.output_id!r} already exists",
-                    row=rec.row,
-                    field="output_id",
-                    hint="pass --replace to replace it",
-                )
-            for table in ("citations", "output_units", "outputs"):
-                con.execute(f"DELETE FROM {table} WHERE output_id = ?", [rec.output_id])
-        rows.append(
-            {
-                "output_id": rec.output_id,
-                "debate_id": rec.debate_id,
-                "task": rec.task,
-                "model": rec.model,
-                "prompt_id": rec.prompt_id,
-                "prompt": rec.prompt,
-                "params": json.dumps(rec.params, ensure_ascii=False, sort_keys=True, default=str),
-                "target_language": rec.target_language,
-                "source_ids": list(rec.source_ids),
-                "text": rec.text,
-                "origin": rec.origin,
-                "created_at": now,
-            }
-        )
+        ids = _check_record(con, rec, debates, known)
+        _make_room(con, rec, replace=replace)
+        rows.append(_output_row(rec, now))
         for index, unit in enumerate(rec.units):
             unit_rows.append(
                 {
@@ -276,17 +230,81 @@ def store_outputs(con: duckdb.DuckDBPyConnection, records: Sequence[OutputRecord
                     "section": unit.section,
                 }
             )
-            for cid in dict.fromkeys(unit.citations):
-                if cid not in ids:
-                    raise IngestError(
-                        where,
-                        f"unit {index} cites contribution {cid!r}, which the debate does not have",
-                        row=rec.row,
-                        field="citations",
-                    )
-                citation_rows.append({"output_id": rec.output_id, "unit_index": index, "contribution_id": cid})
+            citation_rows += _citation_rows(rec, index, unit, ids)
     insert_frame(con, "outputs", pd.DataFrame(rows))
     insert_frame(con, "output_units", pd.DataFrame(unit_rows))
     if citation_rows:
         insert_frame(con, "citations", pd.DataFrame(citation_rows))
     return len(rows)
+
+
+def _check_record(
+    con: duckdb.DuckDBPyConnection, rec: OutputRecord, debates: set[str], known: dict[str, set[str]]
+) -> set[str]:
+    """The contribution ids of the record's debate (cached in ``known``), once its debate and sources exist."""
+    where = rec.origin or "outputs"
+    if rec.debate_id not in debates:
+        raise IngestError(where, f"unknown debate {rec.debate_id!r}; ingest it first", row=rec.row, field="debate_id")
+    if rec.debate_id not in known:
+        known[rec.debate_id] = {
+            r[0]
+            for r in con.execute(
+                "SELECT contribution_id FROM contributions WHERE debate_id = ?", [rec.debate_id]
+            ).fetchall()
+        }
+    ids = known[rec.debate_id]
+    for sid in rec.source_ids:
+        if sid not in ids:
+            raise IngestError(
+                where, f"source contribution {sid!r} is not in the debate", row=rec.row, field="source_ids"
+            )
+    return ids
+
+
+def _make_room(con: duckdb.DuckDBPyConnection, rec: OutputRecord, *, replace: bool) -> None:
+    """An output id that exists is an error, or with ``replace`` its rows are deleted."""
+    exists = con.execute("SELECT count(*) FROM outputs WHERE output_id = ?", [rec.output_id]).fetchone()[0]
+    if not exists:
+        return
+    if not replace:
+        raise IngestError(
+            rec.origin or "outputs",
+            f"output {rec.output_id!r} already exists",
+            row=rec.row,
+            field="output_id",
+            hint="pass --replace to replace it",
+        )
+    for table in ("citations", "output_units", "outputs"):
+        con.execute(f"DELETE FROM {table} WHERE output_id = ?", [rec.output_id])
+
+
+def _output_row(rec: OutputRecord, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "output_id": rec.output_id,
+        "debate_id": rec.debate_id,
+        "task": rec.task,
+        "model": rec.model,
+        "prompt_id": rec.prompt_id,
+        "prompt": rec.prompt,
+        "params": json.dumps(rec.params, ensure_ascii=False, sort_keys=True, default=str),
+        "target_language": rec.target_language,
+        "source_ids": list(rec.source_ids),
+        "text": rec.text,
+        "origin": rec.origin,
+        "created_at": now,
+    }
+
+
+def _citation_rows(rec: OutputRecord, index: int, unit: OutputUnit, ids: set[str]) -> list[dict[str, Any]]:
+    """The unit's citations (repeats once), each checked against the debate's contributions."""
+    rows = []
+    for cid in dict.fromkeys(unit.citations):
+        if cid not in ids:
+            raise IngestError(
+                rec.origin or "outputs",
+                f"unit {index} cites contribution {cid!r}, which the debate does not have",
+                row=rec.row,
+                field="citations",
+            )
+        rows.append({"output_id": rec.output_id, "unit_index": index, "contribution_id": cid})
+    return rows

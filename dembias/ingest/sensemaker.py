@@ -48,6 +48,36 @@ def _load_json(path: Path, encoding: str | None) -> Any:
         raise IngestError(path, "not valid JSON: nested too deeply") from exc
 
 
+def _walk(items: list[Any], path: tuple[str, ...], summary_path: Path, units: list[OutputUnit]) -> None:
+    """Add the units of a tree of report items (depth first) to ``units``; ``path`` holds the parents' titles."""
+    for position, item in enumerate(items):
+        where = f"item {position} of {' > '.join(path) or 'contents'}"
+        if not isinstance(item, dict) or not isinstance(item.get("title", ""), str):
+            raise IngestError(summary_path, f"{where} is malformed", field="contents")
+        title = item.get("title", "").strip()
+        section = " > ".join(t.lstrip("#").strip() for t in (*path, title) if t)
+        text = item.get("text", "") or ""
+        raw_citations = item.get("citations", []) or []
+        children = item.get("subContents", []) or []
+        if not isinstance(text, str) or not isinstance(raw_citations, list) or not isinstance(children, list):
+            raise IngestError(
+                summary_path, f"{where}: text must be a string, citations and subContents lists", field="contents"
+            )
+        units += _item_units(text, [str(c) for c in raw_citations], kind=_kind(title), section=section)
+        _walk(children, (*path, title), summary_path, units)
+
+
+def _item_units(text: str, citations: list[str], *, kind: str, section: str) -> list[OutputUnit]:
+    """One unit for a cited text; an uncited text becomes one unit per block (paragraph or bullet)."""
+    if not text.strip():
+        return []
+    if citations:
+        return [OutputUnit(text=text.strip(), citations=citations, kind=kind, section=section)]
+    return [
+        OutputUnit(text=block.strip(), kind=kind, section=section) for block in _BLOCKS.split(text) if block.strip()
+    ]
+
+
 def read_sensemaker(
     summary_path: str | Path,
     *,
@@ -66,39 +96,7 @@ def read_sensemaker(
         raise IngestError(summary_path, "expected an object with a 'contents' list", field="contents")
 
     units: list[OutputUnit] = []
-
-    def walk(items: list[Any], path: tuple[str, ...]) -> None:
-        for position, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get("title", ""), str):
-                raise IngestError(
-                    summary_path,
-                    f"item {position} of {' > '.join(path) or 'contents'} is malformed",
-                    field="contents",
-                )
-            title = item.get("title", "").strip()
-            section = " > ".join(t.lstrip("#").strip() for t in (*path, title) if t)
-            text = item.get("text", "") or ""
-            raw_citations = item.get("citations", []) or []
-            children = item.get("subContents", []) or []
-            if not isinstance(text, str) or not isinstance(raw_citations, list) or not isinstance(children, list):
-                raise IngestError(
-                    summary_path,
-                    f"item {position} of {' > '.join(path) or 'contents'}: text must be a string, "
-                    "citations and subContents lists",
-                    field="contents",
-                )
-            citations = [str(c) for c in raw_citations]
-            kind = _kind(title)
-            if text.strip():
-                if citations:
-                    units.append(OutputUnit(text=text.strip(), citations=citations, kind=kind, section=section))
-                else:
-                    for block in _BLOCKS.split(text):
-                        if block.strip():
-                            units.append(OutputUnit(text=block.strip(), kind=kind, section=section))
-            walk(children, (*path, title))
-
-    walk(report["contents"], ())
+    _walk(report["contents"], (), summary_path, units)
     if not units:
         raise IngestError(summary_path, "the report has no text", field="contents")
 

@@ -225,136 +225,58 @@ def score_pluralism(
         min_cell: cells with fewer contributors (distinct ``author_pid`` when present) are suppressed.
         n_placebo: random-links draws for the placebo (0: none).
     """
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
-    if not 0.0 < minority_share < 1.0:
-        raise ValueError(f"minority_share must be in (0, 1), got {minority_share}")
-    contrib = contributions.copy()
-    contrib["contribution_id"] = contrib["contribution_id"].astype(str)
-    contrib = contrib.drop_duplicates("contribution_id").sort_values("contribution_id").reset_index(drop=True)
-    ids = contrib["contribution_id"]
-    n = len(contrib)
-    if n == 0:
-        raise ValueError("no contribution to score against")
-
-    assign = assignments.assign(contribution_id=assignments["contribution_id"].astype(str))
-    cluster_of = assign.drop_duplicates("contribution_id").set_index("contribution_id")["cluster"]
-    cluster = ids.map(cluster_of).fillna(NOISE).astype(int)
-    cluster_labels = pd.Series(cluster.to_numpy(), index=ids.to_numpy())
-
-    links = links.assign(contribution_id=links["contribution_id"].astype(str))
-    id_index = pd.Index(ids.to_numpy(dtype=object))
-    links = links[id_index.get_indexer(links["contribution_id"].to_numpy(dtype=object)) >= 0]
-    linked = set(links["contribution_id"])
-    covered = np.zeros(n)
-    covered[id_index.get_indexer(np.asarray(sorted(linked), dtype=object))] = 1.0
-    coverage = pd.DataFrame({"contribution_id": ids, "p": covered})
-
+    _check_options(n_resamples=n_resamples, minority_share=minority_share)
+    base = _SummaryBase.build(contributions, assignments, links)
+    n, links = base.n, base.links
     cluster_coverage, cluster_ids, minority, p_t_clusters, covered_clusters = _cluster_table(
-        cluster, cluster_labels, covered, links, n, minority_share
+        base.cluster, base.cluster_labels, base.covered, links, n, minority_share
     )
     n_all_units = (
         n_units if n_units is not None else (len(units) if units is not None else links["unit_index"].nunique())
     )
     jr_violations, jr_k, jr_threshold = _justified_representation(cluster_coverage, links, n)
-
-    # opinion groups and vote-grounded checks
-    vote_group = pd.Series(np.nan, index=ids.to_numpy())
-    representatives = pd.DataFrame(columns=["vote_group", "contribution_id", "representativeness", "covered"])
-    common_ground = pd.DataFrame(columns=["unit_index", "contribution_id", "gac", "min_agree_rate", "agreed_by_all"])
-    stances = pd.DataFrame(columns=STANCE_COLUMNS)
-    opinion = pd.DataFrame(columns=OPINION_GROUP_COLUMNS)
-    opinion_head: dict[str, tuple[float, float, float, bool]] = {}
-    if comment_group_votes is not None and not comment_group_votes.empty:
-        cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
-        cgv = cgv[id_index.get_indexer(cgv["contribution_id"].to_numpy(dtype=object)) >= 0]
-        vote_group = ids.map(contribution_vote_groups(cgv))
-        vote_group.index = ids.to_numpy()
-        representatives = _representatives(cgv, linked)
-        if consensus is None:
-            consensus = group_aware_consensus(cgv)
-        common_ground = _common_ground(cgv, consensus, links, units, gac_threshold=gac_threshold)
-        group_votes = GroupVotes.build(cgv)
-        stances = unit_stances(links, group_votes)
-        members = participant_groups if participant_groups is not None else vote_group.dropna().astype(int)
-        if len(members):
-            opinion, opinion_head = opinion_group_table(
-                members, stances, unfair_ratio=unfair_ratio, min_cell=min_cell,
-                n_resamples=n_resamples, seed=seed, confidence=confidence,
-            )  # fmt: skip
-
+    votes = _VoteGrounded.build(
+        base, comment_group_votes, consensus, participant_groups, units, gac_threshold=gac_threshold,
+        unfair_ratio=unfair_ratio, min_cell=min_cell, n_resamples=n_resamples, seed=seed, confidence=confidence,
+    )  # fmt: skip
     # declared groups and other dimensions
     group_coverage = _group_coverage(
-        contrib, vote_group, covered, links, group_by=group_by, min_cell=min_cell,
+        base.contrib, votes.vote_group, base.covered, links, group_by=group_by, min_cell=min_cell,
         unfair_ratio=unfair_ratio, n_resamples=n_resamples, seed=seed, confidence=confidence,
     )  # fmt: skip
-
-    # topic headlines with intervals and placebo
-    cells = TopicCells.build(ids, cluster)
-    cell_cluster, cell_covered, counts = cells.counts(covered.astype(bool))
-    kwargs = {
-        "cluster_covered": np.array([c in covered_clusters for c in cluster_ids], dtype=bool),
-        "cluster_p_t": np.array([p_t_clusters.get(c, 0.0) for c in cluster_ids], dtype=float),
-        "minority_share": minority_share,
-        "unfair_ratio": unfair_ratio,
-    }
-    point = topic_headlines(counts, cell_cluster, cell_covered, **kwargs)
-    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_resamples)
-    boot = topic_headlines(draws, cell_cluster, cell_covered, **kwargs)
-    nan = float("nan")
-    score_rows = []
-    for metric in TOPIC_INTERVAL_METRICS:
-        value = float(point[metric][0])
-        low, high, widened = bias_corrected_interval(value, boot[metric], confidence=confidence)
-        score_rows.append((metric, value, low, high, _widened_note(widened)))
-    if opinion_head:
-        value, low, high, widened = opinion_head["uer_opinion_groups"]
-        score_rows.append(("uer_opinion_groups", value, low, high, _widened_note(widened)))
-        score_rows.append(("unfair_opinion_groups", float(opinion["under_represented"].any()), nan, nan, None))
-        score_rows.append(
-            ("opinion_groups_under_represented", float(opinion["under_represented"].sum()), nan, nan, None)
-        )
-        score_rows.append(("n_opinion_groups", float(len(opinion)), nan, nan, None))
-        for stance in ("group", "common_ground", "contested", "no_votes"):
-            score_rows.append((f"units_stance:{stance}", float((stances["stance"] == stance).sum()), nan, nan, None))
-    score_rows.append(("unfair_topics", float(point["unfair_topics"][0]), nan, nan, None))
+    cells = TopicCells.build(base.ids, base.cluster)
+    score_rows, unfair_topics = _topic_rows(
+        cells, base.covered, n, cluster_ids=cluster_ids, covered_clusters=covered_clusters,
+        p_t_clusters=p_t_clusters, minority_share=minority_share, unfair_ratio=unfair_ratio,
+        n_resamples=n_resamples, seed=seed, confidence=confidence,
+    )  # fmt: skip
+    score_rows += [*votes.opinion_rows(), unfair_topics]
     score_rows += [
-        ("jr_violations", float(len(jr_violations)), nan, nan, None),
-        ("jr_k", float(jr_k), nan, nan, None),
-        ("jr_threshold", float(jr_threshold), nan, nan, None),
-        ("n_clusters", float(len(cluster_ids)), nan, nan, None),
-        ("n_minority_topics", float(minority.sum()), nan, nan, None),
-        ("noise_share", float((cluster == NOISE).mean()), nan, nan, None),
-        ("n_units", float(n_all_units), nan, nan, None),
-        ("n_linked_units", float(links["unit_index"].nunique()), nan, nan, None),
+        ("jr_violations", float(len(jr_violations)), NAN, NAN, None),
+        ("jr_k", float(jr_k), NAN, NAN, None),
+        ("jr_threshold", float(jr_threshold), NAN, NAN, None),
+        ("n_clusters", float(len(cluster_ids)), NAN, NAN, None),
+        ("n_minority_topics", float(minority.sum()), NAN, NAN, None),
+        ("noise_share", float((base.cluster == NOISE).mean()), NAN, NAN, None),
+        ("n_units", float(n_all_units), NAN, NAN, None),
+        ("n_linked_units", float(links["unit_index"].nunique()), NAN, NAN, None),
     ]
-    if not representatives.empty:
-        score_rows.append(("representative_survival", float(representatives["covered"].mean()), nan, nan, None))
-    if not common_ground.empty:
-        per_unit = common_ground.groupby("unit_index")["agreed_by_all"].all()
-        score_rows.append(("common_ground_precision", float(common_ground["agreed_by_all"].mean()), nan, nan, None))
-        score_rows.append(("common_ground_units_grounded", float(per_unit.mean()), nan, nan, None))
+    score_rows += votes.check_rows()
     score_rows += _dimension_scores(group_coverage, unfair_ratio)
     if n_placebo:
-        placebo = placebo_headlines(
-            cells, links, stances_of=(lambda lk: unit_stances(lk, group_votes)) if len(opinion) else None,
-            participant_groups=members if len(opinion) else None, n_draws=n_placebo, seed=seed,
-            minority_share=minority_share, unfair_ratio=unfair_ratio,
-        )  # fmt: skip
-        score_rows += [
-            (f"placebo:{m}", v, lo, hi, "random links, same number per unit") for m, (v, lo, hi) in placebo.items()
-        ]
-    scores = pd.DataFrame(score_rows, columns=["metric", "value", "low", "high", "note"])
+        score_rows += votes.placebo_rows(
+            cells, links, n_draws=n_placebo, seed=seed, minority_share=minority_share, unfair_ratio=unfair_ratio
+        )
     return PluralismResult(
-        scores=scores,
+        scores=pd.DataFrame(score_rows, columns=["metric", "value", "low", "high", "note"]),
         cluster_coverage=cluster_coverage,
-        coverage=coverage,
+        coverage=pd.DataFrame({"contribution_id": base.ids, "p": base.covered}),
         group_coverage=group_coverage.drop(columns=["p_t_raw"], errors="ignore"),
         jr_violations=jr_violations,
-        representatives=representatives,
-        common_ground=common_ground,
-        opinion_groups=opinion,
-        unit_stances=stances,
+        representatives=votes.representatives,
+        common_ground=votes.common_ground,
+        opinion_groups=votes.opinion,
+        unit_stances=votes.stances,
         info={
             "n": n,
             "n_units": n_all_units,
@@ -366,6 +288,181 @@ def score_pluralism(
             "seed": seed,
         },
     )
+
+
+NAN = float("nan")
+ScoreRow = tuple[str, float, float, float, str | None]
+
+
+def _check_options(*, n_resamples: int, minority_share: float) -> None:
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0.0 < minority_share < 1.0:
+        raise ValueError(f"minority_share must be in (0, 1), got {minority_share}")
+
+
+@dataclass
+class _SummaryBase:
+    """The scored contributions (sorted by id), their clusters, and the summary's links to them."""
+
+    contrib: pd.DataFrame
+    ids: pd.Series
+    n: int
+    cluster: pd.Series
+    cluster_labels: pd.Series
+    links: pd.DataFrame
+    id_index: pd.Index
+    linked: set[str]
+    covered: np.ndarray
+
+    @classmethod
+    def build(cls, contributions: pd.DataFrame, assignments: pd.DataFrame, links: pd.DataFrame) -> _SummaryBase:
+        contrib = contributions.copy()
+        contrib["contribution_id"] = contrib["contribution_id"].astype(str)
+        contrib = contrib.drop_duplicates("contribution_id").sort_values("contribution_id").reset_index(drop=True)
+        ids = contrib["contribution_id"]
+        n = len(contrib)
+        if n == 0:
+            raise ValueError("no contribution to score against")
+        assign = assignments.assign(contribution_id=assignments["contribution_id"].astype(str))
+        cluster_of = assign.drop_duplicates("contribution_id").set_index("contribution_id")["cluster"]
+        cluster = ids.map(cluster_of).fillna(NOISE).astype(int)
+        cluster_labels = pd.Series(cluster.to_numpy(), index=ids.to_numpy())
+        links = links.assign(contribution_id=links["contribution_id"].astype(str))
+        id_index = pd.Index(ids.to_numpy(dtype=object))
+        links = links[id_index.get_indexer(links["contribution_id"].to_numpy(dtype=object)) >= 0]
+        linked = set(links["contribution_id"])
+        covered = np.zeros(n)
+        covered[id_index.get_indexer(np.asarray(sorted(linked), dtype=object))] = 1.0
+        return cls(contrib, ids, n, cluster, cluster_labels, links, id_index, linked, covered)
+
+
+@dataclass
+class _VoteGrounded:
+    """Opinion groups and the vote-grounded checks (empty without the debate's votes)."""
+
+    vote_group: pd.Series
+    representatives: pd.DataFrame
+    common_ground: pd.DataFrame
+    stances: pd.DataFrame
+    opinion: pd.DataFrame
+    opinion_head: dict[str, tuple[float, float, float, bool]] = field(default_factory=dict)
+    group_votes: GroupVotes | None = None
+    members: pd.Series | None = None
+
+    @classmethod
+    def build(
+        cls,
+        base: _SummaryBase,
+        comment_group_votes: pd.DataFrame | None,
+        consensus: pd.DataFrame | None,
+        participant_groups: pd.Series | None,
+        units: pd.DataFrame | None,
+        **options: object,
+    ) -> _VoteGrounded:
+        empty = cls(
+            vote_group=pd.Series(np.nan, index=base.ids.to_numpy()),
+            representatives=pd.DataFrame(columns=["vote_group", "contribution_id", "representativeness", "covered"]),
+            common_ground=pd.DataFrame(
+                columns=["unit_index", "contribution_id", "gac", "min_agree_rate", "agreed_by_all"]
+            ),
+            stances=pd.DataFrame(columns=STANCE_COLUMNS),
+            opinion=pd.DataFrame(columns=OPINION_GROUP_COLUMNS),
+        )
+        if comment_group_votes is None or comment_group_votes.empty:
+            return empty
+        gac_threshold = options.pop("gac_threshold")
+        cgv = comment_group_votes.assign(contribution_id=comment_group_votes["contribution_id"].astype(str))
+        cgv = cgv[base.id_index.get_indexer(cgv["contribution_id"].to_numpy(dtype=object)) >= 0]
+        vote_group = base.ids.map(contribution_vote_groups(cgv))
+        vote_group.index = base.ids.to_numpy()
+        if consensus is None:
+            consensus = group_aware_consensus(cgv)
+        group_votes = GroupVotes.build(cgv)
+        stances = unit_stances(base.links, group_votes)
+        members = participant_groups if participant_groups is not None else vote_group.dropna().astype(int)
+        opinion, opinion_head = empty.opinion, empty.opinion_head
+        if len(members):
+            opinion, opinion_head = opinion_group_table(members, stances, **options)
+        return cls(
+            vote_group=vote_group,
+            representatives=_representatives(cgv, base.linked),
+            common_ground=_common_ground(cgv, consensus, base.links, units, gac_threshold=gac_threshold),
+            stances=stances,
+            opinion=opinion,
+            opinion_head=opinion_head,
+            group_votes=group_votes,
+            members=members,
+        )
+
+    def opinion_rows(self) -> list[ScoreRow]:
+        """UER over opinion groups with its interval, the under-represented groups, units by stance."""
+        if not self.opinion_head:
+            return []
+        value, low, high, widened = self.opinion_head["uer_opinion_groups"]
+        under = self.opinion["under_represented"]
+        rows: list[ScoreRow] = [
+            ("uer_opinion_groups", value, low, high, _widened_note(widened)),
+            ("unfair_opinion_groups", float(under.any()), NAN, NAN, None),
+            ("opinion_groups_under_represented", float(under.sum()), NAN, NAN, None),
+            ("n_opinion_groups", float(len(self.opinion)), NAN, NAN, None),
+        ]
+        for stance in ("group", "common_ground", "contested", "no_votes"):
+            rows.append((f"units_stance:{stance}", float((self.stances["stance"] == stance).sum()), NAN, NAN, None))
+        return rows
+
+    def check_rows(self) -> list[ScoreRow]:
+        """Survival of the representative comments and precision of the common-ground units."""
+        rows: list[ScoreRow] = []
+        if not self.representatives.empty:
+            rows.append(("representative_survival", float(self.representatives["covered"].mean()), NAN, NAN, None))
+        if not self.common_ground.empty:
+            per_unit = self.common_ground.groupby("unit_index")["agreed_by_all"].all()
+            precision = float(self.common_ground["agreed_by_all"].mean())
+            rows.append(("common_ground_precision", precision, NAN, NAN, None))
+            rows.append(("common_ground_units_grounded", float(per_unit.mean()), NAN, NAN, None))
+        return rows
+
+    def placebo_rows(self, cells: TopicCells, links: pd.DataFrame, **options: object) -> list[ScoreRow]:
+        """The placebo: the same headlines with each unit's links redrawn at random."""
+        grouped = len(self.opinion) > 0
+        group_votes = self.group_votes
+        placebo = placebo_headlines(
+            cells, links, stances_of=(lambda lk: unit_stances(lk, group_votes)) if grouped else None,
+            participant_groups=self.members if grouped else None, **options,
+        )  # fmt: skip
+        return [(f"placebo:{m}", v, lo, hi, "random links, same number per unit") for m, (v, lo, hi) in placebo.items()]
+
+
+def _topic_rows(
+    cells: TopicCells,
+    covered: np.ndarray,
+    n: int,
+    *,
+    cluster_ids: np.ndarray,
+    covered_clusters: set[int],
+    p_t_clusters: pd.Series,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+    **headline_options: float,
+) -> tuple[list[ScoreRow], ScoreRow]:
+    """Topic headlines with their bias-corrected bootstrap intervals, and the ``unfair_topics`` row."""
+    cell_cluster, cell_covered, counts = cells.counts(covered.astype(bool))
+    kwargs = {
+        "cluster_covered": np.array([c in covered_clusters for c in cluster_ids], dtype=bool),
+        "cluster_p_t": np.array([p_t_clusters.get(c, 0.0) for c in cluster_ids], dtype=float),
+        **headline_options,
+    }
+    point = topic_headlines(counts, cell_cluster, cell_covered, **kwargs)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_resamples)
+    boot = topic_headlines(draws, cell_cluster, cell_covered, **kwargs)
+    rows: list[ScoreRow] = []
+    for metric in TOPIC_INTERVAL_METRICS:
+        value = float(point[metric][0])
+        low, high, widened = bias_corrected_interval(value, boot[metric], confidence=confidence)
+        rows.append((metric, value, low, high, _widened_note(widened)))
+    return rows, ("unfair_topics", float(point["unfair_topics"][0]), NAN, NAN, None)
 
 
 def _widened_note(widened: bool) -> str | None:
