@@ -31,21 +31,28 @@ def overview() -> None:
     if sel is None:
         return
     shared.verdict_box(sel)
-    debates = shared.debates(sel.root, shared.version(sel.ws))
-    columns = {
-        "debate_id": "Debate",
-        "title": "Title",
-        "language": "Language",
-        "country": "Country",
-        "n_contributions": "Contributions",
-        "n_accepted": "Accepted",
-        "n_participants": "Participants",
-        "n_votes": "Votes",
-        "n_groups": "Groups published by Polis",
-        "n_outputs": "Model outputs",
-    }
+    debates = shared.debates_overview(sel.root, shared.version(sel.ws))
+    columns = [
+        "debate_id",
+        "title",
+        "contributions",
+        "accepted",
+        "mapped",
+        "participants",
+        "votes",
+        "vote_groups",
+        "outputs",
+        "language",
+        "country",
+        "polis_groups",
+    ]
     st.subheader(f"Debates ({len(debates)})")
-    shared.text_table(debates[list(columns)].rename(columns=columns))
+    st.caption(
+        "Every count here is the one every page uses (dembias.counts): the map and the scores read every "
+        "contribution not rejected, so 'on the map' can exceed 'accepted by moderators' (unmoderated ones count); "
+        "vote groups are the map's, computed from the votes; Polis's own published groups are the last column."
+    )
+    shared.text_table(debates[columns])
 
     st.subheader(f"Scorecard — {shared.plain(sel.debate_id)}")
     controls(sel)

@@ -141,7 +141,14 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
             f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}"
             + (" · minority" if row.is_minority else "")
         )
-        shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
+        shared.annotate(
+            sel.debate_id,
+            "cluster",
+            str(row.cluster),
+            key=f"cl{row.cluster}",
+            run_id=sel.pluralism_run,
+            output_id=sel.output_id,
+        )
         c1, c2, c3 = st.columns(3)
         c1.metric("Contributions", int(row.size))
         c2.metric("Share of debate", f"{row.p_s:.1%}")
