@@ -12,6 +12,7 @@ from dembias.errors import DembiasError
 from dembias.explain import METRICS, metric_help, metric_title
 from dembias.plots import metric_dots_figure
 from dembias.scorecard import format_scorecard, scorecard_numbers
+from dembias.verdict import model_label
 from pages import shared
 
 # An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
@@ -32,9 +33,8 @@ def overview() -> None:
         return
     shared.verdict_box(sel)
     debates = shared.debates_overview(sel.root, shared.version(sel.ws))
-    columns = [
+    columns = [  # key columns first, the long title last: readable at 1280 px
         "debate_id",
-        "title",
         "contributions",
         "accepted",
         "mapped",
@@ -45,11 +45,12 @@ def overview() -> None:
         "language",
         "country",
         "polis_groups",
+        "title",
     ]
     st.subheader(f"Debates ({len(debates)})")
     st.caption(
         "Every count here is the one every page uses (dembias.counts): the map and the scores read every "
-        "contribution not rejected, so 'on the map' can exceed 'accepted by moderators' (unmoderated ones count); "
+        "contribution not rejected, so 'on the map' can exceed 'accepted' (by moderators: unmoderated ones count too); "
         "vote groups are the map's, computed from the votes; Polis's own published groups are the last column."
     )
     shared.text_table(debates[columns])
@@ -71,6 +72,7 @@ def overview() -> None:
             "summary with its links redrawn at random. Topics are clusters of what was written; opinion groups are "
             "who agrees with what (votes). Baselines are models `baseline:*`."
         )
+        table["Model"] = table["Model"].map(model_label)  # short names: the key column stays narrow
         shared.text_table(table.drop(columns=["output_id"]))
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
         summary_text(sel)

@@ -79,8 +79,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "language": ("Language", "Language of the contribution (its debate's when it has none); — when not given."),
     "country": ("Country", "Country of the contribution (its debate's when it has none); — when not given."),
     **{k: (k.replace("_", " ").capitalize(), v) for k, v in COUNT_DEFINITIONS.items()},
-    "accepted": ("Accepted by moderators", COUNT_DEFINITIONS["accepted"]),
-    "mapped": ("On the map (not rejected)", COUNT_DEFINITIONS["mapped"]),
+    "accepted": ("Accepted", COUNT_DEFINITIONS["accepted"]),
+    "mapped": ("On the map", COUNT_DEFINITIONS["mapped"]),
     "vote_groups": ("Vote groups", COUNT_DEFINITIONS["vote_groups"]),
     "polis_groups": ("Groups published by Polis", COUNT_DEFINITIONS["polis_groups"]),
     "outputs": ("Model outputs", "Summaries, rewrites and translations stored for the debate."),
@@ -205,6 +205,8 @@ def _number_text(value: object) -> str:
 def _filled(series: pd.Series) -> pd.Series:
     """A column with ``—`` for a missing cell (a grid would print "None"). Numeric columns without a missing
     cell keep their type; one with a gap is written as text (whole numbers without decimals)."""
+    if series.dtype == object:  # an empty text reads like a missing one
+        series = series.mask(series.map(lambda v: isinstance(v, str) and not v.strip()), None)
     if not series.isna().any():
         return series
     if pd.api.types.is_bool_dtype(series) or series.dtype == object:

@@ -69,9 +69,12 @@ labels = st.multiselect("Labels", LABELS, key="w_alabels")
 if labels:
     table = table[table["label"].isin(labels)]
 st.subheader(f"{len(table)} annotation(s)")
-first = ["label", "note", "target_type", "target_id", "output_id", "author", "created_at"]
-shared.text_table(table[first + [c for c in table.columns if c not in first]])
-shared.download(table, "annotations")
+if table.empty:
+    st.caption("Nothing to show: no annotation matches.")
+else:
+    first = ["label", "note", "target_type", "target_id", "output_id", "author", "created_at"]
+    shared.text_table(table[first + [c for c in table.columns if c not in first]])
+    shared.download(table, "annotations")
 if not table.empty:
     with st.form("delete_annotation"):
         doomed = st.selectbox("Delete annotation", table["annotation_id"].tolist())

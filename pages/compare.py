@@ -7,6 +7,7 @@ import streamlit as st
 from dembias.compare import cluster_flips, compare_metrics, comparison_refusal
 from dembias.explain import metric_title
 from dembias.page_findings import compare_finding
+from dembias.verdict import model_label
 from pages import shared
 
 sel = shared.sidebar()
@@ -17,7 +18,8 @@ finding_slot = st.empty()  # the finding, first on the page, written once A and 
 shared.quality_badge(sel)
 runs = shared.runs(sel.root, shared.version(sel.ws), "pluralism", sel.debate_id)
 if not runs:
-    st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet.")
+    shared.unscored_box(sel)
+    st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet: Compare needs one.")
     st.stop()
 
 mode = shared.choice("Compare", ["two outputs", "two runs"], key="cmode")
@@ -85,15 +87,11 @@ if refusal:
 st.subheader("Metrics")
 table = compare_metrics(row_a, row_b)
 table.insert(1, "name", table["metric"].map(metric_title))
-shared.text_table(
-    table,
-    column_config={
-        c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("a", "a_low", "a_high", "b", "b_low", "b_high", "delta")
-    },
-)
+# the metric's name first (pinned), its raw id last; missing bounds read "—" (dembias.vocabulary)
+shown = table[["name", *[c for c in table.columns if c not in ("name", "metric")], "metric"]]
+shared.text_table(shown.round(3))
 if mode == "two outputs":
-    label_a, label_b = f"output A ({models[out_a]})", f"Output B ({models[out_b]})"
+    label_a, label_b = f"output A ({model_label(models[out_a])})", f"Output B ({model_label(models[out_b])})"
 else:
     label_a, label_b = f"run A ({run_a})", f"Run B ({run_b})"
 with finding_slot.container():

@@ -462,6 +462,10 @@ def text_table(frame: pd.DataFrame, *, column_config: dict | None = None, **kwar
         label = column_label(raw)
         if raw not in config and label in shown.columns and column_help(raw):
             config[label] = st.column_config.Column(label, help=column_help(raw))
+    first = shown.columns[0] if len(shown.columns) else None
+    if first is not None and first not in config and len(shown.columns) > 3:
+        # the key column stays in view when a wide table scrolls sideways (1280 px screens)
+        config[first] = st.column_config.Column(first, help=column_help(frame.columns[0]) or None, pinned=True)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
 
 
