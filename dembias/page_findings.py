@@ -113,7 +113,11 @@ def annotations_finding(notes: pd.DataFrame, *, output_id: str | None) -> str:
 
 def unscored_finding(debate_id: str, counts: Mapping[str, Any], *, has_fidelity: bool) -> str:
     """The finding of a debate with no scored summary: what it holds and where it is audited."""
-    held = f"{debate_id} holds {counts['contributions']} contributions in {counts['languages']} language(s)"
+    n_languages = int(counts["languages"])
+    held = (
+        f"{debate_id} holds {counts['contributions']} contributions in {n_languages} "
+        f"language{'s' if n_languages != 1 else ''}"
+    )
     if has_fidelity:
         return f"{held} and no scored summary: its rewrites and translations are audited on the Fidelity page."
     return f"{held} and no scored summary yet: run `dembias score pluralism --debate {debate_id}`."

@@ -232,10 +232,11 @@ def _check_link(key: str, options: list[str], chosen: str) -> None:
     checked.add(key)
     asked = st.query_params.get(key)
     if asked is not None and asked not in options:
-        st.session_state.setdefault("_link_notices", []).append(
-            f"The link names the {LINK_NAMES.get(key, key)} '{asked}', which this workspace does not hold: "
-            f"showing '{chosen}' instead."
-        )
+        if key in LINK_NAMES:
+            note = f"The link names the {LINK_NAMES[key]} '{asked}', which this workspace does not hold"
+        else:
+            note = f"The link sets '{key}' to '{asked}', which is not one of its choices"
+        st.session_state.setdefault("_link_notices", []).append(f"{note}: showing '{chosen}' instead.")
 
 
 def link_notices() -> None:

@@ -120,4 +120,6 @@ def test_annotation_and_unscored_findings():
         "3 notes on this debate, 1 about the selected output; the commonest label is 'other' (2)."
     )
     counts = {"contributions": 38, "languages": 2}
-    assert unscored_finding("g9", counts, has_fidelity=True).startswith("g9 holds 38 contributions in 2 language(s)")
+    assert unscored_finding("g9", counts, has_fidelity=True).startswith(
+        "g9 holds 38 contributions in 2 languages and no scored"
+    )
