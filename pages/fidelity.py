@@ -10,6 +10,7 @@ from dembias.metrics.fidelity import NO_STANCE_NOTE, country_language_table
 from dembias.page_findings import fidelity_finding
 from dembias.plots import fidelity_distribution_figure
 from dembias.plots.fidelity import ALL_POINTS_MAX
+from dembias.verdict import model_label
 from dembias.vocabulary import column_label
 from pages import shared
 
@@ -52,7 +53,7 @@ if stance_scored:
         "Stance flips (NLI)", int(pairs["stance_flip"].fillna(False).sum()), help=metric_help("entailment_min")
     )
 else:
-    cols[4].metric("Stance (NLI)", "not scored")
+    cols[4].metric("Stance flips (NLI)", "off", help="Not scored: no NLI judge model was configured.")
     st.caption(NO_STANCE_NOTE)
 if pairs["model"].astype(str).str.startswith("reference control").any():
     st.caption(
@@ -80,17 +81,17 @@ if not view.empty:
 
     shown = pd.DataFrame(
         {
-            "model": view["model"],
-            "language pair": view["language_pair"],
-            "country": view["country"],
-            "rewrites": view["n"],
-            "fidelity (similarity)": [cell(r, "similarity", False) for _, r in view.iterrows()],
-            "flagged": [cell(r, "flagged", True) for _, r in view.iterrows()],
-            "stance flips (lexical)": [cell(r, "lexical_stance_flip", True) for _, r in view.iterrows()],
+            "Model": view["model"].map(model_label),
+            "Language pair": view["language_pair"],
+            "Country": view["country"],
+            "Rewrites": view["n"],
+            "Fidelity (similarity)": [cell(r, "similarity", False) for _, r in view.iterrows()],
+            "Flagged": [cell(r, "flagged", True) for _, r in view.iterrows()],
+            "Stance flips (lexical)": [cell(r, "lexical_stance_flip", True) for _, r in view.iterrows()],
         }
     )
     if "stance_flip_rate" in view:
-        shown["stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
+        shown["Stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
     shared.text_table(shown)
     shared.download(view, f"{sel.debate_id}-fidelity-country-language", label="Download this table (CSV)")
 
