@@ -12,7 +12,6 @@ from dembias.errors import DembiasError
 from dembias.explain import METRICS, metric_help, metric_title
 from dembias.plots import metric_dots_figure
 from dembias.scorecard import format_scorecard, scorecard_numbers
-from dembias.verdict import model_label
 from pages import shared
 
 # An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
@@ -72,8 +71,10 @@ def overview() -> None:
             "summary with its links redrawn at random. Topics are clusters of what was written; opinion groups are "
             "who agrees with what (votes). Baselines are models `baseline:*`."
         )
-        table["Model"] = table["Model"].map(model_label)  # short names: the key column stays narrow
-        shared.text_table(table.drop(columns=["output_id"]))
+        shared.text_table(  # the model stays in view, at a width that leaves room for the numbers at 1280 px
+            table.drop(columns=["output_id"]),
+            column_config={"Model": st.column_config.TextColumn("Model", width="medium", pinned=True)},
+        )
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
         summary_text(sel)
         metric = shared.choice(
