@@ -46,7 +46,7 @@ def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch)
         2,
     )
     checks = at.dataframe[1].value  # the control checks of `dembias validate`, in their expander
-    assert checks["passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])
+    assert checks["Passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])  # human labels
     assert any(s.value.startswith("Controls pass") for s in at.success)
     scorecard = at.dataframe[2].value
     assert "gemini (sensemaking-tools)" in set(scorecard["Model"])
@@ -138,7 +138,7 @@ def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="bowling-green")
     assert at.title[0].value == "Compare"
     metrics = at.dataframe[0].value
-    assert "survival" in set(metrics["metric"])
+    assert "survival" in set(metrics["Metric"])  # human names first, the metric's id in its own column
     at = app_at(monkeypatch, demo_ws, "pages/annotations.py", debate="bowling-green")
     assert at.title[0].value == "Annotations"
 
@@ -229,3 +229,19 @@ def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
     quoted = [h.proto.body for h in at.get("html")]
     assert any("&lt;img src=x onerror=alert(1)&gt;" in body for body in quoted)
     assert not any("<img" in body for body in quoted)
+
+
+def test_the_glossary_is_in_the_sidebar_of_every_page(demo_ws, monkeypatch):
+    """The app shows dembias.vocabulary.GLOSSARY, the same text as docs/glossary.md (tests/test_counts.py)."""
+    from dembias.vocabulary import GLOSSARY
+
+    at = app_at(monkeypatch, demo_ws, "pages/fidelity.py", debate="nz-ubi")
+    shown = " ".join(m.value for m in at.sidebar.markdown)
+    assert all(text in shown for text in GLOSSARY.values())
+
+
+def test_a_link_naming_nothing_warns_instead_of_falling_back_silently(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, debate="no-such-debate", prun="pluralism-19990101T000000-deadbeef")
+    notes = [w.value for w in at.warning]
+    assert any("debate 'no-such-debate', which this workspace does not hold" in n for n in notes), notes
+    assert at.sidebar.selectbox[0].value != "no-such-debate"
