@@ -31,21 +31,28 @@ def overview() -> None:
     if sel is None:
         return
     shared.verdict_box(sel)
-    debates = shared.debates(sel.root, shared.version(sel.ws))
-    columns = {
-        "debate_id": "Debate",
-        "title": "Title",
-        "language": "Language",
-        "country": "Country",
-        "n_contributions": "Contributions",
-        "n_accepted": "Accepted",
-        "n_participants": "Participants",
-        "n_votes": "Votes",
-        "n_groups": "Groups published by Polis",
-        "n_outputs": "Model outputs",
-    }
+    debates = shared.debates_overview(sel.root, shared.version(sel.ws))
+    columns = [  # key columns first, the long title last: readable at 1280 px
+        "debate_id",
+        "contributions",
+        "accepted",
+        "mapped",
+        "participants",
+        "votes",
+        "vote_groups",
+        "outputs",
+        "language",
+        "country",
+        "polis_groups",
+        "title",
+    ]
     st.subheader(f"Debates ({len(debates)})")
-    shared.text_table(debates[list(columns)].rename(columns=columns))
+    st.caption(
+        "Every count here is the one every page uses (dembias.counts): the map and the scores read every "
+        "contribution not rejected, so 'on the map' can exceed 'accepted' (by moderators: unmoderated ones count too); "
+        "vote groups are the map's, computed from the votes; Polis's own published groups are the last column."
+    )
+    shared.text_table(debates[columns])
 
     st.subheader(f"Scorecard — {shared.plain(sel.debate_id)}")
     controls(sel)
@@ -64,7 +71,10 @@ def overview() -> None:
             "summary with its links redrawn at random. Topics are clusters of what was written; opinion groups are "
             "who agrees with what (votes). Baselines are models `baseline:*`."
         )
-        shared.text_table(table.drop(columns=["output_id"]))
+        shared.text_table(  # the model stays in view, at a width that leaves room for the numbers at 1280 px
+            table.drop(columns=["output_id"]),
+            column_config={"Model": st.column_config.TextColumn("Model", width="medium", pinned=True)},
+        )
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
         summary_text(sel)
         metric = shared.choice(

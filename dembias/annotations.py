@@ -35,8 +35,29 @@ CREATE TABLE IF NOT EXISTS annotations (
     note          VARCHAR,
     author        VARCHAR,
     run_id        VARCHAR,
-    created_at    TIMESTAMP NOT NULL
+    created_at    TIMESTAMP NOT NULL,
+    output_id     VARCHAR
 )"""
+#: Schema changes of the state file, applied in order on every open (each is idempotent): a state file
+#: written before a column existed still opens, the column empty for its old rows.
+STATE_MIGRATIONS = (
+    # issue 17: the output (summary, rewrite) a note is about, beside the run it was read in
+    "ALTER TABLE annotations ADD COLUMN IF NOT EXISTS output_id VARCHAR",
+)
+#: The longest author name kept.
+MAX_AUTHOR = 200
+COLUMNS = (
+    "annotation_id",
+    "debate_id",
+    "target_type",
+    "target_id",
+    "label",
+    "note",
+    "author",
+    "run_id",
+    "created_at",
+    "output_id",
+)
 
 _LOCK = threading.Lock()
 
@@ -52,6 +73,7 @@ class Annotation:
     note: str = ""
     author: str = ""
     run_id: str | None = None
+    output_id: str | None = None
 
     def validate(self) -> None:
         """Raise ValueError on an unknown target type or label, an empty target or an over-long note."""
@@ -63,6 +85,8 @@ class Annotation:
             raise ValueError("an annotation needs a debate and a target")
         if len(self.note) > MAX_NOTE:
             raise ValueError(f"notes are limited to {MAX_NOTE} characters")
+        if len(self.author) > MAX_AUTHOR:
+            raise ValueError(f"author names are limited to {MAX_AUTHOR} characters")
 
 
 def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -72,6 +96,8 @@ def _connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     con = duckdb.connect(str(path))
     os.chmod(path, 0o600)  # audit notes are the owner's only
     con.execute(SQL_CREATE)
+    for statement in STATE_MIGRATIONS:
+        con.execute(statement)
     return con
 
 
@@ -99,7 +125,7 @@ def add_annotation(state_path: Path, annotation: Annotation) -> str:
     annotation_id = "a_" + uuid.uuid4().hex[:12]
     with _state(state_path) as con:
         con.execute(
-            "INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO annotations ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 annotation_id,
                 annotation.debate_id,
@@ -107,9 +133,10 @@ def add_annotation(state_path: Path, annotation: Annotation) -> str:
                 str(annotation.target_id),
                 annotation.label,
                 annotation.note,
-                annotation.author,
+                annotation.author.strip(),
                 annotation.run_id,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                annotation.output_id,
             ],
         )
     return annotation_id
@@ -118,23 +145,13 @@ def add_annotation(state_path: Path, annotation: Annotation) -> str:
 def list_annotations(state_path: Path, *, debate_id: str | None = None) -> pd.DataFrame:
     """Annotations, newest first (of one debate when given); empty when there are none yet."""
     if not state_path.exists():
-        return pd.DataFrame(
-            columns=[
-                "annotation_id",
-                "debate_id",
-                "target_type",
-                "target_id",
-                "label",
-                "note",
-                "author",
-                "run_id",
-                "created_at",
-            ]
-        )
+        return pd.DataFrame(columns=list(COLUMNS))
     with _state(state_path) as con:
         if debate_id is None:
-            return con.execute("SELECT * FROM annotations ORDER BY created_at DESC").df()
-        return con.execute("SELECT * FROM annotations WHERE debate_id = ? ORDER BY created_at DESC", [debate_id]).df()
+            return con.execute(f"SELECT {', '.join(COLUMNS)} FROM annotations ORDER BY created_at DESC").df()
+        return con.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM annotations WHERE debate_id = ? ORDER BY created_at DESC", [debate_id]
+        ).df()
 
 
 def delete_annotation(state_path: Path, annotation_id: str) -> bool:

@@ -6,9 +6,11 @@ is turned off (``client.disableDataExport``, see pages/shared.py), because it ne
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 #: A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP's list,
@@ -64,6 +66,25 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def _json_cell(value: object) -> object:
+    """A list, tuple, array or dict cell as a JSON string; anything else unchanged."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def with_json_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose list-like cells are JSON strings (``["a", "b"]``), readable back by any tool,
+    instead of Python's ``['a' 'b']``; numeric columns stay numeric."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(_json_cell)
+    return out
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding) of a spreadsheet-safe copy."""
-    return spreadsheet_safe(frame).to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 CSV (with BOM, so spreadsheets detect the encoding) of a spreadsheet-safe copy, lists as JSON."""
+    return spreadsheet_safe(with_json_lists(frame)).to_csv(index=False).encode("utf-8-sig")

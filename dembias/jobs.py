@@ -300,12 +300,13 @@ def submit_job(
         raise DembiasError("the batch size must be at least 1")
     if not debate_id:
         raise DembiasError("a job needs a debate")
+    check_model(model)
     check_request(ws, stage=normalise_stage(stage), debate_id=debate_id, device=device, params=params or {})
     job = Job(
         job_id=new_job_id(),
         stage=normalise_stage(stage),
         debate_id=debate_id,
-        model=model or None,
+        model=model.strip() if model else None,
         device=None if device in (None, "", "auto") else device,
         batch_size=batch_size,
         engine=engine,
@@ -314,6 +315,15 @@ def submit_job(
     )
     write_json_atomic(_job_path(ws, "queued", job.job_id), job.to_dict())
     return job
+
+
+def check_model(model: str | None) -> None:
+    """Refuse a model named by an empty or blank string: None asks for the stage's default model, but an empty
+    id or path (an "other model" field left blank) would silently run the default instead of what was meant."""
+    if model is not None and not str(model).strip():
+        raise DembiasError(
+            "the model id or local path is empty: type one, or choose a listed model (None asks for the default)"
+        )
 
 
 def check_request(ws: Workspace, *, stage: str, debate_id: str, device: str | None, params: Mapping[str, Any]) -> None:

@@ -118,10 +118,12 @@ WITH owner AS (  -- the vote group that agrees most with each comment
     SELECT contribution_id, arg_max(vote_group, agree_rate) AS vote_group
     FROM {vote_table} GROUP BY contribution_id
 )
-SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text, c.language, c.country,
+SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text,
+       coalesce(c.language, d.language) AS language, coalesce(c.country, d.country) AS country,
        owner.vote_group
 FROM m.assignments a
 JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
+JOIN debates d ON d.debate_id = c.debate_id
 LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
 LEFT JOIN owner ON owner.contribution_id = a.contribution_id
 ORDER BY hash(a.contribution_id || $seed)
@@ -170,9 +172,11 @@ def contributions_detail(
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
         frame = con.execute(
             """
-            SELECT c.contribution_id, a.cluster, cl.label AS cluster_label, c.language, c.country,
+            SELECT c.contribution_id, a.cluster, cl.label AS cluster_label,
+                   coalesce(c.language, d.language) AS language, coalesce(c.country, d.country) AS country,
                    c.n_agree, c.n_disagree, c.n_pass, c.text
             FROM contributions c
+            JOIN debates d ON d.debate_id = c.debate_id
             JOIN m.assignments a ON a.contribution_id = c.contribution_id
             LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
             WHERE c.debate_id = $debate AND list_contains($ids, c.contribution_id)

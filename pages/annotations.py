@@ -13,12 +13,16 @@ from dembias.annotations import (
     delete_annotation,
     list_annotations,
 )
+from dembias.page_findings import annotations_finding
 from pages import shared
 
 sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Annotations")
+shared.finding(
+    annotations_finding(list_annotations(sel.ws.state_path, debate_id=sel.debate_id), output_id=sel.output_id)
+)
 st.caption(
     "Flags and notes from audits of this workspace. They are stored in the dashboard's own state file "
     f"({sel.ws.state_path.name}), never in the corpus or the runs."
@@ -30,12 +34,34 @@ with st.expander("Add an annotation", expanded=False), st.form("new_annotation",
     target_id = col2.text_input("Id (contribution id, output id, cluster number...)", max_chars=200)
     label = st.selectbox("Label", LABELS)
     note = st.text_area("Note", max_chars=MAX_NOTE)
+    col3, col4 = st.columns(2)
+    author = shared.author_input(col3, key="w_new_author")
+    about = col4.checkbox(
+        f"About the selected output ({shared.plain(sel.output_label or 'none')})",
+        value=bool(sel.output_id),
+        disabled=not sel.output_id,
+    )
     if st.form_submit_button("Save"):
-        try:
-            add_annotation(sel.ws.state_path, Annotation(sel.debate_id, target_type, target_id, label, note=note))
-            st.toast("Annotation saved")
-        except ValueError as exc:
-            st.error(str(exc))
+        if not author:
+            st.error("Give your name: every note records who wrote it.")
+        else:
+            st.session_state["annotation_author"] = author
+            try:
+                add_annotation(
+                    sel.ws.state_path,
+                    Annotation(
+                        sel.debate_id,
+                        target_type,
+                        target_id,
+                        label,
+                        note=note,
+                        author=author,
+                        output_id=sel.output_id if about else None,
+                    ),
+                )
+                st.toast("Annotation saved")
+            except ValueError as exc:
+                st.error(str(exc))
 
 scope = shared.choice("Show", ["this debate", "all debates"], key="ascope")
 table = list_annotations(sel.ws.state_path, debate_id=sel.debate_id if scope == "this debate" else None)
@@ -43,8 +69,12 @@ labels = st.multiselect("Labels", LABELS, key="w_alabels")
 if labels:
     table = table[table["label"].isin(labels)]
 st.subheader(f"{len(table)} annotation(s)")
-shared.text_table(table)
-shared.download(table, "annotations")
+if table.empty:
+    st.caption("Nothing to show: no annotation matches.")
+else:
+    first = ["label", "note", "target_type", "target_id", "output_id", "author", "created_at"]
+    shared.text_table(table[first + [c for c in table.columns if c not in first]])
+    shared.download(table, "annotations")
 if not table.empty:
     with st.form("delete_annotation"):
         doomed = st.selectbox("Delete annotation", table["annotation_id"].tolist())

@@ -6,16 +6,20 @@ import streamlit as st
 
 from dembias.compare import cluster_flips, compare_metrics, comparison_refusal
 from dembias.explain import metric_title
+from dembias.page_findings import compare_finding
+from dembias.verdict import model_label
 from pages import shared
 
 sel = shared.sidebar()
 if sel is None:
     st.stop()
 st.title("Compare")
+finding_slot = st.empty()  # the finding, first on the page, written once A and B are known
 shared.quality_badge(sel)
 runs = shared.runs(sel.root, shared.version(sel.ws), "pluralism", sel.debate_id)
 if not runs:
-    st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet.")
+    shared.unscored_box(sel)
+    st.info(f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet: Compare needs one.")
     st.stop()
 
 mode = shared.choice("Compare", ["two outputs", "two runs"], key="cmode")
@@ -31,30 +35,36 @@ labels = {r["run_id"]: run_label(r) for r in runs}
 run_ids = list(labels)
 
 if mode == "two outputs":
-    run_a = run_b = st.selectbox("Scoring run", run_ids, format_func=labels.get, key="w_crun")
+    shared.set_params(runa=None, runb=None, cout=None)
+    run_a = run_b = shared.url_select("Scoring run", run_ids, key="crun", format_func=labels.get)
     scores = shared.scorecard(sel.root, run_a)
     models = dict(zip(scores["output_id"], scores["model"], strict=True))
     ids = list(models)
-    default_a = ids.index(sel.output_id) if sel.output_id in ids else 0
-    default_b = next((i for i, o in enumerate(ids) if i != default_a), 0)
+    default_a = sel.output_id if sel.output_id in ids else ids[0]
+    default_b = next((o for o in ids if o != default_a), ids[0])
     col_a, col_b = st.columns(2)
-    out_a = col_a.selectbox("Output A", ids, index=default_a, format_func=models.get, key="w_outa")
-    out_b = col_b.selectbox("Output B", ids, index=default_b, format_func=models.get, key="w_outb")
+    out_a = shared.url_select("Output A", ids, key="outa", default=default_a, container=col_a, format_func=models.get)
+    out_b = shared.url_select("Output B", ids, key="outb", default=default_b, container=col_b, format_func=models.get)
     row_a = scores.set_index("output_id").loc[out_a]
     row_b = scores.set_index("output_id").loc[out_b]
     same_mapping = True
     mapping_a = mapping_b = sel.mapping_run
 else:
+    shared.set_params(crun=None, outa=None, outb=None)
     col_a, col_b = st.columns(2)
-    run_a = col_a.selectbox("Run A", run_ids, index=min(1, len(run_ids) - 1), format_func=labels.get, key="w_runa")
-    run_b = col_b.selectbox("Run B", run_ids, index=0, format_func=labels.get, key="w_runb")
+    run_a = shared.url_select(
+        "Run A", run_ids, key="runa", default=run_ids[min(1, len(run_ids) - 1)], container=col_a, format_func=labels.get
+    )
+    run_b = shared.url_select("Run B", run_ids, key="runb", default=run_ids[0], container=col_b, format_func=labels.get)
     scores_a = shared.scorecard(sel.root, run_a).set_index("output_id")
     scores_b = shared.scorecard(sel.root, run_b).set_index("output_id")
     common = [o for o in scores_a.index if o in scores_b.index]
     if not common:
         st.warning("These two runs scored no output in common.")
         st.stop()
-    out_a = out_b = st.selectbox("Output", common, format_func=lambda o: scores_a.loc[o, "model"], key="w_cout")
+    out_a = out_b = shared.url_select(
+        "Output", common, key="cout", default=sel.output_id, format_func=lambda o: scores_a.loc[o, "model"]
+    )
     row_a, row_b = scores_a.loc[out_a], scores_b.loc[out_b]
     inputs = {r["run_id"]: r.get("inputs", []) for r in runs}
     mapping_a = next((i for i in inputs[run_a] if i.startswith("mapping-")), None)
@@ -71,19 +81,23 @@ refusal = comparison_refusal(
     n_outputs=len(ids) if mode == "two outputs" else 2,
 )
 if refusal:
-    st.warning(refusal, icon="⚠️")
+    finding_slot.warning(refusal, icon="⚠️")
     st.stop()
 
 st.subheader("Metrics")
 table = compare_metrics(row_a, row_b)
 table.insert(1, "name", table["metric"].map(metric_title))
-shared.text_table(
-    table,
-    column_config={
-        c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("a", "a_low", "a_high", "b", "b_low", "b_high", "delta")
-    },
-)
+# the metric's name first (pinned), its raw id last; missing bounds read "—" (dembias.vocabulary)
+shown = table[["name", *[c for c in table.columns if c not in ("name", "metric")], "metric"]]
+shared.text_table(shown.round(3))
+if mode == "two outputs":
+    label_a, label_b = f"output A ({model_label(models[out_a])})", f"Output B ({model_label(models[out_b])})"
+else:
+    label_a, label_b = f"run A ({run_a})", f"Run B ({run_b})"
+with finding_slot.container():
+    shared.finding(
+        compare_finding(table, label_a=label_a, label_b=label_b, titles={m: metric_title(m) for m in table["metric"]})
+    )
 moved = table[table["moved_beyond_intervals"] == True]  # noqa: E712 - the column holds True/False/None
 if moved.empty:
     st.success("No metric moved beyond its 95% interval.")

@@ -7,8 +7,11 @@ import streamlit as st
 
 from dembias.explain import metric_help
 from dembias.metrics.fidelity import NO_STANCE_NOTE, country_language_table
+from dembias.page_findings import fidelity_finding
 from dembias.plots import fidelity_distribution_figure
 from dembias.plots.fidelity import ALL_POINTS_MAX
+from dembias.verdict import model_label
+from dembias.vocabulary import column_label
 from pages import shared
 
 sel = shared.sidebar()
@@ -26,6 +29,7 @@ pairs = shared.run_table(sel.root, sel.fidelity_run, "pairs")
 flags = shared.run_table(sel.root, sel.fidelity_run, "flags")
 aggregates = shared.run_table(sel.root, sel.fidelity_run, "aggregates")
 tests = shared.run_table(sel.root, sel.fidelity_run, "tests")
+shared.finding(fidelity_finding(aggregates, n_pairs=len(pairs)))
 stance_scored = bool(pairs["stance_scored"].fillna(False).any()) if "stance_scored" in pairs else False
 
 cols = st.columns(5)
@@ -49,7 +53,7 @@ if stance_scored:
         "Stance flips (NLI)", int(pairs["stance_flip"].fillna(False).sum()), help=metric_help("entailment_min")
     )
 else:
-    cols[4].metric("Stance (NLI)", "not scored")
+    cols[4].metric("Stance flips (NLI)", "off", help="Not scored: no NLI judge model was configured.")
     st.caption(NO_STANCE_NOTE)
 if pairs["model"].astype(str).str.startswith("reference control").any():
     st.caption(
@@ -77,29 +81,49 @@ if not view.empty:
 
     shown = pd.DataFrame(
         {
-            "model": view["model"],
-            "language pair": view["language_pair"],
-            "country": view["country"],
-            "rewrites": view["n"],
-            "fidelity (similarity)": [cell(r, "similarity", False) for _, r in view.iterrows()],
-            "flagged": [cell(r, "flagged", True) for _, r in view.iterrows()],
-            "stance flips (lexical)": [cell(r, "lexical_stance_flip", True) for _, r in view.iterrows()],
+            "Model": view["model"].map(model_label),
+            "Language pair": view["language_pair"],
+            "Country": view["country"],
+            "Rewrites": view["n"],
+            "Fidelity (similarity)": [cell(r, "similarity", False) for _, r in view.iterrows()],
+            "Flagged": [cell(r, "flagged", True) for _, r in view.iterrows()],
+            "Stance flips (lexical)": [cell(r, "lexical_stance_flip", True) for _, r in view.iterrows()],
         }
     )
     if "stance_flip_rate" in view:
-        shown["stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
+        shown["Stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
     shared.text_table(shown)
     shared.download(view, f"{sel.debate_id}-fidelity-country-language", label="Download this table (CSV)")
+
+
+#: Labels of the fidelity run's dimensions where they differ from the shared vocabulary: its ``vote_group`` is the
+#: group Polis published for the author, not the opinion map's vote group.
+FIDELITY_DIMENSIONS = {"vote_group": "Polis group of the author (published by Polis)", "cluster_size": "Topic size"}
 
 
 @st.fragment
 def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataFrame, debate_id: str) -> None:
     """The distribution chart and its aggregates: changing the grouping or the measure reruns only this part."""
     by = shared.choice(
-        "Distribution by", ["language_pair", "country", "cluster", "cluster_size", "vote_group"], key="fby"
+        "Distribution by",
+        ["language_pair", "country", "cluster", "cluster_size", "vote_group"],
+        key="fby",
+        format_func=lambda d: FIDELITY_DIMENSIONS.get(d, column_label(d)),
     )
     metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
-    shared.chart(fidelity_distribution_figure(pairs, by=by, metric=metric), key="fid_dist")
+    if by == "vote_group":
+        st.caption(
+            "The fidelity run groups rewrites by the group Polis published for their author (its own export), "
+            "not by the opinion map's vote groups: the two counts can differ (see the Glossary)."
+        )
+    shared.chart(
+        fidelity_distribution_figure(pairs, by=by, metric=metric),
+        key=f"fidelity-{metric}-by-{by}",
+        title=f"Fidelity of rewrites: {column_label(metric).lower()} by "
+        + FIDELITY_DIMENSIONS.get(by, column_label(by)).lower(),
+        sel=sel,
+        of_output=False,
+    )
     if len(pairs) > ALL_POINTS_MAX:
         st.caption(
             f"{len(pairs):,} rewrites: the boxes are computed from all of them; dots mark only the outliers "
@@ -136,5 +160,12 @@ for row in review.itertuples():
             shared.highlighted(row.source_text or "", words, caption="source (what the author said)")
         with right:
             shared.highlighted(row.output_text or "", words, caption=f"{row.task} by {row.model}")
-        shared.annotate(sel.debate_id, "output_pair", row.output_id, key=row.output_id, run_id=sel.fidelity_run)
+        shared.annotate(
+            sel.debate_id,
+            "output_pair",
+            row.output_id,
+            key=row.output_id,
+            run_id=sel.fidelity_run,
+            output_id=row.output_id,
+        )
 shared.download(review, f"{sel.debate_id}-needs-review")

@@ -30,6 +30,10 @@ if not runs:
     st.stop()
 run = runs[0]
 params = run["params"]
+rates = shared.run_table(sel.root, run["run_id"], "rates")
+pull = shared.run_table(sel.root, run["run_id"], "pull")
+flagged = shared.run_table(sel.root, run["run_id"], "flagged")
+shared.finding(interaction_verdict(rates, pull, flagged, simulated=bool(params.get("simulated_outcomes"))))
 scope = "this debate" if run["debate_id"] else "all debates in the log"
 st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {params.get('k')} contributors hidden")
 simulated = bool(params.get("simulated_outcomes"))
@@ -40,10 +44,6 @@ if simulated:
         "Do not read these rates as field data."
     )
 
-rates = shared.run_table(sel.root, run["run_id"], "rates")
-pull = shared.run_table(sel.root, run["run_id"], "pull")
-flagged = shared.run_table(sel.root, run["run_id"], "flagged")
-st.info(interaction_verdict(rates, pull, flagged, simulated=simulated))
 
 present = [d for d in DIMENSIONS if (rates["dimension"] == d).any()]
 if not present:
@@ -56,7 +56,13 @@ st.subheader("Accepted, edited, rejected")
 if len(hidden) == len(part):
     st.warning("Not enough interactions: every cell of this break-down has too few contributors to show.")
 else:
-    shared.chart(interaction_rates_figure(rates, dimension=dimension), key="interaction_rates")
+    shared.chart(
+        interaction_rates_figure(rates, dimension=dimension),
+        key=f"interaction-rates-by-{dimension}",
+        title=f"Suggestions accepted, edited, rejected by {DIMENSIONS[dimension].lower()}",
+        sel=sel,
+        of_output=False,
+    )
 if len(hidden):
     st.caption(
         f"Not enough interactions in {len(hidden)} cell(s) ({', '.join(shared.plain(v) for v in hidden['value'])}): "
@@ -71,7 +77,13 @@ st.caption(
     "interval); an interval that excludes 0 means the assistant moves that group's text more (or less)."
 )
 if (pull["dimension"] == dimension).any():
-    shared.chart(interaction_pull_figure(pull, dimension=dimension), key="interaction_pull")
+    shared.chart(
+        interaction_pull_figure(pull, dimension=dimension),
+        key=f"interaction-pull-by-{dimension}",
+        title=f"Pull toward the suggestion by {DIMENSIONS[dimension].lower()}",
+        sel=sel,
+        of_output=False,
+    )
     shared.text_table(pull[pull["dimension"].isin(["all", dimension])].drop(columns=["dimension"]))
 
 st.subheader("Suggestions flagged by the fidelity audit")

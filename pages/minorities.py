@@ -58,18 +58,19 @@ else:
     shared.text_table(
         table[
             ["group", "n_participants", "p_s", "p_t", "ratio", "interval", "n_units_for", "under_represented"]
-        ].rename(
-            columns={
-                "n_participants": "participants",
-                "interval": "ratio 95% interval",
-                "n_units_for": "sentences speaking for it",
-                "under_represented": "under-represented",
-            }
-        ),
+        ].rename(columns={"interval": "Ratio 95% interval"}),
         column_config={
-            "p_s": st.column_config.NumberColumn("share of participants", format="percent"),
-            "p_t": st.column_config.NumberColumn("share of the summary", format="percent"),
-            "ratio": st.column_config.NumberColumn("summary / debate", format="%.2f"),
+            "p_s": st.column_config.NumberColumn(
+                "Share of participants", format="percent", help="p_s: the group's share of the participants."
+            ),
+            "p_t": st.column_config.NumberColumn(
+                "Share of the summary",
+                format="percent",
+                help="p_t: its share of the summary's sentences that speak for a group.",
+            ),
+            "ratio": st.column_config.NumberColumn(
+                "Summary / debate", format="%.2f", help="p_t / p_s; under-represented at 0.8 or less."
+            ),
         },
     )
     st.caption(
@@ -93,10 +94,16 @@ if marginalized.empty:
     st.success("Every topic is represented in proportion.")
     st.stop()
 shared.text_table(
-    marginalized[["cluster", "label", "size", "p_s", "p_t", "status", "is_minority"]],
+    marginalized[["cluster", "label", "status", "size", "p_s", "p_t", "is_minority"]].rename(
+        columns={"status": "Status"}
+    ),
     column_config={
-        "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
-        "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
+        "p_s": st.column_config.NumberColumn(
+            "Share of debate", format="percent", help="p_s: its share of the contributions."
+        ),
+        "p_t": st.column_config.NumberColumn(
+            "Share of summary", format="percent", help="p_t: its share of the summary."
+        ),
     },
 )
 shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
@@ -141,7 +148,14 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
             f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}"
             + (" · minority" if row.is_minority else "")
         )
-        shared.annotate(sel.debate_id, "cluster", str(row.cluster), key=f"cl{row.cluster}", run_id=sel.mapping_run)
+        shared.annotate(
+            sel.debate_id,
+            "cluster",
+            str(row.cluster),
+            key=f"cl{row.cluster}",
+            run_id=sel.pluralism_run,
+            output_id=sel.output_id,
+        )
         c1, c2, c3 = st.columns(3)
         c1.metric("Contributions", int(row.size))
         c2.metric("Share of debate", f"{row.p_s:.1%}")

@@ -12,6 +12,7 @@ import streamlit as st
 from dembias import jobs
 from dembias.devices import detect_device
 from dembias.models_available import models_for_stage
+from dembias.page_findings import rescoring_finding
 from pages import shared
 
 STAGE_LABELS = {
@@ -44,6 +45,12 @@ if sel is None:
     st.stop()
 ws = sel.ws
 st.title("Rescoring")
+shared.finding(
+    rescoring_finding(
+        [{"state": j.status} for j in jobs.list_jobs(ws) if j.debate_id == sel.debate_id],
+        n_runs=len(shared.runs(sel.root, shared.version(ws), "pluralism", sel.debate_id)),
+    )
+)
 st.caption(
     "Jobs run in a separate worker process (`dembias worker`), never inside the dashboard; results land as "
     "new runs that record which run they rescore, so they can be compared."
@@ -96,7 +103,7 @@ with st.form("rescore_request"):
     submitted = st.form_submit_button("Queue job", type="primary")
 if submitted:
     if chosen == CUSTOM:
-        model = custom.strip() or None
+        model = custom  # an empty field is refused by jobs.submit_job (never a silent default)
     elif chosen in default_label.values():
         model = None
     else:

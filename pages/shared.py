@@ -20,7 +20,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dembias import access, queries
-from dembias.annotations import LABELS, MAX_NOTE, Annotation, add_annotation
+from dembias.annotations import LABELS, MAX_AUTHOR, MAX_NOTE, Annotation, add_annotation
 from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
@@ -28,6 +28,7 @@ from dembias.plots.opinion_map import with_hover
 from dembias.plots.style import figure_file_name, with_title
 from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 from dembias.verdict import model_label
+from dembias.vocabulary import column_help, column_label, readable_table
 
 
 def leave_pages_directory_mode() -> None:
@@ -199,7 +200,49 @@ def _remember(key: str, options: list[str], default: str | None = None) -> str:
             # fall back to its default instead of the value kept in the session
             st.session_state[state_key] = candidate
             break
+    _check_link(key, options, st.session_state[state_key])
     return state_key
+
+
+#: What each URL parameter names, for the notice when a link names something that does not exist.
+LINK_NAMES = {
+    "debate": "debate",
+    "output": "summary",
+    "map": "opinion map run",
+    "prun": "pluralism scoring run",
+    "frun": "fidelity scoring run",
+    "outa": "output A",
+    "outb": "output B",
+    "runa": "run A",
+    "runb": "run B",
+    "crun": "scoring run",
+    "cout": "output",
+}
+
+
+def _check_link(key: str, options: list[str], chosen: str) -> None:
+    """Queue a notice when the link that opened this session names a value ``key`` does not hold.
+
+    Checked once per key and session (the first time the widget is drawn, when its value comes from the link),
+    so a later change of debate never reports the previous debate's summary as missing.
+    """
+    checked = st.session_state.setdefault("_link_checked", set())
+    if key in checked:
+        return
+    checked.add(key)
+    asked = st.query_params.get(key)
+    if asked is not None and asked not in options:
+        if key in LINK_NAMES:
+            note = f"The link names the {LINK_NAMES[key]} '{asked}', which this workspace does not hold"
+        else:
+            note = f"The link sets '{key}' to '{asked}', which is not one of its choices"
+        st.session_state.setdefault("_link_notices", []).append(f"{note}: showing '{chosen}' instead.")
+
+
+def link_notices() -> None:
+    """Show (once) the notices :func:`_check_link` queued: a link that named something that does not exist."""
+    for note in st.session_state.pop("_link_notices", []):
+        st.warning(plain(note), icon="⚠️")
 
 
 def _kept(key: str, value: str | None) -> str | None:
@@ -288,6 +331,8 @@ def sidebar() -> Selection | None:
             horizontal=True,
             help="The camera button above each chart saves it in this format (SVG keeps text as text).",
         )
+        glossary()
+    link_notices()
     set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
     for note in stale_notes(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r)):
         st.warning(note, icon="⚠️")
@@ -328,8 +373,10 @@ def chart_config(key: str, *, filename: str | None = None) -> dict[str, Any]:
     """Plotly config of a chart: its camera button saves it in the sidebar's format (PNG or SVG) as ``filename``
     (else ``key``)."""
     fmt = st.session_state.get("w_figfmt", FIGURE_FORMATS[0])
+    if filename is None:  # a chart drawn without a Selection still says which debate and output it shows
+        filename = figure_file_name(key, st.session_state.get("keep_debate"), st.session_state.get("keep_output"))
     return {
-        "toImageButtonOptions": {"format": fmt, "filename": filename or key, "scale": 2},
+        "toImageButtonOptions": {"format": fmt, "filename": filename, "scale": 2},
         "displaylogo": False,
         "plotGlPixelRatio": GL_PIXEL_RATIO,
     }
@@ -377,6 +424,18 @@ def url_widget(widget: Any, label: str, options: list[str], *, key: str, **kwarg
     """``widget`` (st.radio, st.select_slider, ...) over ``options``, its value kept in the session and the URL."""
     value = _kept(key, widget(label, options, key=_remember(key, options), **kwargs))
     set_params(**{key: value})
+    link_notices()
+    return value
+
+
+def url_select(
+    label: str, options: list[str], *, key: str, default: str | None = None, container: Any = None, **kwargs: Any
+) -> str:
+    """A selectbox (in ``container``, default the page) whose value lives in the session and the URL under ``key``."""
+    place = container if container is not None else st
+    value = _kept(key, place.selectbox(label, options, key=_remember(key, options, default), **kwargs))
+    set_params(**{key: value})
+    link_notices()
     return value
 
 
@@ -391,9 +450,24 @@ def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> 
     st.download_button(label, lambda: to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
 
 
-def text_table(frame: pd.DataFrame, **kwargs) -> None:
-    """A dataframe whose user text is shown as plain text (st.dataframe never renders HTML or markdown)."""
-    st.dataframe(frame, hide_index=True, width="stretch", **kwargs)
+def text_table(frame: pd.DataFrame, *, column_config: dict | None = None, **kwargs) -> None:
+    """A dataframe whose user text is shown as plain text (st.dataframe never renders HTML or markdown).
+
+    Every table goes through :func:`dembias.vocabulary.readable_table`: human column names with their help
+    text as the header's tooltip, ids as integers, ``—`` for a missing cell. Columns the caller configures
+    in ``column_config`` keep their raw name (the caller labels them).
+    """
+    config = dict(column_config or {})
+    shown = readable_table(frame, keep=frozenset(config))
+    for raw in frame.columns:
+        label = column_label(raw)
+        if raw not in config and label in shown.columns and column_help(raw):
+            config[label] = st.column_config.Column(label, help=column_help(raw))
+    first = shown.columns[0] if len(shown.columns) else None
+    if first is not None and first not in config and len(shown.columns) > 3:
+        # the key column stays in view when a wide table scrolls sideways (1280 px screens)
+        config[first] = st.column_config.Column(first, help=column_help(frame.columns[0]) or None, pinned=True)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None, **kwargs)
 
 
 @_or_error
@@ -511,16 +585,51 @@ def highlighted(text: str, words: list[str], *, caption: str | None = None) -> N
     )
 
 
-def annotate(debate_id: str, target_type: str, target_id: str, *, key: str, run_id: str | None = None) -> None:
-    """A small popover to flag ``target_id`` with a label and a note (stored in the workspace's state file)."""
+def author_input(container: Any = None, *, key: str) -> str:
+    """The viewer's name, recorded with each note; typed once per session (kept under ``annotation_author``)."""
+    place = container if container is not None else st
+    name = place.text_input(
+        "Your name (recorded with the note)",
+        value=st.session_state.get("annotation_author", ""),
+        max_chars=MAX_AUTHOR,
+        key=key,
+    )
+    return name.strip()
+
+
+def annotate(
+    debate_id: str,
+    target_type: str,
+    target_id: str,
+    *,
+    key: str,
+    run_id: str | None = None,
+    output_id: str | None = None,
+) -> None:
+    """A small popover to flag ``target_id`` with a label and a note (stored in the workspace's state file),
+    recording who wrote it and the output (summary, rewrite) it is about."""
     ws = workspace()
     with st.popover("Flag", icon=":material/flag:"), st.form(f"flag_{key}", clear_on_submit=True, border=False):
         label = st.selectbox("Label", LABELS, key=f"flag_label_{key}")
         note = st.text_area("Note", max_chars=MAX_NOTE, key=f"flag_note_{key}")
+        author = author_input(key=f"flag_author_{key}")
         if st.form_submit_button("Save flag"):
+            if not author:
+                st.error("Give your name: every note records who wrote it.")
+                return
+            st.session_state["annotation_author"] = author
             add_annotation(
                 ws.state_path,
-                Annotation(debate_id, target_type, str(target_id), label, note=note, run_id=run_id),
+                Annotation(
+                    debate_id,
+                    target_type,
+                    str(target_id),
+                    label,
+                    note=note,
+                    author=author,
+                    run_id=run_id,
+                    output_id=output_id,
+                ),
             )
             st.toast("Flag saved")
 
@@ -572,11 +681,20 @@ def verdict(root: str, pluralism_run: str, output_id: str) -> str:
 
 def verdict_box(sel: Selection | None) -> None:
     """The finding for the selected summary, first on the page (written by :mod:`dembias.verdict`)."""
-    if sel is None or not (sel.pluralism_run and sel.output_id):
+    if sel is None:
         return
-    text = verdict(sel.root, sel.pluralism_run, sel.output_id)
-    if text:
-        st.info("**Finding.** " + plain(text))
+    if not (sel.pluralism_run and sel.output_id):
+        unscored_box(sel)
+        return
+    finding(verdict(sel.root, sel.pluralism_run, sel.output_id))
+
+
+def unscored_box(sel: Selection) -> None:
+    """The finding of a debate without a scored summary: what it holds, and where it is audited."""
+    from dembias.page_findings import unscored_finding
+
+    held = counts(sel.root, sel.debate_id, sel.mapping_run, None)
+    finding(unscored_finding(sel.debate_id, held, has_fidelity=bool(sel.fidelity_run)))
 
 
 @_or_error
@@ -697,3 +815,41 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
     if int(table["samples"].max()) < 2:
         st.info("Every model here has a single sample: generate repeated samples to see the spread.")
     download(table, f"{sel.debate_id}-sample-spread")
+
+
+# --- issue 17 items 4 and 6: one count, one vocabulary, links that say when they name nothing -----------------
+
+
+def glossary() -> None:
+    """The glossary (dembias.vocabulary.GLOSSARY, the text of docs/glossary.md), in the sidebar of every page."""
+    from dembias.vocabulary import GLOSSARY
+
+    with st.expander("Glossary", expanded=False):
+        for term, text in GLOSSARY.items():
+            st.markdown(f"**{plain(term)}** — {text}")
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=16)
+def debates_overview(root: str, _version: tuple[float, int]) -> pd.DataFrame:
+    """Every debate with its counts (dembias.counts, the one count every page uses)."""
+    from dembias.counts import debates_overview as overview
+
+    return overview(Workspace(root))
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def counts(root: str, debate_id: str, mapping_run: str | None, pluralism_run: str | None) -> dict:
+    """The selected debate's counts (dembias.counts.debate_counts) as a dictionary."""
+    from dembias.counts import debate_counts
+
+    return debate_counts(
+        Workspace(root), debate_id=debate_id, mapping_run=mapping_run, pluralism_run=pluralism_run
+    ).as_dict()
+
+
+def finding(text: str | None) -> None:
+    """A page's finding, first under its title (text written by the library: dembias.verdict, page_findings)."""
+    if text:
+        st.info("**Finding.** " + plain(text))

@@ -52,9 +52,11 @@ table = table[["cluster", "label", "keywords", "size", "p_s", "p_t", "ratio", "c
 shared.text_table(
     table,
     column_config={
-        "p_s": st.column_config.NumberColumn("share of debate", format="percent"),
-        "p_t": st.column_config.NumberColumn("share of summary", format="percent"),
-        "ratio": st.column_config.NumberColumn("p_t / p_s", format="%.2f"),
+        "p_s": st.column_config.NumberColumn("Share of debate", format="percent", help="p_s"),
+        "p_t": st.column_config.NumberColumn("Share of summary", format="percent", help="p_t"),
+        "ratio": st.column_config.NumberColumn(
+            "Summary / debate", format="%.2f", help="p_t / p_s: under-represented at 0.8 or less"
+        ),
     },
 )
 shared.download(table, f"{sel.debate_id}-cluster-survival")

@@ -46,7 +46,7 @@ def test_overview_lists_the_demo_debates_and_the_scorecard(demo_ws, monkeypatch)
         2,
     )
     checks = at.dataframe[1].value  # the control checks of `dembias validate`, in their expander
-    assert checks["passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])
+    assert checks["Passed"].all() and {"vacuous", "off_topic", "ideal"} <= set(checks["control"])  # human labels
     assert any(s.value.startswith("Controls pass") for s in at.success)
     scorecard = at.dataframe[2].value
     assert "gemini (sensemaking-tools)" in set(scorecard["Model"])
@@ -86,7 +86,8 @@ def test_cluster_survival_page(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="bowling-green")
     assert at.title[0].value == "Cluster survival"
     ratios = at.dataframe[0].value
-    assert {"cluster", "size", "p_s", "p_t", "ratio", "covered", "is_minority"} <= set(ratios.columns)
+    # human column names (dembias.vocabulary); p_s, p_t and ratio keep theirs, labelled by the page's column_config
+    assert {"Topic", "Contributions", "p_s", "p_t", "ratio", "Carried", "Minority topic"} <= set(ratios.columns)
     assert ratios["p_s"].sum() == pytest.approx(1 - 0, abs=0.25)  # clusters without noise
 
 
@@ -100,28 +101,28 @@ def test_minorities_page(demo_ws, monkeypatch):
     ]
     opinion = at.dataframe[0].value
     assert list(opinion.columns) == [
-        "group",
-        "participants",
+        "Vote group",
+        "Participants",
         "p_s",
         "p_t",
         "ratio",
-        "ratio 95% interval",
-        "sentences speaking for it",
-        "under-represented",
+        "Ratio 95% interval",
+        "Sentences speaking for it",
+        "Under-represented",
     ]
     marginalized = at.dataframe[1].value
     picker = at.selectbox(key="w_mcl")
     assert len(picker.options) == len(marginalized)
-    assert picker.value == str(marginalized["cluster"].iloc[0])  # minority clusters first
-    other = str(marginalized["cluster"].iloc[-1])
+    assert picker.value == str(marginalized["Topic"].iloc[0])  # minority clusters first
+    other = str(marginalized["Topic"].iloc[-1])
     picker.set_value(other).run()
     assert not at.exception
     assert at.query_params["mcl"] == other  # the examined cluster is in the URL
     assert any(f"**C{other} · " in m.value for m in at.markdown)
     breakdown = at.dataframe[2].value
-    assert list(breakdown.columns) == ["country", "n", "suppressed"]
+    assert list(breakdown.columns) == ["Country", "n", "Withheld (small cell)"]
     at.radio(key="w_by").set_value("language").run()
-    assert list(at.dataframe[2].value.columns) == ["language", "n", "suppressed"]
+    assert list(at.dataframe[2].value.columns) == ["Language", "n", "Withheld (small cell)"]
     assert at.query_params["by"] == "language"
 
 
@@ -138,7 +139,7 @@ def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/compare.py", debate="bowling-green")
     assert at.title[0].value == "Compare"
     metrics = at.dataframe[0].value
-    assert "survival" in set(metrics["metric"])
+    assert "survival" in set(metrics["Metric"])  # human names first, the metric's id in its own column
     at = app_at(monkeypatch, demo_ws, "pages/annotations.py", debate="bowling-green")
     assert at.title[0].value == "Annotations"
 
@@ -191,17 +192,18 @@ def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
     at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
     assert at.title[0].value == "Bot-citizen interactions"
     assert any("Simulated outcomes" in w.value for w in at.warning)
-    assert at.info[0].value.startswith("Citizens accepted 33% of 6 suggestions (95% interval 10%–70%)")
-    assert at.info[0].value.endswith("Outcomes are simulated, to demonstrate the method.")
+    finding = at.info[0].value.replace("\\", "")  # the finding box escapes markdown characters
+    assert finding.startswith("**Finding.** Citizens accepted 33% of 6 suggestions (95% interval 10%–70%)")
+    assert finding.endswith("Outcomes are simulated, to demonstrate the method.")
     rates = at.dataframe[0].value
-    assert rates.set_index("value").loc["en", "acceptance_rate"] == pytest.approx(1 / 3)
+    assert rates.set_index("Value").loc["en", "acceptance_rate"] == pytest.approx(1 / 3)
     at.radio(key="w_interactions_by").set_value("country").run()
     assert "Not enough interactions in 2 cell(s) (BE, GB): hidden under the small-cell rule." in [
         c.value for c in at.caption
     ]
     flagged = at.dataframe[2].value
-    assert set(flagged["interaction_id"]) == {"row-1", "row-3", "row-6"}
-    withheld = flagged.set_index("interaction_id")["withheld"]
+    assert set(flagged["Interaction"]) == {"row-1", "row-3", "row-6"}
+    withheld = flagged.set_index("Interaction")["Withheld"]
     assert withheld.to_dict() == {"row-1": False, "row-3": True, "row-6": True}  # GB and BE: one contributor each
 
 
@@ -238,3 +240,19 @@ def test_compare_shows_each_models_spread_across_samples(demo_ws, monkeypatch):
     assert {"model", "prompt", "samples", "mean", "sd", "min", "max", "low", "high"} <= set(spread.columns)
     assert (spread["samples"] == 1).all() and spread["sd"].isna().all()  # the demo has one sample per model
     assert any("single sample" in i.value for i in at.info)
+
+
+def test_the_glossary_is_in_the_sidebar_of_every_page(demo_ws, monkeypatch):
+    """The app shows dembias.vocabulary.GLOSSARY, the same text as docs/glossary.md (tests/test_counts.py)."""
+    from dembias.vocabulary import GLOSSARY
+
+    at = app_at(monkeypatch, demo_ws, "pages/fidelity.py", debate="nz-ubi")
+    shown = " ".join(m.value for m in at.sidebar.markdown)
+    assert all(text in shown for text in GLOSSARY.values())
+
+
+def test_a_link_naming_nothing_warns_instead_of_falling_back_silently(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, debate="no-such-debate", prun="pluralism-19990101T000000-deadbeef")
+    notes = [w.value for w in at.warning]
+    assert any("debate 'no-such-debate', which this workspace does not hold" in n for n in notes), notes
+    assert at.sidebar.selectbox[0].value != "no-such-debate"

@@ -36,3 +36,58 @@ def test_chinese_renders_with_the_served_cjk_font(demo_ws):
         )
         assert "dembias-cjk" in family
         screenshot(page, "chinese-vtaiwan")
+
+
+def _grid_cells(page) -> list[str]:
+    """The text of every data cell the dashboard's tables hold in the DOM (a null cell is drawn "None" on the
+    canvas and left empty here, so an empty cell counts as one)."""
+    return page.locator("[data-testid=stDataFrame] td[role=gridcell]").all_inner_texts()
+
+
+def _settled(page) -> None:
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+    page.wait_for_timeout(1_500)
+
+
+def test_a_link_to_an_unknown_debate_says_so(demo_ws):
+    with serve_dashboard(demo_ws.root) as base, chromium_page(1280, 900) as page:
+        page.goto(f"{base}/minorities?debate=no-such-debate&output=nope", wait_until="networkidle")
+        page.get_by_text("The link names the debate 'no-such-debate'").wait_for(timeout=60_000)
+        assert "which this workspace does not hold" in page.locator("[data-testid=stAlert]").first.inner_text()
+
+
+def test_compare_a_and_b_survive_a_reload(demo_ws):
+    from dembias import queries
+
+    run = queries.run_options(demo_ws, stage="pluralism", debate_id="nz-ubi")[0].run_id
+    ids = queries.scorecard(demo_ws, run)["output_id"].tolist()
+    out_a, out_b = ids[-1], ids[-2]  # not the defaults (the sidebar's summary, then the first other one)
+    with serve_dashboard(demo_ws.root) as base, chromium_page(1280, 900) as page:
+        page.goto(f"{base}/compare?debate=nz-ubi&outa={out_a}&outb={out_b}", wait_until="networkidle")
+        page.get_by_text("Finding.").first.wait_for(timeout=60_000)
+        _settled(page)
+        assert f"outa={out_a}" in page.url and f"outb={out_b}" in page.url
+        page.reload(wait_until="networkidle")
+        page.get_by_text("Finding.").first.wait_for(timeout=60_000)
+        _settled(page)
+        assert f"outa={out_a}" in page.url and f"outb={out_b}" in page.url
+        assert "does not hold" not in page.content()
+        screenshot(page, "compare-from-link")
+
+
+PAGES = ("", "map", "survival", "minorities", "fidelity", "compare", "rescoring", "annotations", "interactions")
+
+
+@pytest.mark.parametrize("debate", ["nz-ubi", "makeorg-g9"])
+def test_every_page_opens_with_its_finding_and_no_table_shows_none(demo_ws, debate):
+    with serve_dashboard(demo_ws.root) as base, chromium_page(1280, 900) as page:
+        for name in PAGES:
+            page.goto(f"{base}/{name}?debate={debate}", wait_until="networkidle")
+            page.get_by_text("Finding.").first.wait_for(timeout=60_000)
+            _settled(page)
+            assert not page.locator("[data-testid=stException]").count(), name
+            empty = [c for c in _grid_cells(page) if c.strip() in ("", "None", "nan", "NaN", "<NA>")]
+            assert not empty, f"{name or 'overview'}: {len(empty)} empty or None cells"
+            if debate == "nz-ubi" and name in ("", "minorities", "fidelity", "compare"):
+                screenshot(page, f"issue17-{name or 'overview'}-1280")
