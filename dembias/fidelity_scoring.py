@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
+from dembias.embed import embed_texts
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
 from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
@@ -48,17 +48,18 @@ from dembias.metrics.fidelity import (
     NO_STANCE_NOTE,
     PAIR_COUNTRY,
     STANCE_FLAG_KINDS,
-    NLIScorer,
     aggregate,
     country_language_table,
     group_tests,
-    minority_clusters,
     null_similarities,
     pair_country_values,
     pair_similarities,
     review_score,
     similarity_percentile,
 )
+from dembias.metrics.topics import minority_cluster_ids
+from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from dembias.models.nli import NliJudge
 from dembias.polarity import not_checked_note, stance_checked
 from dembias.store import (
     RunInfo,
@@ -251,7 +252,7 @@ def score_pairs(
     output_vectors: np.ndarray,
     pool_ids: Sequence[str],
     pool_vectors: np.ndarray,
-    nli: NLIScorer | None = None,
+    nli: NliJudge | None = None,
     n_null: int = 500,
     seed: int = 0,
 ) -> FidelityScores:
@@ -355,7 +356,8 @@ def pair_flags(row: Any) -> list[Flag]:
 def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple[pd.DataFrame, list[str]]:
     """Add ``cluster`` (of the first source, from the latest mapping run) and ``cluster_size``.
 
-    ``cluster_size`` is ``minority`` / ``majority`` (see :func:`minority_clusters`) or ``noise``.
+    ``cluster_size`` is ``minority`` / ``majority`` (minority topics as the pluralism scores define them:
+    :func:`dembias.metrics.topics.minority_cluster_ids`) or ``noise``.
     Without a mapping run both are missing. Returns the frame and the mapping run ids used.
     """
     pairs = pairs.copy()
@@ -366,8 +368,8 @@ def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple
         return pairs, []
     assignments = read_run_table(ws, run.run_id, "assignments")
     cluster_of = dict(zip(assignments["contribution_id"].astype(str), assignments["cluster"].astype(str), strict=True))
-    sizes = Counter(cluster_of.values())
-    minority = minority_clusters(dict(sizes))
+    sizes = Counter(int(c) for c in assignments["cluster"])
+    minority = {str(c) for c in minority_cluster_ids(dict(sizes))}
     pairs["cluster"] = [cluster_of.get(ids[0]) if len(ids) else None for ids in pairs["source_ids"]]
     pairs["cluster_size"] = [
         None if c is None else "noise" if c == "-1" else "minority" if c in minority else "majority"
@@ -426,7 +428,7 @@ def run_fidelity(
     embedder: Embedder | None = None,
     embedder_spec: str = DEFAULT_EMBEDDER,
     nli_model: str | None = None,
-    nli: NLIScorer | None = None,
+    nli: NliJudge | None = None,
     n_null: int = 500,
     k: int = DEFAULT_K,
     n_resamples: int = 1000,
@@ -459,7 +461,7 @@ def run_fidelity(
     embedder = embedder or get_embedder(embedder_spec)
     if nli is None and nli_model:
         say(f"loading NLI model {nli_model}")
-        nli = NLIScorer(nli_model)
+        nli = NliJudge.load(nli_model, batch_size=16, require_contradiction=True)
     runs = []
     for debate, pairs in all_pairs.groupby("debate_id", sort=True):
         started = time.perf_counter()

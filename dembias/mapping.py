@@ -31,8 +31,9 @@ from dembias import diagnostics as diag
 from dembias import labels as lab
 from dembias import validation as val
 from dembias import votes as vt
-from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_debate, get_embedder
+from dembias.embed import embed_debate
 from dembias.errors import DembiasError
+from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
 Progress = Callable[[str], None]
@@ -579,12 +580,15 @@ def map_debates(
     *,
     embedder: Embedder | None = None,
     params: MapParams = MapParams(),
+    include_rejected: bool = False,
     progress: Progress | None = None,
 ) -> list[MappingSummary]:
     """Map several debates (every debate when ``ids`` is empty) with one embedder."""
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     return [
-        map_debate(ws, debate_id, embedder=embedder, params=params, progress=progress)
+        map_debate(
+            ws, debate_id, embedder=embedder, params=params, include_rejected=include_rejected, progress=progress
+        )
         for debate_id in (ids or debate_ids(ws))
     ]
 

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dembias.align import NliModel, empty_links, link_output
-from dembias.embed import normalise_rows
+from dembias.align import empty_links, link_output
 from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
+from dembias.models.embedders import normalise_rows
+from dembias.models.nli import NliJudge
 from dembias.pluralism_tables import SCHEMAS, to_arrow
 from dembias.quality import Quality, assess_output
 from dembias.store import (
@@ -298,19 +299,10 @@ def _read_tables(ws: Workspace, run_id: str, names: Sequence[str]) -> dict[str, 
 
 
 def embedder_for_mapping(mapping: RunInfo) -> Any:
-    """The embedder the mapping run used (by its model id), for similarity links and baselines."""
-    from dembias.embed import FakeEmbedder, get_embedder
+    """The embedder the mapping run used (its manifest's model id and revision), for links and baselines."""
+    from dembias.models.embedders import get_embedder, spec_from_manifest
 
-    params = mapping.manifest.get("params", {})
-    model_id = params.get("embedder") or "use-multilingual"
-    if model_id == "fake":
-        fields = dict(p.split("=", 1) for p in str(params.get("revision", "")).split(";") if "=" in p)
-        return FakeEmbedder(
-            dim=int(fields.get("dim", 32)), noise=float(fields.get("noise", 0.35)), seed=int(fields.get("seed", 0))
-        )
-    if model_id == "use-multilingual":
-        return get_embedder("use-multilingual")
-    return get_embedder(f"sentence-transformers:{model_id}")
+    return get_embedder(spec_from_manifest(mapping.manifest.get("params", {})))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -392,7 +384,7 @@ def score_output(
     text: str | None = None,
     prompt: str | None = None,
     expected_language: str | None = None,
-    nli: NliModel | None = None,
+    nli: NliJudge | None = None,
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
     min_cell: int = 5,
@@ -528,7 +520,7 @@ def score_debate(
     output_ids: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     embedder: Any | None = None,
-    nli: NliModel | None = None,
+    nli: NliJudge | None = None,
     minority_share: float = 0.2,
     min_cell: int = 5,
     n_resamples: int = 1000,

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.embed import FakeEmbedder
 from dembias.errors import IngestError
 from dembias.interactions import (
     char_pull,
@@ -21,6 +20,7 @@ from dembias.interactions import (
     score_interactions,
 )
 from dembias.store import Workspace, list_runs, read_run_table
+from tests.fakes import FakeEmbedder
 from tests.helpers import write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "interaction_log.jsonl"

@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
-from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.fidelity_scoring import fidelity_json, run_fidelity
 from dembias.interactions import ingest_interactions, interactions_json, score_interaction_log
+from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
 
 EmbedderOption = Annotated[
     str,
-    typer.Option("--embedder", help="use-multilingual (offline default), sentence-transformers:<id or path>, or fake."),
+    typer.Option(
+        "--embedder",
+        help="use-multilingual (offline default), sentence-transformers:<id or path>, or a registered embedder.",
+    ),
 ]
 
 

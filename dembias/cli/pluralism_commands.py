@@ -75,11 +75,11 @@ def pluralism(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per (debate, output).")] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
-    from dembias.align import NliModel
+    from dembias.models.nli import NliJudge
     from dembias.scoring import score_debate
 
     ws = workspace_from(workspace)
-    nli_model = NliModel.load(nli) if nli else None
+    nli_model = NliJudge.load(nli) if nli else None
     results, per_rows = [], []
     wanted = set(output or [])
     for debate_id in _debates(ws, debate, output):

@@ -30,13 +30,10 @@ so results scored without an NLI model carry ``stance_scored=False`` and :data:`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dembias.errors import DembiasError
 from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, permutation_test
 
 NO_STANCE_NOTE = (
@@ -109,85 +106,6 @@ def null_similarities(
         eligible = np.setdiff1d(np.arange(n), excluded)
     # only the sampled rows are converted: converting the whole pool cost a copy of it per output
     return np.asarray(pool[eligible], dtype=np.float64) @ np.asarray(output_vector, dtype=np.float64)
-
-
-# --------------------------------------------------------------------------------------------------
-# entailment
-
-
-@dataclass(frozen=True)
-class EntailmentScores:
-    """Bidirectional NLI scores of aligned (source, output) pairs."""
-
-    forward: np.ndarray  # P(source => output)
-    backward: np.ndarray  # P(output => source)
-    contradiction_forward: np.ndarray
-    contradiction_backward: np.ndarray
-    stance_flip: np.ndarray  # bool: contradiction is the most probable label in either direction
-
-    @property
-    def minimum(self) -> np.ndarray:
-        """min(P(x=>y), P(y=>x)) per pair."""
-        return np.minimum(self.forward, self.backward)
-
-
-class NLIScorer:
-    """A transformers sequence-classification NLI model (hub id or local path), held for scoring.
-
-    Labels come from ``config.id2label``: the label whose name contains "entail" and the one that
-    contains "contradict" (case-insensitive); a model without both is refused.
-    """
-
-    def __init__(self, model: str, *, device: str | None = None, batch_size: int = 16, max_length: int = 256) -> None:
-        from dembias.nli import load_nli
-
-        self.model_id = model
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self._tokenizer, self._model, self.device = load_nli(model, device=device)
-        self.entailment_index, self.contradiction_index = nli_label_indices(self._model.config.id2label)
-        local = Path(model).expanduser().exists()
-        self.revision = getattr(self._model.config, "_commit_hash", None) or ("local" if local else "unknown")
-
-    def probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
-        """Label probabilities (pairs x labels) of ``premise => hypothesis``."""
-        from dembias.nli import nli_probabilities
-
-        return nli_probabilities(
-            self._model,
-            self._tokenizer,
-            premises,
-            hypotheses,
-            device=self.device,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-        )
-
-    def score_pairs(self, sources: Sequence[str], outputs: Sequence[str]) -> EntailmentScores:
-        """Entailment both ways for aligned (source, output) pairs."""
-        fwd = self.probabilities(sources, outputs)
-        bwd = self.probabilities(outputs, sources)
-        e, c = self.entailment_index, self.contradiction_index
-        flip = (fwd.argmax(axis=1) == c) | (bwd.argmax(axis=1) == c) if len(fwd) else np.zeros(0, dtype=bool)
-        return EntailmentScores(
-            forward=fwd[:, e],
-            backward=bwd[:, e],
-            contradiction_forward=fwd[:, c],
-            contradiction_backward=bwd[:, c],
-            stance_flip=np.asarray(flip, dtype=bool),
-        )
-
-
-def nli_label_indices(id2label: Mapping[int, str] | Mapping[str, str]) -> tuple[int, int]:
-    """(entailment index, contradiction index) from a model config's ``id2label``."""
-    entail = [int(i) for i, name in id2label.items() if "entail" in str(name).lower()]
-    contra = [int(i) for i, name in id2label.items() if "contradict" in str(name).lower()]
-    if len(entail) != 1 or len(contra) != 1:
-        raise DembiasError(
-            f"not an NLI model: config.id2label {dict(id2label)} needs exactly one label naming entailment "
-            "and one naming contradiction"
-        )
-    return entail[0], contra[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -446,22 +364,3 @@ def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
             row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
-
-
-def minority_clusters(sizes: Mapping[str, int], *, share: float = 0.2, noise: str = "-1") -> set[str]:
-    """The smallest clusters that together hold at most ``share`` of the clustered contributions.
-
-    Clusters are taken smallest first (ties by id) while the running total stays within ``share`` of
-    all non-noise contributions; the noise bucket is neither minority nor majority.
-    """
-    clustered = {c: n for c, n in sizes.items() if c != noise}
-    total = sum(clustered.values())
-    chosen: set[str] = set()
-    running = 0
-    for cluster, n in sorted(clustered.items(), key=lambda item: (item[1], item[0])):
-        if total and running + n <= share * total:
-            chosen.add(cluster)
-            running += n
-        else:
-            break
-    return chosen

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dembias.metrics.topics import UNDER_REPRESENTED_RATIO
 from dembias.metrics.uncertainty import bias_corrected_interval
 
 STANCE_COLUMNS = ["unit_index", "stance", "vote_group", "n_linked_voted", "agree_rates"]
@@ -145,7 +146,7 @@ def opinion_group_table(
     participant_groups: pd.Series,
     stances: pd.DataFrame,
     *,
-    unfair_ratio: float = 0.8,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
     min_cell: int = 5,
     n_resamples: int = 1000,
     seed: int = 0,

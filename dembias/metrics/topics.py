@@ -7,12 +7,15 @@ draw of them. Definitions: :mod:`dembias.metrics.pluralism`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 NOISE = -1
+#: A topic or group is under-represented when its share of the summary is at most this times its share of the debate.
+UNDER_REPRESENTED_RATIO = 0.8
 
 #: Topic headline metrics that get a bootstrap interval over contributions (and a placebo).
 TOPIC_INTERVAL_METRICS = (
@@ -60,6 +63,24 @@ def minority_mask(sizes: np.ndarray, n_total: int | np.ndarray, *, minority_shar
     mask = np.zeros_like(in_sorted)
     np.put_along_axis(mask, order, in_sorted, axis=1)
     return mask
+
+
+def minority_cluster_ids(
+    sizes: Mapping[int, int], *, n_total: int | None = None, minority_share: float = 0.2, noise: int = NOISE
+) -> set[int]:
+    """The minority topics of one clustering (DESIGN.md section 5): the one definition dembias uses.
+
+    ``sizes`` maps cluster id to its number of contributions, the noise bucket included. N is every
+    contribution (``n_total``, default the sum of ``sizes``, noise included); the noise bucket is never a
+    minority topic. Clusters are taken smallest first (ties: lowest id first) while the running total
+    stays within ``minority_share`` of N (:func:`minority_mask`).
+    """
+    ids = sorted(int(c) for c in sizes if int(c) != noise)
+    n = sum(sizes.values()) if n_total is None else n_total
+    if not ids:
+        return set()
+    mask = minority_mask(np.array([sizes[c] for c in ids]), n, minority_share=minority_share)[0]
+    return {c for c, is_minority in zip(ids, mask, strict=True) if is_minority}
 
 
 @dataclass
@@ -127,7 +148,11 @@ def topic_headlines(
 
 
 def topic_point(
-    cells: TopicCells, links: pd.DataFrame, *, minority_share: float = 0.2, unfair_ratio: float = 0.8
+    cells: TopicCells,
+    links: pd.DataFrame,
+    *,
+    minority_share: float = 0.2,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
 ) -> dict[str, float]:
     """The topic headlines (point estimates) of a summary given by its ``links`` (unit_index, contribution_id)."""
     positions = cells.position.reindex(links["contribution_id"].astype(str).to_numpy(dtype=object)).to_numpy()
@@ -147,7 +172,7 @@ def topic_point_at(
     positions: np.ndarray,
     *,
     minority_share: float = 0.2,
-    unfair_ratio: float = 0.8,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
 ) -> dict[str, float]:
     """:func:`topic_point` for links given as (unit, contribution position) arrays (the placebo's draws)."""
     n_clusters = len(cells.cluster_ids)
@@ -173,10 +198,6 @@ def topic_point_at(
         unfair_ratio=unfair_ratio,
     )
     return {k: float(v[0]) for k, v in point.items()}
-
-
-#: A topic or group is under-represented when its share of the summary is at most this times its share of the debate.
-UNDER_REPRESENTED_RATIO = 0.8
 
 
 def representation_status(
