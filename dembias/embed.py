@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
 from dembias.store import Workspace, list_runs, open_corpus, open_run, write_run
@@ -222,19 +223,17 @@ def embed_texts(
     )
 
 
-SQL_DEBATE_CONTRIBUTIONS = """
-SELECT contribution_id, text, language, author_pid
-FROM contributions
-WHERE debate_id = ? AND (? OR NOT is_rejected)
-ORDER BY contribution_id
-"""
-
-
 def load_contributions(ws: Workspace, debate_id: str, *, include_rejected: bool = False) -> pd.DataFrame:
     """A debate's contributions (id, text, language, author), non-rejected ones unless asked, in id order."""
     con = open_corpus(ws)
     try:
-        frame = con.execute(SQL_DEBATE_CONTRIBUTIONS, [debate_id, include_rejected]).df()
+        frame = select_contributions(
+            con,
+            debate_id=debate_id,
+            include_rejected=include_rejected,
+            columns=("contribution_id", "text", "language", "author_pid"),
+            debate_defaults=False,
+        )
         if frame.empty and not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
             raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     finally:

@@ -11,7 +11,7 @@ without a judge (:mod:`dembias.polarity`; ``lexical_stance_flip`` is NaN and ``s
 bidirectional entailment and a stance-flip flag. Per debate: aggregates by language pair, source and
 output language, country, language pair x country, opinion cluster (latest ``mapping`` run),
 minority/majority cluster, vote group (the source author's published Polis group), task, model and any
-``group_by`` column, with bootstrap intervals and cells under ``k`` contributors suppressed; and
+``group_by`` column, with bootstrap intervals and cells under ``min_cell`` contributors suppressed; and
 pairwise tests between groups (:func:`dembias.metrics.fidelity.group_tests`: permutation p-values,
 Benjamini-Hochberg q-values over the run's tests, difference intervals, Cohen's d).
 
@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dembias.contribution_selection import select_contributions
 from dembias.embed import embed_texts
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
 from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
 from dembias.metrics.fidelity import (
-    DEFAULT_K,
     NO_STANCE_NOTE,
     PAIR_COUNTRY,
     STANCE_FLAG_KINDS,
@@ -61,6 +61,7 @@ from dembias.metrics.topics import minority_cluster_ids
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.models.nli import NliJudge
 from dembias.polarity import not_checked_note, stance_checked
+from dembias.small_cells import MIN_CELL
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -109,15 +110,10 @@ FROM outputs
 WHERE task IN ('reformulation', 'translation') AND (CAST(? AS VARCHAR) IS NULL OR debate_id = ?)
 ORDER BY debate_id, output_id
 """
-SQL_DEBATE_SOURCES = """
-SELECT c.contribution_id, c.text, coalesce(c.language, d.language) AS language,
-       coalesce(c.country, d.country) AS country, c.author_pid, c.is_rejected, p.published_group, c.metadata
-FROM contributions c
-JOIN debates d ON d.debate_id = c.debate_id
-LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
-WHERE c.debate_id = ? AND c.contribution_id IN (SELECT unnest(?::VARCHAR[]))
-ORDER BY c.contribution_id
-"""
+#: What a rewrite's sources carry (rejected ones included: a rewrite of one is still scored).
+SOURCE_COLUMNS = (
+    "contribution_id", "text", "language", "country", "author_pid", "is_rejected", "published_group", "metadata",
+)  # fmt: skip
 
 
 def _single(values: Sequence[Any]) -> Any:
@@ -159,12 +155,13 @@ def load_pairs(
         outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
         # only the contributions that outputs cite, indexed once per debate (not once per output)
         sources = {
-            d: con.execute(
-                SQL_DEBATE_SOURCES,
-                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
-            )
-            .df()
-            .set_index("contribution_id")
+            d: select_contributions(
+                con,
+                debate_id=d,
+                include_rejected=True,
+                ids=sorted({str(s) for ids in part["source_ids"] for s in ids}),
+                columns=SOURCE_COLUMNS,
+            ).set_index("contribution_id")
             for d, part in outputs.groupby("debate_id", sort=False)
         }
     finally:
@@ -430,7 +427,7 @@ def run_fidelity(
     nli_model: str | None = None,
     nli: NliJudge | None = None,
     n_null: int = 500,
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_permutations: int = 10000,
     seed: int = 0,
@@ -447,7 +444,7 @@ def run_fidelity(
     groups are compared pairwise.
     """
     check_at_least("n_null", n_null, 10)
-    check_at_least("k", k, 1)
+    check_at_least("min_cell", min_cell, 1)
     check_at_least("n_resamples", n_resamples, 1)
     check_at_least("n_permutations", n_permutations, 1)
     check_at_least("seed", seed, 0)
@@ -469,11 +466,9 @@ def run_fidelity(
         say(f"fidelity of {len(pairs)} rewrites in {debate}")
         con = open_corpus(ws)
         try:
-            pool = con.execute(
-                "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
-                "ORDER BY contribution_id",
-                [debate, include_rejected],
-            ).df()
+            pool = select_contributions(
+                con, debate_id=str(debate), include_rejected=include_rejected, columns=("contribution_id", "text")
+            )
             fingerprint = debate_fingerprint(con, str(debate))
         finally:
             con.close()
@@ -516,7 +511,7 @@ def run_fidelity(
             scored,
             metrics=metrics,
             dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
-            k=k,
+            min_cell=min_cell,
             n_resamples=n_resamples,
             seed=seed,
         )
@@ -524,7 +519,7 @@ def run_fidelity(
             scored,
             metrics=[*TEST_METRICS, *(["stance_flip_rate"] if scores.stance_scored else [])],
             dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
-            k=k,
+            min_cell=min_cell,
             n_permutations=n_permutations,
             n_resamples=n_resamples,
             seed=seed,
@@ -541,7 +536,7 @@ def run_fidelity(
             "stance_scored": scores.stance_scored,
             "note": scores.note,
             "n_null": n_null,
-            "k": k,
+            "min_cell": min_cell,
             "n_resamples": n_resamples,
             "n_permutations": n_permutations,
             "seed": seed,

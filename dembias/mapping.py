@@ -31,6 +31,7 @@ from dembias import diagnostics as diag
 from dembias import labels as lab
 from dembias import validation as val
 from dembias import votes as vt
+from dembias.contribution_selection import select_contributions
 from dembias.embed import embed_debate
 from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
@@ -353,11 +354,10 @@ def _has_votes(ws: Workspace, debate_id: str) -> bool:
 def _fingerprint_and_rejected(ws: Workspace, debate_id: str) -> tuple[str | None, list[str]]:
     con = open_corpus(ws)
     try:
-        rejected = con.execute(
-            "SELECT contribution_id FROM contributions WHERE debate_id = ? AND is_rejected ORDER BY contribution_id",
-            [debate_id],
-        ).fetchall()
-        return debate_fingerprint(con, debate_id), [r[0] for r in rejected]
+        every = select_contributions(
+            con, debate_id=debate_id, include_rejected=True, columns=("contribution_id", "is_rejected")
+        )
+        return debate_fingerprint(con, debate_id), every.loc[every["is_rejected"], "contribution_id"].tolist()
     finally:
         con.close()
 

@@ -23,12 +23,14 @@ import pandas as pd
 import pyarrow as pa
 
 from dembias.align import empty_links, link_output
+from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
 from dembias.models.embedders import normalise_rows
 from dembias.models.nli import NliJudge
 from dembias.pluralism_tables import SCHEMAS, to_arrow
 from dembias.quality import Quality, assess_output
+from dembias.small_cells import MIN_CELL
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -48,14 +50,11 @@ Progress = Callable[[str], None]
 PLURALISM_STAGE = "pluralism"
 MAPPING_STAGE = "mapping"
 DEFAULT_BUDGET = 20
+SCORED_CONTRIBUTION_COLUMNS = (
+    "contribution_id", "text", "language", "country", "author_pid",
+    "n_agree", "n_disagree", "n_pass", "metadata", "debate_id",
+)  # fmt: skip
 
-SQL_CONTRIBUTIONS = """
-SELECT c.contribution_id, c.text, c.language, coalesce(c.country, d.country) AS country, c.author_pid,
-       c.n_agree, c.n_disagree, c.n_pass, c.metadata, c.debate_id
-FROM contributions c JOIN debates d USING (debate_id)
-WHERE c.debate_id = ? AND (? OR NOT c.is_rejected)
-ORDER BY c.contribution_id
-"""
 SQL_OUTPUTS = """
 SELECT output_id, model, task, text, prompt, target_language
 FROM outputs WHERE debate_id = ? AND task = 'summary' ORDER BY model, output_id
@@ -260,7 +259,9 @@ def load_debate_inputs(
     try:
         if not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
             raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
-        contributions = con.execute(SQL_CONTRIBUTIONS, [debate_id, include_rejected]).df()
+        contributions = select_contributions(
+            con, debate_id=debate_id, include_rejected=include_rejected, columns=SCORED_CONTRIBUTION_COLUMNS
+        )
         outputs = con.execute(SQL_OUTPUTS, [debate_id]).df()
         units = con.execute(SQL_UNITS, [debate_id]).df()
         citations = con.execute(SQL_CITATIONS, [debate_id]).df()
@@ -387,7 +388,7 @@ def score_output(
     nli: NliJudge | None = None,
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_placebo: int = 20,
     seed: int = 0,
@@ -522,7 +523,7 @@ def score_debate(
     embedder: Any | None = None,
     nli: NliJudge | None = None,
     minority_share: float = 0.2,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_placebo: int = 20,
     seed: int = 0,

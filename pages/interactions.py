@@ -31,7 +31,8 @@ if not runs:
 run = runs[0]
 params = run["params"]
 scope = "this debate" if run["debate_id"] else "all debates in the log"
-st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {params.get('k')} contributors hidden")
+min_cell = params.get("min_cell", params.get("k"))  # runs written before issue 18 call it k
+st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {min_cell} contributors hidden")
 simulated = bool(params.get("simulated_outcomes"))
 if simulated:
     st.warning(

@@ -375,7 +375,7 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     assert pairs["output_language"].to_dict() == {"t1": "en", "t2": "en", "r3": "en"}
     assert pairs["target_language"].to_dict() == {"t1": "de", "t2": "en", "r3": "zh"}
     assert pairs["theme"].to_dict() == {"t1": "nature", "t2": "transport", "r3": "transport"}
-    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], k=1, n_resamples=50, n_permutations=50)
+    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], min_cell=1, n_resamples=50, n_permutations=50)
     scored = runs[0].pairs.set_index("output_id")
     flags = runs[0].flags
     # the reformulation of a Chinese contribution came back in English: a mismatch too
@@ -397,7 +397,9 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     with pytest.raises(DembiasError, match="already a column"):
         load_pairs(ws, group_by=["country"])
     # run_fidelity takes a dimension it already has as itself (no second column)
-    again = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["country"], k=1, n_resamples=20, n_permutations=20)
+    again = run_fidelity(
+        ws, embedder=FakeEmbedder(), group_by=["country"], min_cell=1, n_resamples=20, n_permutations=20
+    )
     assert again[0].info.manifest["params"]["group_by"] == []
 
 

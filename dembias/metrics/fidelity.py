@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, permutation_test
+from dembias.small_cells import MIN_CELL, is_small_cell
 
 NO_STANCE_NOTE = (
     "stance not scored: no NLI model was configured, and embedding similarity cannot see a flipped stance "
@@ -54,8 +55,6 @@ FLAG_WEIGHTS: dict[str, float] = {
     "intensifier": 0.5,
     "length": 0.5,
 }
-
-DEFAULT_K = 5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,7 +163,7 @@ def aggregate(
     *,
     metrics: Sequence[str],
     dimensions: Sequence[str],
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -172,7 +171,7 @@ def aggregate(
 
     ``pairs`` has one row per output, the metric columns, the dimension columns and ``contributors``
     (a list of the source authors' pseudonyms, or of source ids when authors are unknown). A cell with
-    fewer than ``k`` distinct contributors is suppressed: its mean and interval are NaN. Rows whose
+    fewer than ``min_cell`` distinct contributors is suppressed: its mean and interval are NaN. Rows whose
     dimension value is missing are left out of that dimension. The dimension ``all`` covers every row.
     """
     rows = []
@@ -186,7 +185,7 @@ def aggregate(
         )
         for value, group in groups:
             n_contributors = len({c for cs in group["contributors"] for c in cs})
-            suppressed = n_contributors < k
+            suppressed = is_small_cell(n_contributors, min_cell=min_cell)
             for metric in metrics:
                 values = group[metric].to_numpy(dtype=float)
                 mean = low = high = float("nan")
@@ -246,7 +245,7 @@ def group_tests(
     *,
     metrics: Sequence[str],
     dimensions: Sequence[str],
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_permutations: int = 10000,
     n_resamples: int = 1000,
     seed: int = 0,
@@ -254,9 +253,9 @@ def group_tests(
 ) -> pd.DataFrame:
     """Differences between groups: permutation p-values, Benjamini-Hochberg q-values, intervals, effect sizes.
 
-    Within each dimension, the groups with at least ``k`` contributors are compared **pairwise** (every
+    Within each dimension, the groups with at least ``min_cell`` contributors are compared **pairwise** (every
     pair once, ``group_a`` before ``group_b`` in sorted order), or each against ``reference[dimension]``
-    when a reference value is named for that dimension (and has ``k`` contributors). Never "one group
+    when a reference value is named for that dimension (and has ``min_cell`` contributors). Never "one group
     against the rest": that answer would change with whatever else the workspace holds. Per test: n,
     means, the difference of means with a bootstrap 95% interval, Cohen's d (:func:`cohen_d`) and the
     two-sided permutation p-value. The Benjamini-Hochberg family is every test in the returned table
@@ -271,7 +270,7 @@ def group_tests(
         sizes = {
             str(v): len({c for cs in g["contributors"] for c in cs}) for v, g in data.groupby(dimension, sort=True)
         }
-        kept = [v for v, n in sizes.items() if n >= k]
+        kept = [v for v, n in sizes.items() if not is_small_cell(n, min_cell=min_cell)]
         if len(kept) < 2:
             continue
         labels = data[dimension].astype(str)
@@ -336,7 +335,7 @@ def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
     Columns: model, language_pair, country, n, n_contributors, suppressed, then ``<metric>``, ``<metric>_low``,
     ``<metric>_high`` for each of :data:`COUNTRY_LANGUAGE_METRICS` present in ``aggregates`` (fidelity
     as mean similarity, flagged share, lexical stance-flip share, NLI stance-flip share). Suppressed
-    cells (under k contributors) keep their n but no value.
+    cells (under ``min_cell`` contributors) keep their n but no value.
     """
     part = aggregates[aggregates["dimension"] == PAIR_COUNTRY]
     present = [m for m in COUNTRY_LANGUAGE_METRICS if m in set(part["metric"])]

@@ -36,6 +36,7 @@ import pandas as pd
 
 from dembias.metrics.topics import UNDER_REPRESENTED_RATIO
 from dembias.metrics.uncertainty import bias_corrected_interval
+from dembias.small_cells import MIN_CELL
 
 STANCE_COLUMNS = ["unit_index", "stance", "vote_group", "n_linked_voted", "agree_rates"]
 
@@ -147,7 +148,7 @@ def opinion_group_table(
     stances: pd.DataFrame,
     *,
     unfair_ratio: float = UNDER_REPRESENTED_RATIO,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,

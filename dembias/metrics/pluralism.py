@@ -87,6 +87,7 @@ from dembias.metrics.topics import (
     unit_shares,
 )
 from dembias.metrics.uncertainty import bias_corrected_interval
+from dembias.small_cells import MIN_CELL
 
 #: Every headline metric with an interval (opinion groups: a bootstrap over participants).
 INTERVAL_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
@@ -196,7 +197,7 @@ def score_pluralism(
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
     unfair_ratio: float = UNDER_REPRESENTED_RATIO,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     gac_threshold: float | None = None,
     n_resamples: int = 1000,
     n_placebo: int = 20,
