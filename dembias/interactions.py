@@ -49,7 +49,7 @@ from dembias.ingest.common import read_jsonl_records
 from dembias.lexical import base_language, lexical_flags
 from dembias.metrics.fidelity import STANCE_FLAG_KINDS
 from dembias.small_cells import MIN_CELL, is_small_cell
-from dembias.store import RunInfo, Workspace, latest_run, read_run_table, write_run
+from dembias.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
 
 INTERACTIONS_STAGE = "interactions"
 OUTCOMES = ("accepted", "edited", "rejected")
@@ -650,6 +650,8 @@ def score_interaction_log(
                 raise DembiasError(f"{log}: no interaction of debate {debate_id!r}")
     else:
         scored = _scored_rows(ws, debate_id)
+    # the corpus version the opinion context (clusters, vote groups) was read from, when the debate is there
+    fingerprint = workspace_fingerprint(ws, debate_id) if debate_id and ws.corpus_path.exists() else None
     scored, mapping_runs = _attach_opinion_context(ws, scored)
     dimensions = ("language", "country", "cluster", "topic", "vote_group")
     rates = rate_table(scored, dimensions=dimensions, min_cell=min_cell)
@@ -677,6 +679,7 @@ def score_interaction_log(
             "simulated_outcomes": simulated,
         },
         inputs=mapping_runs,
+        fingerprint=fingerprint,
     )
     return info, tables
 

@@ -19,7 +19,7 @@ from dembias.interactions import (
     read_interactions,
     score_interactions,
 )
-from dembias.store import Workspace, list_runs, read_run_table
+from dembias.store import Workspace, list_runs, read_run_table, workspace_fingerprint
 from tests.fakes import FakeEmbedder
 from tests.helpers import write
 
@@ -249,6 +249,7 @@ def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
     assert rates.loc[("topic", "0")].acceptance_rate == 0.5 and rates.loc[("vote_group", "0")].rejection_rate == 1.0
     stored = list_runs(ws, stage="interactions")
     assert [r.run_id for r in stored] == [info.run_id] and info.debate_id == "town"
+    assert info.manifest["input_fingerprint"] == workspace_fingerprint(ws, "town")  # the corpus version it read
     assert set(tables) == {"interactions", "report", "rates", "pull", "flagged"}
     assert read_run_table(ws, info.run_id, "flagged")["contribution_id"].tolist() == ["1", "3", "6"]
     # without --log, the latest ingested log is scored
