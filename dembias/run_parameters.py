@@ -23,7 +23,7 @@ _CORPUS_STATE = {True: "changed since (stale)", False: "unchanged", None: "unkno
 def _text(value: Any) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, sort_keys=True, default=str)
-    return "" if value is None else str(value)
+    return "not set" if value is None else str(value)
 
 
 def _flat(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -53,7 +53,7 @@ def run_parameters(run: RunInfo, *, stale: bool | None = None) -> pd.DataFrame:
         rows += [("job", "job id", manifest["job_id"]), ("job", "rescores", _text(manifest.get("rescores")))]
         rows += [("job", name, value) for name, value in _flat("", manifest.get("job", {}))]
     rows += [
-        ("corpus", "corpus version", _text(manifest.get("input_fingerprint")) or "not recorded"),
+        ("corpus", "corpus version", str(manifest.get("input_fingerprint") or "not recorded")),
         ("corpus", "debate since then", _CORPUS_STATE[stale]),
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -157,7 +157,7 @@ def test_run_parameters_is_an_exact_flat_record(tmp_path):
         ["parameters", "umap.n_neighbors", "15"],
         ["inputs", "input runs", "mapping-1"],
         ["job", "job id", "job-1"],
-        ["job", "rescores", ""],
+        ["job", "rescores", "not set"],
         ["job", "device", "cuda:0"],
         ["job", "model", "m"],
         ["corpus", "corpus version", "v1:abc"],
