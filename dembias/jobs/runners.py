@@ -55,14 +55,17 @@ def job_manifest(job: Job, rescores: str | None) -> dict[str, Any]:
     }
 
 
-def _embedder(ctx: JobContext, spec: str | None, factory: EmbedderFactory | None, batch_size: int) -> Embedder:
-    job = ctx.job
-    if job.engine == "ray":
+def _load_embedder(
+    job: Job, spec: str | None, factory: EmbedderFactory | None, batch_size: int, *, ray: bool = False
+) -> Embedder:
+    """The embedder a job names (its model field or its ``embedder`` parameter), parsed by the one parser;
+    through Ray Data when ``ray`` (embedding jobs of engine ``ray``)."""
+    parsed = str(parse_embedder_spec(spec, bare_is_model=True))
+    if ray:
         from dembias.ray_engine import RayEmbedder
 
-        parsed = str(parse_embedder_spec(spec, bare_is_model=True))
         return RayEmbedder(parsed, device=job.device, batch_size=batch_size, **job.params.get("ray", {}))
-    return (factory or default_embedder_factory)(spec or "", _job_device(job), batch_size)
+    return (factory or default_embedder_factory)(parsed, _job_device(job), batch_size)
 
 
 # ---- embed
@@ -79,7 +82,7 @@ def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None =
     job, ws = ctx.job, ctx.ws
     batch_size = job.batch_size or DEFAULT_BATCH_SIZE
     ctx.say(f"loading embedder {job.model or 'default'} on {_job_device(job)}")
-    embedder = _embedder(ctx, job.model, embedder_factory, batch_size)
+    embedder = _load_embedder(job, job.model, embedder_factory, batch_size, ray=job.engine == "ray")
     chunk = batch_size if job.engine == "local" else int(job.params.get("segment", 50_000))
     counted = {"started": False}
 
@@ -138,7 +141,7 @@ def run_map_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = N
     from dembias import mapping
 
     job = ctx.job
-    embedder = _embedder(ctx, job.model, embedder_factory, job.batch_size or DEFAULT_BATCH_SIZE)
+    embedder = _load_embedder(job, job.model, embedder_factory, job.batch_size or DEFAULT_BATCH_SIZE)
     summary = mapping.map_debate(
         ctx.ws,
         job.debate_id,
@@ -171,9 +174,7 @@ def run_pluralism_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | No
     job = ctx.job
     embedder = None
     if job.params.get("embedder"):
-        embedder = (embedder_factory or default_embedder_factory)(
-            job.params["embedder"], _job_device(job), DEFAULT_BATCH_SIZE
-        )
+        embedder = _load_embedder(job, job.params["embedder"], embedder_factory, DEFAULT_BATCH_SIZE)
     nli = _nli(job, batch_size=job.batch_size or 32, require_contradiction=False)
     extra = job_manifest(job, _previous_run(ctx.ws, "pluralism", job.debate_id))
 
@@ -194,9 +195,7 @@ def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | Non
     from dembias import fidelity_scoring
 
     job = ctx.job
-    embedder = (embedder_factory or default_embedder_factory)(
-        job.params.get("embedder") or "", _job_device(job), DEFAULT_BATCH_SIZE
-    )
+    embedder = _load_embedder(job, job.params.get("embedder"), embedder_factory, DEFAULT_BATCH_SIZE)
     nli = _nli(job, batch_size=job.batch_size or 16, require_contradiction=True)
     extra = job_manifest(job, _previous_run(ctx.ws, "fidelity", job.debate_id))
 
