@@ -1,8 +1,9 @@
 """Rescoring jobs: the queue the dashboard imports, the worker, and runners that call the stages.
 
-- :mod:`dembias.jobs.queue`: job files and their states, requests (:func:`submit_job`, with the request
-  validation in :func:`~dembias.jobs.queue.check_request`), cancel, resume, progress, live workers;
-  files only, never models;
+- :mod:`dembias.jobs.queue`: requests (:func:`submit_job`, with the request validation in
+  :func:`~dembias.jobs.queue.check_request`), listing, cancel, resume, progress; files only, never models;
+- :mod:`dembias.jobs.files`: the job record, its state folders, atomic JSON, quarantine of malformed files;
+- :mod:`dembias.jobs.liveness`: worker heartbeats and dead workers;
 - :mod:`dembias.jobs.worker`: claims jobs and runs them (:func:`run_worker`);
 - :mod:`dembias.jobs.runners`: one runner per stage, each calling the stage function the CLI calls;
 - :mod:`dembias.jobs.context`: progress and cancel checks a runner gets.
@@ -11,7 +12,7 @@ The names the dashboard and the CLI use are re-exported here (``from dembias.job
 """
 
 from dembias.jobs.context import JobContext
-from dembias.jobs.queue import (
+from dembias.jobs.files import (
     ENGINES,
     JOBS_DIR,
     QUARANTINE_DIR,
@@ -21,22 +22,23 @@ from dembias.jobs.queue import (
     Job,
     JobCancelled,
     JobProgress,
+    job_problem,
+    jobs_root,
+    normalise_stage,
+    quarantine,
+    quarantined,
+    write_json_atomic,
+)
+from dembias.jobs.liveness import live_workers, recover_dead_jobs
+from dembias.jobs.queue import (
     cancel_job,
     cancel_requested,
     check_request,
     get_job,
-    job_problem,
-    jobs_root,
     list_jobs,
-    live_workers,
-    normalise_stage,
-    quarantine,
-    quarantined,
     read_progress,
-    recover_dead_jobs,
     resume_job,
     submit_job,
-    write_json_atomic,
 )
 from dembias.jobs.runners import RUNNERS, EmbedderFactory, default_embedder_factory, job_manifest, map_params_from
 from dembias.jobs.worker import claim_next, run_claimed, run_worker, write_heartbeat

@@ -7,16 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from dembias.jobs.queue import (
-    PROGRESS_INTERVAL,
-    Job,
-    JobCancelled,
-    JobProgress,
-    _dir,
-    _now,
-    cancel_requested,
-    write_json_atomic,
-)
+from dembias.jobs.files import PROGRESS_INTERVAL, Job, JobCancelled, JobProgress, _dir, _now, write_json_atomic
+from dembias.jobs.queue import cancel_requested
 from dembias.store import Workspace
 
 

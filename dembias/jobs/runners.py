@@ -15,7 +15,7 @@ from typing import Any
 
 from dembias.errors import DembiasError
 from dembias.jobs.context import JobContext
-from dembias.jobs.queue import RUN_STAGES, Job
+from dembias.jobs.files import RUN_STAGES, Job
 from dembias.models.devices import detect_device, with_oom_retry
 from dembias.models.embedders import DEFAULT_BATCH_SIZE, Embedder, get_embedder, parse_embedder_spec
 from dembias.store import Workspace, latest_run

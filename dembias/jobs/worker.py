@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dembias.jobs.context import JobContext
-from dembias.jobs.queue import (
+from dembias.jobs.files import (
     Job,
     JobCancelled,
     JobProgress,
@@ -24,9 +24,9 @@ from dembias.jobs.queue import (
     _now,
     _read_json,
     jobs_root,
-    recover_dead_jobs,
     write_json_atomic,
 )
+from dembias.jobs.liveness import recover_dead_jobs
 from dembias.jobs.runners import RUNNERS, EmbedderFactory
 from dembias.models.devices import detect_device
 from dembias.store import Workspace
