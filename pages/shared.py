@@ -678,4 +678,5 @@ def run_parameters_expander(root: str, version: tuple[float, int], run_ids: tupl
                 continue
             stage = table.loc[table["parameter"] == "stage", "value"].iloc[0]
             st.markdown(f"**{plain(_RUN_KINDS.get(stage, stage))}** · {plain(run_id)}")
-            text_table(table)
+            # a static key-value table (st.table renders markdown: every cell goes through plain())
+            st.table(table.map(plain).set_index("section"), border="horizontal")
