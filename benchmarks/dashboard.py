@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import tests.fakes  # noqa: E402, F401  (registers the `fake:16` embedder spec used by --fake)
 from tests.browser import MAP_CHART, chromium_page, serve_dashboard  # noqa: E402
 
 PAGE_SWITCH_TARGET = 1.5

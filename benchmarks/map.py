@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dembias.embed import get_embedder
 from dembias.ingest import ingest_contributions
 from dembias.mapping import MapParams, map_debate, reduce, scaled_min_cluster_size
+from dembias.models.embedders import get_embedder
 from dembias.store import Workspace, list_runs, read_run_table
 
 TOPICS = {

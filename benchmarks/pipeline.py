@@ -54,7 +54,7 @@ def run_stage(
             ws, corpus / "contributions.csv", debate_id=debate_id, votes_path=corpus / "votes.csv", replace=True
         )[debate_id]
         return {"rows": n + int(truth["n_votes"]), "note": f"{counts.get('votes', 0):,} votes kept"}
-    from dembias.embed import get_embedder
+    from dembias.models.embedders import get_embedder
 
     embedder = get_embedder(embedder_spec)
     if stage == "embed":

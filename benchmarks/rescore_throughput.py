@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from dembias.embed import get_embedder  # noqa: E402
+from dembias.models.embedders import get_embedder  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"
 

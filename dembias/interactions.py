@@ -27,7 +27,7 @@ Per interaction, and averaged per language, country and cluster (and ``all``):
   - with an embedder, ``pull_embedding = (sim(final, s) - sim(draft, s)) / (1 - sim(draft, s))`` with
     ``s`` the suggestion (NaN when ``sim(draft, s) > 0.999``).
 
-A slice with fewer than ``k`` distinct contributors (authors, else contributions) is suppressed. Logs
+A slice with fewer than ``min_cell`` distinct contributors (authors, else contributions) is suppressed. Logs
 land as a run of stage ``interactions`` with tables ``interactions`` (one row per line, with its scores)
 and ``report`` (the slices); the corpus schema is untouched.
 """
@@ -43,11 +43,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError, IngestError
 from dembias.ingest.common import read_jsonl_records
 from dembias.lexical import base_language, lexical_flags
 from dembias.metrics.fidelity import STANCE_FLAG_KINDS
-from dembias.store import RunInfo, Workspace, latest_run, read_run_table, write_run
+from dembias.small_cells import MIN_CELL, is_small_cell
+from dembias.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
 
 INTERACTIONS_STAGE = "interactions"
 OUTCOMES = ("accepted", "edited", "rejected")
@@ -234,9 +236,9 @@ def score_interactions(records: Sequence[Interaction], *, embedder: Any = None) 
 
 
 def interaction_report(
-    scored: pd.DataFrame, *, dimensions: Sequence[str] = REPORT_DIMENSIONS, k: int = 5
+    scored: pd.DataFrame, *, dimensions: Sequence[str] = REPORT_DIMENSIONS, min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
-    """Rates and means per value of each dimension (and ``all``); slices under ``k`` contributors suppressed."""
+    """Rates and means per value of each dimension (and ``all``); slices under ``min_cell`` contributors suppressed."""
     rows = []
     metrics = {
         "acceptance_rate": "accepted",
@@ -259,7 +261,7 @@ def interaction_report(
                 for a, c in zip(group["author_pid"], group["contribution_id"], strict=True)
             ]
             n_contributors = len(set(who))
-            suppressed = n_contributors < k
+            suppressed = is_small_cell(n_contributors, min_cell=min_cell)
             row: dict[str, Any] = {
                 "dimension": dimension,
                 "value": value,
@@ -298,7 +300,7 @@ def ingest_interactions(
     path: str | Path,
     *,
     embedder: Any = None,
-    k: int = 5,
+    min_cell: int = MIN_CELL,
     encoding: str | None = None,
 ) -> tuple[RunInfo, pd.DataFrame]:
     """Validate a log, score it, and store it as a run of stage ``interactions``; returns (run, report).
@@ -316,7 +318,7 @@ def ingest_interactions(
                 r.author = factory(r.debate_id or "interactions").one(r.author)
     scored = score_interactions(records, embedder=embedder)
     scored, mapping_runs = _attach_mapping_clusters(ws, scored)
-    report = interaction_report(scored, k=k)
+    report = interaction_report(scored, min_cell=min_cell)
     debates = {r.debate_id for r in records}
     table = scored.copy()
     table["flag_kinds"] = table["flag_kinds"].map(list)
@@ -329,7 +331,7 @@ def ingest_interactions(
             "source": str(Path(path).resolve()),
             "embedder": getattr(embedder, "model_id", None),
             "embedder_revision": getattr(embedder, "revision", None),
-            "k": k,
+            "min_cell": min_cell,
         },
         inputs=mapping_runs,
     )
@@ -397,14 +399,18 @@ def _slices(scored: pd.DataFrame, dimensions: Sequence[str]) -> list[tuple[str, 
 
 
 def rate_table(
-    scored: pd.DataFrame, *, dimensions: Sequence[str] = SCORE_DIMENSIONS, k: int = 5, confidence: float = 0.95
+    scored: pd.DataFrame,
+    *,
+    dimensions: Sequence[str] = SCORE_DIMENSIONS,
+    min_cell: int = MIN_CELL,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Acceptance, edit and rejection rates with Wilson intervals per slice; slices under ``k`` contributors
+    """Acceptance, edit and rejection rates with Wilson intervals per slice; slices under ``min_cell`` contributors
     are kept with their counts but no rate (``suppressed``)."""
     rows = []
     for dimension, value, group in _slices(scored, dimensions):
         n_contributors = _contributors(group)
-        suppressed = n_contributors < k
+        suppressed = is_small_cell(n_contributors, min_cell=min_cell)
         row: dict[str, Any] = {
             "dimension": dimension,
             "value": value,
@@ -427,7 +433,7 @@ def pull_table(
     scored: pd.DataFrame,
     *,
     dimensions: Sequence[str] = SCORE_DIMENSIONS,
-    k: int = 5,
+    min_cell: int = MIN_CELL,
     seed: int = 0,
     n_resamples: int = 2000,
     n_permutations: int = 5000,
@@ -451,7 +457,7 @@ def pull_table(
     rows = []
     for position, (dimension, value, group) in enumerate(_slices(scored, dimensions)):
         n_contributors = _contributors(group)
-        suppressed = n_contributors < k
+        suppressed = is_small_cell(n_contributors, min_cell=min_cell)
         for metric in metrics:
             inside = group[metric].to_numpy(dtype=float)
             inside = inside[~np.isnan(inside)]
@@ -471,7 +477,9 @@ def pull_table(
             diff, d_low, d_high, p = (nan, nan, nan, nan)
             if not suppressed and inside.size:
                 mean, low, high = bootstrap_mean_ci(inside, n_resamples=n_resamples, seed=seed + position)
-                rest_ok = dimension != "all" and rest.size and _contributors(rest_frame) >= k
+                rest_ok = (
+                    dimension != "all" and rest.size and not is_small_cell(_contributors(rest_frame), min_cell=min_cell)
+                )
                 if rest_ok:
                     a = bootstrap_resample_means(inside, n_resamples=n_resamples, seed=seed + 2 * position + 1)
                     b = bootstrap_resample_means(rest, n_resamples=n_resamples, seed=seed + 2 * position + 2)
@@ -575,9 +583,9 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
             continue
         group_of = dict(zip(groups["participant_pid"].astype(str), groups["vote_group"], strict=True))
         with corpus_reader(ws, {}) as con:
-            authors = con.execute(
-                "SELECT contribution_id, author_pid FROM contributions WHERE debate_id = ?", [debate]
-            ).df()
+            authors = select_contributions(
+                con, debate_id=debate, include_rejected=True, columns=("contribution_id", "author_pid")
+            )
         author_of = dict(zip(authors["contribution_id"].astype(str), authors["author_pid"], strict=True))
         scored.loc[mask, "vote_group"] = [
             f"{prefix}{group_of[author_of[c]]}" if author_of.get(c) in group_of else None for c in ids
@@ -615,7 +623,7 @@ def score_interaction_log(
     debate_id: str | None = None,
     log: str | Path | None = None,
     embedder: Any = None,
-    k: int = 5,
+    min_cell: int = MIN_CELL,
     seed: int = 0,
     n_resamples: int = 2000,
 ) -> tuple[RunInfo, dict[str, pd.DataFrame]]:
@@ -642,14 +650,16 @@ def score_interaction_log(
                 raise DembiasError(f"{log}: no interaction of debate {debate_id!r}")
     else:
         scored = _scored_rows(ws, debate_id)
+    # the corpus version the opinion context (clusters, vote groups) was read from, when the debate is there
+    fingerprint = workspace_fingerprint(ws, debate_id) if debate_id and ws.corpus_path.exists() else None
     scored, mapping_runs = _attach_opinion_context(ws, scored)
     dimensions = ("language", "country", "cluster", "topic", "vote_group")
-    rates = rate_table(scored, dimensions=dimensions, k=k)
+    rates = rate_table(scored, dimensions=dimensions, min_cell=min_cell)
     tables = {
         "interactions": scored.assign(flag_kinds=scored["flag_kinds"].map(list)),
-        "report": interaction_report(scored, k=k),
+        "report": interaction_report(scored, min_cell=min_cell),
         "rates": rates,
-        "pull": pull_table(scored, dimensions=dimensions, k=k, seed=seed, n_resamples=n_resamples),
+        "pull": pull_table(scored, dimensions=dimensions, min_cell=min_cell, seed=seed, n_resamples=n_resamples),
         "flagged": flagged_table(scored, rates),
     }
     simulated = bool(scored["labels"].map(lambda s: bool(json.loads(s).get("simulated"))).any())
@@ -662,13 +672,14 @@ def score_interaction_log(
             "source": str(Path(log).resolve()) if log is not None else "latest ingested log",
             "scope": debate_id or "all debates",
             "embedder": getattr(embedder, "model_id", None),
-            "k": k,
+            "min_cell": min_cell,
             "seed": seed,
             "n_resamples": n_resamples,
             "interval": "Wilson 95% (rates); percentile bootstrap 95% (pull)",
             "simulated_outcomes": simulated,
         },
         inputs=mapping_runs,
+        fingerprint=fingerprint,
     )
     return info, tables
 

@@ -31,8 +31,10 @@ from dembias import diagnostics as diag
 from dembias import labels as lab
 from dembias import validation as val
 from dembias import votes as vt
-from dembias.embed import DEFAULT_EMBEDDER, Embedder, embed_debate, get_embedder
+from dembias.contribution_selection import select_contributions
+from dembias.embed import embed_debate
 from dembias.errors import DembiasError
+from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
 Progress = Callable[[str], None]
@@ -352,11 +354,10 @@ def _has_votes(ws: Workspace, debate_id: str) -> bool:
 def _fingerprint_and_rejected(ws: Workspace, debate_id: str) -> tuple[str | None, list[str]]:
     con = open_corpus(ws)
     try:
-        rejected = con.execute(
-            "SELECT contribution_id FROM contributions WHERE debate_id = ? AND is_rejected ORDER BY contribution_id",
-            [debate_id],
-        ).fetchall()
-        return debate_fingerprint(con, debate_id), [r[0] for r in rejected]
+        every = select_contributions(
+            con, debate_id=debate_id, include_rejected=True, columns=("contribution_id", "is_rejected")
+        )
+        return debate_fingerprint(con, debate_id), every.loc[every["is_rejected"], "contribution_id"].tolist()
     finally:
         con.close()
 
@@ -613,12 +614,15 @@ def map_debates(
     *,
     embedder: Embedder | None = None,
     params: MapParams = MapParams(),
+    include_rejected: bool = False,
     progress: Progress | None = None,
 ) -> list[MappingSummary]:
     """Map several debates (every debate when ``ids`` is empty) with one embedder."""
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     return [
-        map_debate(ws, debate_id, embedder=embedder, params=params, progress=progress)
+        map_debate(
+            ws, debate_id, embedder=embedder, params=params, include_rejected=include_rejected, progress=progress
+        )
         for debate_id in (ids or debate_ids(ws))
     ]
 

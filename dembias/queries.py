@@ -16,8 +16,10 @@ from typing import Any, ParamSpec, TypeVar
 import duckdb
 import pandas as pd
 
+from dembias.contribution_selection import select_contributions
 from dembias.errors import StoreError
 from dembias.info import debate_counts
+from dembias.small_cells import MIN_CELL
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -395,7 +397,7 @@ GROUP BY ALL ORDER BY a.cluster, n DESC
 
 @_readable
 def cluster_breakdown(
-    ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = 5
+    ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
     """Contributions of each cluster by country or language; cells under ``min_cell`` are suppressed."""
     if by not in ("country", "language"):
@@ -416,12 +418,13 @@ def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[
     """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
     con = open_corpus(ws)
     try:
-        return con.execute(
-            "SELECT c.contribution_id, coalesce(c.language, d.language) AS language, "
-            "coalesce(c.country, d.country) AS country, c.text FROM contributions c "
-            "JOIN debates d USING (debate_id) WHERE c.debate_id = ? AND list_contains(?, c.contribution_id)",
-            [debate_id, [str(i) for i in contribution_ids]],
-        ).df()
+        return select_contributions(
+            con,
+            debate_id=debate_id,
+            include_rejected=True,
+            ids=[str(i) for i in contribution_ids],
+            columns=("contribution_id", "language", "country", "text"),
+        )
     finally:
         con.close()
 

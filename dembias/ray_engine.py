@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dembias.embed import DEFAULT_BATCH_SIZE, arrow_to_matrix, get_embedder, vectors_to_arrow
+from dembias.embed import arrow_to_matrix, vectors_to_arrow
 from dembias.errors import DembiasError
+from dembias.models.embedders import DEFAULT_BATCH_SIZE, get_embedder
 
 
 def _ray() -> Any:

@@ -22,12 +22,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dembias.align import NliModel, empty_links, link_output
-from dembias.embed import normalise_rows
+from dembias.align import empty_links, link_output
+from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
+from dembias.models.embedders import normalise_rows
+from dembias.models.nli import NliJudge
 from dembias.pluralism_tables import SCHEMAS, to_arrow
 from dembias.quality import Quality, assess_output
+from dembias.small_cells import MIN_CELL
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -47,14 +50,11 @@ Progress = Callable[[str], None]
 PLURALISM_STAGE = "pluralism"
 MAPPING_STAGE = "mapping"
 DEFAULT_BUDGET = 20
+SCORED_CONTRIBUTION_COLUMNS = (
+    "contribution_id", "text", "language", "country", "author_pid",
+    "n_agree", "n_disagree", "n_pass", "metadata", "debate_id",
+)  # fmt: skip
 
-SQL_CONTRIBUTIONS = """
-SELECT c.contribution_id, c.text, c.language, coalesce(c.country, d.country) AS country, c.author_pid,
-       c.n_agree, c.n_disagree, c.n_pass, c.metadata, c.debate_id
-FROM contributions c JOIN debates d USING (debate_id)
-WHERE c.debate_id = ? AND (? OR NOT c.is_rejected)
-ORDER BY c.contribution_id
-"""
 SQL_OUTPUTS = """
 SELECT output_id, model, task, text, prompt, target_language
 FROM outputs WHERE debate_id = ? AND task = 'summary' ORDER BY model, output_id
@@ -259,7 +259,9 @@ def load_debate_inputs(
     try:
         if not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
             raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
-        contributions = con.execute(SQL_CONTRIBUTIONS, [debate_id, include_rejected]).df()
+        contributions = select_contributions(
+            con, debate_id=debate_id, include_rejected=include_rejected, columns=SCORED_CONTRIBUTION_COLUMNS
+        )
         outputs = con.execute(SQL_OUTPUTS, [debate_id]).df()
         units = con.execute(SQL_UNITS, [debate_id]).df()
         citations = con.execute(SQL_CITATIONS, [debate_id]).df()
@@ -298,19 +300,10 @@ def _read_tables(ws: Workspace, run_id: str, names: Sequence[str]) -> dict[str, 
 
 
 def embedder_for_mapping(mapping: RunInfo) -> Any:
-    """The embedder the mapping run used (by its model id), for similarity links and baselines."""
-    from dembias.embed import FakeEmbedder, get_embedder
+    """The embedder the mapping run used (its manifest's model id and revision), for links and baselines."""
+    from dembias.models.embedders import get_embedder, spec_from_manifest
 
-    params = mapping.manifest.get("params", {})
-    model_id = params.get("embedder") or "use-multilingual"
-    if model_id == "fake":
-        fields = dict(p.split("=", 1) for p in str(params.get("revision", "")).split(";") if "=" in p)
-        return FakeEmbedder(
-            dim=int(fields.get("dim", 32)), noise=float(fields.get("noise", 0.35)), seed=int(fields.get("seed", 0))
-        )
-    if model_id == "use-multilingual":
-        return get_embedder("use-multilingual")
-    return get_embedder(f"sentence-transformers:{model_id}")
+    return get_embedder(spec_from_manifest(mapping.manifest.get("params", {})))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -392,10 +385,10 @@ def score_output(
     text: str | None = None,
     prompt: str | None = None,
     expected_language: str | None = None,
-    nli: NliModel | None = None,
+    nli: NliJudge | None = None,
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_placebo: int = 20,
     seed: int = 0,
@@ -528,9 +521,9 @@ def score_debate(
     output_ids: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
     embedder: Any | None = None,
-    nli: NliModel | None = None,
+    nli: NliJudge | None = None,
     minority_share: float = 0.2,
-    min_cell: int = 5,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     n_placebo: int = 20,
     seed: int = 0,
@@ -624,7 +617,7 @@ def _headline_line(debate_id: str, score: OutputScore) -> str:
     )
 
 
-def _model_params(ctx: DebateContext, nli: NliModel | None) -> dict[str, Any]:
+def _model_params(ctx: DebateContext, nli: NliJudge | None) -> dict[str, Any]:
     """The models and the support calibration a pluralism run used, for its manifest."""
     return {
         "nli_model": getattr(getattr(nli, "model", None), "name_or_path", None),

@@ -1,4 +1,9 @@
-"""Small-cell protection for quotes: no quote from an author whose country or language cell is too small.
+"""Small cells: the one threshold (``MIN_CELL``), the one test, and quote withholding.
+
+A slice (a country, a language, an opinion group, a dimension value) with fewer than ``min_cell``
+distinct contributors shows no quotes and no rates (DESIGN.md section 7). Every stage names the
+threshold ``min_cell`` and takes its default from :data:`MIN_CELL`; the fidelity and interaction CLI
+commands keep their old ``-k`` flag as an alias of ``--min-cell``.
 
 A break-down table suppresses its cells under the threshold (``queries.cluster_breakdown``); a quote from
 such a cell could still identify its author, so it is withheld too, whichever dimension the reader is
@@ -8,10 +13,18 @@ looking at.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 BREAKDOWN_DIMENSIONS = ("country", "language")
+#: Slices with fewer distinct contributors than this are suppressed (no quotes, no rates).
+MIN_CELL = 5
+
+
+def is_small_cell(n_contributors: Any, *, min_cell: int = MIN_CELL) -> Any:
+    """Whether a slice of ``n_contributors`` distinct contributors is suppressed (works on arrays too)."""
+    return n_contributors < min_cell
 
 
 def withheld_quotes(texts: pd.DataFrame, breakdowns: Mapping[str, pd.DataFrame]) -> pd.Series:

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.embed import normalise_rows
+from dembias.models.embedders import normalise_rows
 
 NULL_SENTENCES_PATH = Path(__file__).resolve().parent / "resources" / "null_sentences.tsv"
 

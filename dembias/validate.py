@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.scoring import OutputScore, prepare_debate, score_output, score_summaries
-from dembias.store import RunInfo, Workspace, write_run
+from dembias.store import RunInfo, Workspace, workspace_fingerprint, write_run
 
 VALIDATION_STAGE = "validation"
 CONTROLS_PATH = Path(__file__).resolve().parent / "resources" / "controls.json"
@@ -192,6 +192,7 @@ def validate_debate(
     """Score the controls and the real summaries of a debate, check them, and write a validation run."""
     say = progress or (lambda _m: None)
     started = time.perf_counter()
+    fingerprint = workspace_fingerprint(ws, debate_id)  # the corpus version the controls are scored against
     ctx = prepare_debate(ws, debate_id, seed=seed)
     options = {"n_resamples": n_resamples, "n_placebo": 5, "seed": seed}
     controls: dict[str, OutputScore] = {}
@@ -236,6 +237,7 @@ def validate_debate(
         params={**options, "controls": sorted(controls), "support": ctx.calibration.to_manifest()},
         inputs=ctx.run_inputs,
         timings={"total": time.perf_counter() - started},
+        fingerprint=fingerprint,
     )
     return info, checks, controls
 

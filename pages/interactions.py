@@ -35,7 +35,8 @@ pull = shared.run_table(sel.root, run["run_id"], "pull")
 flagged = shared.run_table(sel.root, run["run_id"], "flagged")
 shared.finding(interaction_verdict(rates, pull, flagged, simulated=bool(params.get("simulated_outcomes"))))
 scope = "this debate" if run["debate_id"] else "all debates in the log"
-st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {params.get('k')} contributors hidden")
+min_cell = params.get("min_cell", params.get("k"))  # runs written before issue 18 call it k
+st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {min_cell} contributors hidden")
 simulated = bool(params.get("simulated_outcomes"))
 if simulated:
     st.warning(

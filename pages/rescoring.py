@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from dembias import jobs
-from dembias.devices import detect_device
-from dembias.models_available import models_for_stage
+from dembias.models.catalog import models_for_stage
+from dembias.models.devices import detect_device
 from dembias.page_findings import rescoring_finding
 from pages import shared
 

@@ -336,6 +336,7 @@ def sidebar() -> Selection | None:
     set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
     for note in stale_notes(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r)):
         st.warning(note, icon="⚠️")
+    run_parameters_expander(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r))
     return Selection(
         ws=ws,
         debate_id=debate_id,
@@ -853,3 +854,36 @@ def finding(text: str | None) -> None:
     """A page's finding, first under its title (text written by the library: dembias.verdict, page_findings)."""
     if text:
         st.info("**Finding.** " + plain(text))
+
+
+# ---- issue 18: each run's parameters next to its numbers (appended block)
+
+_RUN_KINDS = {"mapping": "Opinion map", "pluralism": "Pluralism scoring", "fidelity": "Fidelity scoring"}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_parameter_tables(root: str, version: tuple[float, int], run_ids: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """Parameter records of the selected runs (``version`` keys the cache), see dembias.run_parameters."""
+    from dembias.run_parameters import run_parameter_records
+
+    return run_parameter_records(Workspace(root), run_ids)
+
+
+def run_parameters_expander(root: str, version: tuple[float, int], run_ids: tuple[str, ...]) -> None:
+    """A collapsed "Run parameters" expander: how each selected run was made, and from which corpus version."""
+    tables = run_parameter_tables(root, version, run_ids)
+    if not tables:
+        return
+    with st.expander("Run parameters", expanded=False):
+        st.caption(
+            "How the runs behind these numbers were made: their parameters, the runs they read, and the "
+            "version of the debate (a fingerprint of its texts, moderation and votes) they were computed from."
+        )
+        for run_id in run_ids:
+            table = tables.get(run_id)
+            if table is None:
+                continue
+            stage = table.loc[table["parameter"] == "stage", "value"].iloc[0]
+            st.markdown(f"**{plain(_RUN_KINDS.get(stage, stage))}** · {plain(run_id)}")
+            # a static key-value table (st.table renders markdown: every cell goes through plain())
+            st.table(table.map(plain).set_index("section"), border="horizontal")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from dembias.demo import build_demo
-from dembias.embed import FakeEmbedder
+from dembias.models.embedders import PLUGINS_ENV
 from dembias.store import Workspace
+from tests.fakes import FakeEmbedder
+
+# the fake embedder (``--embedder fake``) for this process and for workers and CLIs started as subprocesses
+os.environ[PLUGINS_ENV] = ",".join(filter(None, [os.environ.get(PLUGINS_ENV), "tests.fakes"]))
 
 
 @pytest.fixture(scope="session")

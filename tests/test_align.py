@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.align import NliModel, citation_links, link_output, nli_links, similarity_links
-from dembias.embed import FakeEmbedder
+from dembias.align import citation_links, link_output, nli_links, similarity_links
 from dembias.errors import DembiasError
+from dembias.models.nli import NliJudge
 from dembias.support import calibrate_support, screen_units
+from tests.fakes import FakeEmbedder
 
 
 def test_citation_links_drop_unknown_ids_and_duplicates():
@@ -135,7 +136,7 @@ def tiny_nli(tmp_path_factory):
 
 
 def test_nli_model_loads_and_scores_pairs(tiny_nli):
-    nli = NliModel.load(str(tiny_nli), device="cpu", batch_size=2)
+    nli = NliJudge.load(str(tiny_nli), device="cpu", batch_size=2)
     assert nli.entailment_index == 1
     probs = nli.entailment(["we need more bus lines", "parks", "trains"], ["more trains", "parks", "bus"])
     assert probs.shape == (3,) and np.all((probs > 0) & (probs < 1))
@@ -176,5 +177,14 @@ def test_nli_model_without_an_entailment_label_is_refused(tiny_nli, tmp_path):
     shutil.copytree(tiny_nli, tmp_path / "m", dirs_exist_ok=True)
     config.save_pretrained(tmp_path / "m")
     with pytest.raises(DembiasError, match="entailment"):
-        NliModel.load(str(tmp_path / "m"), device="cpu")
-    assert NliModel.load(str(tmp_path / "m"), device="cpu", entailment_index=0).entailment_index == 0
+        NliJudge.load(str(tmp_path / "m"), device="cpu")
+    assert NliJudge.load(str(tmp_path / "m"), device="cpu", entailment_index=0).entailment_index == 0
+
+
+def test_one_nli_judge_serves_linking_and_fidelity(tiny_nli):
+    """Pluralism linking's P(unit => contribution) is fidelity's forward entailment: one judge, one pass."""
+    judge = NliJudge.load(str(tiny_nli), device="cpu", batch_size=2)
+    sources, outputs = ["we need more bus lines", "parks"], ["more trains", "parks"]
+    scores = judge.score_pairs(sources, outputs)
+    np.testing.assert_allclose(judge.entailment(sources, outputs), scores.forward, atol=1e-6)
+    np.testing.assert_allclose(judge.entailment(outputs, sources), scores.backward, atol=1e-6)

@@ -188,7 +188,7 @@ def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
     ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n1,a\n2,b\n3,c\n"), debate_id="town", language="en")
     rows = [dict(r, debate_id="town", labels={"simulated": True}) for r in LOG]
     log = write(tmp_path / "log.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
-    score_interaction_log(ws, debate_id="town", log=log, k=2, n_resamples=200)
+    score_interaction_log(ws, debate_id="town", log=log, min_cell=2, n_resamples=200)
     at = app_at(monkeypatch, ws, "pages/interactions.py", debate="town")
     assert at.title[0].value == "Bot-citizen interactions"
     assert any("Simulated outcomes" in w.value for w in at.warning)

@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
 }
 
 #: Top-level modules of the foundation layer, and ``python -m dembias`` (part of the command line).
-FOUNDATION = ("errors", "validation", "small_cells", "uncertainty")
+FOUNDATION = ("errors", "validation", "small_cells", "minority", "uncertainty")
 GROUPS: dict[str, str] = {**dict.fromkeys(FOUNDATION, "foundation"), "__main__": "cli"}
 
 #: The flat modules of the layout before the move (restructure.py's table), by the package they move to. Written
@@ -40,6 +40,7 @@ GROUPS: dict[str, str] = {**dict.fromkeys(FOUNDATION, "foundation"), "__main__":
 FLAT_MODULES: dict[str, str] = {
     "metrics.uncertainty": "uncertainty",
     "store": "workspace",
+    "contribution_selection": "workspace",
     "annotations": "workspace",
     "migrations": "workspace",
     "devices": "models",
@@ -82,6 +83,7 @@ FLAT_MODULES: dict[str, str] = {
     "access": "read",
     "sample_spread": "read",
     "counts": "read",
+    "run_parameters": "read",
     "vocabulary": "read",
     "page_findings": "read",
     "demo": "jobs",

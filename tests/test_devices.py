@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from dembias.devices import (
+from dembias.models.devices import (
     OutOfMemoryAtMinimum,
     adaptive_batches,
     detect_device,
     is_oom,
     with_oom_retry,
 )
-from dembias.embed import FakeEmbedder
+from tests.fakes import FakeEmbedder
 
 
 class OomAboveEmbedder:

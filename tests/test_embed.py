@@ -6,17 +6,11 @@ import duckdb
 import numpy as np
 import pytest
 
-from dembias.embed import (
-    FakeEmbedder,
-    USEMultilingualEmbedder,
-    arrow_to_matrix,
-    embed_texts,
-    get_embedder,
-    text_sha256,
-    vectors_to_arrow,
-)
+from dembias.embed import arrow_to_matrix, embed_texts, text_sha256, vectors_to_arrow
 from dembias.errors import DembiasError
+from dembias.models.embedders import USEMultilingualEmbedder, get_embedder
 from dembias.store import Workspace, list_runs, read_run_table
+from tests.fakes import FakeEmbedder
 
 
 def test_fake_embedder_is_deterministic_normalised_and_topical(fake_embedder):

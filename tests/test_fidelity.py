@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.embed import FakeEmbedder
 from dembias.errors import DembiasError
 from dembias.fidelity_scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
 from dembias.ingest import ingest_contributions, ingest_outputs
@@ -21,14 +20,14 @@ from dembias.metrics.fidelity import (
     cohen_d,
     country_language_table,
     group_tests,
-    minority_clusters,
-    nli_label_indices,
     null_similarities,
     pair_similarities,
     review_score,
     similarity_percentile,
 )
+from dembias.models.nli import nli_label_indices
 from dembias.store import Workspace, list_runs, read_run_table
+from tests.fakes import FakeEmbedder
 from tests.helpers import write
 
 # --------------------------------------------------------------------------------------------------
@@ -90,10 +89,18 @@ def test_review_score_formula():
     assert review_score(percentile=100.0, flag_kinds=[], entailment_min=0.9, stance_flip=True) == 1.0
 
 
-def test_minority_clusters_take_smallest_up_to_share():
-    sizes = {"0": 50, "1": 30, "2": 12, "3": 8, "-1": 40}
-    assert minority_clusters(sizes) == {"3", "2"}  # 8 + 12 = 20 = 20% of 100 clustered
-    assert minority_clusters({"0": 50, "1": 50}) == set()
+def test_minority_topics_have_one_definition_noise_counted_in_n():
+    from dembias.minority import minority_cluster_ids
+
+    # N = 140 with the noise bucket: 20% is 28, so 8 + 12 = 20 fit and 20 + 30 = 50 does not
+    assert minority_cluster_ids({0: 50, 1: 30, 2: 12, 3: 8, -1: 40}) == {2, 3}
+    # noise counts in N: without it N = 82 and 20% = 16.4; with 78 noise N = 160, 20% = 32, so 2 + 30 fit
+    assert minority_cluster_ids({0: 50, 1: 30, 2: 2}) == {2}
+    assert minority_cluster_ids({0: 50, 1: 30, 2: 2, -1: 78}) == {1, 2}
+    # ties go to the lowest id, compared as numbers (cluster 2 before cluster 10)
+    assert minority_cluster_ids({10: 6, 2: 6, 0: 40}) == {2}
+    assert minority_cluster_ids({0: 50, 1: 50}) == set()
+    assert minority_cluster_ids({-1: 10}) == set()
 
 
 def _pairs_frame() -> pd.DataFrame:
@@ -236,9 +243,9 @@ def _tiny_nli(tmp_path: Path) -> Path:
 
 
 def test_nli_scorer_on_a_tiny_random_model(tmp_path):
-    from dembias.metrics.fidelity import NLIScorer
+    from dembias.models.nli import NliJudge
 
-    scorer = NLIScorer(str(_tiny_nli(tmp_path)), device="cpu", batch_size=2)
+    scorer = NliJudge.load(str(_tiny_nli(tmp_path)), device="cpu", batch_size=2, require_contradiction=True)
     probs = scorer.probabilities(["we should build bike lanes ."] * 3, ["we should not build lanes ."] * 3)
     assert probs.shape == (3, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     scores = scorer.score_pairs(["we should build lanes .", "bike lanes"], ["we should not build lanes .", "bike"])
@@ -368,7 +375,7 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     assert pairs["output_language"].to_dict() == {"t1": "en", "t2": "en", "r3": "en"}
     assert pairs["target_language"].to_dict() == {"t1": "de", "t2": "en", "r3": "zh"}
     assert pairs["theme"].to_dict() == {"t1": "nature", "t2": "transport", "r3": "transport"}
-    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], k=1, n_resamples=50, n_permutations=50)
+    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], min_cell=1, n_resamples=50, n_permutations=50)
     scored = runs[0].pairs.set_index("output_id")
     flags = runs[0].flags
     # the reformulation of a Chinese contribution came back in English: a mismatch too
@@ -390,7 +397,9 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     with pytest.raises(DembiasError, match="already a column"):
         load_pairs(ws, group_by=["country"])
     # run_fidelity takes a dimension it already has as itself (no second column)
-    again = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["country"], k=1, n_resamples=20, n_permutations=20)
+    again = run_fidelity(
+        ws, embedder=FakeEmbedder(), group_by=["country"], min_cell=1, n_resamples=20, n_permutations=20
+    )
     assert again[0].info.manifest["params"]["group_by"] == []
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.embed import FakeEmbedder
 from dembias.errors import IngestError
 from dembias.interactions import (
     char_pull,
@@ -20,7 +19,8 @@ from dembias.interactions import (
     read_interactions,
     score_interactions,
 )
-from dembias.store import Workspace, list_runs, read_run_table
+from dembias.store import Workspace, list_runs, read_run_table, workspace_fingerprint
+from tests.fakes import FakeEmbedder
 from tests.helpers import write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "interaction_log.jsonl"
@@ -67,7 +67,7 @@ def test_report_has_exact_rates_and_pulls(tmp_path):
     assert scored.loc[2, "final"] == "no more cars downtown"  # a rejection without final keeps the draft
     assert scored.loc[2, "flag_kinds"] == ["negation_removed"]
     assert scored["cluster"].tolist()[:3] == ["0", "0", "1"]
-    report = interaction_report(scored, k=2).set_index(["dimension", "value"])
+    report = interaction_report(scored, min_cell=2).set_index(["dimension", "value"])
     everyone = report.loc[("all", "all")]
     assert (everyone.n, everyone.n_contributors) == (6, 6)
     assert everyone.acceptance_rate == pytest.approx(2 / 6)
@@ -96,7 +96,7 @@ def test_embedding_pull_is_one_when_accepted_and_zero_when_rejected(tmp_path):
 
 def test_ingest_stores_a_run_with_pseudonymised_authors(tmp_path):
     ws = Workspace.resolve(tmp_path / "ws")
-    info, report = ingest_interactions(ws, _log(tmp_path), k=2)
+    info, report = ingest_interactions(ws, _log(tmp_path), min_cell=2)
     assert info.stage == "interactions" and [r.run_id for r in list_runs(ws, stage="interactions")] == [info.run_id]
     stored = read_run_table(ws, info.run_id, "interactions")
     assert len(stored) == 6 and not set(stored["author_pid"]) & {"a1", "a2", "a3", "a4", "a5", "a6"}
@@ -163,7 +163,7 @@ def test_rate_table_has_exact_rates_intervals_and_suppression(tmp_path):
     from dembias.interactions import rate_table
 
     scored = score_interactions(read_interactions(_log(tmp_path)))
-    rates = rate_table(scored, dimensions=("language", "country"), k=2).set_index(["dimension", "value"])
+    rates = rate_table(scored, dimensions=("language", "country"), min_cell=2).set_index(["dimension", "value"])
     everyone = rates.loc[("all", "all")]
     assert (everyone.n, everyone.acceptance_rate) == (6, pytest.approx(2 / 6))
     assert (everyone.acceptance_low, everyone.acceptance_high) == pytest.approx(_wilson(2, 6))
@@ -180,8 +180,8 @@ def test_pull_table_means_differences_and_seeded_intervals(tmp_path):
     from dembias.interactions import pull_table
 
     scored = score_interactions(read_interactions(_log(tmp_path)))
-    pull = pull_table(scored, dimensions=("language",), k=2, seed=3, n_resamples=500, n_permutations=500)
-    again = pull_table(scored, dimensions=("language",), k=2, seed=3, n_resamples=500, n_permutations=500)
+    pull = pull_table(scored, dimensions=("language",), min_cell=2, seed=3, n_resamples=500, n_permutations=500)
+    again = pull_table(scored, dimensions=("language",), min_cell=2, seed=3, n_resamples=500, n_permutations=500)
     pd.testing.assert_frame_equal(pull, again)
     pull = pull.set_index(["dimension", "value"])
     assert pull.loc[("all", "all")]["mean"] == pytest.approx((1 + 1 / 3 + 0 + 1 + 0 - 0.5) / 6)
@@ -191,7 +191,7 @@ def test_pull_table_means_differences_and_seeded_intervals(tmp_path):
     assert en.low <= en["mean"] <= en.high and en.difference_low <= en.difference <= en.difference_high
     assert 0 < en.p_value <= 1 and np.isnan(pull.loc[("all", "all")].difference)
     constant = scored.assign(pull_chars=1.0)  # no spread: the interval is the point
-    row = pull_table(constant, dimensions=(), k=2).iloc[0]
+    row = pull_table(constant, dimensions=(), min_cell=2).iloc[0]
     assert (row["mean"], row.low, row.high) == (1.0, 1.0, 1.0)
 
 
@@ -204,7 +204,7 @@ def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
          "draft": "no more cars downtown", "suggestion": "More cars downtown.", "final": "More cars downtown please."},
     ]  # fmt: skip
     scored = score_interactions(read_interactions(_log(tmp_path, rows)))
-    rates = rate_table(scored, dimensions=("language", "country"), k=2)
+    rates = rate_table(scored, dimensions=("language", "country"), min_cell=2)
     flagged = flagged_table(scored, rates).set_index("contribution_id")
     assert sorted(flagged.index) == ["1", "3", "6", "7"]  # 1 and 6 change the length: the audit's length flag
     assert flagged.loc["1", "flag_kinds"] == ["length_ratio"] and not flagged.loc["1", "undone"]  # accepted
@@ -213,7 +213,7 @@ def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
     assert flagged.loc["7", "final_flag_kinds"] == ["negation_removed"] and not flagged.loc["7", "undone"]
     assert flagged.loc["7", "final"] == "More cars downtown please." and not flagged.loc["7", "withheld"]
     assert flagged.loc["6", "withheld"] and pd.isna(flagged.loc["6", "draft"])  # BE: one contributor under k=2
-    strict = flagged_table(scored, rate_table(scored, dimensions=("language", "country"), k=3))
+    strict = flagged_table(scored, rate_table(scored, dimensions=("language", "country"), min_cell=3))
     assert strict["withheld"].all() and strict["draft"].isna().all()  # GB has 2 contributors < 3
 
 
@@ -241,7 +241,7 @@ def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
         },
     )
     rows = [dict(r, debate_id="town") for r in LOG]
-    info, tables = score_interaction_log(ws, debate_id="town", log=_log(tmp_path, rows), k=1, n_resamples=200)
+    info, tables = score_interaction_log(ws, debate_id="town", log=_log(tmp_path, rows), min_cell=1, n_resamples=200)
     scored = tables["interactions"].set_index("contribution_id")
     assert scored["topic"].tolist() == ["0", "0", "1", None, None, None]  # 4-6 are not in the debate
     assert scored["vote_group"].tolist() == ["1", None, "0", None, None, None]
@@ -249,11 +249,12 @@ def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
     assert rates.loc[("topic", "0")].acceptance_rate == 0.5 and rates.loc[("vote_group", "0")].rejection_rate == 1.0
     stored = list_runs(ws, stage="interactions")
     assert [r.run_id for r in stored] == [info.run_id] and info.debate_id == "town"
+    assert info.manifest["input_fingerprint"] == workspace_fingerprint(ws, "town")  # the corpus version it read
     assert set(tables) == {"interactions", "report", "rates", "pull", "flagged"}
     assert read_run_table(ws, info.run_id, "flagged")["contribution_id"].tolist() == ["1", "3", "6"]
     # without --log, the latest ingested log is scored
-    ingest_interactions(ws, _log(tmp_path, rows), k=1)
-    _, tables2 = score_interaction_log(ws, debate_id="town", k=1, n_resamples=200)
+    ingest_interactions(ws, _log(tmp_path, rows), min_cell=1)
+    _, tables2 = score_interaction_log(ws, debate_id="town", min_cell=1, n_resamples=200)
     assert tables2["rates"]["acceptance_rate"].tolist()[0] == pytest.approx(2 / 6)
 
 
@@ -267,7 +268,7 @@ def test_score_interactions_cli_prints_the_json_view(tmp_path):
     )
     assert result.exit_code == 0, result.output
     view = json.loads(result.stdout)
-    assert view["rates"][0]["acceptance_rate"] == pytest.approx(2 / 6) and view["params"]["k"] == 2
+    assert view["rates"][0]["acceptance_rate"] == pytest.approx(2 / 6) and view["params"]["min_cell"] == 2
     assert {r["contribution_id"] for r in view["flagged"]} == {"1", "3", "6"}
     assert list_runs(Workspace(tmp_path / "ws"), stage="interactions")[0].run_id == view["run_id"]
 

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from dembias import jobs
-from dembias.embed import FakeEmbedder, arrow_to_matrix, load_contributions, text_sha256
+from dembias.embed import arrow_to_matrix, embed_texts, load_contributions, text_sha256
 from dembias.errors import DembiasError
 from dembias.ingest import ingest_polis
 from dembias.store import Workspace, list_runs, open_corpus, open_run
+from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 UBI = ROOT / "data" / "sources" / "polis" / "scoop-hivemind.ubi"
@@ -75,7 +76,6 @@ def test_lifecycle_queued_running_done(ws):
     progress = jobs.read_progress(ws, job.job_id)
     assert progress.done == progress.total == len(want_hashes) == finished.result["n_new"]
     assert progress.rate > 0 and progress.eta_s == 0 and progress.message == "done"
-    assert not (jobs.jobs_root(ws) / "checkpoints" / job.job_id).exists()
 
     manifest = json.loads((ws.runs_dir / f"{run_id}.json").read_text())
     assert manifest["job_id"] == job.job_id and manifest["rescores"] is None
@@ -146,8 +146,19 @@ def test_cancel_a_queued_job(ws):
         jobs.cancel_job(ws, job.job_id)
 
 
+def cached_embeddings(ws: Workspace, dim: int) -> np.ndarray:
+    """Every text's vector as the embedding cache holds it (asserting that nothing is left to embed)."""
+    texts = list(dict.fromkeys(load_contributions(ws, DEBATE)["text"]))
+    before = len(list_runs(ws, stage="embedding"))
+    result = embed_texts(ws, texts, FakeEmbedder(dim=dim))
+    assert result.n_new == 0 and len(list_runs(ws, stage="embedding")) == before
+    return result.matrix
+
+
 def test_cancel_between_batches_then_resume_equals_an_uninterrupted_run(ws, tmp_path):
-    job = jobs.submit_job(ws, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=10)
+    # blocks of 10 new texts land as embedding runs (the embedding stage's own checkpoint)
+    params = {"checkpoint_every": 10}
+    job = jobs.submit_job(ws, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=10, params=params)
     claimed = jobs.claim_next(ws)
 
     def press_cancel(progress: jobs.JobProgress) -> None:
@@ -156,22 +167,22 @@ def test_cancel_between_batches_then_resume_equals_an_uninterrupted_run(ws, tmp_
 
     cancelled = jobs.run_claimed(ws, claimed, on_progress=press_cancel)
     assert cancelled.status == "cancelled"
-    assert list_runs(ws, stage="embedding") == []  # nothing half-written is visible
-    chunks = sorted((jobs.jobs_root(ws) / "checkpoints" / job.job_id).glob("chunk-*.npz"))
-    assert len(chunks) == 2
+    # the first block landed whole; the second was cancelled before it was written: nothing half-written
+    (landed,) = list_runs(ws, stage="embedding")
+    assert landed.manifest["job_id"] == job.job_id
+    assert len(run_embeddings(ws, landed.run_id)[0]) == 10
 
     jobs.resume_job(ws, job.job_id)
     (done,) = jobs.run_worker(ws, once=True)
     assert done.status == "done"
-    assert done.result["n_resumed"] == 20 and done.result["n_embedded_now"] == done.result["n_new"] - 20
+    assert done.result["n_cached"] == 10 and done.result["n_new"] == done.result["n_texts"] - 10
 
     other = make_ws(tmp_path / "uninterrupted")
-    jobs.submit_job(other, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=10)
+    jobs.submit_job(other, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=10, params=params)
     (plain,) = jobs.run_worker(other, once=True)
-    resumed_hashes, resumed = run_embeddings(ws, done.result["run_ids"][0])
-    plain_hashes, expected = run_embeddings(other, plain.result["run_ids"][0])
-    assert resumed_hashes == plain_hashes
-    np.testing.assert_array_equal(resumed, expected)
+    assert plain.result["n_cached"] == 0
+    np.testing.assert_array_equal(cached_embeddings(ws, 8), cached_embeddings(other, 8))
+    np.testing.assert_allclose(cached_embeddings(ws, 8), expected_embeddings(ws, 8)[1], atol=1e-6)
 
 
 def test_a_dead_worker_is_detected(ws):
@@ -195,7 +206,7 @@ def test_a_dead_worker_is_detected(ws):
 WORKER_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from dembias.embed import FakeEmbedder
+    from tests.fakes import FakeEmbedder
     from dembias.jobs import run_worker
     from dembias.store import Workspace
 
@@ -228,11 +239,11 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
 
 
 def test_kill_9_mid_embedding_then_resume_gives_the_same_run(ws, tmp_path):
-    job = jobs.submit_job(ws, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=5)
-    checkpoints = jobs.jobs_root(ws) / "checkpoints" / job.job_id
+    params = {"checkpoint_every": 5}
+    job = jobs.submit_job(ws, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=5, params=params)
     worker = start_worker(tmp_path, ws, delay=0.3)
     try:
-        wait_for(lambda: len(list(checkpoints.glob("chunk-*.npz"))) >= 3)
+        wait_for(lambda: len(list_runs(ws, stage="embedding")) >= 3)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
     finally:
@@ -240,24 +251,22 @@ def test_kill_9_mid_embedding_then_resume_gives_the_same_run(ws, tmp_path):
             worker.kill()
     assert worker.returncode == -signal.SIGKILL
     assert jobs.get_job(ws, job.job_id).status == "running"
-    assert list_runs(ws, stage="embedding") == []
-    saved = len(list(checkpoints.glob("chunk-*.npz"))) * 5
+    landed = list_runs(ws, stage="embedding")
+    assert all(len(run_embeddings(ws, r.run_id)[0]) == 5 for r in landed)  # whole blocks only
+    saved = len(landed) * 5
 
     assert jobs.recover_dead_jobs(ws) == [job.job_id]
     assert "worker died" in jobs.get_job(ws, job.job_id).error
     jobs.resume_job(ws, job.job_id)
     (done,) = jobs.run_worker(ws, once=True, embedder_factory=lambda spec, d, b: FakeEmbedder(dim=8))
     assert done.status == "done" and done.attempts == 2
-    assert done.result["n_resumed"] == saved >= 15
-    assert done.result["n_embedded_now"] == done.result["n_new"] - saved
+    assert done.result["n_cached"] == saved >= 15
+    assert done.result["n_new"] == done.result["n_texts"] - saved
 
     other = make_ws(tmp_path / "uninterrupted")
-    jobs.submit_job(other, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=5)
-    (plain,) = jobs.run_worker(other, once=True)
-    assert run_embeddings(ws, done.result["run_ids"][0])[0] == run_embeddings(other, plain.result["run_ids"][0])[0]
-    np.testing.assert_array_equal(
-        run_embeddings(ws, done.result["run_ids"][0])[1], run_embeddings(other, plain.result["run_ids"][0])[1]
-    )
+    jobs.submit_job(other, stage="embed", debate_id=DEBATE, model="fake:8", batch_size=5, params=params)
+    jobs.run_worker(other, once=True)
+    np.testing.assert_array_equal(cached_embeddings(ws, 8), cached_embeddings(other, 8))
     assert json.loads((ws.runs_dir / f"{done.result['run_ids'][0]}.json").read_text())["job_id"] == job.job_id
 
 
@@ -323,7 +332,7 @@ def test_cli_rescore_worker_resume_cancel_list(ws):
 
 
 def test_models_available_lists_packaged_models_and_the_hf_cache(tmp_path):
-    from dembias.models_available import available_models, cached_models, guess_role, models_for_stage
+    from dembias.models.catalog import available_models, cached_models, guess_role, models_for_stage
 
     assert cached_models(tmp_path / "no-cache") == []
     repo = tmp_path / "hub" / "models--org--tiny-nli"
@@ -402,3 +411,46 @@ def test_map_job_records_the_run_it_rescores_and_can_be_cancelled_between_steps(
     stopped = jobs.run_claimed(ws, claimed, on_progress=cancel_on_first_message)
     assert stopped.status == "cancelled"
     assert len(list_runs(ws, stage="mapping")) == n_runs
+
+
+def _clusters(ws: Workspace, run_id: str) -> list[tuple[str, int]]:
+    con = open_run(ws, run_id)
+    try:
+        return con.execute("SELECT contribution_id, cluster FROM assignments ORDER BY contribution_id").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_map_job_with_min_cluster_size_gives_the_clusters_of_the_cli_with_that_option(ws, tmp_path):
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    options = {"min_cluster_size": 9, "n_seeds": 1, "include_rejected": True}
+    job = jobs.submit_job(ws, stage="map", debate_id=DEBATE, model="fake:8", params=options)
+    (done,) = jobs.run_worker(ws, once=True)
+    assert done.job_id == job.job_id and done.status == "done", done.error
+    (job_run,) = done.result["run_ids"]
+    manifest = json.loads((ws.runs_dir / f"{job_run}.json").read_text())["params"]
+    assert manifest["hdbscan"]["min_cluster_size_given"] == 9 and manifest["hdbscan"]["min_cluster_size"] == 9
+    assert manifest["include_rejected"] is True and manifest["seeds"] == [0]
+
+    cli_ws = make_ws(tmp_path / "cli")
+    args = ["map", "-w", str(cli_ws.root), "--debate", DEBATE, "--embedder", "fake:8", "--seeds", "1"]
+    result = CliRunner().invoke(app, [*args, "--min-cluster-size", "9", "--include-rejected", "--json"])
+    assert result.exit_code == 0, result.output
+    (cli_run,) = [r["run_id"] for r in json.loads(result.stdout)]
+    assert _clusters(ws, job_run) == _clusters(cli_ws, cli_run)
+    # and the option mattered: the default size gives other clusters on this debate
+    default = jobs.submit_job(ws, stage="map", debate_id=DEBATE, model="fake:8", params={"n_seeds": 1})
+    (plain,) = jobs.run_worker(ws, once=True)
+    assert plain.job_id == default.job_id
+    assert _clusters(ws, plain.result["run_ids"][0]) != _clusters(ws, job_run)
+
+
+def test_map_job_parameters_are_checked():
+    assert jobs.map_params_from({"min_cluster_size": 7, "resumed_from": "failed"}).min_cluster_size == 7
+    assert jobs.map_params_from({"seeds": 2}).n_seeds == 2
+    with pytest.raises(DembiasError):
+        jobs.map_params_from({"min_cluster_size": 1})

@@ -144,11 +144,11 @@ def test_interaction_figures_draw_intervals_and_skip_hidden_cells(tmp_path):
     from tests.test_interactions import _log
 
     scored = score_interactions(read_interactions(_log(tmp_path)))
-    rates = rate_table(scored, dimensions=("country",), k=2)
+    rates = rate_table(scored, dimensions=("country",), min_cell=2)
     fig = interaction_rates_figure(rates, dimension="country")
     assert [t.name for t in fig.data] == ["accepted", "edited", "rejected"]
     assert list(fig.data[0].x) == ["FR (n=2)", "US (n=2)"]  # BE and GB (one contributor) are not drawn
     us = rates.set_index("value").loc["US"]
     assert fig.data[0].error_y.array[1] == pytest.approx(us.acceptance_high - 0.5)
-    pull = pull_table(scored, dimensions=("country",), k=2, n_resamples=100, n_permutations=100)
+    pull = pull_table(scored, dimensions=("country",), min_cell=2, n_resamples=100, n_permutations=100)
     assert list(interaction_pull_figure(pull, dimension="country").data[0].y) == ["all (n=6)", "FR (n=2)", "US (n=2)"]

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from dembias.metrics.pluralism import (
     contribution_vote_groups,
     group_aware_consensus,
-    minority_mask,
     score_pluralism,
     uer,
     unit_shares,
 )
+from dembias.minority import minority_mask
 
 
 def debate(sizes: dict[int, int], **columns) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -498,8 +498,8 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
 
 
 def test_baselines_are_added_and_scored(scored_workspace):
-    from dembias.embed import FakeEmbedder
     from dembias.scoring import add_baselines, score_debate
+    from tests.fakes import FakeEmbedder
 
     ws = scored_workspace
     ids = add_baselines(ws, "d", budget=6, embedder=FakeEmbedder(dim=16, noise=0.3))

@@ -12,8 +12,9 @@ ray = pytest.importorskip("ray", reason="the Ray engine is an optional extra: pi
 pytest.importorskip("ray.data", reason="the Ray engine needs Ray Data: pip install 'ray[data]'")
 
 from dembias import jobs  # noqa: E402
-from dembias.embed import FakeEmbedder, get_embedder  # noqa: E402
+from dembias.models.embedders import get_embedder  # noqa: E402
 from dembias.ray_engine import RayEmbedder, embed_with_ray  # noqa: E402
+from tests.fakes import FakeEmbedder  # noqa: E402
 from tests.test_jobs import DEBATE, make_ws, run_embeddings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -109,3 +109,58 @@ def test_every_page_warns_about_a_stale_map(tmp_path, fake_embedder, monkeypatch
     stale = app_at(monkeypatch, ws, debate="town")
     notes = [w.value for w in stale.warning if "refresh it with" in w.value]
     assert len(notes) == 1 and run in notes[0] and "dembias map --debate town" in notes[0]
+
+
+def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tmp_path, fake_embedder):
+    from dembias.redact import redact_corpus
+    from dembias.run_parameters import run_parameter_records
+
+    ws = small_debate(tmp_path)
+    _replace_one_text(tmp_path, ws, "bus::en call me at jane.doe@example.org")
+    before = workspace_fingerprint(ws, "town")
+    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=1, min_cluster_size=8)).run_id
+    (record,) = run_parameter_records(ws, (run,)).values()
+    values = dict(zip(record["parameter"], record["value"], strict=True))
+    assert values["corpus version"] == before and values["debate since then"] == "unchanged"
+    assert values["hdbscan.min_cluster_size_given"] == "8" and values["seeds"] == "[0]"
+
+    redact_corpus(ws)
+    after = workspace_fingerprint(ws, "town")
+    assert after not in (before, None)  # the redacted text changed the corpus version
+    (record,) = run_parameter_records(ws, (run,)).values()
+    values = dict(zip(record["parameter"], record["value"], strict=True))
+    assert values["corpus version"] == before and values["debate since then"] == "changed since (stale)"
+
+
+def test_run_parameters_is_an_exact_flat_record(tmp_path):
+    from dembias.run_parameters import run_parameters
+    from dembias.store import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    info = write_run(
+        ws,
+        stage="pluralism",
+        debate_id="town",
+        tables={},
+        params={"budget": 20, "umap": {"n_neighbors": 15, "metric": "cosine"}, "seeds": [0, 1]},
+        inputs=["mapping-1"],
+        fingerprint="v1:abc",
+        extra_manifest={"job_id": "job-1", "rescores": None, "job": {"model": "m", "device": "cuda:0"}},
+    )
+    table = run_parameters(info, stale=False)
+    assert table.drop(index=[0, 3]).values.tolist() == [
+        ["run", "stage", "pluralism"],
+        ["run", "debate", "town"],
+        ["parameters", "budget", "20"],
+        ["parameters", "seeds", "[0, 1]"],
+        ["parameters", "umap.metric", "cosine"],
+        ["parameters", "umap.n_neighbors", "15"],
+        ["inputs", "input runs", "mapping-1"],
+        ["job", "job id", "job-1"],
+        ["job", "rescores", "not set"],
+        ["job", "device", "cuda:0"],
+        ["job", "model", "m"],
+        ["corpus", "corpus version", "v1:abc"],
+        ["corpus", "debate since then", "unchanged"],
+    ]
+    assert table.loc[0].tolist() == ["run", "run id", info.run_id]

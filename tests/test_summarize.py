@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.embed import FakeEmbedder
 from dembias.metrics.pluralism import score_pluralism
 from dembias.summarize import (
     BASELINES,
@@ -17,6 +16,7 @@ from dembias.summarize import (
     pick_random,
     pick_top_voted,
 )
+from tests.fakes import FakeEmbedder
 
 
 def test_allocate_is_proportional_with_one_per_cluster():

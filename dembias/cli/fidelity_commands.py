@@ -8,13 +8,17 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
-from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.fidelity_scoring import fidelity_json, run_fidelity
 from dembias.interactions import ingest_interactions, interactions_json, score_interaction_log
+from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
+from dembias.small_cells import MIN_CELL
 
 EmbedderOption = Annotated[
     str,
-    typer.Option("--embedder", help="use-multilingual (offline default), sentence-transformers:<id or path>, or fake."),
+    typer.Option(
+        "--embedder",
+        help="use-multilingual (offline default), sentence-transformers:<id or path>, or a registered embedder.",
+    ),
 ]
 
 
@@ -28,7 +32,10 @@ def fidelity(
         typer.Option("--nli", help="A transformers NLI model id or folder (scores entailment and stance flips)."),
     ] = None,
     n_null: Annotated[int, typer.Option("--n-null", min=10, help="Random contributions in each output's null.")] = 500,
-    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
+    min_cell: Annotated[
+        int,
+        typer.Option("--min-cell", "-k", min=1, help="Suppress slices with fewer contributors (-k: old name)."),
+    ] = MIN_CELL,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of nulls, bootstraps and permutations.")] = 0,
     include_rejected: Annotated[
         bool, typer.Option("--include-rejected", help="Also score rewrites of rejected contributions.")
@@ -67,7 +74,7 @@ def fidelity(
         embedder_spec=embedder,
         nli_model=nli,
         n_null=n_null,
-        k=k,
+        min_cell=min_cell,
         seed=seed,
         include_rejected=include_rejected,
         group_by=group_by or (),
@@ -104,11 +111,14 @@ def interactions(
     embedder: Annotated[
         str, typer.Option("--embedder", help="Embedder spec for similarity and pull, or 'none' (characters only).")
     ] = DEFAULT_EMBEDDER,
-    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
+    min_cell: Annotated[
+        int,
+        typer.Option("--min-cell", "-k", min=1, help="Suppress slices with fewer contributors (-k: old name)."),
+    ] = MIN_CELL,
 ) -> None:
     """Store an interaction log as a run of stage `interactions` and print its report."""
     model = None if embedder == "none" else get_embedder(embedder)
-    info, report = ingest_interactions(workspace_from(workspace), path, embedder=model, k=k)
+    info, report = ingest_interactions(workspace_from(workspace), path, embedder=model, min_cell=min_cell)
     records = report.astype(object).where(report.notna(), None).to_dict(orient="records")
     emit_json({"run_id": info.run_id, "report": records})
 
@@ -123,14 +133,17 @@ def score_interactions_command(
     embedder: Annotated[
         str, typer.Option("--embedder", help="Embedder spec for similarity and pull (with --log), or 'none'.")
     ] = "none",
-    k: Annotated[int, typer.Option("-k", min=1, help="Suppress slices with fewer contributors.")] = 5,
+    min_cell: Annotated[
+        int,
+        typer.Option("--min-cell", "-k", min=1, help="Suppress slices with fewer contributors (-k: old name)."),
+    ] = MIN_CELL,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of bootstraps and permutations.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print rates, pull and flagged suggestions.")] = False,
 ) -> None:
     """Rates with intervals by language, country, topic and vote group; the pull; flagged suggestions."""
     model = None if embedder == "none" or log is None else get_embedder(embedder)
     info, tables = score_interaction_log(
-        workspace_from(workspace), debate_id=debate, log=log, embedder=model, k=k, seed=seed
+        workspace_from(workspace), debate_id=debate, log=log, embedder=model, min_cell=min_cell, seed=seed
     )
     view = interactions_json(info, tables)
     if json_out:

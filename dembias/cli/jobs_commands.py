@@ -146,8 +146,8 @@ def models(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Models available locally (packaged defaults, Hugging Face cache) and the device jobs would use."""
-    from dembias.devices import detect_device
-    from dembias.models_available import available_models, models_for_stage
+    from dembias.models.catalog import available_models, models_for_stage
+    from dembias.models.devices import detect_device
 
     listed = models_for_stage(jobs.normalise_stage(stage)) if stage else available_models()
     info = detect_device(device)

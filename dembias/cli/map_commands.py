@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
-from dembias.embed import DEFAULT_EMBEDDER, get_embedder
 from dembias.mapping import DEFAULT_SEEDS, MapParams, map_debates
+from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
 from dembias.votes import DEFAULT_ENGINE
 
 
@@ -19,7 +19,7 @@ def map_command(
     ] = None,
     embedder: Annotated[
         str,
-        typer.Option(help="use-multilingual, sentence-transformers:<model id or path>, or fake (tests)."),
+        typer.Option(help="use-multilingual, sentence-transformers:<model id or path>, or a registered embedder."),
     ] = DEFAULT_EMBEDDER,
     device: Annotated[str | None, typer.Option(help="cuda, mps or cpu (default: the best present).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Embedding batch size (sentence-transformers).")] = 64,
@@ -36,6 +36,9 @@ def map_command(
         str,
         typer.Option(help="Vote groups engine: auto (red-dwarf unless the matrix is huge), reddwarf or dembias."),
     ] = DEFAULT_ENGINE,
+    include_rejected: Annotated[
+        bool, typer.Option("--include-rejected", help="Map moderated-out (rejected) contributions too.")
+    ] = False,
     workspace: WorkspaceOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
@@ -43,7 +46,9 @@ def map_command(
     ws = workspace_from(workspace)
     model = get_embedder(embedder, device=device, batch_size=batch_size)
     params = MapParams(n_seeds=seeds, first_seed=first_seed, min_cluster_size=min_cluster_size, vote_engine=vote_engine)
-    summaries = map_debates(ws, debate or None, embedder=model, params=params, progress=progress)
+    summaries = map_debates(
+        ws, debate or None, embedder=model, params=params, include_rejected=include_rejected, progress=progress
+    )
     records = [s.to_dict() for s in summaries]
     report_stale_runs(ws, [s.debate_id for s in summaries], skip=frozenset(s.run_id for s in summaries))
     if json_output:

@@ -10,7 +10,8 @@ import typer
 
 from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspace_from
 from dembias.errors import DembiasError
-from dembias.export import neutralise_cell
+from dembias.export import spreadsheet_safe
+from dembias.small_cells import MIN_CELL
 from dembias.store import open_corpus
 
 
@@ -33,17 +34,12 @@ def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[s
         con.close()
 
 
-def _safe_cell(value: object) -> object:
-    """Guard a spreadsheet cell against formula injection (the one guard, dembias.export)."""
-    return neutralise_cell(value)
-
-
 def write_per_contribution(path: Path, frame: pd.DataFrame) -> None:
     """Write per-contribution coverage as CSV or JSON (by the file's suffix)."""
     if path.suffix.lower() == ".json":
         frame.to_json(path, orient="records", force_ascii=False, indent=1)
     elif path.suffix.lower() == ".csv":
-        frame.map(_safe_cell).to_csv(path, index=False)
+        spreadsheet_safe(frame).to_csv(path, index=False)  # the one formula guard (dembias.export)
     else:
         raise DembiasError(f"{path}: --per-contribution takes a .csv or .json file")
 
@@ -68,7 +64,7 @@ def pluralism(
     minority_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Minority topics (smallest clusters) hold at most this share.")
     ] = 0.2,
-    min_cell: Annotated[int, typer.Option(min=1, help="Suppress slices with fewer contributors.")] = 5,
+    min_cell: Annotated[int, typer.Option(min=1, help="Suppress slices with fewer contributors.")] = MIN_CELL,
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 1000,
     placebo: Annotated[int, typer.Option(min=0, help="Random-links placebo draws per output (0: none).")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
@@ -83,11 +79,11 @@ def pluralism(
     ] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
-    from dembias.align import NliModel
+    from dembias.models.nli import NliJudge
     from dembias.scoring import score_debate
 
     ws = workspace_from(workspace)
-    nli_model = NliModel.load(nli) if nli else None
+    nli_model = NliJudge.load(nli) if nli else None
     results, per_rows, all_scored = [], [], []
     wanted = set(output or [])
     for debate_id in _debates(ws, debate, output):

@@ -30,14 +30,12 @@ so results scored without an NLI model carry ``stance_scored=False`` and :data:`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dembias.errors import DembiasError
 from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, permutation_test
+from dembias.small_cells import MIN_CELL, is_small_cell
 
 NO_STANCE_NOTE = (
     "stance not scored: no NLI model was configured, and embedding similarity cannot see a flipped stance "
@@ -57,8 +55,6 @@ FLAG_WEIGHTS: dict[str, float] = {
     "intensifier": 0.5,
     "length": 0.5,
 }
-
-DEFAULT_K = 5
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,85 +105,6 @@ def null_similarities(
         eligible = np.setdiff1d(np.arange(n), excluded)
     # only the sampled rows are converted: converting the whole pool cost a copy of it per output
     return np.asarray(pool[eligible], dtype=np.float64) @ np.asarray(output_vector, dtype=np.float64)
-
-
-# --------------------------------------------------------------------------------------------------
-# entailment
-
-
-@dataclass(frozen=True)
-class EntailmentScores:
-    """Bidirectional NLI scores of aligned (source, output) pairs."""
-
-    forward: np.ndarray  # P(source => output)
-    backward: np.ndarray  # P(output => source)
-    contradiction_forward: np.ndarray
-    contradiction_backward: np.ndarray
-    stance_flip: np.ndarray  # bool: contradiction is the most probable label in either direction
-
-    @property
-    def minimum(self) -> np.ndarray:
-        """min(P(x=>y), P(y=>x)) per pair."""
-        return np.minimum(self.forward, self.backward)
-
-
-class NLIScorer:
-    """A transformers sequence-classification NLI model (hub id or local path), held for scoring.
-
-    Labels come from ``config.id2label``: the label whose name contains "entail" and the one that
-    contains "contradict" (case-insensitive); a model without both is refused.
-    """
-
-    def __init__(self, model: str, *, device: str | None = None, batch_size: int = 16, max_length: int = 256) -> None:
-        from dembias.nli import load_nli
-
-        self.model_id = model
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self._tokenizer, self._model, self.device = load_nli(model, device=device)
-        self.entailment_index, self.contradiction_index = nli_label_indices(self._model.config.id2label)
-        local = Path(model).expanduser().exists()
-        self.revision = getattr(self._model.config, "_commit_hash", None) or ("local" if local else "unknown")
-
-    def probabilities(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
-        """Label probabilities (pairs x labels) of ``premise => hypothesis``."""
-        from dembias.nli import nli_probabilities
-
-        return nli_probabilities(
-            self._model,
-            self._tokenizer,
-            premises,
-            hypotheses,
-            device=self.device,
-            batch_size=self.batch_size,
-            max_length=self.max_length,
-        )
-
-    def score_pairs(self, sources: Sequence[str], outputs: Sequence[str]) -> EntailmentScores:
-        """Entailment both ways for aligned (source, output) pairs."""
-        fwd = self.probabilities(sources, outputs)
-        bwd = self.probabilities(outputs, sources)
-        e, c = self.entailment_index, self.contradiction_index
-        flip = (fwd.argmax(axis=1) == c) | (bwd.argmax(axis=1) == c) if len(fwd) else np.zeros(0, dtype=bool)
-        return EntailmentScores(
-            forward=fwd[:, e],
-            backward=bwd[:, e],
-            contradiction_forward=fwd[:, c],
-            contradiction_backward=bwd[:, c],
-            stance_flip=np.asarray(flip, dtype=bool),
-        )
-
-
-def nli_label_indices(id2label: Mapping[int, str] | Mapping[str, str]) -> tuple[int, int]:
-    """(entailment index, contradiction index) from a model config's ``id2label``."""
-    entail = [int(i) for i, name in id2label.items() if "entail" in str(name).lower()]
-    contra = [int(i) for i, name in id2label.items() if "contradict" in str(name).lower()]
-    if len(entail) != 1 or len(contra) != 1:
-        raise DembiasError(
-            f"not an NLI model: config.id2label {dict(id2label)} needs exactly one label naming entailment "
-            "and one naming contradiction"
-        )
-    return entail[0], contra[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,7 +163,7 @@ def aggregate(
     *,
     metrics: Sequence[str],
     dimensions: Sequence[str],
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -254,7 +171,7 @@ def aggregate(
 
     ``pairs`` has one row per output, the metric columns, the dimension columns and ``contributors``
     (a list of the source authors' pseudonyms, or of source ids when authors are unknown). A cell with
-    fewer than ``k`` distinct contributors is suppressed: its mean and interval are NaN. Rows whose
+    fewer than ``min_cell`` distinct contributors is suppressed: its mean and interval are NaN. Rows whose
     dimension value is missing are left out of that dimension. The dimension ``all`` covers every row.
     """
     rows = []
@@ -268,7 +185,7 @@ def aggregate(
         )
         for value, group in groups:
             n_contributors = len({c for cs in group["contributors"] for c in cs})
-            suppressed = n_contributors < k
+            suppressed = is_small_cell(n_contributors, min_cell=min_cell)
             for metric in metrics:
                 values = group[metric].to_numpy(dtype=float)
                 mean = low = high = float("nan")
@@ -328,7 +245,7 @@ def group_tests(
     *,
     metrics: Sequence[str],
     dimensions: Sequence[str],
-    k: int = DEFAULT_K,
+    min_cell: int = MIN_CELL,
     n_permutations: int = 10000,
     n_resamples: int = 1000,
     seed: int = 0,
@@ -336,9 +253,9 @@ def group_tests(
 ) -> pd.DataFrame:
     """Differences between groups: permutation p-values, Benjamini-Hochberg q-values, intervals, effect sizes.
 
-    Within each dimension, the groups with at least ``k`` contributors are compared **pairwise** (every
+    Within each dimension, the groups with at least ``min_cell`` contributors are compared **pairwise** (every
     pair once, ``group_a`` before ``group_b`` in sorted order), or each against ``reference[dimension]``
-    when a reference value is named for that dimension (and has ``k`` contributors). Never "one group
+    when a reference value is named for that dimension (and has ``min_cell`` contributors). Never "one group
     against the rest": that answer would change with whatever else the workspace holds. Per test: n,
     means, the difference of means with a bootstrap 95% interval, Cohen's d (:func:`cohen_d`) and the
     two-sided permutation p-value. The Benjamini-Hochberg family is every test in the returned table
@@ -353,7 +270,7 @@ def group_tests(
         sizes = {
             str(v): len({c for cs in g["contributors"] for c in cs}) for v, g in data.groupby(dimension, sort=True)
         }
-        kept = [v for v, n in sizes.items() if n >= k]
+        kept = [v for v, n in sizes.items() if not is_small_cell(n, min_cell=min_cell)]
         if len(kept) < 2:
             continue
         labels = data[dimension].astype(str)
@@ -418,7 +335,7 @@ def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
     Columns: model, language_pair, country, n, n_contributors, suppressed, then ``<metric>``, ``<metric>_low``,
     ``<metric>_high`` for each of :data:`COUNTRY_LANGUAGE_METRICS` present in ``aggregates`` (fidelity
     as mean similarity, flagged share, lexical stance-flip share, NLI stance-flip share). Suppressed
-    cells (under k contributors) keep their n but no value.
+    cells (under ``min_cell`` contributors) keep their n but no value.
     """
     part = aggregates[aggregates["dimension"] == PAIR_COUNTRY]
     present = [m for m in COUNTRY_LANGUAGE_METRICS if m in set(part["metric"])]
@@ -446,22 +363,3 @@ def country_language_table(aggregates: pd.DataFrame) -> pd.DataFrame:
             row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
-
-
-def minority_clusters(sizes: Mapping[str, int], *, share: float = 0.2, noise: str = "-1") -> set[str]:
-    """The smallest clusters that together hold at most ``share`` of the clustered contributions.
-
-    Clusters are taken smallest first (ties by id) while the running total stays within ``share`` of
-    all non-noise contributions; the noise bucket is neither minority nor majority.
-    """
-    clustered = {c: n for c, n in sizes.items() if c != noise}
-    total = sum(clustered.values())
-    chosen: set[str] = set()
-    running = 0
-    for cluster, n in sorted(clustered.items(), key=lambda item: (item[1], item[0])):
-        if total and running + n <= share * total:
-            chosen.add(cluster)
-            running += n
-        else:
-            break
-    return chosen

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dembias.metrics.topics import UNDER_REPRESENTED_RATIO
 from dembias.metrics.uncertainty import bias_corrected_interval
+from dembias.small_cells import MIN_CELL
 
 STANCE_COLUMNS = ["unit_index", "stance", "vote_group", "n_linked_voted", "agree_rates"]
 
@@ -145,8 +147,8 @@ def opinion_group_table(
     participant_groups: pd.Series,
     stances: pd.DataFrame,
     *,
-    unfair_ratio: float = 0.8,
-    min_cell: int = 5,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
+    min_cell: int = MIN_CELL,
     n_resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.metrics.opinion_groups import opinion_group_table
-from dembias.metrics.topics import TOPIC_INTERVAL_METRICS, TopicCells, topic_point_at
+from dembias.metrics.topics import TOPIC_INTERVAL_METRICS, UNDER_REPRESENTED_RATIO, TopicCells, topic_point_at
 
 #: Headlines the placebo is computed for.
 PLACEBO_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
@@ -49,7 +49,7 @@ def placebo_headlines(
     n_draws: int = 20,
     seed: int = 0,
     minority_share: float = 0.2,
-    unfair_ratio: float = 0.8,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
 ) -> dict[str, tuple[float, float, float]]:
     """metric -> (mean, 2.5th, 97.5th percentile) over ``n_draws`` random-links placebos.
 

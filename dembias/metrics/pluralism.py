@@ -78,14 +78,15 @@ from dembias.metrics.opinion_groups import (
 )
 from dembias.metrics.placebo import placebo_headlines
 from dembias.metrics.topics import (
-    NOISE,
     TOPIC_INTERVAL_METRICS,
+    UNDER_REPRESENTED_RATIO,
     TopicCells,
-    minority_mask,
     topic_headlines,
     unit_shares,
 )
 from dembias.metrics.uncertainty import bias_corrected_interval
+from dembias.minority import NOISE, minority_cluster_ids
+from dembias.small_cells import MIN_CELL
 
 #: Every headline metric with an interval (opinion groups: a bootstrap over participants).
 INTERVAL_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
@@ -164,7 +165,7 @@ def uer(p_s: pd.Series, p_t: pd.Series) -> float:
     return float(np.maximum(0.0, p_s - p_t).mean())
 
 
-def is_unfair(p_s: pd.Series, p_t: pd.Series, *, unfair_ratio: float = 0.8) -> float:
+def is_unfair(p_s: pd.Series, p_t: pd.Series, *, unfair_ratio: float = UNDER_REPRESENTED_RATIO) -> float:
     """1.0 when some value has p_t(v) <= unfair_ratio * p_s(v), else 0.0 (nan with no value)."""
     if len(p_s) == 0:
         return float("nan")
@@ -194,8 +195,8 @@ def score_pluralism(
     participant_groups: pd.Series | None = None,
     group_by: Sequence[str] = (),
     minority_share: float = 0.2,
-    unfair_ratio: float = 0.8,
-    min_cell: int = 5,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
+    min_cell: int = MIN_CELL,
     gac_threshold: float | None = None,
     n_resamples: int = 1000,
     n_placebo: int = 20,
@@ -482,9 +483,12 @@ def _cluster_table(
     sizes = cluster.value_counts()
     p_t_clusters = unit_shares(links, cluster_labels)
     covered_clusters = set(cluster[covered > 0].unique())
-    minority = minority_mask(sizes.reindex(cluster_ids).to_numpy(), n, minority_share=minority_share)[0]
+    minority_ids = minority_cluster_ids(
+        {int(c): int(k) for c, k in sizes.items()}, n_total=n, minority_share=minority_share
+    )
     rows = []
-    for c, is_min in zip(cluster_ids, minority, strict=True):
+    for c in cluster_ids:
+        is_min = int(c) in minority_ids
         p_s = sizes[c] / n
         p_t = float(p_t_clusters.get(c, 0.0))
         rows.append((int(c), int(sizes[c]), p_s, p_t, p_t / p_s, c in covered_clusters, bool(is_min)))
@@ -495,6 +499,7 @@ def _cluster_table(
     table = pd.DataFrame(rows, columns=["cluster", "size", "p_s", "p_t", "ratio", "covered", "is_minority"]).astype(
         {"cluster": "int64", "size": "int64", "covered": bool, "is_minority": bool}
     )
+    minority = np.array([int(c) in minority_ids for c in cluster_ids], dtype=bool)
     return table, cluster_ids, minority, p_t_clusters, covered_clusters
 
 

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-NOISE = -1
+from dembias.minority import NOISE, minority_mask
+
+#: A topic or group is under-represented when its share of the summary is at most this times its share of the debate.
+UNDER_REPRESENTED_RATIO = 0.8
 
 #: Topic headline metrics that get a bootstrap interval over contributions (and a placebo).
 TOPIC_INTERVAL_METRICS = (
@@ -42,24 +45,6 @@ def unit_shares(links: pd.DataFrame, labels: pd.Series) -> pd.Series:
     per_unit = frame.groupby("unit")["value"].transform("size")
     weights = (1.0 / per_unit).groupby(frame["value"]).sum()
     return weights / frame["unit"].nunique()
-
-
-def minority_mask(sizes: np.ndarray, n_total: int | np.ndarray, *, minority_share: float = 0.2) -> np.ndarray:
-    """Which clusters are minority clusters, row-wise for a (R, C) matrix of sizes (or one 1-D row).
-
-    Clusters are taken from the smallest (ties: lowest column first); a cluster is a minority one when
-    the cumulative size up to and including it is at most ``minority_share`` of ``n_total``. Clusters
-    of size 0 are never minority (they are absent).
-    """
-    sizes = np.atleast_2d(np.asarray(sizes, dtype=float))
-    n_total = np.broadcast_to(np.asarray(n_total, dtype=float).reshape(-1, 1), (sizes.shape[0], 1))
-    order = np.argsort(sizes, axis=1, kind="stable")
-    sorted_sizes = np.take_along_axis(sizes, order, axis=1)
-    cumulative = np.cumsum(sorted_sizes, axis=1)
-    in_sorted = (cumulative <= minority_share * n_total + 1e-9) & (sorted_sizes > 0)
-    mask = np.zeros_like(in_sorted)
-    np.put_along_axis(mask, order, in_sorted, axis=1)
-    return mask
 
 
 @dataclass
@@ -127,7 +112,11 @@ def topic_headlines(
 
 
 def topic_point(
-    cells: TopicCells, links: pd.DataFrame, *, minority_share: float = 0.2, unfair_ratio: float = 0.8
+    cells: TopicCells,
+    links: pd.DataFrame,
+    *,
+    minority_share: float = 0.2,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
 ) -> dict[str, float]:
     """The topic headlines (point estimates) of a summary given by its ``links`` (unit_index, contribution_id)."""
     positions = cells.position.reindex(links["contribution_id"].astype(str).to_numpy(dtype=object)).to_numpy()
@@ -147,7 +136,7 @@ def topic_point_at(
     positions: np.ndarray,
     *,
     minority_share: float = 0.2,
-    unfair_ratio: float = 0.8,
+    unfair_ratio: float = UNDER_REPRESENTED_RATIO,
 ) -> dict[str, float]:
     """:func:`topic_point` for links given as (unit, contribution position) arrays (the placebo's draws)."""
     n_clusters = len(cells.cluster_ids)
@@ -173,10 +162,6 @@ def topic_point_at(
         unfair_ratio=unfair_ratio,
     )
     return {k: float(v[0]) for k, v in point.items()}
-
-
-#: A topic or group is under-represented when its share of the summary is at most this times its share of the debate.
-UNDER_REPRESENTED_RATIO = 0.8
 
 
 def representation_status(

@@ -1,4 +1,7 @@
-"""Devices for rescoring jobs: which accelerator a job will use, its free memory, and OOM-safe batching.
+"""Devices: the one place that decides which accelerator a model runs on, its free memory, and OOM-safe batching.
+
+``resolve_device`` is what every model loader calls (embedders, the NLI judge, causal LMs): the
+device asked for, else the best present.
 
 ``detect_device`` says where a job will run (``cuda`` when present, else ``mps``, else ``cpu``; a
 requested device that is missing falls back to the CPU with a warning). ``adaptive_batches`` runs a
@@ -109,6 +112,17 @@ def detect_device(requested: str | None = None) -> DeviceInfo:
     if wanted not in ("auto", "cpu", "cuda", "mps") and not wanted.startswith("cuda:"):
         raise DembiasError(f"unknown device {requested!r}: use auto, cuda, cuda:N, mps or cpu")
     return _cpu(CPU_WARNING if wanted == "auto" else None)
+
+
+def resolve_device(device: str | None = None) -> str:
+    """``device`` when given (not ``auto``), else the best present: ``cuda:N``, then ``mps``, then ``cpu``.
+
+    The one device resolver of dembias; model loaders call it, jobs and the dashboard call
+    :func:`detect_device` for the memory and the warning as well.
+    """
+    if device and device.strip().lower() != "auto":
+        return device
+    return detect_device(None).device
 
 
 def is_oom(exc: BaseException) -> bool:
