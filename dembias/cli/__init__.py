@@ -75,6 +75,7 @@ COMMAND_MODULES = (
     "jobs_commands",
     "redact_commands",
     "validate_commands",
+    "report_commands",
 )
 
 
