@@ -465,6 +465,13 @@ def report_html(report: AuditReport) -> str:
 # ---------------------------------------------------------------- PDF
 
 
+def chromium_available(chromium: str = CHROMIUM) -> bool:
+    """Whether a PDF can be printed here (the Chromium binary and the playwright package are both present)."""
+    import importlib.util
+
+    return Path(chromium).is_file() and importlib.util.find_spec("playwright") is not None
+
+
 def html_to_pdf(document: str, *, chromium: str = CHROMIUM) -> bytes:
     """Print an HTML document to A4 PDF in headless Chromium (Playwright); every network request is refused.
 

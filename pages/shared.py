@@ -616,3 +616,29 @@ def interaction_runs(root: str, _version: tuple[float, int], debate_id: str) -> 
         {"run_id": r.run_id, "debate_id": r.debate_id, "params": r.manifest.get("params", {})}
         for r in queries.interaction_runs(Workspace(root), debate_id)
     ]
+
+
+# ---- issue 17 item 7: the one-page audit report (dembias.report), built only when a viewer asks for it
+
+
+@_or_error
+def audit_report_html(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> str:
+    """The self-contained HTML audit report of one summary, from the selected runs."""
+    from dembias.report import build_report, report_html
+
+    report = build_report(
+        Workspace(root),
+        debate_id=debate_id,
+        output_id=output_id,
+        pluralism_run=pluralism_run,
+        fidelity_run=fidelity_run,
+    )
+    return report_html(report)
+
+
+@_or_error
+def audit_report_pdf(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> bytes:
+    """The audit report printed to A4 PDF by headless Chromium."""
+    from dembias.report import html_to_pdf
+
+    return html_to_pdf(audit_report_html(root, debate_id, output_id, pluralism_run, fidelity_run))
