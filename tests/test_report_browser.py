@@ -28,3 +28,29 @@ def test_across_page_and_report_buttons(demo_ws, tmp_path):
         text = path.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>") and "Finding." in text
         page.get_by_text("Audit report (PDF, A4)").first.wait_for(timeout=30_000)
+
+
+def test_the_report_of_a_summary_full_of_payloads_stays_inert(tmp_path_factory):
+    """The payload workspace's report (XSS payloads in titles, texts, sentences, labels, model names) opened in
+    Chromium: no dialog, no ``window.__xss``, no request of any kind (the file is self-contained)."""
+    from dembias import queries
+    from dembias.report import build_report, report_html
+    from tests.payload_ws import DEBATE, build_payload_workspace
+    from tests.test_report import assert_self_contained_and_escaped
+
+    ws = build_payload_workspace(tmp_path_factory.mktemp("report-xss"))
+    outputs = queries.outputs_table(ws, DEBATE)
+    output_id = str(outputs.loc[outputs["task"] == "summary", "output_id"].iloc[0])
+    page_html = report_html(build_report(ws, debate_id=DEBATE, output_id=output_id))
+    assert_self_contained_and_escaped(page_html)
+    path = tmp_path_factory.mktemp("report-xss-out") / "report.html"
+    path.write_text(page_html, encoding="utf-8")
+    dialogs, requests = [], []
+    with chromium_page(1280, 900) as page:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_timeout(500)
+        executed = page.evaluate("() => window.__xss")
+    assert not dialogs and executed is None
+    assert requests == [path.as_uri()], requests
