@@ -27,7 +27,13 @@ def test_across_page_and_report_buttons(demo_ws, tmp_path):
         assert download.value.suggested_filename.startswith("audit_nz-ubi_")
         text = path.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>") and "Finding." in text
-        page.get_by_text("Audit report (PDF, A4)").first.wait_for(timeout=30_000)
+        pdf_button = page.get_by_text("Audit report (PDF, A4)").first
+        pdf_button.wait_for(timeout=30_000)
+        with page.expect_download(timeout=120_000) as download:
+            pdf_button.click()  # printed by Chromium in the server when clicked
+        pdf = tmp_path / "report.pdf"
+        download.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF-")
 
 
 def test_the_report_of_a_summary_full_of_payloads_stays_inert(tmp_path_factory):
