@@ -11,6 +11,7 @@ import streamlit as st
 from dembias.errors import DembiasError
 from dembias.explain import METRICS, metric_help, metric_title
 from dembias.plots import metric_dots_figure
+from dembias.report import chromium_available, default_file_name
 from dembias.scorecard import format_scorecard, scorecard_numbers
 from pages import shared
 
@@ -77,6 +78,7 @@ def overview() -> None:
         )
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
         summary_text(sel)
+        report_buttons(sel)
         metric = shared.choice(
             "Compare outputs on",
             ["uer_topics", "minority_topic_gap", "survival", "uer_opinion_groups"],
@@ -109,6 +111,37 @@ def summary_text(sel: shared.Selection) -> None:
         "sentences that say nothing specific, repeats and unsupported citations are marked."
     )
     shared.summary_text(sel)
+
+
+def report_buttons(sel: shared.Selection) -> None:
+    """The one-page audit report of the selected summary (dembias.report), as HTML, and as PDF where Chromium is."""
+    if not (sel.output_id and sel.pluralism_run):
+        return
+    st.markdown("**One-page audit report of this summary**")
+    left, right = st.columns(2)
+    name = default_file_name(sel.debate_id, (sel.output_label or sel.output_id).split(" · ")[0], "html")
+    args = (sel.root, sel.debate_id, sel.output_id, sel.pluralism_run, sel.fidelity_run)
+    with left:
+        st.download_button(
+            "Audit report (HTML)",
+            lambda: shared.audit_report_html(*args).encode("utf-8"),
+            file_name=name,
+            mime="text/html",
+            key="dl_report_html",
+            help="One self-contained file: the finding, the summary's sentences, what it left out, coverage by group, "
+            "country and language, fidelity, and the runs behind every number. It makes no request when opened.",
+        )
+    with right:
+        if chromium_available():
+            st.download_button(
+                "Audit report (PDF, A4)",
+                lambda: shared.audit_report_pdf(*args),
+                file_name=name.removesuffix(".html") + ".pdf",
+                mime="application/pdf",
+                key="dl_report_pdf",
+            )
+        else:
+            st.caption("PDF: no Chromium on the server (`dembias report --format pdf` needs one).")
 
 
 def controls(sel: shared.Selection) -> None:
@@ -173,6 +206,7 @@ navigation = st.navigation(
         st.Page("pages/fidelity.py", title="Fidelity"),
         st.Page("pages/interactions.py", title="Interactions"),
         st.Page("pages/compare.py", title="Compare"),
+        st.Page("pages/across.py", title="Across debates"),
         st.Page("pages/rescoring.py", title="Rescoring"),
         st.Page("pages/annotations.py", title="Annotations"),
     ],

@@ -26,6 +26,7 @@ from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
 from dembias.plots.style import figure_file_name, with_title
+from dembias.report_html import summary_sentences_html
 from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 from dembias.verdict import model_label
 from dembias.vocabulary import column_help, column_label, readable_table
@@ -706,16 +707,6 @@ def summary_sentences(root: str, pluralism_run: str, mapping_run: str, output_id
     )
 
 
-_CHIP_STYLE = {
-    "topic": "background:#e7f5ff;color:#1864ab",
-    "group": "background:#f3f0ff;color:#5f3dc4",
-    "free": "background:#f1f3f5;color:#495057",
-    "repeat": "background:#fff4e6;color:#d9480f",
-    "unsupported": "background:#fff5f5;color:#c92a2a",
-    "nothing": "background:#f8f9fa;color:#868e96",
-}
-
-
 def summary_text(sel: Selection | None, *, height: int = 420) -> None:
     """The selected summary's own text, sentence by sentence, each with its chips (dembias.verdict.sentence_chips).
 
@@ -731,30 +722,9 @@ def summary_text(sel: Selection | None, *, height: int = 420) -> None:
 
 
 def summary_html(frame: pd.DataFrame, *, height: int = 420) -> str:
-    """HTML of a summary's sentences with their chips (rows of queries.summary_sentences); user text escaped."""
-    from dembias.verdict import sentence_chips
-
-    rows = []
-    for row in frame.to_dict("records"):
-        chips = "".join(
-            f"<span class='chip' style='{_CHIP_STYLE.get(kind, '')}'>{html.escape(text)}</span>"
-            for kind, text in sentence_chips(row)
-        )
-        faded = " faded" if row["content_free"] or row["duplicate_of"] >= 0 else ""
-        rows.append(
-            f"<li class='sent{faded}'><span class='num'>{int(row['unit_index']) + 1}</span>"
-            f"<div><div class='txt'>{html.escape(str(row['text']))}</div><div>{chips}</div></div></li>"
-        )
-    return (
-        "<style>ol.summary{list-style:none;padding:0;margin:0}"
-        "li.sent{display:grid;grid-template-columns:2.4em 1fr;padding:0.35em 0;border-bottom:1px solid #eee}"
-        "li.sent.faded .txt{color:#868e96}"
-        ".num{color:#868e96;font-size:0.85em;padding-top:0.15em}"
-        ".txt{white-space:pre-wrap}"
-        ".chip{display:inline-block;font-size:0.78em;border-radius:0.8em;padding:0 0.6em;margin:0.15em 0.3em 0 0}"
-        "</style>"
-        f"<div style='max-height:{height}px;overflow-y:auto'><ol class='summary'>{''.join(rows)}</ol></div>"
-    )
+    """HTML of a summary's sentences with their chips: the library's one renderer (dembias.report_html), also used
+    by the one-page report; user text escaped."""
+    return summary_sentences_html(frame, height=height)
 
 
 @_or_error
@@ -887,3 +857,29 @@ def run_parameters_expander(root: str, version: tuple[float, int], run_ids: tupl
             st.markdown(f"**{plain(_RUN_KINDS.get(stage, stage))}** · {plain(run_id)}")
             # a static key-value table (st.table renders markdown: every cell goes through plain())
             st.table(table.map(plain).set_index("section"), border="horizontal")
+
+
+# ---- issue 17 item 7: the one-page audit report (dembias.report), built only when a viewer asks for it
+
+
+@_or_error
+def audit_report_html(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> str:
+    """The self-contained HTML audit report of one summary, from the selected runs."""
+    from dembias.report import build_report, report_html
+
+    report = build_report(
+        Workspace(root),
+        debate_id=debate_id,
+        output_id=output_id,
+        pluralism_run=pluralism_run,
+        fidelity_run=fidelity_run,
+    )
+    return report_html(report)
+
+
+@_or_error
+def audit_report_pdf(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> bytes:
+    """The audit report printed to A4 PDF by headless Chromium."""
+    from dembias.report import html_to_pdf
+
+    return html_to_pdf(audit_report_html(root, debate_id, output_id, pluralism_run, fidelity_run))

@@ -45,7 +45,7 @@ INJECTIONS = [
 
 #: URL query parameters the pages read (sidebar, pickers, radios, toggles).
 PARAMS = ["debate", "output", "map", "prun", "frun", "color", "units", "sbs", "metric", "by", "fby", "fmetric"]
-PARAMS += ["cmode", "ascope", "interactions_by"]
+PARAMS += ["cmode", "ascope", "interactions_by", "xmetric"]
 PAGES = [
     "pages/map.py",
     "pages/survival.py",
@@ -55,6 +55,7 @@ PAGES = [
     "pages/annotations.py",
     "pages/rescoring.py",
     "pages/interactions.py",
+    "pages/across.py",
 ]
 
 

@@ -30,6 +30,7 @@ PAGES = [
     ("minorities", "Marginalized minorities"),
     ("fidelity", "Fidelity of rewrites"),
     ("compare", "Compare"),
+    ("across", "Across debates and models"),
     ("annotations", "Annotations"),
     ("rescoring", "Rescoring"),
 ]

@@ -76,6 +76,7 @@ COMMAND_MODULES = (
     "redact_commands",
     "validate_commands",
     "benchmark_commands",
+    "report_commands",
 )
 
 

@@ -1,0 +1,118 @@
+"""Across debates and models: minority coverage and under-representation of every output, next to its debate's
+baselines' band; coverage and fidelity by country and language across debates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dembias.across import MATRIX_METRICS, across_finding, by_place, minority_matrix
+from dembias.store import Workspace
+from dembias.verdict import model_label
+from pages import shared
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def matrix(root: str, _version: tuple[float, int]) -> pd.DataFrame:
+    return minority_matrix(Workspace(root))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def places(root: str, _version: tuple[float, int]) -> pd.DataFrame:
+    return by_place(Workspace(root))
+
+
+def cell(row: pd.Series) -> str:
+    """``value [low, high] n=…`` as the reader sees it (the CSV keeps the numbers apart)."""
+    if pd.isna(row["value"]):
+        return "withheld (small cell)" if row.get("suppressed") else "–"
+    text = f"{row['value']:.2f}"
+    if pd.notna(row["low"]) and pd.notna(row["high"]):
+        text += f" [{row['low']:.2f}, {row['high']:.2f}]"
+    return text + (f" n={int(row['n'])}" if pd.notna(row["n"]) else "")
+
+
+def heat(frame: pd.DataFrame, status: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """Colour each cell by how it compares with its debate's baselines: red worse than all, green better than all."""
+    colours = {"worse": "background-color:#ffe3e3", "better": "background-color:#d3f9d8", "": ""}
+    return frame.style.apply(lambda _col: [colours[v] for v in status[_col.name]], axis=0, subset=list(status.columns))
+
+
+def metric_table(table: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Debates as rows, models as columns (cells ``value [low, high] n``), the baselines' band last."""
+    part = table[table["metric"] == metric].copy()
+    higher = MATRIX_METRICS[metric][1]
+    part["model_name"] = [model_label(m) for m in part["model"]]
+    part["text"] = part.apply(cell, axis=1)
+    better = (part["value"] > part["band_high"]) if higher else (part["value"] < part["band_low"])
+    part["status"] = [
+        "worse" if w else ("better" if b else "") for w, b in zip(part["worse_than_baselines"], better, strict=True)
+    ]
+    models = part[~part["is_baseline"]]
+    wide = models.pivot_table(index="debate_id", columns="model_name", values="text", aggfunc="first")
+    status = models.pivot_table(index="debate_id", columns="model_name", values="status", aggfunc="first")
+    band = part.groupby("debate_id")[["band_low", "band_high"]].first()
+    wide = wide.reindex(band.index)
+    status = status.reindex(band.index).fillna("")
+    wide["baselines' band (min–max)"] = [
+        f"{lo:.2f} – {hi:.2f}" if pd.notna(lo) else "no baselines"
+        for lo, hi in zip(band["band_low"], band["band_high"], strict=True)
+    ]
+    wide = wide.fillna("no output").reset_index().rename(columns={"debate_id": "debate"})
+    return wide, status.reset_index(drop=True)
+
+
+sel = shared.sidebar()
+if sel is None:
+    st.stop()
+st.title("Across debates and models")
+table = matrix(sel.root, shared.version(sel.ws))
+if table.empty:
+    st.info("No pluralism scoring run yet: `dembias score pluralism` scores every debate's summaries.")
+    st.stop()
+st.info("**Finding.** " + shared.plain(across_finding(table)))
+st.caption(
+    "Each debate's newest pluralism run. The baselines' band is the range of the debate's baseline extracts "
+    "(`baseline:*`: random, centroid, top-voted, maximal marginal relevance, cluster representatives); a cell is red "
+    "when the model does worse than every baseline, green when it does better than every one. "
+    "Values with their 95% bootstrap interval and n (what the value is over)."
+)
+metric = shared.choice("Measure", list(MATRIX_METRICS), key="xmetric", format_func=lambda m: MATRIX_METRICS[m][0])
+wide, status = metric_table(table, metric)
+shared.text_table(heat(wide, status))
+st.caption(
+    {
+        "minority_topic_survival": "Share of the smallest topics (clusters together holding 20% of the contributions) "
+        "that the summary carries; n = number of such topics. Higher is better.",
+        "minority_group_share": "The smallest opinion group's share of the sentences that speak for a group, divided by "
+        "its share of the participants (1 = in proportion, 0 = no sentence); n = its participants. Higher is better.",
+        "uer_topics": "Mean shortfall of each topic's share in the summary below its share in the debate "
+        "(Zhang et al. 2024); n = topics. Lower is better.",
+        "uer_opinion_groups": "The same over opinion groups (vote groups); n = groups. Lower is better.",
+    }[metric]
+)
+shared.download(table, "across-debates-minority-matrix", label="Download the matrix (CSV, every metric)")
+
+st.subheader("By country and language, across debates")
+place = places(sel.root, shared.version(sel.ws))
+if place.empty:
+    st.caption("No coverage by country or language in the runs.")
+    st.stop()
+st.caption(
+    "Summary coverage: the mean chance that a contribution from this country or language is carried by the summary. "
+    "Rewrite similarity: mean similarity between a contribution and its rewrite or translation (fidelity run). "
+    "Cells of fewer than 5 contributors are withheld."
+)
+shown = place.assign(
+    model=[model_label(m) if m != "all rewrites" else m for m in place["model"]],
+    text=place.apply(cell, axis=1),
+)
+for dim, name in (("country", "Country"), ("language", "Language")):
+    part = shown[shown["dimension"] == dim]
+    if part.empty:
+        continue
+    wide = part.pivot_table(index=["place", "debate_id"], columns=["measure", "model"], values="text", aggfunc="first")
+    wide.columns = [f"{measure}: {model}" for measure, model in wide.columns]
+    st.markdown(f"**By {dim}**")
+    shared.text_table(wide.fillna("").reset_index().rename(columns={"place": name, "debate_id": "debate"}))
+shared.download(place, "across-debates-by-country-language", label="Download by country and language (CSV)")
