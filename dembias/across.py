@@ -15,6 +15,7 @@ import math
 import pandas as pd
 
 from dembias import queries
+from dembias.sample_spread import sample_spread
 from dembias.store import RunInfo, Workspace, list_runs
 from dembias.verdict import model_label
 
@@ -145,6 +146,48 @@ def minority_matrix(ws: Workspace) -> pd.DataFrame:
     frame["is_baseline"] = frame["model"].astype(str).str.startswith("baseline:")
     frame = _with_band(frame)
     return frame[MATRIX_COLUMNS].sort_values(["metric", "debate_id", "is_baseline", "model"]).reset_index(drop=True)
+
+
+#: Columns of :func:`matrix_by_model`: the matrix pooled over each model's repeated samples.
+BY_MODEL_COLUMNS = [
+    "debate_id",
+    "model",
+    "is_baseline",
+    "metric",
+    "n_samples",
+    "mean",
+    "sd",
+    "min",
+    "max",
+    "low",
+    "high",
+    "band_low",
+    "band_high",
+    "worse_in",
+]
+
+
+def matrix_by_model(ws: Workspace, matrix: pd.DataFrame) -> pd.DataFrame:
+    """The matrix per debate x model x metric, pooled over the model's repeated samples and prompts.
+
+    A model sampled several times (``dembias generate --samples N``, several prompt ids) has one matrix row
+    per output; this gives its spread (:func:`dembias.sample_spread.sample_spread`: a sample is one
+    (prompt id, sample index) run): ``n_samples``, ``mean``, ``sd``, ``min``, ``max`` and the t interval
+    ``low``/``high`` of the mean (NaN with one sample), the baselines' band, and ``worse_in``: in how many
+    samples the model did worse than every baseline. One sample: the mean is that sample's value.
+    """
+    if matrix.empty:
+        return pd.DataFrame(columns=BY_MODEL_COLUMNS)
+    variants = queries.output_variants(ws, sorted(set(matrix["output_id"])))[["output_id", "prompt_id", "sample"]]
+    frame = matrix.merge(variants, on="output_id", how="left")
+    keys = ["debate_id", "model", "is_baseline", "metric"]
+    spread = sample_spread(frame, value="value", by=keys, sample=("prompt_id", "sample"))
+    extra = frame.groupby(keys, dropna=False).agg(
+        band_low=("band_low", "first"), band_high=("band_high", "first"), worse_in=("worse_than_baselines", "sum")
+    )
+    out = spread.merge(extra.reset_index(), on=keys, how="left")
+    out["worse_in"] = out["worse_in"].astype(int)
+    return out[BY_MODEL_COLUMNS].reset_index(drop=True)
 
 
 def across_finding(matrix: pd.DataFrame) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.across import MATRIX_METRICS, across_finding, by_place, minority_matrix
+from dembias.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
 from dembias.store import Workspace
 from dembias.verdict import model_label
 from pages import shared
@@ -15,6 +15,11 @@ from pages import shared
 @st.cache_data(show_spinner=False, max_entries=8)
 def matrix(root: str, _version: tuple[float, int]) -> pd.DataFrame:
     return minority_matrix(Workspace(root))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def pooled(root: str, _version: tuple[float, int]) -> pd.DataFrame:
+    return matrix_by_model(Workspace(root), minority_matrix(Workspace(root)))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -32,25 +37,40 @@ def cell(row: pd.Series) -> str:
     return text + (f" n={int(row['n'])}" if pd.notna(row["n"]) else "")
 
 
+def pooled_cell(row: pd.Series, single: str) -> str:
+    """A model's cell: its one value (``single``), or over repeated samples its mean, SD, range and count."""
+    if int(row["n_samples"]) < 2:
+        return single
+    text = f"{row['mean']:.2f} ± {row['sd']:.2f} SD over {int(row['n_samples'])} samples ({row['min']:.2f}–{row['max']:.2f})"
+    return text + (f", worse than every baseline in {int(row['worse_in'])}" if row["worse_in"] else "")
+
+
 def heat(frame: pd.DataFrame, status: pd.DataFrame) -> pd.io.formats.style.Styler:
     """Colour each cell by how it compares with its debate's baselines: red worse than all, green better than all."""
     colours = {"worse": "background-color:#ffe3e3", "better": "background-color:#d3f9d8", "": ""}
     return frame.style.apply(lambda _col: [colours[v] for v in status[_col.name]], axis=0, subset=list(status.columns))
 
 
-def metric_table(table: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Debates as rows, models as columns (cells ``value [low, high] n``), the baselines' band last."""
+def metric_table(table: pd.DataFrame, by_model: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Debates as rows, models as columns, the baselines' band last. A cell is ``value [low, high] n`` for a model
+    with one output, and its mean ± SD over samples (range, samples worse than every baseline) for a model
+    sampled several times (``by_model``: :func:`dembias.across.matrix_by_model`)."""
     part = table[table["metric"] == metric].copy()
     higher = MATRIX_METRICS[metric][1]
-    part["model_name"] = [model_label(m) for m in part["model"]]
     part["text"] = part.apply(cell, axis=1)
-    better = (part["value"] > part["band_high"]) if higher else (part["value"] < part["band_low"])
-    part["status"] = [
-        "worse" if w else ("better" if b else "") for w, b in zip(part["worse_than_baselines"], better, strict=True)
+    single = part.groupby(["debate_id", "model"])["text"].first()
+    pooled_rows = by_model[(by_model["metric"] == metric) & ~by_model["is_baseline"]].copy()
+    pooled_rows["model_name"] = [model_label(m) for m in pooled_rows["model"]]
+    pooled_rows["text"] = [
+        pooled_cell(r, single.get((r["debate_id"], r["model"]), "–")) for _, r in pooled_rows.iterrows()
     ]
-    models = part[~part["is_baseline"]]
-    wide = models.pivot_table(index="debate_id", columns="model_name", values="text", aggfunc="first")
-    status = models.pivot_table(index="debate_id", columns="model_name", values="status", aggfunc="first")
+    better = (
+        (pooled_rows["min"] > pooled_rows["band_high"]) if higher else (pooled_rows["max"] < pooled_rows["band_low"])
+    )
+    every = pooled_rows["worse_in"] == pooled_rows["n_samples"]
+    pooled_rows["status"] = ["worse" if w else ("better" if b else "") for w, b in zip(every, better, strict=True)]
+    wide = pooled_rows.pivot_table(index="debate_id", columns="model_name", values="text", aggfunc="first")
+    status = pooled_rows.pivot_table(index="debate_id", columns="model_name", values="status", aggfunc="first")
     band = part.groupby("debate_id")[["band_low", "band_high"]].first()
     wide = wide.reindex(band.index)
     status = status.reindex(band.index).fillna("")
@@ -74,11 +94,13 @@ st.info("**Finding.** " + shared.plain(across_finding(table)))
 st.caption(
     "Each debate's newest pluralism run. The baselines' band is the range of the debate's baseline extracts "
     "(`baseline:*`: random, centroid, top-voted, maximal marginal relevance, cluster representatives); a cell is red "
-    "when the model does worse than every baseline, green when it does better than every one. "
+    "when the model does worse than every baseline (in every sample, for a model sampled several times), green when "
+    "it does better than every one. A model generated several times (`dembias generate --samples N`) shows its mean "
+    "± SD over the samples and their range, so one unlucky sample is told apart from the model. "
     "Values with their 95% bootstrap interval and n (what the value is over)."
 )
 metric = shared.choice("Measure", list(MATRIX_METRICS), key="xmetric", format_func=lambda m: MATRIX_METRICS[m][0])
-wide, status = metric_table(table, metric)
+wide, status = metric_table(table, pooled(sel.root, shared.version(sel.ws)), metric)
 shared.text_table(heat(wide, status))
 st.caption(
     {
@@ -92,6 +114,11 @@ st.caption(
     }[metric]
 )
 shared.download(table, "across-debates-minority-matrix", label="Download the matrix (CSV, every metric)")
+shared.download(
+    pooled(sel.root, shared.version(sel.ws)),
+    "across-debates-by-model-over-samples",
+    label="Download per model over samples (CSV: mean, SD, min, max, t interval)",
+)
 
 st.subheader("By country and language, across debates")
 place = places(sel.root, shared.version(sel.ws))

@@ -347,3 +347,25 @@ def test_a_chinese_report_embeds_the_cjk_font(demo_ws, tmp_path):
     page = path.read_text(encoding="utf-8")
     assert "@font-face{font-family:'dembias-cjk';src:url(data:font/woff2;base64," in page
     assert_self_contained_and_escaped(page)
+
+
+def test_matrix_by_model_pools_repeated_samples(tiny_ws, monkeypatch):
+    from dembias.across import matrix_by_model
+
+    matrix = minority_matrix(tiny_ws)
+    single = matrix_by_model(tiny_ws, matrix).set_index(["model", "metric"]).loc[("org/Tiny-1B", "uer_topics")]
+    assert single["n_samples"] == 1 and single["mean"] == pytest.approx(0.3) and pd.isna(single["sd"])
+    assert single["worse_in"] == 1 and single[["band_low", "band_high"]].tolist() == pytest.approx([0.1, 0.2])
+
+    # the tiny model sampled three times (one prompt): its spread, and in how many samples it is worse
+    base = matrix[(matrix["model"] == "org/Tiny-1B") & (matrix["metric"] == "uer_topics")]
+    rows = pd.concat(
+        [base.assign(output_id=f"s{k}", value=v, worse_than_baselines=v > 0.2) for k, v in enumerate([0.3, 0.1, 0.2])]
+    )
+    variants = pd.DataFrame({"output_id": ["s0", "s1", "s2"], "prompt_id": ["p"] * 3, "sample": [0, 1, 2]})
+    monkeypatch.setattr(queries, "output_variants", lambda _ws, _ids=None: variants)
+    pooled = matrix_by_model(tiny_ws, rows).iloc[0]
+    assert pooled["n_samples"] == 3 and pooled["worse_in"] == 1
+    assert pooled[["mean", "sd", "min", "max"]].tolist() == pytest.approx([0.2, 0.1, 0.1, 0.3])
+    half = 4.302653 * 0.1 / 3**0.5  # t(0.975, df=2) x SD / sqrt(n)
+    assert pooled[["low", "high"]].tolist() == pytest.approx([0.2 - half, 0.2 + half], abs=1e-5)
