@@ -66,6 +66,9 @@ def overview() -> None:
         )
         shared.text_table(table.drop(columns=["output_id"]))
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
+        shared.left_out_link(
+            sel, f"What {shared.plain(sel.output_label or 'the summary')} left out: every contribution →"
+        )
         summary_text(sel)
         metric = shared.choice(
             "Compare outputs on",
@@ -160,6 +163,7 @@ navigation = st.navigation(
         st.Page("pages/map.py", title="Opinion map"),
         st.Page("pages/survival.py", title="Cluster survival"),
         st.Page("pages/minorities.py", title="Minorities"),
+        st.Page("pages/left_out.py", title="What it left out"),
         st.Page("pages/fidelity.py", title="Fidelity"),
         st.Page("pages/interactions.py", title="Interactions"),
         st.Page("pages/compare.py", title="Compare"),

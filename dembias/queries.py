@@ -18,6 +18,7 @@ import pandas as pd
 
 from dembias.errors import StoreError
 from dembias.info import debate_counts
+from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -118,10 +119,12 @@ WITH owner AS (  -- the vote group that agrees most with each comment
     SELECT contribution_id, arg_max(vote_group, agree_rate) AS vote_group
     FROM {vote_table} GROUP BY contribution_id
 )
-SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text, c.language, c.country,
+SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text,
+       coalesce(c.language, d.language, 'unknown') AS language, coalesce(c.country, d.country, 'unknown') AS country,
        owner.vote_group
 FROM m.assignments a
 JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
+JOIN debates d ON d.debate_id = $debate
 LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
 LEFT JOIN owner ON owner.contribution_id = a.contribution_id
 ORDER BY hash(a.contribution_id || $seed)
@@ -145,9 +148,10 @@ def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20
                 "(SELECT NULL::VARCHAR AS contribution_id, NULL::INTEGER AS vote_group, NULL::DOUBLE AS agree_rate WHERE false)"
             )
         )
-        return con.execute(
+        points = con.execute(
             SQL_MAP_POINTS.format(vote_table=vote_table), {"debate": debate_id, "seed": str(seed), "cap": cap}
         ).df()
+        return public_attributes(points, _attribute_cells(con, debate_id))
 
 
 @_readable
@@ -170,9 +174,12 @@ def contributions_detail(
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
         frame = con.execute(
             """
-            SELECT c.contribution_id, a.cluster, cl.label AS cluster_label, c.language, c.country,
+            SELECT c.contribution_id, a.cluster, cl.label AS cluster_label,
+                   coalesce(c.language, d.language, 'unknown') AS language,
+                   coalesce(c.country, d.country, 'unknown') AS country,
                    c.n_agree, c.n_disagree, c.n_pass, c.text
             FROM contributions c
+            JOIN debates d ON d.debate_id = c.debate_id
             JOIN m.assignments a ON a.contribution_id = c.contribution_id
             LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
             WHERE c.debate_id = $debate AND list_contains($ids, c.contribution_id)
@@ -180,6 +187,7 @@ def contributions_detail(
             """,
             {"debate": debate_id, "ids": list(contribution_ids)},
         ).df()
+        frame = public_attributes(frame, _attribute_cells(con, debate_id))
         has_votes = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
         ).fetchall()[0][0]
@@ -391,7 +399,7 @@ GROUP BY ALL ORDER BY a.cluster, n DESC
 
 @_readable
 def cluster_breakdown(
-    ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = 5
+    ws: Workspace, *, debate_id: str, mapping_run: str, clusters: list[int], by: str, min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
     """Contributions of each cluster by country or language; cells under ``min_cell`` are suppressed."""
     if by not in ("country", "language"):
@@ -400,8 +408,7 @@ def cluster_breakdown(
         frame = con.execute(
             SQL_CLUSTER_BREAKDOWN.format(column=by), {"debate": debate_id, "clusters": [int(c) for c in clusters]}
         ).df()
-    contributors = frame["n_authors"].where(frame["n_authors"] > 0, frame["n"])  # authors when known
-    small = contributors < min_cell
+    small = small_cells(frame["n"], frame["n_authors"], min_cell=min_cell)  # authors when known
     frame["n"] = frame["n"].astype("Int64").mask(small)
     frame["suppressed"] = small
     return frame.drop(columns=["n_authors"])
@@ -409,15 +416,19 @@ def cluster_breakdown(
 
 @_readable
 def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
-    """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
+    """Texts (and language, country; the debate's when the contribution has none) of given contributions.
+
+    Country and language follow the one quote rule (:func:`dembias.small_cells.public_attributes`).
+    """
     con = open_corpus(ws)
     try:
-        return con.execute(
-            "SELECT c.contribution_id, coalesce(c.language, d.language) AS language, "
-            "coalesce(c.country, d.country) AS country, c.text FROM contributions c "
+        texts = con.execute(
+            "SELECT c.contribution_id, coalesce(c.language, d.language, 'unknown') AS language, "
+            "coalesce(c.country, d.country, 'unknown') AS country, c.text FROM contributions c "
             "JOIN debates d USING (debate_id) WHERE c.debate_id = ? AND list_contains(?, c.contribution_id)",
             [debate_id, [str(i) for i in contribution_ids]],
         ).df()
+        return public_attributes(texts, _attribute_cells(con, debate_id))
     finally:
         con.close()
 
@@ -541,3 +552,32 @@ def interaction_runs(ws: Workspace, debate_id: str | None) -> list[RunInfo]:
     scored = [r for r in list_runs(ws, stage="interactions") if r.manifest.get("params", {}).get("scope")]
     scored.sort(key=lambda r: r.created_at, reverse=True)
     return [r for r in scored if r.debate_id == debate_id] + [r for r in scored if r.debate_id is None]
+
+
+# --- issue 17 (items 3 and 5): the one small-cell rule for quotes, on every view --------------------------------
+
+SQL_ATTRIBUTE_CELLS = """
+SELECT coalesce(c.country, d.country, 'unknown') AS country, coalesce(c.language, d.language, 'unknown') AS language,
+       count(*) AS n, count(DISTINCT c.author_pid) AS n_authors
+FROM contributions c JOIN debates d USING (debate_id)
+WHERE c.debate_id = $debate AND NOT coalesce(c.is_rejected, false)
+GROUP BY ALL
+"""
+
+
+def _attribute_cells(con: duckdb.DuckDBPyConnection, debate_id: str) -> pd.DataFrame:
+    """The debate's (country, language) cells on an open corpus connection (see :func:`attribute_cells`)."""
+    return con.execute(SQL_ATTRIBUTE_CELLS, {"debate": debate_id}).df()
+
+
+@_readable
+def attribute_cells(ws: Workspace, debate_id: str) -> pd.DataFrame:
+    """The debate's (country, language) pairs with their contributions ``n`` and distinct authors ``n_authors``.
+
+    Rejected contributions are left out. Input of :func:`dembias.small_cells.public_attributes`.
+    """
+    con = open_corpus(ws)
+    try:
+        return _attribute_cells(con, debate_id)
+    finally:
+        con.close()
