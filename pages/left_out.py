@@ -56,25 +56,24 @@ st.markdown(
 )
 
 ids = shared.item_ids(sel.root, sel.mapping_run, key)
-left, right = st.columns([3, 2])
-with left:
-    st.markdown(f"**How each vote group voted on these {len(ids)} contributions**")
-    rates = shared.vote_rates(sel.root, sel.debate_id, sel.mapping_run, ids)
-    if rates.empty:
-        st.caption("No votes in this debate: how groups voted cannot be shown.")
-    else:
-        shared.chart(vote_bars_figure(rates), key="left_out_votes", title="Votes on these contributions", sel=sel)
-        st.caption(
-            f"Shares of each group's votes (last vote per voter and contribution). A group with fewer than "
-            f"{MIN_CELL} voters on them shows no bar."
-        )
-with right:
-    st.markdown("**Countries and languages of their authors**")
-    for by in ("country", "language"):
-        table = shared.slice_breakdown(sel.root, sel.debate_id, ids, by)
-        table = table.assign(n=table["n"].astype("string").fillna(f"under {MIN_CELL}"))
-        shared.text_table(table[["value", "n"]].rename(columns={"value": by, "n": "contributions"}))
-    st.caption(f"Cells with fewer than {MIN_CELL} contributors show no count (docs/privacy.md).")
+st.markdown(f"**How each vote group voted on these {len(ids)} contributions**")
+rates = shared.vote_rates(sel.root, sel.debate_id, sel.mapping_run, ids)
+if rates.empty:
+    st.caption("No votes in this debate: how groups voted cannot be shown.")
+else:
+    figure = vote_bars_figure(rates)
+    shared.chart(figure, key="left_out_votes", title=f"Votes on {row['label']}", sel=sel)
+    st.caption(
+        f"Shares of each group's votes (last vote per voter and contribution). A group with fewer than "
+        f"{MIN_CELL} voters on them shows no bar."
+    )
+st.markdown("**Countries and languages of their authors**")
+for column, by in zip(st.columns(2), ("country", "language"), strict=True):
+    table = shared.slice_breakdown(sel.root, sel.debate_id, ids, by)
+    table = table.assign(n=table["n"].astype("string").fillna(f"under {MIN_CELL} contributors"))
+    with column:
+        shared.text_table(table[["value", "n"]].rename(columns={"value": by.capitalize(), "n": "Contributions"}))
+st.caption(f"Cells with fewer than {MIN_CELL} contributors show no count (docs/privacy.md).")
 
 st.subheader("The contributions")
 shared.url_first("q", [st.query_params.get("q", "")])
@@ -111,26 +110,15 @@ def vote_text(part: pd.DataFrame, group: str) -> list[str]:
     return out
 
 
+groups = sorted({c.rsplit(" ", 1)[0] for c in frame.columns if c.startswith("group ") and c.endswith(" n")})
+votes = {g: vote_text(frame, g) for g in groups}
+for i, contribution in enumerate(frame.to_dict("records")):
+    cluster = int(contribution["cluster"])
+    topic = "unclustered" if cluster == -1 else f"topic {cluster}: {contribution['cluster_label'] or ''}"
+    parts = [f"#{contribution['contribution_id']}", topic, contribution["country"], contribution["language"]]
+    parts += [f"{g}: {votes[g][i]}" for g in groups]
+    shared.quote(str(contribution["text"]), caption=" · ".join(str(p) for p in parts))
 if not frame.empty:
-    groups = sorted({c.rsplit(" ", 1)[0] for c in frame.columns if c.startswith("group ") and c.endswith(" n")})
-    shown = pd.DataFrame(
-        {
-            "Contribution": frame["text"],
-            "Topic": [
-                f"{c}: {lab}" if c != -1 else "unclustered"
-                for c, lab in zip(frame["cluster"], frame["cluster_label"].fillna(""), strict=True)
-            ],
-            "Country": frame["country"],
-            "Language": frame["language"],
-            **{f"Votes of {g}": vote_text(frame, g) for g in groups},
-            "Id": frame["contribution_id"],
-        }
-    )
-    shared.text_table(
-        shown,
-        column_config={"Contribution": st.column_config.TextColumn(width="large")},
-        row_height=60,
-    )
     shared.download(frame, f"{sel.debate_id}-left-out-{key.replace(':', '-')}-page{page_no}")
 
 with st.expander(f"Everything this summary leaves out ({len(items)})", expanded=False):

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dembias import queries
 from dembias.plots import opinion_map_figure, vote_bars_figure
-from dembias.plots.opinion_map import matching_ids
+from dembias.plots.opinion_map import Overlays, matching_ids
 from pages import shared
 from pages.map_chart import MapEvents, map_chart
 
@@ -74,10 +74,14 @@ if sel.output_id and sel.pluralism_run:
     if not coverage.empty:
         covered_clusters = coverage.loc[coverage["covered"], "cluster"].tolist()
         n_dropped = int((~coverage["covered"] & (coverage["cluster"] != -1)).sum())
+        dropped_note = (
+            f"{n_dropped} topic(s) dropped, drawn as vermilion diamonds (noise stays light grey)"
+            if n_dropped
+            else "it carries every topic"
+        )
         st.caption(
-            f"Summary: {shared.plain(sel.output_label)} — {n_dropped} topic(s) dropped, drawn as vermilion diamonds "
-            "(noise stays light grey); ★ marks each summary sentence at the centre of the contributions it carries. "
-            "Click a point to pin it; draw a lasso to read a region."
+            f"Summary: {shared.plain(sel.output_label)} — {dropped_note}; ★ marks each summary sentence at the "
+            "centre of the contributions it carries. Click a point to pin it; draw a lasso to read a region."
         )
         if n_dropped:
             shared.left_out_link(sel, f"Read the {n_dropped} dropped topic(s), every contribution →")
@@ -193,16 +197,17 @@ def map_view(
     """Colouring, modes, search, the map(s), the pinned point and the lasso: a change reruns only this part."""
     color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
     finding = covered_clusters is not None and color_by == "cluster"
-    c1, c2, c3 = st.columns([2, 2, 3])
-    focus = finding and c1.toggle(
+    any_dropped = finding and bool(set(points["cluster"]) - set(covered_clusters) - {-1})
+    c1, c3 = st.columns([1, 1])  # the two modes one above the other, the search beside them
+    focus = any_dropped and c1.toggle(
         "Show what the summary dropped",
         value=st.query_params.get("drop") == "1",
         key="w_drop",
         help="Fades every topic the summary carries, so the dropped ones stand out.",
     )
     shared.set_params(drop="1" if focus else None)
-    sbs = finding and c2.toggle(
-        "Source and surviving side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
+    sbs = finding and c1.toggle(
+        "All topics and surviving topics side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
     )
     shared.set_params(sbs="1" if sbs else None)
     search = c3.text_input(
@@ -221,9 +226,7 @@ def map_view(
         covered_clusters=covered_clusters,
         focus_dropped=focus,
         units=units,
-        highlight_ids=matches,
-        highlight_name=f"contains “{search}”",
-        pinned_id=pin,
+        overlays=Overlays(matches, f"contains “{search}”", pin),
     )
     # keyed by the mapping run: a selection made on another debate's map does not carry over
     events = map_chart(figure, key=f"map-{sel.mapping_run}", config={**shared.chart_config("map"), "responsive": True})

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dembias.plots import fidelity_distribution_figure, metric_dots_figure, opinion_map_figure, survival_figure
-from dembias.plots.opinion_map import MAP_PALETTE, matching_ids, with_hover
+from dembias.plots.opinion_map import MAP_PALETTE, Overlays, matching_ids, with_hover
 from dembias.plots.style import DROPPED_COLOUR, FADED_COLOUR, NOISE_COLOUR, safe_hover
 
 POINTS = pd.DataFrame(
@@ -50,11 +50,13 @@ def test_map_modes_fade_search_and_pin():
     assert (faded["marker"]["color"], faded["marker"]["opacity"]) == (FADED_COLOUR, 0.35)
     assert matching_ids(POINTS, "BIKE") == ["1", "2"] and matching_ids(POINTS, "  ") == []
     assert matching_ids(POINTS, "<img") == ["3"]  # literal, not a pattern
-    rings = opinion_map_figure(POINTS, highlight_ids=["2", "3"], highlight_name="contains “x”", pinned_id="4")
+    rings = opinion_map_figure(POINTS, overlays=Overlays(["2", "3"], "contains “x”", "4"))
     names = [t.name for t in rings.data]
     assert names[-2:] == ["contains “x” (2)", "pinned"]
     assert list(rings.data[-2].customdata) == ["2", "3"] and list(rings.data[-1].customdata) == ["4"]
-    assert opinion_map_figure(POINTS, pinned_id="nope").data[-1].name != "pinned"  # not drawn: nothing to ring
+    assert (
+        opinion_map_figure(POINTS, overlays=Overlays(pinned_id="nope")).data[-1].name != "pinned"
+    )  # not drawn: nothing to ring
 
 
 def test_hover_text_is_escaped():

@@ -17,8 +17,9 @@ LEGEND_CAP = (
 )
 #: The legend entry of every topic the summary dropped (one trace, in :data:`DROPPED_COLOUR`).
 DROPPED_NAME = "dropped by the summary"
-#: Colours of the map's categories: the palette without the tones a reader could take for the dropped vermilion.
-MAP_PALETTE = tuple(c for c in PALETTE if c not in {"#D55E00", "#E69F00", "#F28E2B", "#FF9DA7", "#9C755F"})
+#: Colours of the map's categories: the palette without the tones a reader could take for the dropped vermilion
+#: (oranges, pink, brown) or for the light grey of noise.
+MAP_PALETTE = tuple(c for c in PALETTE if c not in {"#D55E00", "#E69F00", "#F28E2B", "#FF9DA7", "#9C755F", "#BAB0AC"})
 LABELS_MAX = 24  # topic labels written on the map at most (the largest topics, and every dropped one first)
 
 
@@ -211,6 +212,15 @@ def _ring_trace(columns: _Columns, rows: np.ndarray, name: str, *, size: int, co
     }
 
 
+@dataclass(frozen=True)
+class Overlays:
+    """What is ringed on top of the map: search matches (black) and the pinned contribution (blue)."""
+
+    highlight_ids: Collection[str] = ()
+    highlight_name: str = "search matches"
+    pinned_id: str | None = None
+
+
 def matching_ids(points: pd.DataFrame, search: str) -> list[str]:
     """Ids of the points whose text contains ``search`` (case-insensitive, literal; none for an empty search)."""
     needle = (search or "").strip().lower()
@@ -259,10 +269,7 @@ def opinion_map_figure(
     surviving_only: bool = False,
     focus_dropped: bool = False,
     units: pd.DataFrame | None = None,
-    highlight_ids: Collection[str] | None = None,
-    highlight_name: str = "search matches",
-    pinned_id: str | None = None,
-    label_topics: bool = True,
+    overlays: Overlays | None = None,
     legend_below: bool = False,
     title: str | None = None,
     height: int = 600,
@@ -272,10 +279,11 @@ def opinion_map_figure(
     ``covered_clusters``: clusters that the selected output carries; coloured by cluster, every other
     topic is drawn as a vermilion diamond under one legend entry, "dropped by the summary" (noise stays
     light grey). ``surviving_only`` fades the dropped topics instead (the "what survives" view);
-    ``focus_dropped`` fades everything but them ("show what the summary dropped"). ``label_topics``
-    writes each topic's label at its centre (clusters colouring). ``units`` (columns x, y, text) are the
-    output's units, drawn as stars. ``highlight_ids`` (e.g. :func:`matching_ids`) are ringed in black,
-    ``pinned_id`` in blue. Each point's ``customdata`` is its contribution id, for selections and clicks.
+    ``focus_dropped`` fades everything but them ("show what the summary dropped"). Coloured by cluster,
+    each topic's label is written at its centre. ``units`` (columns x, y, text) are the output's units,
+    drawn as stars. ``overlays``: search matches and the pinned point, ringed (:class:`Overlays`).
+    ``legend_below`` for a narrow map. Each point's ``customdata`` is its contribution id, for selections
+    and clicks.
     """
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
@@ -290,7 +298,7 @@ def opinion_map_figure(
     traces = _point_traces(columns, _entries(points, color_by, finding, labels), color_by)
     if units is not None and not units.empty:
         traces.append(_units_trace(units))
-    traces += _overlays(columns, highlight_ids, highlight_name, pinned_id)
+    traces += _overlays(columns, overlays or Overlays())
     # the traces are plain dicts built above from known-valid properties: validating them one add_trace at a
     # time took 0.9 s for 230 clusters (tests validate the result through go.Figure(fig.to_dict()))
     fig = go.Figure(data=traces, _validate=False)
@@ -301,25 +309,20 @@ def opinion_map_figure(
     if legend_below:
         legend.update(orientation="h", yanchor="top", y=-0.02, x=0)
     fig.update_layout(dragmode="lasso", legend=legend)
-    if label_topics and color_by == "cluster" and "cluster" in points.columns:
+    if color_by == "cluster" and "cluster" in points.columns:
         fig.update_layout(annotations=topic_labels(points, finding, labels))
     return fig
 
 
-def _overlays(
-    columns: _Columns,
-    highlight_ids: Collection[str] | None,
-    highlight_name: str,
-    pinned_id: str | None,
-) -> list[dict]:
+def _overlays(columns: _Columns, overlays: Overlays) -> list[dict]:
     """Rings around the search matches and the pinned point (none when there are none)."""
     traces = []
-    if highlight_ids:
-        rows = np.flatnonzero(np.isin(columns.ids, list(map(str, highlight_ids))))
-        name = safe_hover(f"{highlight_name} ({len(rows)})", max_chars=60)
+    if overlays.highlight_ids:
+        rows = np.flatnonzero(np.isin(columns.ids, list(map(str, overlays.highlight_ids))))
+        name = safe_hover(f"{overlays.highlight_name} ({len(rows)})", max_chars=60)
         traces.append(_ring_trace(columns, rows, name, size=13, colour="#111111"))
-    if pinned_id is not None:
-        rows = np.flatnonzero(columns.ids == str(pinned_id))
+    if overlays.pinned_id is not None:
+        rows = np.flatnonzero(columns.ids == str(overlays.pinned_id))
         if len(rows):
             traces.append(_ring_trace(columns, rows, "pinned", size=20, colour="#0072B2"))
     return traces

@@ -44,7 +44,7 @@ def vote_bars_figure(rates: pd.DataFrame, *, title: str | None = None) -> go.Fig
     base_layout(fig, title=title, height=max(140, 46 * len(rates) + 90))
     fig.update_layout(
         barmode="stack",
-        legend={"orientation": "h", "y": -0.25, "x": 0, "traceorder": "normal"},
+        legend={"traceorder": "normal", "title": {"text": "vote"}},
         margin={"l": 10, "r": 10, "b": 10},
     )
     fig.update_xaxes(range=[0, 100], ticksuffix="%", gridcolor="#EEEEEE")
