@@ -64,10 +64,10 @@ def public_attributes(frame: pd.DataFrame, cells: pd.DataFrame, *, min_cell: int
     """
     if frame.empty or not {"country", "language"} <= set(frame.columns):
         return frame
-    small = cells.loc[small_cells(cells["n"], cells["n_authors"], min_cell=min_cell), ["country", "language"]]
-    hidden = set(zip(small["country"], small["language"], strict=True))
+    large = cells.loc[~small_cells(cells["n"], cells["n_authors"], min_cell=min_cell), ["country", "language"]]
+    shown = set(zip(large["country"], large["language"], strict=True))  # a pair not counted at all is withheld
     keys = zip(frame["country"].fillna("unknown"), frame["language"].fillna("unknown"), strict=True)
-    mask = pd.Series([k in hidden for k in keys], index=frame.index, dtype=bool)
+    mask = pd.Series([k not in shown for k in keys], index=frame.index, dtype=bool)
     out = frame.copy()
     label = withheld_label(min_cell)
     for column in ("country", "language"):
