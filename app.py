@@ -66,9 +66,7 @@ def overview() -> None:
         )
         shared.text_table(table.drop(columns=["output_id"]))
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
-        shared.left_out_link(
-            sel, f"What {shared.plain(sel.output_label or 'the summary')} left out: every contribution →"
-        )
+        shared.left_out_link(sel, f"What the {shared.short_model(sel)} summary left out: every contribution →")
         summary_text(sel)
         metric = shared.choice(
             "Compare outputs on",

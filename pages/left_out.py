@@ -79,6 +79,10 @@ st.subheader("The contributions")
 shared.url_first("q", [st.query_params.get("q", "")])
 search = st.text_input("Search their text", key="w_q", placeholder="a word or phrase, any case").strip()
 shared.set_params(q=search or None)
+if st.session_state.get("left_out_view") != (key, search):  # another item or search starts on its first page
+    st.session_state["left_out_view"] = (key, search)
+    for state in ("w_pg", "keep_pg"):
+        st.session_state.pop(state, None)
 _, total = shared.left_out_page(sel.root, sel.debate_id, sel.mapping_run, key, search, PAGE_SIZE, 0)
 n_pages = max(1, -(-total // PAGE_SIZE))
 pages = [str(p) for p in range(1, n_pages + 1)]

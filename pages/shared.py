@@ -726,8 +726,14 @@ def left_out_link(sel: Selection, label: str, *, item: str | None = None) -> Non
 
 
 def url_first(key: str, options: list[str]) -> None:
-    """Let the URL's ``key`` win over the session's widget value (a link that names an item opens that item)."""
+    """A new value of the URL's ``key`` wins over the session's widget value: a link that names an item opens it.
+
+    "New": not the value this session last saw there (the page writes its widget's value back into the URL,
+    so after a reader's own choice the URL is not new, and their choice stands).
+    """
     value = st.query_params.get(key)
-    if value in options:
+    seen = f"url_seen_{key}"
+    if value in options and value != st.session_state.get(seen):
         st.session_state[f"w_{key}"] = value
         st.session_state[f"keep_{key}"] = value
+    st.session_state[seen] = value

@@ -229,3 +229,30 @@ def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
     quoted = [h.proto.body for h in at.get("html")]
     assert any("&lt;img src=x onerror=alert(1)&gt;" in body for body in quoted)
     assert not any("<img" in body for body in quoted)
+
+
+def test_what_it_left_out_page_from_a_link(demo_ws, monkeypatch):
+    """nz-ubi's SmolLM2 summary drops every topic and opinion group 1: the page opens on the item a link names."""
+    at = app_at(monkeypatch, demo_ws, debate="nz-ubi")
+    links = {e.proto.label: e.proto for e in at.get("page_link")}
+    (scorecard_link,) = [p for label, p in links.items() if "summary left out" in label]
+    assert scorecard_link.page == "left_out"
+    at = app_at(monkeypatch, demo_ws, "pages/left_out.py", debate="nz-ubi", item="group:1", q="ubi")
+    assert at.title[0].value == "What it left out"
+    assert at.selectbox(key="w_item").value == "group:1"
+    assert any("opinion group 1" in m.value and "dropped" in m.value for m in at.markdown)
+    keys = at.selectbox(key="w_item").options
+    assert len(keys) == 6 and all("dropped" in k for k in keys)  # five topics and one opinion group
+    assert any("containing “ubi”" in c.value for c in at.caption)
+    assert at.query_params["item"] == "group:1" and at.query_params["q"] == "ubi"
+    at.selectbox(key="w_item").set_value("topic:3").run()  # the reader's own choice wins over the link's
+    assert not at.exception and at.query_params["item"] == "topic:3"
+    assert at.selectbox(key="w_item").value == "topic:3"
+
+
+def test_survival_points_a_dropped_cluster_to_its_contributions(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="nz-ubi")
+    at.multiselect(key="w_units_clusters").set_value([3]).run()
+    assert not at.exception
+    assert any("No sentence of the summary links to C3" in i.value for i in at.info)
+    assert "Read C3's contributions →" in [e.proto.label for e in at.get("page_link")]
