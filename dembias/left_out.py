@@ -246,7 +246,7 @@ def left_out_contributions(
     with queries.corpus_with_runs(ws, {"m": mapping_run}) as con:
         total = int(con.execute("SELECT count(*) " + SQL_SLICE, params).fetchall()[0][0])
         rows = con.execute(SQL_SLICE_PAGE, {**params, "limit": int(limit), "offset": int(offset)}).df()
-        rows = public_attributes(rows, queries._attribute_cells(con, debate_id), min_cell=min_cell)
+        rows = public_attributes(rows, queries.attribute_cells_on(con, debate_id), min_cell=min_cell)
         votes = _comment_votes(con, rows["contribution_id"].tolist())
     return LeftOutPage(_with_votes(rows, votes, min_cell=min_cell), total, int(offset), int(limit))
 

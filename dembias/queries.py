@@ -151,7 +151,7 @@ def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20
         points = con.execute(
             SQL_MAP_POINTS.format(vote_table=vote_table), {"debate": debate_id, "seed": str(seed), "cap": cap}
         ).df()
-        return public_attributes(points, _attribute_cells(con, debate_id))
+        return public_attributes(points, attribute_cells_on(con, debate_id))
 
 
 @_readable
@@ -187,7 +187,7 @@ def contributions_detail(
             """,
             {"debate": debate_id, "ids": list(contribution_ids)},
         ).df()
-        frame = public_attributes(frame, _attribute_cells(con, debate_id))
+        frame = public_attributes(frame, attribute_cells_on(con, debate_id))
         has_votes = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
         ).fetchall()[0][0]
@@ -428,7 +428,7 @@ def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[
             "JOIN debates d USING (debate_id) WHERE c.debate_id = ? AND list_contains(?, c.contribution_id)",
             [debate_id, [str(i) for i in contribution_ids]],
         ).df()
-        return public_attributes(texts, _attribute_cells(con, debate_id))
+        return public_attributes(texts, attribute_cells_on(con, debate_id))
     finally:
         con.close()
 
@@ -565,7 +565,7 @@ GROUP BY ALL
 """
 
 
-def _attribute_cells(con: duckdb.DuckDBPyConnection, debate_id: str) -> pd.DataFrame:
+def attribute_cells_on(con: duckdb.DuckDBPyConnection, debate_id: str) -> pd.DataFrame:
     """The debate's (country, language) cells on an open corpus connection (see :func:`attribute_cells`)."""
     return con.execute(SQL_ATTRIBUTE_CELLS, {"debate": debate_id}).df()
 
@@ -578,6 +578,6 @@ def attribute_cells(ws: Workspace, debate_id: str) -> pd.DataFrame:
     """
     con = open_corpus(ws)
     try:
-        return _attribute_cells(con, debate_id)
+        return attribute_cells_on(con, debate_id)
     finally:
         con.close()
