@@ -47,12 +47,16 @@ key = shared.url_widget(
     st.selectbox, "Topic or opinion group", list(rows), key="item", format_func=lambda k: describe(rows[k])
 )
 row = rows[key]
-share_of = "contributions" if row["kind"] == "topic" else "participants"
+share_of = (
+    f"contributions ({int(row['size'])} of them)"
+    if row["kind"] == "topic"
+    else f"participants; it agrees clearly more than the other groups with {int(row['size'])} contributions"
+)
 st.markdown(
     f"**{shared.plain(row['label'])}** — **{row['status']}** by the summary"
     + (" · minority" if row["is_minority"] else "")
-    + f": {row['p_s']:.1%} of the debate's {share_of}, {row['p_t']:.1%} of the summary "
-    f"(ratio {row['ratio']:.2f}; under-represented at 0.80 or less)."
+    + f": {row['p_t']:.1%} of the summary against {row['p_s']:.1%} of the debate's {share_of} "
+    f"(ratio {row['ratio']:.2f}; under-represented at 0.80 or less; intervals on Minorities and the scorecard)."
 )
 
 ids = shared.item_ids(sel.root, sel.mapping_run, key)
