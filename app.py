@@ -77,6 +77,7 @@ def overview() -> None:
             column_config={"Model": st.column_config.TextColumn("Model", width="medium", pinned=True)},
         )
         shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
+        shared.left_out_link(sel, f"What the {shared.short_model(sel)} summary left out: every contribution →")
         summary_text(sel)
         report_buttons(sel)
         metric = shared.choice(
@@ -203,6 +204,7 @@ navigation = st.navigation(
         st.Page("pages/map.py", title="Opinion map"),
         st.Page("pages/survival.py", title="Cluster survival"),
         st.Page("pages/minorities.py", title="Minorities"),
+        st.Page("pages/left_out.py", title="What it left out"),
         st.Page("pages/fidelity.py", title="Fidelity"),
         st.Page("pages/interactions.py", title="Interactions"),
         st.Page("pages/compare.py", title="Compare"),

@@ -7,7 +7,7 @@ Serves the dashboard (``tests/browser.py``), then times each action from the cli
 shows (the page's own text; for a filter, the URL the script sets; on the opinion map, the chart's legend
 of the colouring) and Streamlit is idle (the app root's ``data-test-script-state`` at ``notRunning`` and
 the status widget ``[data-testid='stStatusWidget']`` gone). Actions: page switches overview -> map ->
-survival -> minorities -> fidelity -> overview, and filter changes (the map's "Colour by", the
+survival -> minorities -> what it left out -> fidelity -> overview, and filter changes (the map's "Colour by", the
 minorities' "Break down by" country or language, the fidelity page's "Distribution by"). Prints median
 and p95 per action over ``--reps`` repetitions, and how many runs the mutation observer did not see
 (the new view showed anyway: a run too quick for its batch of mutations).
@@ -39,6 +39,7 @@ PAGES = [
     ("Opinion map", re.compile(r"^Selected contributions \(")),
     ("Cluster survival", re.compile(r"^Representation ratio per cluster$")),
     ("Minorities", re.compile(r"^Marginalized minorities$")),
+    ("What it left out", re.compile(r"^The contributions$")),
     ("Fidelity", re.compile(r"^Fidelity of rewrites and translations$")),
     ("Overview", re.compile(r"^Scorecard — ")),
 ]
@@ -46,7 +47,7 @@ PAGES = [
 FILTERS = [
     (0, "map colour-by", "color", ("language", "cluster")),
     (2, "minorities break-down by", "by", ("language", "country")),
-    (3, "fidelity distribution by", "fby", ("country", "language_pair")),
+    (4, "fidelity distribution by", "fby", ("country", "language_pair")),
 ]
 # Streamlit marks the app root with its script state (initial | rerunRequested | running | notRunning);
 # the observer counts a run as seen once that state changes after the action (a diagnostic only).

@@ -19,7 +19,7 @@ import pandas as pd
 from dembias.contribution_selection import select_contributions
 from dembias.errors import StoreError
 from dembias.info import debate_counts
-from dembias.small_cells import MIN_CELL
+from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.store import (
     RunInfo,
     Workspace,
@@ -121,11 +121,11 @@ WITH owner AS (  -- the vote group that agrees most with each comment
     FROM {vote_table} GROUP BY contribution_id
 )
 SELECT a.contribution_id, a.x, a.y, a.cluster, cl.label, c.text,
-       coalesce(c.language, d.language) AS language, coalesce(c.country, d.country) AS country,
+       coalesce(c.language, d.language, 'unknown') AS language, coalesce(c.country, d.country, 'unknown') AS country,
        owner.vote_group
 FROM m.assignments a
 JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
-JOIN debates d ON d.debate_id = c.debate_id
+JOIN debates d ON d.debate_id = $debate
 LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
 LEFT JOIN owner ON owner.contribution_id = a.contribution_id
 ORDER BY hash(a.contribution_id || $seed)
@@ -149,9 +149,10 @@ def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20
                 "(SELECT NULL::VARCHAR AS contribution_id, NULL::INTEGER AS vote_group, NULL::DOUBLE AS agree_rate WHERE false)"
             )
         )
-        return con.execute(
+        points = con.execute(
             SQL_MAP_POINTS.format(vote_table=vote_table), {"debate": debate_id, "seed": str(seed), "cap": cap}
         ).df()
+        return public_attributes(points, attribute_cells_on(con, debate_id))
 
 
 @_readable
@@ -175,7 +176,8 @@ def contributions_detail(
         frame = con.execute(
             """
             SELECT c.contribution_id, a.cluster, cl.label AS cluster_label,
-                   coalesce(c.language, d.language) AS language, coalesce(c.country, d.country) AS country,
+                   coalesce(c.language, d.language, 'unknown') AS language,
+                   coalesce(c.country, d.country, 'unknown') AS country,
                    c.n_agree, c.n_disagree, c.n_pass, c.text
             FROM contributions c
             JOIN debates d ON d.debate_id = c.debate_id
@@ -186,6 +188,7 @@ def contributions_detail(
             """,
             {"debate": debate_id, "ids": list(contribution_ids)},
         ).df()
+        frame = public_attributes(frame, attribute_cells_on(con, debate_id))
         has_votes = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
         ).fetchall()[0][0]
@@ -406,8 +409,7 @@ def cluster_breakdown(
         frame = con.execute(
             SQL_CLUSTER_BREAKDOWN.format(column=by), {"debate": debate_id, "clusters": [int(c) for c in clusters]}
         ).df()
-    contributors = frame["n_authors"].where(frame["n_authors"] > 0, frame["n"])  # authors when known
-    small = contributors < min_cell
+    small = small_cells(frame["n"], frame["n_authors"], min_cell=min_cell)  # authors when known
     frame["n"] = frame["n"].astype("Int64").mask(small)
     frame["suppressed"] = small
     return frame.drop(columns=["n_authors"])
@@ -415,16 +417,20 @@ def cluster_breakdown(
 
 @_readable
 def contribution_texts(ws: Workspace, *, debate_id: str, contribution_ids: list[str]) -> pd.DataFrame:
-    """Texts (and language, country; the debate's when the contribution has none) of given contributions."""
+    """Texts (and language, country; the debate's when the contribution has none) of given contributions.
+
+    Country and language follow the one quote rule (:func:`dembias.small_cells.public_attributes`).
+    """
     con = open_corpus(ws)
     try:
-        return select_contributions(
+        texts = select_contributions(
             con,
             debate_id=debate_id,
             include_rejected=True,
             ids=[str(i) for i in contribution_ids],
             columns=("contribution_id", "language", "country", "text"),
         )
+        return public_attributes(texts, attribute_cells_on(con, debate_id))
     finally:
         con.close()
 
@@ -599,3 +605,32 @@ def run_sample_spread(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
     scores = scores.merge(variants[["output_id", "debate_id"]], on="output_id", how="left")
     long = pluralism_sample_scores(scores, variants, metrics=metrics)
     return spread_by_levels(long, levels=[("model",), ("model", "prompt_id")])
+
+
+# --- issue 17 (items 3 and 5): the one small-cell rule for quotes, on every view --------------------------------
+
+SQL_ATTRIBUTE_CELLS = """
+SELECT coalesce(c.country, d.country, 'unknown') AS country, coalesce(c.language, d.language, 'unknown') AS language,
+       count(*) AS n, count(DISTINCT c.author_pid) AS n_authors
+FROM contributions c JOIN debates d USING (debate_id)
+WHERE c.debate_id = $debate AND NOT coalesce(c.is_rejected, false)
+GROUP BY ALL
+"""
+
+
+def attribute_cells_on(con: duckdb.DuckDBPyConnection, debate_id: str) -> pd.DataFrame:
+    """The debate's (country, language) cells on an open corpus connection (see :func:`attribute_cells`)."""
+    return con.execute(SQL_ATTRIBUTE_CELLS, {"debate": debate_id}).df()
+
+
+@_readable
+def attribute_cells(ws: Workspace, debate_id: str) -> pd.DataFrame:
+    """The debate's (country, language) pairs with their contributions ``n`` and distinct authors ``n_authors``.
+
+    Rejected contributions are left out. Input of :func:`dembias.small_cells.public_attributes`.
+    """
+    con = open_corpus(ws)
+    try:
+        return attribute_cells_on(con, debate_id)
+    finally:
+        con.close()

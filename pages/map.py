@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from dembias import queries
-from dembias.plots import opinion_map_figure
+from dembias.plots import opinion_map_figure, vote_bars_figure
+from dembias.plots.opinion_map import Overlays, matching_ids
 from pages import shared
-from pages.map_chart import map_chart
+from pages.map_chart import MapEvents, map_chart
 
 # points drawn at most (a fixed sample, nested: the 5,000 are among the 10,000); each redraw sends them all to the
 # browser, so the default keeps a colour change or a page switch quick on a large debate
@@ -73,64 +74,167 @@ if sel.output_id and sel.pluralism_run:
     if not coverage.empty:
         covered_clusters = coverage.loc[coverage["covered"], "cluster"].tolist()
         n_dropped = int((~coverage["covered"] & (coverage["cluster"] != -1)).sum())
-        st.caption(
-            f"Summary: {shared.plain(sel.output_label)} — {n_dropped} cluster(s) dropped (grey, outlined in their colour); "
-            "★ marks each summary sentence at the centre of the contributions it carries."
+        dropped_note = (
+            f"{n_dropped} topic(s) dropped, drawn as vermilion diamonds (noise stays light grey)"
+            if n_dropped
+            else "it carries every topic"
         )
+        st.caption(
+            f"Summary: {shared.plain(sel.output_label)} — {dropped_note}; ★ marks each summary sentence at the "
+            "centre of the contributions it carries. Click a point to pin it; draw a lasso to read a region."
+        )
+        if n_dropped:
+            shared.left_out_link(sel, f"Read the {n_dropped} dropped topic(s), every contribution →")
         if st.toggle("Show summary sentences", value=st.query_params.get("units", "1") == "1", key="w_units"):
             units = shared.unit_positions(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
         shared.set_params(units="1" if units is not None else "0")
+
+# the two maps side by side only where each keeps about 600 px: below 1,400 px they stack, each full width
+SIDE_BY_SIDE_CSS = """<style>
+@media (max-width: 1399px) {
+  .st-key-sbs [data-testid="stHorizontalBlock"] { flex-direction: column; }
+  .st-key-sbs [data-testid="stColumn"] { width: 100% !important; flex: 1 1 100% !important; }
+}
+</style>"""
+
+
+def side_by_side(points: pd.DataFrame, covered_clusters: list[int]) -> None:
+    """All topics of the debate and the topics that survive the summary, side by side (stacked on narrow screens)."""
+    st.html(SIDE_BY_SIDE_CSS)
+    with st.container(key="sbs"):
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**All opinion clusters of the debate**")
+            shared.chart(opinion_map_figure(points, color_by="cluster", height=480, legend_below=True), key="map_all")
+        with right:
+            st.markdown("**Clusters that survive the summary** (dropped ones faded)")
+            figure = opinion_map_figure(
+                points,
+                color_by="cluster",
+                covered_clusters=covered_clusters,
+                surviving_only=True,
+                height=480,
+                legend_below=True,
+            )
+            shared.chart(figure, key="map_surviving")
+
+
+def pinned_id(events: MapEvents) -> str | None:
+    """The pinned contribution: set by a new click on the map, kept across reruns (and in the URL) until unpinned."""
+    if events.clicked is not None and events.clicked != st.session_state.get("map_last_click"):
+        st.session_state["map_last_click"] = events.clicked
+        st.session_state["map_pin"] = events.clicked["id"]
+    pin = st.session_state.get("map_pin", st.query_params.get("pin"))
+    shared.set_params(pin=pin)
+    return pin
+
+
+def vote_bars(sel: shared.Selection, ids: list[str], *, what: str, key: str) -> None:
+    """Polis-style bars: how each vote group voted on ``ids`` (agree, disagree, pass, with n)."""
+    rates = shared.vote_rates(sel.root, sel.debate_id, sel.mapping_run, tuple(sorted(ids)))
+    if rates.empty:
+        st.caption("No votes in this debate: how the groups voted cannot be shown.")
+        return
+    st.markdown(f"**How each vote group voted on {what}**")
+    shared.chart(vote_bars_figure(rates), key=key)
+    st.caption("Shares of each group's votes; a group with fewer than 5 voters on them shows no bar.")
+
+
+def pinned_panel(sel: shared.Selection, points: pd.DataFrame, pin: str, covered_clusters: list[int] | None) -> None:
+    """The pinned contribution's text, topic and attributes, and how the vote groups voted on its topic."""
+    row = points[points["contribution_id"].astype(str) == pin]
+    if row.empty:
+        return
+    row = row.iloc[0]
+    cluster = int(row["cluster"])
+    topic = "unclustered" if cluster == -1 else f"C{cluster} {row['label'] or ''}".strip()
+    dropped = covered_clusters is not None and cluster != -1 and cluster not in covered_clusters
+    with st.container(border=True):
+        head, button = st.columns([5, 1])
+        head.markdown(
+            f"**Pinned contribution #{shared.plain(pin)}** · {shared.plain(topic)}"
+            + (" · **dropped by the summary**" if dropped else "")
+        )
+        if button.button("Unpin", key="unpin"):
+            st.session_state["map_pin"] = None
+            st.rerun(scope="fragment")
+        shared.quote(str(row["text"]), caption=f"{row['country']} · {row['language']}")
+        if cluster != -1:
+            item = f"topic:{cluster}"
+            ids = shared.item_ids(sel.root, sel.mapping_run, item)
+            vote_bars(sel, list(ids), what=f"the {len(ids)} contributions of its topic", key="pin_votes")
+            if dropped:
+                shared.left_out_link(sel, f"Read every contribution of C{cluster} →", item=item)
+
+
+def selection_panel(sel: shared.Selection, selected: list[str]) -> None:
+    """The lasso's contributions, text first, with how each vote group voted on them."""
+    st.subheader(f"Selected contributions ({len(selected)})")
+    if not selected:
+        st.caption("Draw a lasso or a box on the map to list the contributions inside it.")
+        return
+    vote_bars(sel, selected, what=f"these {len(selected)} contributions", key="selection_votes")
+    detail = queries.contributions_detail(
+        sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
+    )
+    if sel.output_id and sel.pluralism_run:
+        links, _ = shared.unit_links(
+            sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
+        )
+        carried = links.groupby("contribution_id")["unit_index"].apply(lambda u: ", ".join(map(str, sorted(set(u)))))
+        detail.insert(0, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
+    first = ["text"] + [c for c in detail.columns if c != "text"]  # the text first, wide; the rest after it
+    shared.text_table(
+        detail[first], column_config={"text": st.column_config.TextColumn("text", width="large")}, row_height=60
+    )
+    shared.download(detail, f"{sel.debate_id}-selection")
 
 
 @st.fragment
 def map_view(
     sel: shared.Selection, points: pd.DataFrame, covered_clusters: list[int] | None, units: pd.DataFrame | None
 ) -> None:
-    """Colouring, the map(s) and the lasso selection: a colour change or a lasso reruns only this part."""
+    """Colouring, modes, search, the map(s), the pinned point and the lasso: a change reruns only this part."""
     color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
-    side_by_side = (
-        covered_clusters is not None
-        and color_by == "cluster"
-        and st.toggle(
-            "Source clusters and surviving clusters side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
-        )
+    finding = covered_clusters is not None and color_by == "cluster"
+    any_dropped = finding and bool(set(points["cluster"]) - set(covered_clusters) - {-1})
+    c1, c3 = st.columns([1, 1])  # the two modes one above the other, the search beside them
+    focus = any_dropped and c1.toggle(
+        "Show what the summary dropped",
+        value=st.query_params.get("drop") == "1",
+        key="w_drop",
+        help="Fades every topic the summary carries, so the dropped ones stand out.",
     )
-    shared.set_params(sbs="1" if side_by_side else None)
-    if side_by_side:
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**All opinion clusters of the debate**")
-            shared.chart(opinion_map_figure(points, color_by="cluster", height=480), key="map_all")
-        with right:
-            st.markdown("**Clusters that survive the summary**")
-            shared.chart(
-                opinion_map_figure(
-                    points, color_by="cluster", covered_clusters=covered_clusters, surviving_only=True, height=480
-                ),
-                key="map_surviving",
-            )
-    figure = opinion_map_figure(points, color_by=color_by, covered_clusters=covered_clusters, units=units)
+    shared.set_params(drop="1" if focus else None)
+    sbs = finding and c1.toggle(
+        "All topics and surviving topics side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
+    )
+    shared.set_params(sbs="1" if sbs else None)
+    search = c3.text_input(
+        "Find in the texts", value=st.query_params.get("find", ""), key="w_find", placeholder="a word or phrase"
+    ).strip()
+    shared.set_params(find=search or None)
+    if sbs:
+        side_by_side(points, covered_clusters)
+    matches = matching_ids(points, search)
+    if search:
+        st.caption(f"{len(matches)} drawn contribution(s) contain “{search}” (ringed in black).")
+    pin = st.session_state.get("map_pin", st.query_params.get("pin"))
+    figure = opinion_map_figure(
+        points,
+        color_by=color_by,
+        covered_clusters=covered_clusters,
+        focus_dropped=focus,
+        units=units,
+        overlays=Overlays(matches, f"contains “{search}”", pin),
+    )
     # keyed by the mapping run: a selection made on another debate's map does not carry over
-    selected = map_chart(
-        figure, key=f"map-{sel.mapping_run}", config={**shared.chart_config("map"), "responsive": True}
-    )
-    st.subheader(f"Selected contributions ({len(selected)})")
-    if not selected:
-        st.caption("Draw a lasso or a box on the map to list the contributions inside it.")
-    else:
-        detail = queries.contributions_detail(
-            sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
-        )
-        if sel.output_id and sel.pluralism_run:
-            links, _ = shared.unit_links(
-                sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
-            )
-            carried = links.groupby("contribution_id")["unit_index"].apply(
-                lambda u: ", ".join(map(str, sorted(set(u))))
-            )
-            detail.insert(1, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
-        shared.text_table(detail)
-        shared.download(detail, f"{sel.debate_id}-selection")
+    events = map_chart(figure, key=f"map-{sel.mapping_run}", config={**shared.chart_config("map"), "responsive": True})
+    if pinned_id(events) != pin:  # a new click: redraw with its ring (one quick rerun of this fragment)
+        st.rerun(scope="fragment")
+    if pin:
+        pinned_panel(sel, points, pin, covered_clusters)
+    selection_panel(sel, events.selection)
 
 
 map_view(sel, points, covered_clusters, units)

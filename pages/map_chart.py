@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -69,12 +70,32 @@ TOOLBAR_HEIGHT = 36  # pixels
 _component = st.components.v2.component("dembias_opinion_map", js=JS, isolate_styles=False)
 
 
-def map_chart(figure: Any, *, key: str, config: dict[str, Any]) -> list[str]:
-    """Draw ``figure`` (a scattergl map whose customdata are contribution ids); returns the ids selected."""
+@dataclass(frozen=True)
+class MapEvents:
+    """What the reader did on the map: the ids inside a lasso or box, and the last point clicked.
+
+    ``clicked`` is ``{"id": contribution id, "at": browser time in ms}`` (a new value for every click,
+    so clicking the same point again is seen), or None before any click.
+    """
+
+    selection: list[str]
+    clicked: dict | None
+
+
+def map_chart(figure: Any, *, key: str, config: dict[str, Any]) -> MapEvents:
+    """Draw ``figure`` (a scattergl map whose customdata are contribution ids); returns the selection and click."""
     # keep the reader's zoom and pan across redraws; leave room above the plot for plotly's toolbar, which
     # would otherwise cover the legend's title (st.plotly_chart draws its toolbar outside the figure)
     figure.update_layout(uirevision=key, margin={"t": max(figure.layout.margin.t or 0, TOOLBAR_HEIGHT)})
     data = {"spec": pio.to_json(figure, validate=False), "config": json.dumps(config), "plotly_url": PLOTLY_URL}
-    # Streamlit keeps only the state keys that have an on_<key>_change callback: this one registers "selection"
-    result = _component(key=key, data=data, default={"selection": []}, on_selection_change=lambda: None)
-    return [str(i) for i in (result.selection or [])]
+    # Streamlit keeps only the state keys that have an on_<key>_change callback: these register "selection"
+    # and "clicked"
+    result = _component(
+        key=key,
+        data=data,
+        default={"selection": [], "clicked": None},
+        on_selection_change=lambda: None,
+        on_clicked_change=lambda: None,
+    )
+    clicked = result.clicked if isinstance(result.clicked, dict) and result.clicked.get("id") is not None else None
+    return MapEvents([str(i) for i in (result.selection or [])], clicked)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dembias.explain import metric_help
 from dembias.metrics.topics import representation_status
-from dembias.small_cells import BREAKDOWN_DIMENSIONS, withheld_quotes
+from dembias.small_cells import BREAKDOWN_DIMENSIONS
 from pages import shared
 
 sel = shared.sidebar()
@@ -76,7 +76,7 @@ else:
     st.caption(
         "A sentence speaks for a group when that group agrees with the contributions it carries clearly more than "
         "the others do (votes); whether the sentence itself agrees or disagrees with them is not scored without an "
-        "NLI judge. Small groups keep their share here; only their quotes are withheld."
+        "NLI judge. Small groups keep their share here."
     )
     shared.download(opinion, f"{sel.debate_id}-opinion-groups")
     reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
@@ -129,12 +129,9 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
     row = rows[picked]
     breakdown_by = shared.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
     ids = tuple(int(c) for c in marginalized["cluster"])
-    # both dimensions: a quote is withheld when its author's country or language cell is small
-    breakdowns = {}
-    for dim in BREAKDOWN_DIMENSIONS:
-        table = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, dim)
-        breakdowns[dim] = table[table["cluster"] == row.cluster]
-    part = breakdowns[breakdown_by]
+    # quotes follow the one rule of dembias.small_cells.public_attributes (as on the map and What it left out)
+    table = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, breakdown_by)
+    part = table[table["cluster"] == row.cluster]
     chosen = st.multiselect(
         f"Only these {breakdown_by} values", sorted(part["value"].dropna().unique()), key=f"w_filter_{breakdown_by}"
     )
@@ -167,26 +164,26 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
             st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
             shared.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
         with right:
-            profile = shared.run_table(sel.root, sel.mapping_run, "cluster_vote_profile")
-            mine = profile[profile["cluster"] == row.cluster] if not profile.empty else profile
-            if not mine.empty:
-                st.caption("How each vote group voted on this cluster's comments")
-                shared.text_table(mine.drop(columns=["cluster"]))
+            item = f"topic:{int(row.cluster)}"
+            rates = shared.vote_rates(
+                sel.root, sel.debate_id, sel.mapping_run, shared.item_ids(sel.root, sel.mapping_run, item)
+            )
+            if not rates.empty:
+                st.caption("How each vote group voted on this cluster's comments (groups under 5 voters: no rates)")
+                shared.text_table(rates)
         if info is not None and info["representative_ids"] is not None:
             texts = shared.contribution_texts(
                 sel.root, sel.debate_id, tuple(str(i) for i in info["representative_ids"])
             )
             if chosen:
                 texts = texts[texts[breakdown_by].fillna("unknown").isin(chosen)]
-            withheld = withheld_quotes(texts, breakdowns)
-            st.caption("Representative contributions")
-            for text_row in texts[~withheld].itertuples():
-                shared.quote(text_row.text, caption=f"#{text_row.contribution_id} · {text_row.language or ''}")
-            if withheld.any():
-                st.caption(
-                    f"{int(withheld.sum())} quote(s) withheld: their author's country or language cell has under "
-                    "5 contributors."
+            st.caption(f"{len(texts)} representative contribution(s) of {int(row.size)}")
+            for text_row in texts.itertuples():
+                shared.quote(
+                    text_row.text,
+                    caption=f"#{text_row.contribution_id} · {text_row.country} · {text_row.language}",
                 )
+            shared.left_out_link(sel, f"Read all {int(row.size)} contributions of C{row.cluster} →", item=item)
 
 
 cluster_details(sel, marginalized)

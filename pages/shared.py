@@ -883,3 +883,94 @@ def audit_report_pdf(root: str, debate_id: str, output_id: str, pluralism_run: s
     from dembias.report import html_to_pdf
 
     return html_to_pdf(audit_report_html(root, debate_id, output_id, pluralism_run, fidelity_run))
+
+
+# --- issue 17 (items 3 and 5): what a summary left out, one click from the scorecard, the map and the survival chart
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=32)
+def left_out_items(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
+    from dembias.left_out import left_out
+
+    return left_out(Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id)
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def left_out_page(
+    root: str, debate_id: str, mapping_run: str, key: str, search: str, limit: int, offset: int
+) -> tuple[pd.DataFrame, int]:
+    """One page of a left-out item's contributions (dembias.left_out.left_out_contributions) and the total."""
+    from dembias.left_out import left_out_contributions, parse_key
+
+    kind, ident = parse_key(key)
+    page = left_out_contributions(
+        Workspace(root),
+        debate_id=debate_id,
+        mapping_run=mapping_run,
+        kind=kind,
+        ident=ident,
+        search=search,
+        limit=limit,
+        offset=offset,
+    )
+    return page.rows, page.total
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def item_ids(root: str, mapping_run: str, key: str) -> tuple[str, ...]:
+    from dembias.left_out import item_contribution_ids, parse_key
+
+    kind, ident = parse_key(key)
+    return tuple(item_contribution_ids(Workspace(root), mapping_run=mapping_run, kind=kind, ident=ident))
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def vote_rates(root: str, debate_id: str, mapping_run: str, ids: tuple[str, ...]) -> pd.DataFrame:
+    from dembias.left_out import vote_rates as rates
+
+    return rates(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, contribution_ids=list(ids))
+
+
+@_or_error
+@st.cache_data(show_spinner=False, max_entries=64)
+def slice_breakdown(root: str, debate_id: str, ids: tuple[str, ...], by: str) -> pd.DataFrame:
+    from dembias.left_out import slice_breakdown as breakdown
+
+    return breakdown(Workspace(root), debate_id=debate_id, contribution_ids=list(ids), by=by)
+
+
+LEFT_OUT_PAGE = "pages/left_out.py"
+
+
+def short_model(sel: Selection) -> str:
+    """The selected summary's model in a few words (SmolLM2-135M-Instruct, Gemini), markdown-escaped."""
+    model = (sel.output_label or "").split(" · ")[0]
+    return plain(model_label(model)) if model else "selected"
+
+
+def left_out_link(sel: Selection, label: str, *, item: str | None = None) -> None:
+    """A one-click link to "What it left out" for the selected debate and summary (``item``: ``topic:N``/``group:N``)."""
+    if not (sel.output_id and sel.pluralism_run and sel.mapping_run):
+        return
+    params = {"debate": sel.debate_id, "output": sel.output_id, "map": sel.mapping_run, "prun": sel.pluralism_run}
+    if item:
+        params["item"] = item
+    st.page_link(LEFT_OUT_PAGE, label=label, query_params=params)
+
+
+def url_first(key: str, options: list[str]) -> None:
+    """A new value of the URL's ``key`` wins over the session's widget value: a link that names an item opens it.
+
+    "New": not the value this session last saw there (the page writes its widget's value back into the URL,
+    so after a reader's own choice the URL is not new, and their choice stands).
+    """
+    value = st.query_params.get(key)
+    seen = f"url_seen_{key}"
+    if value in options and value != st.session_state.get(seen):
+        st.session_state[f"w_{key}"] = value
+        st.session_state[f"keep_{key}"] = value
+    st.session_state[seen] = value

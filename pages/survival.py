@@ -45,6 +45,8 @@ if len(charted) < len(clusters):
 st.caption(
     "★ minority cluster (the smallest clusters together holding 20% of contributions) · ✕ dropped by the summary"
 )
+if n_dropped:
+    shared.left_out_link(sel, f"Read the {n_dropped} dropped topic(s), every contribution →")
 
 st.subheader("Representation ratio per cluster")
 table = clusters.assign(keywords=clusters["keywords"].map(lambda k: ", ".join(k) if k is not None else ""))
@@ -77,7 +79,16 @@ if n_links > len(shown):
         f"Showing the first {len(shown):,} of {n_links:,} links (by sentence, then cluster): pick clusters to narrow "
         f"them. All of them are in the `links` table of `runs/{sel.pluralism_run}.duckdb`."
     )
-shared.text_table(shown[["unit_index", "kind", "unit_text", "contribution_id", "cluster", "method", "score"]])
+covered = dict(zip(clusters["cluster"], clusters["covered"], strict=True))
+not_linked = [c for c in cluster_filter if not covered.get(c, True)]
+for cluster in not_linked:
+    st.info(
+        f"No sentence of the summary links to C{cluster} {shared.plain(names.get(cluster, ''))}: the summary "
+        "dropped it, so it has no rows here. Its contributions are listed on What it left out."
+    )
+    shared.left_out_link(sel, f"Read C{cluster}'s contributions →", item=f"topic:{int(cluster)}")
+if not shown.empty or not not_linked:
+    shared.text_table(shown[["unit_index", "kind", "unit_text", "contribution_id", "cluster", "method", "score"]])
 shared.download(shown, f"{sel.debate_id}-unit-links")
 
 st.subheader("Justified representation")

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dembias import queries
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DEBATES = {
     "bowling-green",
@@ -256,3 +258,33 @@ def test_a_link_naming_nothing_warns_instead_of_falling_back_silently(demo_ws, m
     notes = [w.value for w in at.warning]
     assert any("debate 'no-such-debate', which this workspace does not hold" in n for n in notes), notes
     assert at.sidebar.selectbox[0].value != "no-such-debate"
+
+
+def test_what_it_left_out_page_from_a_link(demo_ws, monkeypatch):
+    """nz-ubi's SmolLM2 summary drops every topic and opinion group 1: the page opens on the item a link names."""
+    at = app_at(monkeypatch, demo_ws, debate="nz-ubi")
+    links = {e.proto.label: e.proto for e in at.get("page_link")}
+    (scorecard_link,) = [p for label, p in links.items() if "summary left out" in label]
+    assert scorecard_link.page == "left_out"
+    at = app_at(monkeypatch, demo_ws, "pages/left_out.py", debate="nz-ubi", item="group:1", q="ubi")
+    assert at.title[0].value == "What it left out"
+    assert at.selectbox(key="w_item").value == "group:1"
+    assert any("opinion group 1" in m.value and "dropped" in m.value for m in at.markdown)
+    keys = at.selectbox(key="w_item").options
+    mapping = queries.run_for(demo_ws, stage="mapping", debate_id="nz-ubi")
+    diagnostics = queries.run_table(demo_ws, mapping.run_id, "diagnostics").set_index("metric")["value"]
+    n_topics = int(diagnostics["n_clusters"])  # read from the map: it moves with UMAP/HDBSCAN releases
+    assert len(keys) == n_topics + 1 and all("dropped" in k for k in keys)  # every topic and one opinion group
+    assert any("containing “ubi”" in c.value for c in at.caption)
+    assert at.query_params["item"] == "group:1" and at.query_params["q"] == "ubi"
+    at.selectbox(key="w_item").set_value("topic:3").run()  # the reader's own choice wins over the link's
+    assert not at.exception and at.query_params["item"] == "topic:3"
+    assert at.selectbox(key="w_item").value == "topic:3"
+
+
+def test_survival_points_a_dropped_cluster_to_its_contributions(demo_ws, monkeypatch):
+    at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="nz-ubi")
+    at.multiselect(key="w_units_clusters").set_value([3]).run()
+    assert not at.exception
+    assert any("No sentence of the summary links to C3" in i.value for i in at.info)
+    assert "Read C3's contributions →" in [e.proto.label for e in at.get("page_link")]

@@ -87,6 +87,7 @@ FLAT_MODULES: dict[str, str] = {
     "report": "read",
     "report_html": "read",
     "across": "read",
+    "left_out": "read",
     "vocabulary": "read",
     "page_findings": "read",
     "demo": "jobs",

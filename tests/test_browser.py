@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.browser import chromium_page, needs_chromium, screenshot, serve_dashboard
+from tests.browser import MAP_CHART, chromium_page, needs_chromium, screenshot, serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
@@ -91,3 +93,51 @@ def test_every_page_opens_with_its_finding_and_no_table_shows_none(demo_ws, deba
             assert not empty, f"{name or 'overview'}: {len(empty)} empty or None cells"
             if debate == "nz-ubi" and name in ("", "minorities", "fidelity", "compare"):
                 screenshot(page, f"issue17-{name or 'overview'}-1280")
+
+
+def _idle(page) -> None:
+    page.wait_for_function(
+        "() => {const a = document.querySelector(\"[data-testid='stApp']\");"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'}",
+        timeout=60_000,
+    )
+
+
+def test_left_out_view_opens_in_one_click_from_the_scorecard(demo_ws):
+    with serve_dashboard(demo_ws.root) as base, chromium_page(1280, 900) as page:
+        page.goto(f"{base}/?debate=nz-ubi", wait_until="networkidle")
+        link = page.get_by_role("link", name=re.compile("summary left out: every contribution"))
+        link.wait_for(timeout=60_000)
+        link.click()
+        page.get_by_role("heading", name="What it left out").wait_for(timeout=60_000)
+        _idle(page)
+        assert "/left_out" in page.url and "debate=nz-ubi" in page.url
+        page.get_by_text("How each vote group voted on these").first.wait_for(timeout=30_000)
+        screenshot(page, "left-out-nz-ubi")
+
+
+def test_map_shows_dropped_topics_pins_a_click_and_links_to_what_was_left_out(demo_ws):
+    with serve_dashboard(demo_ws.root) as base, chromium_page(1280, 900) as page:
+        page.goto(f"{base}/map?debate=nz-ubi", wait_until="networkidle")
+        page.locator(MAP_CHART).wait_for(timeout=60_000)
+        _idle(page)
+        legend = page.locator(f"{MAP_CHART} .legendtext").all_text_contents()
+        assert "dropped by the summary (5 topics)" in legend and "noise" in legend
+        colours = page.evaluate(
+            "() => Object.fromEntries(document.querySelector('div.dembias-map').data"
+            ".map(t => [t.name, t.marker && t.marker.color]))"
+        )
+        assert colours["dropped by the summary (5 topics)"] == "#D55E00" and colours["noise"] == "#C8C8C8"
+        labels = page.locator(f"{MAP_CHART} .annotation-text").all_text_contents()
+        assert any(t.startswith("C3 people / encourage / ubi") for t in labels)  # topic labels on the map
+        # a click on a point (plotly's own event, as a click emits it) pins that contribution below the map
+        page.evaluate(
+            "() => document.querySelector('div.dembias-map').emit('plotly_click', {points: [{customdata: '27'}]})"
+        )
+        page.get_by_text("Pinned contribution #27").wait_for(timeout=30_000)
+        _idle(page)
+        assert "pin=27" in page.url
+        screenshot(page, "map-nz-ubi-pinned")
+        page.get_by_role("link", name=re.compile(r"Read the 5 dropped topic")).click()
+        page.get_by_role("heading", name="What it left out").wait_for(timeout=60_000)
+        assert "/left_out" in page.url

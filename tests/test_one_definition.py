@@ -65,9 +65,27 @@ def test_the_stages_select_the_same_contributions(ws):
 
     assert load_contributions(ws, "d")["contribution_id"].tolist() == ["0", "1"]
     assert load_contributions(ws, "d", include_rejected=True)["contribution_id"].tolist() == ["0", "1", "2"]
+    from dembias.contribution_selection import select_contributions
+    from dembias.small_cells import withheld_label
+    from dembias.store import open_corpus
+
+    con = open_corpus(ws)
+    try:
+        selected = select_contributions(
+            con, debate_id="d", include_rejected=True, ids=["1"], columns=("contribution_id", "language", "country")
+        )
+    finally:
+        con.close()
+    assert selected.to_dict("records") == [{"contribution_id": "1", "language": "en", "country": "US"}]
+    # a quote's country and language follow the one privacy rule: this debate has under 5 contributors per pair
     texts = contribution_texts(ws, debate_id="d", contribution_ids=["1"])
     assert texts.to_dict("records") == [
-        {"contribution_id": "1", "language": "en", "country": "US", "text": "Lower taxes on small businesses."}
+        {
+            "contribution_id": "1",
+            "language": withheld_label(),
+            "country": withheld_label(),
+            "text": "Lower taxes on small businesses.",
+        }
     ]
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from dembias.plots import fidelity_distribution_figure, metric_dots_figure, opinion_map_figure, survival_figure
-from dembias.plots.opinion_map import with_hover
-from dembias.plots.style import safe_hover
+from dembias.plots.opinion_map import MAP_PALETTE, Overlays, matching_ids, with_hover
+from dembias.plots.style import DROPPED_COLOUR, FADED_COLOUR, NOISE_COLOUR, safe_hover
 
 POINTS = pd.DataFrame(
     {
@@ -25,12 +25,38 @@ POINTS = pd.DataFrame(
 def test_opinion_map_traces_customdata_and_dropped_clusters():
     fig = opinion_map_figure(POINTS, covered_clusters=[0]).to_dict()
     traces = {t["name"]: t for t in fig["data"]}
-    assert set(traces) == {"noise", "C0 bikes / lanes", "C1 &lt;b&gt;taxes&lt;/b&gt; · dropped"}
+    assert set(traces) == {"noise", "C0 bikes / lanes", "dropped by the summary (1 topic)"}
     assert list(traces["C0 bikes / lanes"]["customdata"]) == ["1", "2"]
-    dropped = traces["C1 &lt;b&gt;taxes&lt;/b&gt; · dropped"]
-    assert dropped["marker"]["line"]["width"] > 0  # outlined in its own colour
+    dropped = traces["dropped by the summary (1 topic)"]
+    # vermilion diamonds: neither the light grey of noise nor any colour of a kept topic
+    assert (dropped["marker"]["color"], dropped["marker"]["symbol"]) == (DROPPED_COLOUR, "diamond")
+    assert traces["noise"]["marker"]["color"] == NOISE_COLOUR
+    assert DROPPED_COLOUR not in MAP_PALETTE
+    assert "C1 &lt;b&gt;taxes&lt;/b&gt; · dropped by the summary" in dropped["hovertext"][0]
     assert all(t["type"] == "scattergl" for t in fig["data"])
     assert fig["layout"]["dragmode"] == "lasso"
+    # each topic's label at its centre, the dropped one first and marked (escaped: plotly renders tags)
+    notes = [(a["text"], a["x"], a["y"]) for a in fig["layout"]["annotations"]]
+    assert notes == [("<b>C1 &lt;b&gt;taxes&lt;/b&gt;</b> · dropped", 2.0, 0.0), ("C0 bikes / lanes", 0.5, 0.5)]
+
+
+def test_map_modes_fade_search_and_pin():
+    focus = opinion_map_figure(POINTS, covered_clusters=[0], focus_dropped=True).to_dict()
+    opacity = {t["name"]: t["marker"]["opacity"] for t in focus["data"]}
+    assert opacity == {"noise": 0.12, "C0 bikes / lanes": 0.12, "dropped by the summary (1 topic)": 0.95}
+    assert [a["text"] for a in focus["layout"]["annotations"]] == ["<b>C1 &lt;b&gt;taxes&lt;/b&gt;</b> · dropped"]
+    surviving = opinion_map_figure(POINTS, covered_clusters=[0], surviving_only=True).to_dict()
+    faded = next(t for t in surviving["data"] if t["name"].startswith("dropped"))
+    assert (faded["marker"]["color"], faded["marker"]["opacity"]) == (FADED_COLOUR, 0.35)
+    assert matching_ids(POINTS, "BIKE") == ["1", "2"] and matching_ids(POINTS, "  ") == []
+    assert matching_ids(POINTS, "<img") == ["3"]  # literal, not a pattern
+    rings = opinion_map_figure(POINTS, overlays=Overlays(["2", "3"], "contains “x”", "4"))
+    names = [t.name for t in rings.data]
+    assert names[-2:] == ["contains “x” (2)", "pinned"]
+    assert list(rings.data[-2].customdata) == ["2", "3"] and list(rings.data[-1].customdata) == ["4"]
+    assert (
+        opinion_map_figure(POINTS, overlays=Overlays(pinned_id="nope")).data[-1].name != "pinned"
+    )  # not drawn: nothing to ring
 
 
 def test_hover_text_is_escaped():
@@ -128,12 +154,14 @@ def test_map_draws_the_largest_clusters_one_by_one_and_merges_the_rest():
     fig = opinion_map_figure(many, covered_clusters=[0, 1, LEGEND_CAP + 5], units=units)
     go.Figure(fig.to_dict())  # built without per-trace validation: the result must still be a valid figure
     names = [t.name for t in fig.data]
-    assert names[:2] == ["C0", "C1"] and names[2] == "C2 · dropped"
-    assert names[LEGEND_CAP:] == ["1 smaller clusters", "9 smaller clusters · dropped", "summary units"]
-    merged = fig.data[LEGEND_CAP + 1]
-    assert len(merged.marker.color) == 9 and len(merged.marker.line.color) == 9  # grey fill, own-colour outlines
-    assert set(merged.marker.color) == {"#D0D0D0"}
-    assert "C20 · dropped" in merged.hovertext[0]  # the hover still names each point's cluster
+    # the 27 topics the summary does not carry share one trace and one legend entry
+    assert names == ["C0", "C1", f"C{LEGEND_CAP + 5}", "dropped by the summary (27 topics)", "summary units"]
+    merged = fig.data[3]
+    assert merged.marker.color == DROPPED_COLOUR and len(merged.x) == 27
+    kept = opinion_map_figure(many)  # without a summary: the largest 20 one by one, the rest merged
+    assert [t.name for t in kept.data][LEGEND_CAP:] == ["10 smaller clusters"]
+    assert len(set(kept.data[LEGEND_CAP].marker.color)) > 1  # each merged cluster keeps its own colour
+    assert "C2 · dropped by the summary" in merged.hovertext[0]  # the hover still names each point's cluster
     ids = [c for t in fig.data[:-1] for c in t.customdata]
     assert sorted(ids, key=int) == [str(i) for i in range(n)]  # every point drawn exactly once
 

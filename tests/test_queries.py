@@ -85,21 +85,26 @@ def test_map_points_sample_is_capped_and_deterministic(ws):
     full = queries.map_points(ws, debate_id="d", mapping_run=MAPPING, cap=100)
     assert sorted(full["contribution_id"]) == sorted([f"a{i}" for i in range(6)] + [f"b{i}" for i in range(4)])
     assert set(full.columns) >= {"x", "y", "cluster", "label", "text", "language", "vote_group"}
+    by_id = full.set_index("contribution_id")
+    assert by_id.loc["a3", ["country", "language"]].tolist() == ["FR", "fr"]  # the same rule on the map's points
+    assert by_id.loc["b3", "country"] == "withheld (fewer than 5 contributors)"
     first = queries.map_points(ws, debate_id="d", mapping_run=MAPPING, cap=4)
     again = queries.map_points(ws, debate_id="d", mapping_run=MAPPING, cap=4)
     assert len(first) == 4 and first["contribution_id"].tolist() == again["contribution_id"].tolist()
 
 
 def test_texts_and_details_of_selected_contributions(ws):
+    # the one quote rule: texts shown; (FR, en) has 2 authors in the debate, so b2's country and language are withheld
     texts = queries.contribution_texts(ws, debate_id="d", contribution_ids=["a1", "b2", "zz"])
-    assert sorted(texts[["contribution_id", "country", "text"]].values.tolist()) == [
-        ["a1", "FR", "Texte 1"],
-        ["b2", "FR", "Text 2"],
+    withheld = "withheld (fewer than 5 contributors)"
+    assert sorted(texts[["contribution_id", "country", "language", "text"]].values.tolist()) == [
+        ["a1", "FR", "fr", "Texte 1"],
+        ["b2", withheld, withheld, "Text 2"],
     ]
     detail = queries.contributions_detail(ws, debate_id="d", mapping_run=MAPPING, contribution_ids=["b1", "a0"])
-    assert detail[["contribution_id", "cluster", "cluster_label"]].values.tolist() == [
-        ["a0", 0, "texte"],
-        ["b1", 1, "text"],
+    assert detail[["contribution_id", "cluster", "cluster_label", "country", "language"]].values.tolist() == [
+        ["a0", 0, "texte", "FR", "fr"],
+        ["b1", 1, "text", withheld, withheld],
     ]
 
 

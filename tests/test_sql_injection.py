@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dembias import jobs, queries
+from dembias import left_out as lo
 from dembias.annotations import Annotation, add_annotation, delete_annotation, list_annotations
 from dembias.errors import DembiasError
 from dembias.store import latest_run, quote_identifier
@@ -45,7 +46,7 @@ INJECTIONS = [
 
 #: URL query parameters the pages read (sidebar, pickers, radios, toggles).
 PARAMS = ["debate", "output", "map", "prun", "frun", "color", "units", "sbs", "metric", "by", "fby", "fmetric"]
-PARAMS += ["cmode", "ascope", "interactions_by", "xmetric"]
+PARAMS += ["cmode", "ascope", "interactions_by", "xmetric", "drop", "find", "pin", "item", "q", "pg"]
 PAGES = [
     "pages/map.py",
     "pages/survival.py",
@@ -56,6 +57,7 @@ PAGES = [
     "pages/rescoring.py",
     "pages/interactions.py",
     "pages/across.py",
+    "pages/left_out.py",
 ]
 
 
@@ -119,6 +121,7 @@ def test_every_query_function_treats_injections_as_values(ws, runs):
             "run_table": queries.run_table(ws, runs["mapping"], bad),
             "annotations": list_annotations(ws.state_path, debate_id=bad),
         }
+        results |= _left_out_results(ws, runs, bad)
         leaked = {name: len(frame) for name, frame in results.items() if len(frame)}
         if leaked:
             effective.append((bad, leaked))
@@ -146,6 +149,19 @@ def test_every_query_function_treats_injections_as_values(ws, runs):
     assert not effective, effective
     after = tree_digest(ws.root)
     assert after == before
+
+
+def _left_out_results(ws, runs, bad: str) -> dict[str, object]:
+    """dembias.left_out's queries given an injection string as a value: each must find nothing."""
+    page = lo.left_out_contributions(ws, debate_id=bad, mapping_run=runs["mapping"], kind="topic", ident=0)
+    rates = lo.vote_rates(ws, debate_id=bad, mapping_run=runs["mapping"], contribution_ids=["0", "1", bad])
+    assert isinstance(_clear_error(lambda: lo.parse_key(bad)), ValueError)
+    return {
+        "left_out": lo.left_out(ws, pluralism_run=runs["pluralism"], mapping_run=runs["mapping"], output_id=bad),
+        "left_out_contributions": page.rows,
+        "vote_rates": rates[rates["n_voters"] > 0],
+        "slice_breakdown": lo.slice_breakdown(ws, debate_id=bad, contribution_ids=["0"], by="country"),
+    }
 
 
 def test_injections_are_stored_as_plain_text_in_annotations(ws, runs):

@@ -28,6 +28,7 @@ PAGES = [
     ("map", "Opinion map"),
     ("survival", "Cluster survival"),
     ("minorities", "Marginalized minorities"),
+    ("left_out", "What it left out"),
     ("fidelity", "Fidelity of rewrites"),
     ("compare", "Compare"),
     ("across", "Across debates and models"),

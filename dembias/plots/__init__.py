@@ -9,6 +9,7 @@ from dembias.plots.interactions import interaction_pull_figure, interaction_rate
 from dembias.plots.opinion_map import opinion_map_figure
 from dembias.plots.scorecard import metric_dots_figure
 from dembias.plots.survival import survival_figure
+from dembias.plots.vote_bars import vote_bars_figure
 
 __all__ = [
     "fidelity_distribution_figure",
@@ -17,4 +18,5 @@ __all__ = [
     "metric_dots_figure",
     "opinion_map_figure",
     "survival_figure",
+    "vote_bars_figure",
 ]

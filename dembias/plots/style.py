@@ -28,7 +28,11 @@ PALETTE = (
     "#BAB0AC",
 )
 NOISE_COLOUR = "#C8C8C8"
-DROPPED_COLOUR = "#D0D0D0"
+#: Topics a summary dropped, on the opinion map: Okabe-Ito vermilion, drawn as diamonds (shape and colour, so
+#: neither colour vision nor a greyscale print confuses them with the light grey of noise).
+DROPPED_COLOUR = "#D55E00"
+#: What fades out: dropped topics in the "what survives" view, everything else in "show what the summary dropped".
+FADED_COLOUR = "#E3E3E3"
 # dembias-cjk: the CJK web font the dashboard serves (.streamlit/config.toml), for Chinese labels and hover text
 FONT = "Source Sans Pro, Helvetica, Arial, dembias-cjk, sans-serif"
 

@@ -3,7 +3,7 @@
 // st.plotly_chart mounts a new chart whenever its figure changes, and a new WebGL chart is the slow part of a
 // colour change. This element is keyed, so it stays mounted: each render redraws it in place with Plotly.react,
 // which also keeps the reader's zoom (layout.uirevision). A lasso or box selection sets the state value
-// "selection" to the selected points' customdata (contribution ids). plotly.js is loaded once per browser tab
+// "selection" to the selected points' customdata (contribution ids), a click sets "clicked" (click to pin). plotly.js is loaded once per browser tab
 // from data.plotly_url (served by pages/map_chart.py).
 
 function loadPlotly(url) {
@@ -48,6 +48,13 @@ export default function (component) {
         setStateValue("selection", ids.map(String));
       });
       chart.on("plotly_deselect", () => setStateValue("selection", []));
+      // click to pin: the clicked point's id, with the time so that a second click on it is a new value
+      chart.on("plotly_click", (event) => {
+        const point = event && event.points && event.points[0];
+        if (point && point.customdata !== undefined && point.customdata !== null) {
+          setStateValue("clicked", { id: String(point.customdata), at: Date.now() });
+        }
+      });
     });
   }).catch((error) => {
     delete chart.dataset.pending;
