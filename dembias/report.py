@@ -26,7 +26,6 @@ import pandas as pd
 
 from dembias import queries
 from dembias.errors import DembiasError
-from dembias.metrics.topics import representation_status
 from dembias.report_html import (
     SUMMARY_CSS,
     IntervalRow,
@@ -35,7 +34,6 @@ from dembias.report_html import (
     needs_cjk,
     summary_sentences_html,
 )
-from dembias.small_cells import BREAKDOWN_DIMENSIONS, withheld_quotes
 from dembias.store import RunInfo, Workspace, list_runs
 from dembias.verdict import model_label
 
@@ -104,55 +102,34 @@ def resolve_runs(
     return plural[-1], _mapping_run_of(plural[-1]), (fidelity[-1] if fidelity else None)
 
 
-def _quotes_of(ws: Workspace, *, debate_id: str, mapping_run: str, clusters: pd.DataFrame, n_quotes: int) -> dict:
-    """Per cluster: (quotes shown, number withheld by the small-cell rule) from its representative contributions."""
-    info = queries.run_table(ws, mapping_run, "clusters")
-    if info.empty or clusters.empty:
-        return {}
-    info = info.set_index("cluster")
-    ids = [int(c) for c in clusters["cluster"]]
-    breakdowns = {
-        dim: queries.cluster_breakdown(ws, debate_id=debate_id, mapping_run=mapping_run, clusters=ids, by=dim)
-        for dim in BREAKDOWN_DIMENSIONS
-    }
-    found = {}
-    for cluster in ids:
-        reps = info.loc[cluster, "representative_ids"] if cluster in info.index else None
-        reps = [] if reps is None else [str(i) for i in list(reps)[:n_quotes]]
-        texts = queries.contribution_texts(ws, debate_id=debate_id, contribution_ids=reps)
-        if texts.empty:
-            found[cluster] = ([], 0)
-            continue
-        texts = texts.set_index("contribution_id").loc[[i for i in reps if i in set(texts["contribution_id"])]]
-        mine = {dim: part[part["cluster"] == cluster] for dim, part in breakdowns.items()}
-        withheld = withheld_quotes(texts.reset_index(), mine).to_numpy()
-        found[cluster] = (texts["text"].astype(str)[~withheld].tolist(), int(withheld.sum()))
-    return found
-
-
 def left_out(
     ws: Workspace, *, debate_id: str, pluralism_run: str, mapping_run: str, output_id: str, n_quotes: int = 2
 ) -> pd.DataFrame:
-    """The topics a summary dropped or under-represents, smallest-topics-first, each with up to ``n_quotes`` of its
-    representative contributions (quotes whose author's country or language cell is small are withheld and counted).
+    """The topics a summary dropped or under-represents (:func:`dembias.left_out.left_out`, the one list every view
+    uses), each with its ``n_quotes`` most-voted contributions as quotes.
 
-    Columns: cluster, label, size, p_s, p_t, ratio, status, is_minority, quotes (list), n_withheld. One small
-    function on purpose: the report reads what was left out only through it.
+    Columns: cluster, label, size, p_s, p_t, ratio, status, is_minority, quotes (list of texts), n_contributions.
+    Quotes follow the one privacy rule (:func:`dembias.small_cells.public_attributes`): texts are public.
     """
-    coverage = queries.cluster_coverage(ws, pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id)
-    topics = coverage[coverage["cluster"] != -1].copy()
-    if topics.empty:
-        return topics.assign(status=[], quotes=[], n_withheld=[])
-    topics["status"] = representation_status(topics["covered"], topics["ratio"])
-    out = topics[topics["status"] != "represented"].sort_values(["is_minority", "size"], ascending=[False, True])
-    quotes = _quotes_of(ws, debate_id=debate_id, mapping_run=mapping_run, clusters=out, n_quotes=n_quotes)
-    out["quotes"] = [quotes.get(int(c), ([], 0))[0] for c in out["cluster"]]
-    out["n_withheld"] = [quotes.get(int(c), ([], 0))[1] for c in out["cluster"]]
-    return out.drop(columns=["keywords"], errors="ignore").reset_index(drop=True)
+    from dembias.left_out import left_out as left_out_items
+    from dembias.left_out import left_out_contributions
+
+    items = left_out_items(ws, pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id)
+    topics = items[items["kind"] == "topic"].rename(columns={"id": "cluster"}).reset_index(drop=True)
+    pages = [
+        left_out_contributions(
+            ws, debate_id=debate_id, mapping_run=mapping_run, kind="topic", ident=int(c), limit=n_quotes
+        )
+        for c in topics["cluster"]
+    ]
+    topics["quotes"] = [page.rows["text"].astype(str).tolist() for page in pages]
+    topics["n_contributions"] = [int(page.total) for page in pages]
+    return topics.drop(columns=["key", "kind"])
 
 
 def _groups_left_out(ws: Workspace, debate_id: str, run_id: str, output_id: str, groups: pd.DataFrame) -> pd.DataFrame:
-    """Under-represented opinion groups with their most representative comment (withheld for a small group)."""
+    """Under-represented opinion groups with their most representative comment (a small group's rates are withheld
+    by the scoring run; its comments, public contributions, are shown as on every view)."""
     if groups.empty:
         return groups
     under = groups[groups["under_represented"].astype(bool)].copy()
@@ -163,7 +140,7 @@ def _groups_left_out(ws: Workspace, debate_id: str, run_id: str, output_id: str,
     texts = queries.contribution_texts(ws, debate_id=debate_id, contribution_ids=reps["contribution_id"].tolist())
     reps = reps.merge(texts[["contribution_id", "text"]], on="contribution_id", how="left")
     under = under.merge(reps[["vote_group", "text", "covered"]], on="vote_group", how="left")
-    under["quote"] = under["text"].where(~under["small_cell"].astype(bool), None)
+    under["quote"] = under["text"]  # contributions are public: the one quote rule (dembias.small_cells)
     return under.rename(columns={"covered": "quote_covered"}).drop(columns=["text"])
 
 
@@ -321,8 +298,11 @@ def _topic_html(row: Mapping[str, Any]) -> str:
     status = str(row["status"])
     kind = " · one of the smallest topics" if bool(row["is_minority"]) else ""
     quotes = "".join(f"<div class='quote'>“{_esc(q)}”</div>" for q in row["quotes"])
-    if row["n_withheld"]:
-        quotes += f"<div class='meta'>{int(row['n_withheld'])} quote(s) withheld: fewer than 5 contributors.</div>"
+    if row["quotes"]:
+        quotes += (
+            f"<div class='meta'>{len(row['quotes'])} of its {int(row['n_contributions'])} contributions, most voted "
+            "first; all of them on the dashboard's “What it left out” page.</div>"
+        )
     return (
         f"<div><span class='status-{_esc(status)}'>{_esc(status)}</span> — <b>{_esc(label)}</b>{_esc(kind)} "
         f"<span class='meta'>({int(row['size'])} contributions, {_pct(row['p_s'])} of the debate, "

@@ -208,11 +208,14 @@ def test_the_report_holds_the_verdict_every_sentence_and_what_was_left_out(tiny_
         assert str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("'")[0] in page
     assert "&lt;script&gt;alert(" in page  # the injected sentence is shown as text
     assert list(report.topics_left_out["status"]) == ["dropped"] and report.topics_left_out["cluster"].tolist() == [1]
-    # the taxes topic's quote is withheld: its authors' language cell (en, 2 authors) is under 5
-    assert report.topics_left_out["n_withheld"].tolist() == [1] and report.topics_left_out["quotes"].iloc[0] == []
-    assert "1 quote(s) withheld" in page
-    # opinion group 1 is under-represented; its quote is withheld too (a small group)
-    assert report.groups_left_out["vote_group"].tolist() == [1] and report.groups_left_out["quote"].isna().all()
+    # one quote rule on every view (dembias.small_cells.public_attributes): the texts are shown, most voted first
+    assert report.topics_left_out["n_contributions"].tolist() == [4]
+    assert len(report.topics_left_out["quotes"].iloc[0]) == 2
+    assert all(q.startswith("Taxes ") for q in report.topics_left_out["quotes"].iloc[0])
+    assert "2 of its 4 contributions" in page
+    # opinion group 1 is under-represented: its most representative comment is quoted, its small-cell rates withheld
+    assert report.groups_left_out["vote_group"].tolist() == [1]
+    assert report.groups_left_out["quote"].iloc[0].startswith("Taxes 0")
     assert "opinion group 1" in page and "n=6" in page and "withheld: under 5 contributors" in page
     assert PLURALISM in page and MAPPING in page and "seed=0" in page
     assert_self_contained_and_escaped(page)
