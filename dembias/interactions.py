@@ -445,7 +445,7 @@ def pull_table(
     Both ``pull_chars`` and, when an embedder scored the log, ``pull_embedding``. NaN pulls (the suggestion
     equals the draft) are left out. Every resample is seeded from ``seed`` and the slice's position.
     """
-    from dembias.metrics.uncertainty import (
+    from dembias.uncertainty import (
         _check_confidence,
         bootstrap_mean_ci,
         bootstrap_resample_means,

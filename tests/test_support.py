@@ -8,9 +8,9 @@ import pytest
 
 from dembias.metrics.placebo import placebo_headlines, random_links
 from dembias.metrics.topics import TopicCells, topic_point
-from dembias.metrics.uncertainty import bias_corrected_interval
 from dembias.quality import assess_output
 from dembias.support import calibrate_support, copies_title, null_sentences, null_sentences_for, screen_units
+from dembias.uncertainty import bias_corrected_interval
 from tests.fakes import FakeEmbedder
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dembias.metrics.uncertainty import (
+from dembias.uncertainty import (
     benjamini_hochberg,
     bootstrap_ci,
     bootstrap_mean_ci,

@@ -34,8 +34,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dembias.metrics.uncertainty import benjamini_hochberg, bootstrap_mean_ci, permutation_test
 from dembias.small_cells import MIN_CELL, is_small_cell
+from dembias.uncertainty import benjamini_hochberg, bootstrap_mean_ci, permutation_test
 
 NO_STANCE_NOTE = (
     "stance not scored: no NLI model was configured, and embedding similarity cannot see a flipped stance "

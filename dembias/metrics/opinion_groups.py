@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from dembias.metrics.topics import UNDER_REPRESENTED_RATIO
-from dembias.metrics.uncertainty import bias_corrected_interval
 from dembias.small_cells import MIN_CELL
+from dembias.uncertainty import bias_corrected_interval
 
 STANCE_COLUMNS = ["unit_index", "stance", "vote_group", "n_linked_voted", "agree_rates"]
 

@@ -52,7 +52,7 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   random among the debate's contributions (same number of links per unit), scored by the same code;
   every headline has ``placebo:<metric>`` (mean of the draws) beside it.
 * **Intervals**: a bootstrap over contributions, bias-corrected (BC) so that no estimate falls
-  outside its own interval (:func:`dembias.metrics.uncertainty.bias_corrected_interval`; an interval
+  outside its own interval (:func:`dembias.uncertainty.bias_corrected_interval`; an interval
   widened to reach its estimate is marked in the ``note`` column). The summary (its units and links) is fixed; what
   varies is the debate's composition. A contribution enters every headline statistic only through
   its cell (cluster, covered, vote group), so resampling N contributions with replacement is exactly a
@@ -84,9 +84,9 @@ from dembias.metrics.topics import (
     topic_headlines,
     unit_shares,
 )
-from dembias.metrics.uncertainty import bias_corrected_interval
 from dembias.minority import NOISE, minority_cluster_ids
 from dembias.small_cells import MIN_CELL
+from dembias.uncertainty import bias_corrected_interval
 
 #: Every headline metric with an interval (opinion groups: a bootstrap over participants).
 INTERVAL_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")
