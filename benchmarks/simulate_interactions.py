@@ -30,7 +30,7 @@ import numpy as np
 
 from dembias.lexical import lexical_flags
 from dembias.metrics.fidelity import STANCE_FLAG_KINDS
-from dembias.store import Workspace, corpus_reader
+from dembias.workspace.store import Workspace, corpus_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [  # (outputs file, debate, at most n, country)

@@ -28,7 +28,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from dembias import votes as vt
 from dembias.ingest import ingest_polis
-from dembias.store import Workspace, open_corpus
+from dembias.workspace.store import Workspace, open_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "validity.md"

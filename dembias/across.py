@@ -16,8 +16,8 @@ import pandas as pd
 
 from dembias import queries
 from dembias.sample_spread import sample_spread
-from dembias.store import RunInfo, Workspace, list_runs
 from dembias.verdict import model_label
+from dembias.workspace.store import RunInfo, Workspace, list_runs
 
 #: The matrix's metrics: (words, higher is better). Minority topics are the smallest clusters (20% of the
 #: contributions); the minority opinion group is the debate's smallest vote group.

@@ -44,7 +44,7 @@ from dembias.sample_spread import (
     spread_by_levels,
     spread_records,
 )
-from dembias.store import Workspace
+from dembias.workspace.store import Workspace
 
 Progress = Callable[[str], None]
 #: The table's grouping columns (a row per prompt, and one over all prompts with prompt_id empty).

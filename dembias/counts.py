@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from dembias.store import Workspace, corpus_reader
+from dembias.workspace.store import Workspace, corpus_reader
 
 #: Each count, in words (the glossary, the column help texts and the docstring of :class:`DebateCounts`).
 COUNT_DEFINITIONS: dict[str, str] = {
@@ -142,7 +142,7 @@ def debates_overview(ws: Workspace) -> pd.DataFrame:
     languages or countries and none of its own says so (``several``) instead of showing nothing.
     """
     from dembias.info import debate_counts as corpus_rows
-    from dembias.store import latest_run, open_corpus
+    from dembias.workspace.store import latest_run, open_corpus
 
     con = open_corpus(ws)
     try:

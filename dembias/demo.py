@@ -14,7 +14,7 @@ from typing import Any
 
 from dembias import fidelity_scoring, interactions, mapping, scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
-from dembias.store import Workspace
+from dembias.workspace.store import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 

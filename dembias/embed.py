@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
-from dembias.store import Workspace, list_runs, open_corpus, open_run, write_run
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run, write_run
 
 Progress = Callable[[str], None]
 

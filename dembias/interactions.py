@@ -43,13 +43,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError, IngestError
 from dembias.ingest.common import read_jsonl_records
 from dembias.lexical import base_language, lexical_flags
 from dembias.metrics.fidelity import STANCE_FLAG_KINDS
 from dembias.small_cells import MIN_CELL, is_small_cell
-from dembias.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
 
 INTERACTIONS_STAGE = "interactions"
 OUTCOMES = ("accepted", "edited", "rejected")
@@ -557,7 +557,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
     """Add ``topic`` (the contribution's cluster in its debate's latest mapping run) and ``vote_group`` (the
     vote group of the contribution's author in that run); values are prefixed with the debate when the log
     spans several debates. Interactions whose contribution is not in the debate get neither."""
-    from dembias.store import corpus_reader
+    from dembias.workspace.store import corpus_reader
 
     scored = scored.copy()
     scored["topic"] = None
@@ -595,7 +595,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
 
 def _scored_rows(ws: Workspace, debate_id: str | None) -> pd.DataFrame:
     """The scored interactions of the latest ingested ``interactions`` run that holds the debate."""
-    from dembias.store import list_runs
+    from dembias.workspace.store import list_runs
 
     scored = None
     for run in sorted(list_runs(ws, stage=INTERACTIONS_STAGE), key=lambda r: r.created_at, reverse=True):

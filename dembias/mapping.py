@@ -31,11 +31,11 @@ from dembias import diagnostics as diag
 from dembias import labels as lab
 from dembias import validation as val
 from dembias import votes as vt
-from dembias.contribution_selection import select_contributions
 from dembias.embed import embed_debate
 from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
-from dembias.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
 Progress = Callable[[str], None]
 

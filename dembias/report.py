@@ -34,8 +34,8 @@ from dembias.report_html import (
     needs_cjk,
     summary_sentences_html,
 )
-from dembias.store import RunInfo, Workspace, list_runs
 from dembias.verdict import model_label
+from dembias.workspace.store import RunInfo, Workspace, list_runs
 
 #: Debian's Chromium (override with $DEMBIAS_CHROMIUM); Playwright drives it, nothing is downloaded.
 CHROMIUM = os.environ.get("DEMBIAS_CHROMIUM", "/usr/bin/chromium")

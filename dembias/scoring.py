@@ -23,7 +23,6 @@ import pandas as pd
 import pyarrow as pa
 
 from dembias.align import empty_links, link_output
-from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.metrics.pluralism import PluralismResult, score_pluralism
 from dembias.models.embedders import normalise_rows
@@ -31,7 +30,10 @@ from dembias.models.nli import NliJudge
 from dembias.pluralism_tables import SCHEMAS, to_arrow
 from dembias.quality import Quality, assess_output
 from dembias.small_cells import MIN_CELL
-from dembias.store import (
+from dembias.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
+from dembias.validation import check_at_least, check_share
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import (
     RunInfo,
     Workspace,
     latest_run,
@@ -42,8 +44,6 @@ from dembias.store import (
     workspace_fingerprint,
     write_run,
 )
-from dembias.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
-from dembias.validation import check_at_least, check_share
 
 Progress = Callable[[str], None]
 
@@ -697,8 +697,8 @@ def add_baselines(
     """Make the baseline summaries of a debate and store them (replacing earlier ones); returns their ids."""
     from dembias.embed import embed_texts
     from dembias.ingest.outputs import store_outputs
-    from dembias.store import corpus_writer
     from dembias.summarize import baseline_outputs
+    from dembias.workspace.store import corpus_writer
 
     inputs = load_debate_inputs(ws, debate_id)
     embedder = embedder or embedder_for_mapping(inputs.mapping_run)

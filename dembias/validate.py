@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.scoring import OutputScore, prepare_debate, score_output, score_summaries
-from dembias.store import RunInfo, Workspace, workspace_fingerprint, write_run
+from dembias.workspace.store import RunInfo, Workspace, workspace_fingerprint, write_run
 
 VALIDATION_STAGE = "validation"
 CONTROLS_PATH = Path(__file__).resolve().parent / "resources" / "controls.json"

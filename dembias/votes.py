@@ -30,8 +30,8 @@ from scipy.sparse.linalg import svds
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from dembias.store import Workspace, open_corpus
 from dembias.validation import ParameterError, check_at_least
+from dembias.workspace.store import Workspace, open_corpus
 
 MIN_VOTES = 7
 K_RANGE = (2, 5)

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dembias.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
-from dembias.store import Workspace
 from dembias.verdict import model_label
+from dembias.workspace.store import Workspace
 from pages import shared
 
 

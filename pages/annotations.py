@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.annotations import (
+from dembias.page_findings import annotations_finding
+from dembias.workspace.annotations import (
     LABELS,
     MAX_NOTE,
     TARGET_TYPES,
@@ -13,7 +14,6 @@ from dembias.annotations import (
     delete_annotation,
     list_annotations,
 )
-from dembias.page_findings import annotations_finding
 from pages import shared
 
 sel = shared.sidebar()

@@ -20,16 +20,16 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dembias import access, queries
-from dembias.annotations import LABELS, MAX_AUTHOR, MAX_NOTE, Annotation, add_annotation
 from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
 from dembias.plots.style import figure_file_name, with_title
 from dembias.report_html import summary_sentences_html
-from dembias.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 from dembias.verdict import model_label
 from dembias.vocabulary import column_help, column_label, readable_table
+from dembias.workspace.annotations import LABELS, MAX_AUTHOR, MAX_NOTE, Annotation, add_annotation
+from dembias.workspace.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 
 
 def leave_pages_directory_mode() -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dembias.annotations import Annotation, add_annotation
 from dembias.fidelity_scoring import run_fidelity
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.mapping import MapParams, map_debate
 from dembias.scoring import score_debate
-from dembias.store import Workspace
+from dembias.workspace.annotations import Annotation, add_annotation
+from dembias.workspace.store import Workspace
 from tests.fakes import FakeEmbedder
 
 DEBATE = "xss-debate![d](http://127.0.0.2/debate.png)"  # markdown image in the id itself

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dembias.annotations import Annotation, add_annotation, delete_annotation, list_annotations
+from dembias.workspace.annotations import Annotation, add_annotation, delete_annotation, list_annotations
 
 
 def test_add_list_delete(tmp_path):

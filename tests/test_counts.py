@@ -9,8 +9,8 @@ import pytest
 
 from dembias.counts import COUNT_DEFINITIONS, DebateCounts, debate_counts, debates_overview
 from dembias.ingest import ingest_polis
-from dembias.store import Workspace, write_run
 from dembias.vocabulary import COLUMN_LABELS, GLOSSARY, MISSING, glossary_markdown, readable_table
+from dembias.workspace.store import Workspace, write_run
 from tests.helpers import polis_folder
 
 ROOT = Path(__file__).resolve().parents[1]

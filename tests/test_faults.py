@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias import queries, store
+from dembias import queries
 from dembias.ingest import ingest_outputs
-from dembias.store import StoreError, Workspace, list_runs, open_run, read_run_table, write_run
+from dembias.workspace import store
+from dembias.workspace.store import StoreError, Workspace, list_runs, open_run, read_run_table, write_run
 from tests.helpers import tree_digest
 from tests.payload_ws import DEBATE, build_payload_workspace
 

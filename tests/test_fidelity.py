@@ -26,7 +26,7 @@ from dembias.metrics.fidelity import (
     similarity_percentile,
 )
 from dembias.models.nli import nli_label_indices
-from dembias.store import Workspace, list_runs, read_run_table
+from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 from tests.helpers import write
 

@@ -27,7 +27,7 @@ from dembias.generate import (
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
 from dembias.prompts import PROMPTS, get_prompt, language_name
-from dembias.store import Workspace
+from dembias.workspace.store import Workspace
 
 from .helpers import write
 

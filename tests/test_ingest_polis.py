@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dembias.ingest import ingest_polis
-from dembias.store import Workspace, open_corpus
+from dembias.workspace.store import Workspace, open_corpus
 from tests.helpers import polis_folder
 
 SOURCES = Path(__file__).resolve().parent.parent / "data" / "sources" / "polis"

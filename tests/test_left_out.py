@@ -11,8 +11,8 @@ from dembias import left_out as lo
 from dembias import queries
 from dembias.ingest import ingest_contributions
 from dembias.pseudonym import Pseudonymiser, load_key
-from dembias.store import Workspace, write_run
 from dembias.votes import comment_group_votes, load_votes
+from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 
 MAPPING = "mapping-20260101T000000-00000001"

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from dembias import store
-from dembias.store import open_corpus
+from dembias.workspace import store
+from dembias.workspace.store import open_corpus
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 600

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from dembias.contribution_selection import select_contributions
 from dembias.errors import DembiasError
 from dembias.ingest import ingest_polis
 from dembias.models.embedders import EmbedderSpec, get_embedder, parse_embedder_spec, spec_from_manifest
 from dembias.small_cells import MIN_CELL, is_small_cell
-from dembias.store import Workspace, open_corpus
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.store import Workspace, open_corpus
 from tests.fakes import FakeEmbedder
 from tests.helpers import polis_folder
 
@@ -65,9 +65,9 @@ def test_the_stages_select_the_same_contributions(ws):
 
     assert load_contributions(ws, "d")["contribution_id"].tolist() == ["0", "1"]
     assert load_contributions(ws, "d", include_rejected=True)["contribution_id"].tolist() == ["0", "1", "2"]
-    from dembias.contribution_selection import select_contributions
     from dembias.small_cells import withheld_label
-    from dembias.store import open_corpus
+    from dembias.workspace.contribution_selection import select_contributions
+    from dembias.workspace.store import open_corpus
 
     con = open_corpus(ws)
     try:

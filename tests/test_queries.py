@@ -9,7 +9,7 @@ import pytest
 
 from dembias import queries
 from dembias.ingest import ingest_contributions, ingest_outputs
-from dembias.store import Workspace, write_run
+from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 
 

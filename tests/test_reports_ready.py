@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from dembias import jobs
-from dembias.annotations import Annotation, add_annotation, list_annotations
 from dembias.errors import DembiasError
 from dembias.export import to_csv_bytes
 from dembias.ingest import ingest_polis
 from dembias.page_findings import annotations_finding, compare_finding, fidelity_finding, unscored_finding
 from dembias.scorecard import scorecard_numbers
-from dembias.store import Workspace
+from dembias.workspace.annotations import Annotation, add_annotation, list_annotations
+from dembias.workspace.store import Workspace
 from tests.helpers import polis_folder
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dembias.annotations import Annotation, add_annotation
 from dembias.ingest import ingest_polis
-from dembias.store import Workspace
+from dembias.workspace.annotations import Annotation, add_annotation
+from dembias.workspace.store import Workspace
 from tests.browser import chromium_page, needs_chromium, serve_dashboard
 from tests.helpers import polis_folder
 

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from dembias import jobs, queries
 from dembias import left_out as lo
-from dembias.annotations import Annotation, add_annotation, delete_annotation, list_annotations
 from dembias.errors import DembiasError
-from dembias.store import latest_run, quote_identifier
+from dembias.workspace.annotations import Annotation, add_annotation, delete_annotation, list_annotations
+from dembias.workspace.store import latest_run, quote_identifier
 from tests.helpers import tree_digest
 from tests.payload_ws import DEBATE, build_payload_workspace
 

@@ -11,7 +11,7 @@ from dembias.cli import app
 from dembias.info import workspace_info
 from dembias.ingest import ingest_contributions
 from dembias.mapping import MapParams, map_debate
-from dembias.store import (
+from dembias.workspace.store import (
     is_stale,
     latest_run,
     list_runs,
@@ -134,7 +134,7 @@ def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tm
 
 def test_run_parameters_is_an_exact_flat_record(tmp_path):
     from dembias.run_parameters import run_parameters
-    from dembias.store import Workspace
+    from dembias.workspace.store import Workspace
 
     ws = Workspace(tmp_path / "ws")
     info = write_run(

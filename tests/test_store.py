@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dembias.errors import StoreError
-from dembias.store import (
+from dembias.workspace.store import (
     LATEST_SCHEMA_VERSION,
     Workspace,
     corpus_writer,

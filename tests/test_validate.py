@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from dembias import support
 from dembias.cli import app
-from dembias.store import Workspace, latest_run, read_run_table
+from dembias.workspace.store import Workspace, latest_run, read_run_table
 
 
 @pytest.mark.slow

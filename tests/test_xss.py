@@ -17,9 +17,9 @@ from urllib.parse import quote
 import pytest
 
 from dembias import queries
-from dembias.annotations import list_annotations
 from dembias.export import FORMULA_PREFIXES, to_csv_bytes
-from dembias.store import latest_run
+from dembias.workspace.annotations import list_annotations
+from dembias.workspace.store import latest_run
 from tests.browser import MAP_CHART, PLOTLY_CHARTS, chromium_page, needs_chromium, screenshot, serve_dashboard
 from tests.payload_ws import DEBATE, EVIL, PAYLOADS, build_payload_workspace
 

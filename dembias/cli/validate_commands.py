@@ -21,8 +21,8 @@ def validate(
     code as real outputs and check the orderings every pluralism metric must respect. Exit 1 if one fails."""
     from dembias.cli.pluralism_commands import _debates
     from dembias.scoring import MAPPING_STAGE
-    from dembias.store import latest_run
     from dembias.validate import validate_debate
+    from dembias.workspace.store import latest_run
 
     ws = workspace_from(workspace)
     results, skipped = [], []

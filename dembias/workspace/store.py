@@ -136,9 +136,9 @@ def duckdb_config() -> dict[str, str]:
 
 
 def _migrations() -> list[tuple[int, str, str]]:
-    """Numbered migration scripts shipped in ``dembias/migrations`` as (version, name, sql)."""
+    """Numbered migration scripts shipped in ``dembias/workspace/migrations`` as (version, name, sql)."""
     found = []
-    for entry in resources.files("dembias.migrations").iterdir():
+    for entry in resources.files("dembias.workspace.migrations").iterdir():
         match = re.match(r"^(\d{4})_(\w+)\.sql$", entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
