@@ -53,7 +53,7 @@ def main() -> None:
     local_s = time.perf_counter() - started
     print(f"local: model load {load_s:.1f} s; {args.n} texts in {local_s:.1f} s = {args.n / local_s:.0f} texts/s")
 
-    from dembias.ray_engine import embed_with_ray, ensure_ray
+    from dembias.models.ray_engine import embed_with_ray, ensure_ray
 
     started = time.perf_counter()
     ray = ensure_ray(num_cpus=args.num_cpus)

@@ -13,7 +13,7 @@ pytest.importorskip("ray.data", reason="the Ray engine needs Ray Data: pip insta
 
 from dembias import jobs  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
-from dembias.ray_engine import RayEmbedder, embed_with_ray  # noqa: E402
+from dembias.models.ray_engine import RayEmbedder, embed_with_ray  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
 from tests.test_jobs import DEBATE, make_ws, run_embeddings  # noqa: E402
 

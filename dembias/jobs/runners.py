@@ -62,7 +62,7 @@ def _load_embedder(
     through Ray Data when ``ray`` (embedding jobs of engine ``ray``)."""
     parsed = str(parse_embedder_spec(spec, bare_is_model=True))
     if ray:
-        from dembias.ray_engine import RayEmbedder
+        from dembias.models.ray_engine import RayEmbedder
 
         return RayEmbedder(parsed, device=job.device, batch_size=batch_size, **job.params.get("ray", {}))
     return (factory or default_embedder_factory)(parsed, _job_device(job), batch_size)
