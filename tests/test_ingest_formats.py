@@ -11,7 +11,7 @@ import pytest
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.ingest.language import detect_language
 from dembias.ingest.outputs import extract_inline_citations
-from dembias.sentences import split_sentences
+from dembias.ingest.sentences import split_sentences
 from dembias.workspace.store import Workspace, open_corpus
 from tests.helpers import polis_folder, write
 

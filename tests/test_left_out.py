@@ -10,7 +10,7 @@ import pytest
 from dembias import left_out as lo
 from dembias import queries
 from dembias.ingest import ingest_contributions
-from dembias.pseudonym import Pseudonymiser, load_key
+from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.votes import comment_group_votes, load_votes
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
 from dembias.ingest.personal import name_is_personal, values_are_personal
-from dembias.pseudonym import load_key, pseudonymise
+from dembias.ingest.pseudonym import load_key, pseudonymise
 from dembias.validation import ParameterError
 from dembias.workspace.store import Workspace, open_corpus
 from tests.helpers import write

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import dembias.cli.redact_commands  # noqa: F401  (registers `dembias redact` on the app)
 from dembias.cli import app
 from dembias.ingest import ingest_contributions, ingest_outputs
-from dembias.redact import PATTERN_NAMES, redact_corpus, redact_text
+from dembias.ingest.redact import PATTERN_NAMES, redact_corpus, redact_text
 from dembias.workspace.store import Workspace, open_corpus
 from tests.helpers import tree_digest, write
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dembias.ingest.outputs import units_from_text
-from dembias.sentences import split_sentences, splitter_language
+from dembias.ingest.sentences import split_sentences, splitter_language
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def test_every_page_warns_about_a_stale_map(tmp_path, fake_embedder, monkeypatch
 
 
 def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tmp_path, fake_embedder):
-    from dembias.redact import redact_corpus
+    from dembias.ingest.redact import redact_corpus
     from dembias.run_parameters import run_parameter_records
 
     ws = small_debate(tmp_path)

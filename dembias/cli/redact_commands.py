@@ -8,7 +8,7 @@ import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
 from dembias.errors import DembiasError
-from dembias.redact import PATTERN_NAMES, redact_corpus
+from dembias.ingest.redact import PATTERN_NAMES, redact_corpus
 
 
 @app.command("redact")

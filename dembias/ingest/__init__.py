@@ -15,8 +15,8 @@ from dembias.ingest.common import store_debate
 from dembias.ingest.contributions import read_contributions
 from dembias.ingest.outputs import read_outputs_jsonl, store_outputs
 from dembias.ingest.polis import read_polis
+from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.ingest.sensemaker import read_sensemaker
-from dembias.pseudonym import Pseudonymiser, load_key
 from dembias.workspace.store import Workspace, corpus_writer
 
 __all__ = [

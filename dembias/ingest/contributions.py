@@ -52,7 +52,7 @@ from dembias.ingest.common import (
 )
 from dembias.ingest.language import detect_languages
 from dembias.ingest.personal import DEFAULT_PERSONAL_DATA, PersonalColumns, check_action
-from dembias.pseudonym import Pseudonymiser
+from dembias.ingest.pseudonym import Pseudonymiser
 from dembias.validation import (
     ParameterError,
     normalise_country,

@@ -35,7 +35,7 @@ import pandas as pd
 
 from dembias.errors import IngestError
 from dembias.ingest.common import read_jsonl_records
-from dembias.sentences import split_sentences
+from dembias.ingest.sentences import split_sentences
 from dembias.workspace.store import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
@@ -84,7 +84,7 @@ def extract_inline_citations(sentence: str) -> tuple[str, list[str]]:
 def units_from_text(
     text: str, *, task: str, inline_citations: bool = False, language: str | None = None
 ) -> list[OutputUnit]:
-    """Units of an output that came as plain text: sentences of a summary (:mod:`dembias.sentences`).
+    """Units of an output that came as plain text: sentences of a summary (:mod:`dembias.ingest.sentences`).
 
     ``language`` is a hint for the splitter; without it the text's language is detected.
     """

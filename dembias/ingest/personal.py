@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dembias.pseudonym import Pseudonymiser
+from dembias.ingest.pseudonym import Pseudonymiser
 from dembias.validation import ParameterError
 
 #: What to do with personal metadata columns.
@@ -70,7 +70,7 @@ def name_is_personal(column: str) -> bool:
 
 def values_are_personal(values: Iterable[str], *, share: float = VALUE_SHARE) -> bool:
     """Whether at least ``share`` of the non-empty values hold an e-mail address or a phone number."""
-    from dembias.redact import redact_text
+    from dembias.ingest.redact import redact_text
 
     present = [v for v in values if isinstance(v, str) and v.strip()]
     if not present:

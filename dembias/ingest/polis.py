@@ -41,7 +41,7 @@ from dembias.ingest.common import (
     sniff_encoding,
 )
 from dembias.ingest.language import detect_languages
-from dembias.pseudonym import Pseudonymiser
+from dembias.ingest.pseudonym import Pseudonymiser
 from dembias.validation import normalise_optional_country, normalise_optional_language
 
 COMMENTS_REQUIRED = ("comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body")
