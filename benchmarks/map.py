@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from dembias.ingest import ingest_contributions
-from dembias.mapping import MapParams, map_debate, reduce, scaled_min_cluster_size
 from dembias.models.embedders import get_embedder
+from dembias.opinion_map.mapping import MapParams, map_debate, reduce, scaled_min_cluster_size
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 
 TOPICS = {

@@ -58,12 +58,12 @@ def run_stage(
 
     embedder = get_embedder(embedder_spec)
     if stage == "embed":
-        from dembias.embed import embed_debate
+        from dembias.opinion_map.embed import embed_debate
 
         _, result = embed_debate(ws, debate_id, embedder)
         return {"rows": n, "note": f"{len(result.matrix):,} vectors, {result.n_new:,} distinct texts embedded"}
     if stage == "map":
-        from dembias.mapping import MapParams, map_debate
+        from dembias.opinion_map.mapping import MapParams, map_debate
 
         summary = map_debate(
             ws, debate_id, embedder=embedder, params=MapParams(n_seeds=seeds, sample_threshold=sample_threshold)

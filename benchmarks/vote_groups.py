@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from dembias import votes as vt
 from dembias.ingest import ingest_polis
+from dembias.opinion_map import votes as vt
 from dembias.workspace.store import Workspace, open_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

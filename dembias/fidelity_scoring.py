@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.embed import embed_texts
 from dembias.errors import DembiasError
 from dembias.ingest.language import detect_language
 from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
@@ -59,6 +58,7 @@ from dembias.metrics.fidelity import (
 from dembias.minority import minority_cluster_ids
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.models.nli import NliJudge
+from dembias.opinion_map.embed import embed_texts
 from dembias.polarity import not_checked_note, stance_checked
 from dembias.small_cells import MIN_CELL
 from dembias.validation import check_at_least

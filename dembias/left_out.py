@@ -277,7 +277,7 @@ def _with_votes(rows: pd.DataFrame, votes: pd.DataFrame, *, min_cell: int) -> pd
 
 
 SQL_VOTE_RATES = """
-WITH grouped AS (  -- each grouped voter's last vote on each chosen contribution (as in dembias.votes)
+WITH grouped AS (  -- each grouped voter's last vote on each chosen contribution (as in dembias.opinion_map.votes)
     SELECT g.vote_group, v.participant_pid, v.vote
     FROM votes v
     JOIN m.vote_groups g ON g.participant_pid = v.participant_pid

@@ -341,7 +341,7 @@ def prepare_debate(
     seed: int = 0,
 ) -> DebateContext:
     """Load a debate, embed its contributions (cached) and calibrate its support test (:mod:`dembias.support`)."""
-    from dembias.embed import embed_texts
+    from dembias.opinion_map.embed import embed_texts
 
     inputs = load_debate_inputs(ws, debate_id, include_rejected=include_rejected, group_by=group_by)
     embedder = embedder or embedder_for_mapping(inputs.mapping_run)
@@ -487,7 +487,7 @@ def score_summaries(
     Units are embedded through the workspace cache in one call; ``options`` go to :func:`score_output`.
     Returns (scores, the embedding runs the units came from).
     """
-    from dembias.embed import embed_texts
+    from dembias.opinion_map.embed import embed_texts
 
     inputs = ctx.inputs
     if outputs.empty:
@@ -695,8 +695,8 @@ def add_baselines(
     progress: Progress | None = None,
 ) -> list[str]:
     """Make the baseline summaries of a debate and store them (replacing earlier ones); returns their ids."""
-    from dembias.embed import embed_texts
     from dembias.ingest.outputs import store_outputs
+    from dembias.opinion_map.embed import embed_texts
     from dembias.summarize import baseline_outputs
     from dembias.workspace.store import corpus_writer
 

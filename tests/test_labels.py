@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dembias.diagnostics import cluster_persistence, cross_language_nn_share, nmi_language, stability_ari
-from dembias.labels import ctfidf_keywords, representatives, stop_words, tokenize
+from dembias.opinion_map.diagnostics import cluster_persistence, cross_language_nn_share, nmi_language, stability_ari
+from dembias.opinion_map.labels import ctfidf_keywords, representatives, stop_words, tokenize
 
 
 def test_tokenize_drops_stop_words_and_splits_chinese_into_bigrams():

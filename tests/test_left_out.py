@@ -11,7 +11,7 @@ from dembias import left_out as lo
 from dembias import queries
 from dembias.ingest import ingest_contributions
 from dembias.ingest.pseudonym import Pseudonymiser, load_key
-from dembias.votes import comment_group_votes, load_votes
+from dembias.opinion_map.votes import comment_group_votes, load_votes
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 

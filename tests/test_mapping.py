@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
-from dembias.mapping import MapParams, compute_map, map_debate, scaled_min_cluster_size
+from dembias.opinion_map.mapping import MapParams, compute_map, map_debate, scaled_min_cluster_size
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.ingest.pseudonym import pseudonymise
-from dembias.mapping import MIN_PARTICIPANTS_FOR_GROUPS, MapParams, map_debate, small_debate_warnings
+from dembias.opinion_map.mapping import MIN_PARTICIPANTS_FOR_GROUPS, MapParams, map_debate, small_debate_warnings
 from dembias.workspace.store import list_runs, open_run, read_run_table
 from tests.test_mapping import small_debate
 

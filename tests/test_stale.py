@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from dembias.cli import app
 from dembias.info import workspace_info
 from dembias.ingest import ingest_contributions
-from dembias.mapping import MapParams, map_debate
+from dembias.opinion_map.mapping import MapParams, map_debate
 from dembias.workspace.store import (
     is_stale,
     latest_run,

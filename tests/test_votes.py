@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from dembias.votes import (
+from dembias.opinion_map.votes import (
     ari_vs_published,
     cluster_vote_profile,
     comment_group_votes,
@@ -98,7 +98,7 @@ def test_cluster_vote_profile_counts_votes_of_each_group_on_each_cluster():
 
 
 def test_sparse_pca_path_gives_the_same_groups_as_the_dense_one(monkeypatch):
-    import dembias.votes as votes_module
+    import dembias.opinion_map.votes as votes_module
 
     votes, _truth = synthetic_votes(seed=3)
     dense = compute_vote_groups(votes, seed=0, engine="dembias")
@@ -110,7 +110,7 @@ def test_sparse_pca_path_gives_the_same_groups_as_the_dense_one(monkeypatch):
 
 
 def test_centred_matrix_holds_only_the_votes():
-    from dembias.votes import centred_vote_matrix
+    from dembias.opinion_map.votes import centred_vote_matrix
 
     votes = pd.DataFrame(
         {
@@ -170,7 +170,7 @@ def test_groups_do_not_depend_on_pseudonyms_or_row_order(engine):
 
 
 def test_canonical_order_ignores_ids_and_vote_order():
-    from dembias.votes import canonical_row_order
+    from dembias.opinion_map.votes import canonical_row_order
 
     # three participants (0: agrees c0 / disagrees c1, 1: the reverse, 2: agrees c0 only)
     rows = np.array([0, 0, 1, 1, 2])

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
-from dembias.mapping import DEFAULT_SEEDS, MapParams, map_debates
 from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
-from dembias.votes import DEFAULT_ENGINE
+from dembias.opinion_map.mapping import DEFAULT_SEEDS, MapParams, map_debates
+from dembias.opinion_map.votes import DEFAULT_ENGINE
 
 
 @app.command("map")

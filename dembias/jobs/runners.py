@@ -1,8 +1,8 @@
 """Stage runners: each runs one job by calling the stage function the CLI calls, with the job's options.
 
-No stage is implemented here a second time: an embedding job calls :func:`dembias.embed.embed_debate`
+No stage is implemented here a second time: an embedding job calls :func:`dembias.opinion_map.embed.embed_debate`
 (its blocks land as cached runs, so a cancelled or killed job resumes from them), a map job
-:func:`dembias.mapping.map_debate` with the job's :class:`~dembias.mapping.MapParams`, and so on. A
+:func:`dembias.opinion_map.mapping.map_debate` with the job's :class:`~dembias.opinion_map.mapping.MapParams`, and so on. A
 runner adds what a job needs around the call: the device, the job's manifest record, progress, cancel
 checks between batches, and out-of-memory halving of the batch size.
 """
@@ -72,12 +72,12 @@ def _load_embedder(
 
 
 def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
-    """Embed a debate's texts not yet cached for the model (:func:`dembias.embed.embed_debate`).
+    """Embed a debate's texts not yet cached for the model (:func:`dembias.opinion_map.embed.embed_debate`).
 
     Blocks of ``checkpoint_every`` new texts (job parameter; default :data:`JOB_CHECKPOINT_EVERY`) land
     as embedding runs as they finish, so a resumed job embeds only what no finished block holds.
     """
-    from dembias.embed import EmbedHooks, embed_debate
+    from dembias.opinion_map.embed import EmbedHooks, embed_debate
 
     job, ws = ctx.job, ctx.ws
     batch_size = job.batch_size or DEFAULT_BATCH_SIZE
@@ -123,8 +123,8 @@ def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None =
 
 
 def map_params_from(params: Mapping[str, Any]) -> Any:
-    """The :class:`~dembias.mapping.MapParams` a job's parameters name (its other keys are not mapping's)."""
-    from dembias.mapping import MapParams
+    """The :class:`~dembias.opinion_map.mapping.MapParams` a job's parameters name (its other keys are not mapping's)."""
+    from dembias.opinion_map.mapping import MapParams
 
     names = {f.name for f in dataclasses.fields(MapParams)}
     chosen = {k: v for k, v in params.items() if k in names}
@@ -137,8 +137,8 @@ def map_params_from(params: Mapping[str, Any]) -> Any:
 
 
 def run_map_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
-    """Re-map a debate with the job's embedder and mapping parameters (:func:`dembias.mapping.map_debate`)."""
-    from dembias import mapping
+    """Re-map a debate with the job's embedder and mapping parameters (:func:`dembias.opinion_map.mapping.map_debate`)."""
+    from dembias.opinion_map import mapping
 
     job = ctx.job
     embedder = _load_embedder(job, job.model, embedder_factory, job.batch_size or DEFAULT_BATCH_SIZE)

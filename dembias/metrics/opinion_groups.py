@@ -1,7 +1,7 @@
 """Opinion groups in a summary: which vote group each unit speaks for, and each group's share.
 
 *Opinion groups* are the debate's vote groups (Polis-style, from who agrees with what; see
-:mod:`dembias.votes`). They are one of three notions of minority, named apart everywhere: minority
+:mod:`dembias.opinion_map.votes`). They are one of three notions of minority, named apart everywhere: minority
 *topics* (small clusters of what was written), minority *opinion groups* (small vote groups, this
 module) and *declared groups* (a metadata column such as a self-reported minority).
 

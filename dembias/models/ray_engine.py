@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dembias.embed import arrow_to_matrix, vectors_to_arrow
 from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_BATCH_SIZE, get_embedder
+from dembias.opinion_map.embed import arrow_to_matrix, vectors_to_arrow
 
 
 def _ray() -> Any:
@@ -95,7 +95,7 @@ def embed_with_ray(
     gpus = _gpus_per_actor(ray, num_gpus)
     if actors is None:
         actors = max(1, int(ray.cluster_resources().get("GPU", 0) // gpus)) if gpus else 1
-    from dembias.embed import text_sha256
+    from dembias.opinion_map.embed import text_sha256
 
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         source = Path(tmp) / "texts.parquet"
@@ -132,7 +132,7 @@ def embed_with_ray(
 
 
 class RayEmbedder:
-    """The :class:`~dembias.embed.Embedder` protocol over :func:`embed_with_ray` (model id, revision and
+    """The :class:`~dembias.opinion_map.embed.Embedder` protocol over :func:`embed_with_ray` (model id, revision and
     dimension are read on a Ray worker; each ``embed`` call is one Ray Data pipeline)."""
 
     def __init__(

@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias import diagnostics as diag
-from dembias import labels as lab
 from dembias import validation as val
-from dembias import votes as vt
-from dembias.embed import embed_debate
 from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from dembias.opinion_map import diagnostics as diag
+from dembias.opinion_map import labels as lab
+from dembias.opinion_map import votes as vt
+from dembias.opinion_map.embed import embed_debate
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
