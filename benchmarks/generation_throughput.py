@@ -1,7 +1,7 @@
 """Generation throughput of one engine: tokens per second and cost per 1,000 contributions.
 
 Reformulates (or summarizes) the first ``--n`` Bowling Green comments (real Polis data, English) with
-``dembias.generate.generate_outputs`` in a throwaway workspace, exactly as ``dembias generate`` does
+``dembias.generation.generate.generate_outputs`` in a throwaway workspace, exactly as ``dembias generate`` does
 (prompts, checkpoints, records), after one warm-up call that is not counted. Engines:
 
 * ``transformers``: the model in this process (``--model smollm2`` by default, ``--threads``);
@@ -38,9 +38,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dembias.generate import DecodingParams, generate_outputs, load_generator  # noqa: E402
+from dembias.generation.generate import DecodingParams, generate_outputs, load_generator  # noqa: E402
+from dembias.generation.llm_server import ServerOptions  # noqa: E402
 from dembias.ingest import ingest_contributions  # noqa: E402
-from dembias.llm_server import ServerOptions  # noqa: E402
 from dembias.workspace.store import Workspace  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"

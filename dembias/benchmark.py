@@ -4,7 +4,7 @@ The spec (:mod:`dembias.benchmark_spec`, format in ``docs/benchmark.md``) names 
 (with their prompt ids and, for translations, target languages) and a number of samples. A run:
 
 1. **generates** every (model, debate, task, language, prompt, sample) with
-   :func:`dembias.generate.generate_variants`: resumable through the per-setting checkpoints, so a
+   :func:`dembias.generation.generate.generate_variants`: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
 2. **scores** the summaries with :func:`dembias.scoring.score_debate` (pluralism) and the rewrites and
    translations with :func:`dembias.fidelity_scoring.run_fidelity` (fidelity), one run each per
@@ -32,8 +32,8 @@ import pandas as pd
 from dembias.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.errors import DembiasError
 from dembias.export import neutralise_cell
-from dembias.generate import DecodingParams, TextGenerator, generate_variants, load_generator
-from dembias.llm_server import ServerOptions
+from dembias.generation.generate import DecodingParams, TextGenerator, generate_variants, load_generator
+from dembias.generation.llm_server import ServerOptions
 from dembias.queries import debates_table, output_variants
 from dembias.sample_spread import (
     FIDELITY_LEVELS,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dembias.errors import DembiasError, IngestError
-from dembias.prompts import DEFAULT_PROMPTS, get_prompt
+from dembias.generation.prompts import DEFAULT_PROMPTS, get_prompt
 from dembias.validation import normalise_language
 
 TOP_KEYS = {"output", "workspace", "models", "debates", "tasks", "samples", "decoding", "scoring"}
@@ -27,7 +27,7 @@ STRATA = ("auto", "cluster", "vote-group", "none")
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model of a benchmark: a :func:`dembias.generate.load_model` spec and how to run it."""
+    """One model of a benchmark: a :func:`dembias.generation.generate.load_model` spec and how to run it."""
 
     spec: str
     base_url: str | None = None

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from dembias.errors import DembiasError
-from dembias.generate import (
+from dembias.generation.generate import (
     DecodingParams,
     debate_topic,
     generate_outputs,
@@ -24,9 +24,9 @@ from dembias.generate import (
     read_checkpoint,
     select_contributions,
 )
+from dembias.generation.prompts import PROMPTS, get_prompt, language_name
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
-from dembias.prompts import PROMPTS, get_prompt, language_name
 from dembias.workspace.store import Workspace
 
 from .helpers import write
@@ -404,7 +404,7 @@ def test_summary_topic_prefers_a_short_question(ws: Workspace) -> None:
 
 
 def test_sample_seeds_are_stable_and_distinct() -> None:
-    from dembias.generate import sample_seed
+    from dembias.generation.generate import sample_seed
 
     assert sample_seed(7, 0) == 7  # sample 0 is the run's own seed: single-sample ids do not change
     seeds = [sample_seed(7, k) for k in range(5)]
@@ -413,7 +413,7 @@ def test_sample_seeds_are_stable_and_distinct() -> None:
 
 
 def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
-    from dembias.generate import generate_variants, sample_seed
+    from dembias.generation.generate import generate_variants, sample_seed
 
     options = dict(
         task="reformulation", debate_id="d1", model=tiny_lm, limit=2, samples=3, show_progress=False,
@@ -434,7 +434,7 @@ def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_pa
 
 
 def test_greedy_repeats_are_refused(ws: Workspace, tiny_lm) -> None:
-    from dembias.generate import generate_variants
+    from dembias.generation.generate import generate_variants
 
     with pytest.raises(DembiasError, match="needs sampling"):
         generate_variants(ws, task="reformulation", debate_id="d1", model=tiny_lm, samples=2)

@@ -6,6 +6,6 @@
 - :mod:`dembias.models.nli`: the one NLI judge (pluralism linking and fidelity scoring);
 - :mod:`dembias.models.catalog`: which models this machine has without a network.
 
-Causal LMs are loaded by :func:`dembias.generate.load_model`; Ray embedding by :mod:`dembias.models.ray_engine`.
+Causal LMs are loaded by :func:`dembias.generation.generate.load_model`; Ray embedding by :mod:`dembias.models.ray_engine`.
 Submodules are imported on demand (torch and transformers stay out of light imports).
 """

