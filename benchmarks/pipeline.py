@@ -80,12 +80,12 @@ def run_stage(
         stored = ingest_outputs(ws, corpus / "outputs.jsonl", replace=True)
         return {"rows": stored, "note": f"{stored} outputs"}
     if stage == "pluralism":
-        from dembias.scoring import score_debate
+        from dembias.pluralism.scoring import score_debate
 
         _, scored = score_debate(ws, debate_id, embedder=embedder)
         return {"rows": n, "note": f"{len(scored)} summaries scored (bootstrap 1,000, placebo 20)"}
     if stage == "validate":
-        from dembias.validate import validate_debate
+        from dembias.pluralism.validate import validate_debate
 
         _, checks, controls = validate_debate(ws, debate_id)
         failed = sum(not c.passed for c in checks)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from dembias.metrics.pluralism import score_pluralism
+from dembias.pluralism.metrics import score_pluralism
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ The spec (:mod:`dembias.benchmark_spec`, format in ``docs/benchmark.md``) names 
 1. **generates** every (model, debate, task, language, prompt, sample) with
    :func:`dembias.generation.generate.generate_variants`: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
-2. **scores** the summaries with :func:`dembias.scoring.score_debate` (pluralism) and the rewrites and
+2. **scores** the summaries with :func:`dembias.pluralism.scoring.score_debate` (pluralism) and the rewrites and
    translations with :func:`dembias.fidelity_scoring.run_fidelity` (fidelity), one run each per
    debate, as ``dembias score`` does;
 3. **tabulates** every metric per (task, debate, language, model), over all prompts and per prompt,
@@ -201,7 +201,7 @@ def _score_summaries(
     spec: BenchmarkSpec, ws: Workspace, variants: pd.DataFrame, runs: dict[str, list[str]], say: Progress
 ) -> pd.DataFrame:
     """Pluralism of the benchmark's summaries, one scoring run per debate; the long per-output frame."""
-    from dembias.scoring import score_debate
+    from dembias.pluralism.scoring import score_debate
 
     options = spec.scoring
     parts = []

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from dembias.metrics.pluralism import INTERVAL_METRICS
+from dembias.pluralism.metrics import INTERVAL_METRICS
 
 #: The headline metrics (those with bootstrap intervals), and the justified-representation count.
 COMPARED_METRICS = (*INTERVAL_METRICS, "jr_violations")

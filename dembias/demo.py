@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dembias import fidelity_scoring, interactions, scoring
+from dembias import fidelity_scoring, interactions
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import mapping
+from dembias.pluralism import scoring
 from dembias.workspace.store import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -5,7 +5,7 @@ selection bars and the one-page report:
 
 * :func:`left_out` lists the topics (opinion clusters of the map) and opinion groups (vote groups) a scored
   summary drops or under-represents, with the single status definition
-  (:func:`dembias.metrics.topics.representation_status`);
+  (:func:`dembias.pluralism.topics.representation_status`);
 * :func:`left_out_contributions` pages through the contributions of one of them (text first, searchable,
   ``limit``/``offset``), with country, language and how each vote group voted on each;
 * :func:`vote_rates` says how each vote group voted on a set of contributions (agree, disagree, pass, with
@@ -14,7 +14,7 @@ selection bars and the one-page report:
 
 A topic's contributions are the map's cluster members. An opinion group's contributions are those the group
 agrees with clearly more than every other group (:func:`group_contribution_ids`: the rule by which a summary
-sentence "speaks for" a group, :func:`dembias.metrics.opinion_groups.unit_stances`, applied to each
+sentence "speaks for" a group, :func:`dembias.pluralism.opinion_groups.unit_stances`, applied to each
 contribution alone). Privacy, one rule on every view (:mod:`dembias.small_cells`, docs/privacy.md): texts
 are shown; a contribution's country and language only when at least k contributors of the debate share
 them; counts and vote rates of a cell with fewer than k contributors (voters) are withheld.
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from dembias import queries
-from dembias.metrics.opinion_groups import unit_stances
-from dembias.metrics.topics import NOISE, representation_status
+from dembias.pluralism.opinion_groups import unit_stances
+from dembias.pluralism.topics import NOISE, representation_status
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.workspace.store import Workspace
 
@@ -139,7 +139,7 @@ def _has_table(con: duckdb.DuckDBPyConnection, database: str, table: str) -> boo
 def group_members(ws: Workspace, *, mapping_run: str, margin: float = 0.2) -> pd.DataFrame:
     """Each contribution that one opinion group agrees with at least ``margin`` more than every other group.
 
-    The same rule as a summary sentence speaking for a group (:func:`dembias.metrics.opinion_groups.unit_stances`),
+    The same rule as a summary sentence speaking for a group (:func:`dembias.pluralism.opinion_groups.unit_stances`),
     applied to each contribution alone, on the mapping run's ``comment_group_votes``. Columns
     ``contribution_id``, ``vote_group``, sorted by id; empty without votes.
     """

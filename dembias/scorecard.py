@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 #: Headline pluralism metrics of the scorecard, in display order, with their column titles. BUR is not here:
-#: it is a rate over a set of summaries (per model), not a score of one summary (dembias.metrics.pluralism).
+#: it is a rate over a set of summaries (per model), not a score of one summary (dembias.pluralism.metrics).
 HEADLINES: tuple[tuple[str, str], ...] = (
     ("survival", "Topics kept"),
     ("minority_topic_survival", "Minority topics kept"),

@@ -1,6 +1,6 @@
 """The finding first: one or two plain-language sentences about a scored summary.
 
-Written from the tables of a pluralism run (:mod:`dembias.pluralism_tables`) for one output: its
+Written from the tables of a pluralism run (:mod:`dembias.pluralism.tables`) for one output: its
 ``outputs`` row (quality flags, citations), ``scores`` (topic survival with its interval and placebo),
 ``cluster_coverage`` (which topics it carries), ``opinion_groups`` (vote groups' shares) and ``units``
 (each sentence, screened). In the reader's units: topics and sentences counted, shares in percent,
@@ -197,7 +197,7 @@ def summary_verdict(
     return " ".join(s for s in sentences if s)
 
 
-#: What a content-free sentence is, in words (reasons of :func:`dembias.support.screen_units`).
+#: What a content-free sentence is, in words (reasons of :func:`dembias.pluralism.support.screen_units`).
 CONTENT_FREE_WORDS = {
     "title": "the debate's title",
     "empty": "no words",

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dembias.explain import metric_help
-from dembias.metrics.topics import representation_status
+from dembias.pluralism.topics import representation_status
 from dembias.small_cells import BREAKDOWN_DIMENSIONS
 from pages import shared
 

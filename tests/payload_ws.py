@@ -18,7 +18,7 @@ import numpy as np
 from dembias.fidelity_scoring import run_fidelity
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.opinion_map.mapping import MapParams, map_debate
-from dembias.scoring import score_debate
+from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
 from dembias.workspace.store import Workspace
 from tests.fakes import FakeEmbedder

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.align import citation_links, link_output, nli_links, similarity_links
 from dembias.errors import DembiasError
 from dembias.models.nli import NliJudge
-from dembias.support import calibrate_support, screen_units
+from dembias.pluralism.align import citation_links, link_output, nli_links, similarity_links
+from dembias.pluralism.support import calibrate_support, screen_units
 from tests.fakes import FakeEmbedder
 
 

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dembias.metrics.pluralism import (
+from dembias.minority import minority_mask
+from dembias.pluralism.metrics import (
     contribution_vote_groups,
     group_aware_consensus,
     score_pluralism,
     uer,
     unit_shares,
 )
-from dembias.minority import minority_mask
 
 
 def debate(sizes: dict[int, int], **columns) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -399,7 +399,7 @@ def scored_workspace(tmp_path):
 
 
 def test_score_debate_writes_a_pluralism_run(scored_workspace):
-    from dembias.scoring import score_debate
+    from dembias.pluralism.scoring import score_debate
     from dembias.workspace.store import list_runs, read_run_table
 
     ws = scored_workspace
@@ -498,7 +498,7 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
 
 
 def test_baselines_are_added_and_scored(scored_workspace):
-    from dembias.scoring import add_baselines, score_debate
+    from dembias.pluralism.scoring import add_baselines, score_debate
     from tests.fakes import FakeEmbedder
 
     ws = scored_workspace

@@ -20,7 +20,7 @@ import pytest
 from dembias import queries
 from dembias.across import across_finding, by_place, minority_matrix
 from dembias.ingest import ingest_contributions, ingest_outputs
-from dembias.pluralism_tables import SCHEMAS, to_arrow
+from dembias.pluralism.tables import SCHEMAS, to_arrow
 from dembias.report import build_report, chromium_available, report_html, write_report
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write

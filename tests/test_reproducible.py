@@ -69,7 +69,7 @@ def test_mapping_twice_into_fresh_workspaces_gives_identical_tables(tmp_path, mo
 
 def _score_fresh(ws, tmp, fake_embedder):
     from dembias.ingest import ingest_outputs
-    from dembias.scoring import score_debate
+    from dembias.pluralism.scoring import score_debate
     from tests.helpers import write
 
     record = {

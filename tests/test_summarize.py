@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.metrics.pluralism import score_pluralism
-from dembias.summarize import (
+from dembias.pluralism.baselines import (
     BASELINES,
     allocate,
     baseline_outputs,
@@ -16,6 +15,7 @@ from dembias.summarize import (
     pick_random,
     pick_top_voted,
 )
+from dembias.pluralism.metrics import score_pluralism
 from tests.fakes import FakeEmbedder
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.metrics.placebo import placebo_headlines, random_links
-from dembias.metrics.topics import TopicCells, topic_point
-from dembias.quality import assess_output
-from dembias.support import calibrate_support, copies_title, null_sentences, null_sentences_for, screen_units
+from dembias.pluralism.placebo import placebo_headlines, random_links
+from dembias.pluralism.quality import assess_output
+from dembias.pluralism.support import calibrate_support, copies_title, null_sentences, null_sentences_for, screen_units
+from dembias.pluralism.topics import TopicCells, topic_point
 from dembias.uncertainty import bias_corrected_interval
 from tests.fakes import FakeEmbedder
 

@@ -8,8 +8,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from dembias import support
 from dembias.cli import app
+from dembias.pluralism import support
 from dembias.workspace.store import Workspace, latest_run, read_run_table
 
 
@@ -44,7 +44,7 @@ def test_validate_cli_fails_when_the_support_test_lets_anything_link(demo_ws, tm
         cal = real(*args, **kwargs)
         return support.SupportCalibration(-1.0, -1.0, -1.0, -1.0, -1.0, cal.centroid, cal.info)
 
-    monkeypatch.setattr("dembias.scoring.calibrate_support", lax)
+    monkeypatch.setattr("dembias.pluralism.scoring.calibrate_support", lax)
     result = CliRunner().invoke(
         app, ["validate", "-w", str(ws.root), "--debate", "nz-ubi", "--json", "--resamples", "100"]
     )

@@ -80,7 +80,7 @@ def pluralism(
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
     from dembias.models.nli import NliJudge
-    from dembias.scoring import score_debate
+    from dembias.pluralism.scoring import score_debate
 
     ws = workspace_from(workspace)
     nli_model = NliJudge.load(nli) if nli else None
@@ -160,7 +160,7 @@ def baselines(
     seed: Annotated[int, typer.Option(min=0, help="Random seed (random baseline).")] = 0,
 ) -> None:
     """Add baseline summaries (top-voted, centroid, MMR, cluster-representative, random) as outputs."""
-    from dembias.scoring import add_baselines
+    from dembias.pluralism.scoring import add_baselines
 
     ws = workspace_from(workspace)
     emit_json({d: add_baselines(ws, d, budget=budget, seed=seed, progress=progress) for d in _debates(ws, debate)})

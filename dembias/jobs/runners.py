@@ -169,7 +169,7 @@ def _nli(job: Job, *, batch_size: int, require_contradiction: bool) -> Any:
 
 def run_pluralism_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Re-link and re-score a debate's summaries; the job's model is an NLI model (linking by entailment)."""
-    from dembias import scoring
+    from dembias.pluralism import scoring
 
     job = ctx.job
     embedder = None

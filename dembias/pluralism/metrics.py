@@ -2,13 +2,13 @@
 flags, Equal Coverage / Coverage Parity, justified representation, opinion groups and vote-grounded
 checks, each beside a random-links placebo.
 
-Everything here is a pure function over DataFrames and arrays; :mod:`dembias.scoring` loads the
+Everything here is a pure function over DataFrames and arrays; :mod:`dembias.pluralism.scoring` loads the
 inputs from a workspace and writes the results as a run.
 
 Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
 
 * **Coverage** p(d) of a contribution d is 1 when at least one unit of the summary links to it, else
-  0 (links are deterministic: citation, calibrated similarity or NLI; see :mod:`dembias.align`).
+  0 (links are deterministic: citation, calibrated similarity or NLI; see :mod:`dembias.pluralism.align`).
 * **Clusters** come from the mapping run; cluster ``-1`` is the noise bucket. p_s(c) = |c| / N with N
   every scored contribution, noise included. The noise bucket is reported (``cluster_coverage`` row
   ``-1``) but never counted as a cluster: survival, UER, BUR and JR average over real clusters only.
@@ -18,7 +18,7 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   smaller cluster together hold at most ``minority_share`` (default 0.2) of the N contributions. The
   others are majority topics. Minority topic gap = survival(majority topics) - survival(minority
   topics). Metric names say ``topic``; *opinion groups* (vote groups) are scored by
-  :mod:`dembias.metrics.opinion_groups`, *declared groups* (``group_by`` columns) in ``group_coverage``.
+  :mod:`dembias.pluralism.opinion_groups`, *declared groups* (``group_by`` columns) in ``group_coverage``.
 * **Representation** p_t(v): each unit that links to at least one contribution with a known value
   carries weight 1, split equally among the *distinct* values (clusters, vote groups, languages...)
   of the contributions it links to; p_t(v) = weight of v / number of such units. Units that link to
@@ -48,7 +48,7 @@ Definitions used (where DESIGN.md leaves a choice, the choice is stated here):
   representativeness) should survive; every comment cited by a unit of kind ``common_ground`` should be
   agreed by all groups: agree rate > 0.5 in every vote group, or GAC >= ``gac_threshold`` when one is
   given.
-* **Placebo** (:mod:`dembias.metrics.placebo`): the same summary with each unit's links redrawn at
+* **Placebo** (:mod:`dembias.pluralism.placebo`): the same summary with each unit's links redrawn at
   random among the debate's contributions (same number of links per unit), scored by the same code;
   every headline has ``placebo:<metric>`` (mean of the draws) beside it.
 * **Intervals**: a bootstrap over contributions, bias-corrected (BC) so that no estimate falls
@@ -69,22 +69,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dembias.metrics.opinion_groups import (
+from dembias.minority import NOISE, minority_cluster_ids
+from dembias.pluralism.opinion_groups import (
     OPINION_GROUP_COLUMNS,
     STANCE_COLUMNS,
     GroupVotes,
     opinion_group_table,
     unit_stances,
 )
-from dembias.metrics.placebo import placebo_headlines
-from dembias.metrics.topics import (
+from dembias.pluralism.placebo import placebo_headlines
+from dembias.pluralism.topics import (
     TOPIC_INTERVAL_METRICS,
     UNDER_REPRESENTED_RATIO,
     TopicCells,
     topic_headlines,
     unit_shares,
 )
-from dembias.minority import NOISE, minority_cluster_ids
 from dembias.small_cells import MIN_CELL
 from dembias.uncertainty import bias_corrected_interval
 
@@ -212,7 +212,7 @@ def score_pluralism(
             noise.
         links: the summary's links, ``unit_index``, ``contribution_id`` (links to contributions not in
             ``contributions`` are ignored). Duplicate and content-free units must already be left out
-            (:mod:`dembias.align`).
+            (:mod:`dembias.pluralism.align`).
         n_units: the number of units of the output, reported as ``n_units`` (default: the rows of
             ``units``, else the number of distinct linked units). It is *not* k of justified
             representation, which counts the linked units only (module docstring).

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from dembias.metrics.opinion_groups import opinion_group_table
-from dembias.metrics.topics import TOPIC_INTERVAL_METRICS, UNDER_REPRESENTED_RATIO, TopicCells, topic_point_at
+from dembias.pluralism.opinion_groups import opinion_group_table
+from dembias.pluralism.topics import TOPIC_INTERVAL_METRICS, UNDER_REPRESENTED_RATIO, TopicCells, topic_point_at
 
 #: Headlines the placebo is computed for.
 PLACEBO_METRICS = (*TOPIC_INTERVAL_METRICS, "uer_opinion_groups")

@@ -2,7 +2,7 @@
 
 A contribution enters every topic headline only through its cell (cluster, covered), so a summary
 scored against a debate reduces to a few cell counts, and N resampled contributions to a multinomial
-draw of them. Definitions: :mod:`dembias.metrics.pluralism`.
+draw of them. Definitions: :mod:`dembias.pluralism.metrics`.
 """
 
 from __future__ import annotations

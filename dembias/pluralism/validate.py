@@ -1,7 +1,7 @@
 """``dembias validate``: the controls every pluralism number must pass, on every debate (DESIGN.md §5).
 
 For each debate, a battery of control "summaries" is scored by the very code that scores real
-outputs (:func:`dembias.scoring.score_output`), and the orderings each metric must respect are
+outputs (:func:`dembias.pluralism.scoring.score_output`), and the orderings each metric must respect are
 checked. Controls (texts in ``resources/controls.json``, in the debate's language when available):
 
 * ``vacuous``: "The opinions expressed are diverse ..." ten times;
@@ -12,7 +12,7 @@ checked. Controls (texts in ``resources/controls.json``, in the debate's languag
 * ``random_citations``: the vacuous sentence ten times, each citing three contributions drawn at random;
 * ``one_sided`` (debates with votes): the ten comments most representative of the largest opinion
   group's agreement, each citing itself;
-* ``ideal``: the cluster-representative extract (:func:`dembias.summarize.pick_cluster_representatives`)
+* ``ideal``: the cluster-representative extract (:func:`dembias.pluralism.baselines.pick_cluster_representatives`)
   with one unit per topic at least (budget max(20, number of topics)).
 
 Checks (a stated convention, not tuned on the demo):
@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.scoring import OutputScore, prepare_debate, score_output, score_summaries
+from dembias.pluralism.scoring import OutputScore, prepare_debate, score_output, score_summaries
 from dembias.workspace.store import RunInfo, Workspace, workspace_fingerprint, write_run
 
 VALIDATION_STAGE = "validation"
@@ -84,7 +84,7 @@ def _units(texts: Sequence[str], citations: Sequence[Sequence[str]] | None = Non
 
 def build_controls(ctx: Any, *, seed: int = 0) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """name -> (units, citations) of every control that applies to the debate."""
-    from dembias.summarize import pick_cluster_representatives
+    from dembias.pluralism.baselines import pick_cluster_representatives
 
     texts = control_texts()
     lang = _language(ctx.language, list(texts["vacuous"]))

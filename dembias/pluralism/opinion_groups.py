@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dembias.metrics.topics import UNDER_REPRESENTED_RATIO
+from dembias.pluralism.topics import UNDER_REPRESENTED_RATIO
 from dembias.small_cells import MIN_CELL
 from dembias.uncertainty import bias_corrected_interval
 

@@ -1,6 +1,6 @@
 """Pluralism scoring of a debate's summaries: load from the workspace, link, score, write a run.
 
-A run of stage ``pluralism`` per debate holds the tables of :mod:`dembias.pluralism_tables`. Every
+A run of stage ``pluralism`` per debate holds the tables of :mod:`dembias.pluralism.tables`. Every
 output, real or a control of ``dembias validate``, goes through the same path: the debate is
 prepared once (:func:`prepare_debate`: contributions embedded, the support test calibrated against
 unrelated texts), then each output is screened, linked and scored by :func:`score_output`. The
@@ -22,15 +22,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dembias.align import empty_links, link_output
 from dembias.errors import DembiasError
-from dembias.metrics.pluralism import PluralismResult, score_pluralism
 from dembias.models.embedders import normalise_rows
 from dembias.models.nli import NliJudge
-from dembias.pluralism_tables import SCHEMAS, to_arrow
-from dembias.quality import Quality, assess_output
+from dembias.pluralism.align import empty_links, link_output
+from dembias.pluralism.metrics import PluralismResult, score_pluralism
+from dembias.pluralism.quality import Quality, assess_output
+from dembias.pluralism.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
+from dembias.pluralism.tables import SCHEMAS, to_arrow
 from dembias.small_cells import MIN_CELL
-from dembias.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
 from dembias.validation import check_at_least, check_share
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.store import (
@@ -340,7 +340,7 @@ def prepare_debate(
     group_by: Sequence[str] = (),
     seed: int = 0,
 ) -> DebateContext:
-    """Load a debate, embed its contributions (cached) and calibrate its support test (:mod:`dembias.support`)."""
+    """Load a debate, embed its contributions (cached) and calibrate its support test (:mod:`dembias.pluralism.support`)."""
     from dembias.opinion_map.embed import embed_texts
 
     inputs = load_debate_inputs(ws, debate_id, include_rejected=include_rejected, group_by=group_by)
@@ -697,7 +697,7 @@ def add_baselines(
     """Make the baseline summaries of a debate and store them (replacing earlier ones); returns their ids."""
     from dembias.ingest.outputs import store_outputs
     from dembias.opinion_map.embed import embed_texts
-    from dembias.summarize import baseline_outputs
+    from dembias.pluralism.baselines import baseline_outputs
     from dembias.workspace.store import corpus_writer
 
     inputs = load_debate_inputs(ws, debate_id)
@@ -728,7 +728,7 @@ def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> N
             continue
         add_baselines(ws, debate_id, progress=progress)
         score_debate(ws, debate_id, progress=progress)
-    from dembias.validate import validate_debate
+    from dembias.pluralism.validate import validate_debate
 
     for debate_id in ids:
         if latest_run(ws, stage=MAPPING_STAGE, debate_id=debate_id) is not None:

@@ -8,7 +8,7 @@ Every table has ``output_id``:
   apply, and ``placebo:<metric>`` rows (mean and 2.5-97.5% range of the random-links draws).
 * ``cluster_coverage(cluster, size, p_s, p_t, ratio, covered, is_minority)`` (minority *topics*; noise -1)
 * ``units(unit_index, text, duplicate_of, content_free, reason, max_similarity, centroid_similarity,
-  n_links, stance, vote_group)``: every unit, screened (:mod:`dembias.support`), with its stance.
+  n_links, stance, vote_group)``: every unit, screened (:mod:`dembias.pluralism.support`), with its stance.
 * ``links(unit_index, contribution_id, method, score)`` and ``coverage(contribution_id, p)``
 * ``jr_violations(cluster, size, k, threshold)``
 * ``group_coverage(dimension, value, n, n_contributors, p_s, p_t, mean_coverage, coverage_low,

@@ -5,7 +5,7 @@ A weak model's garbage is a finding, as long as dembias says so. Every scored ou
 
 * ``empty``: no unit with a word in it.
 * ``repetition``: at least 30% of the units (and at least two) repeat an earlier unit (near-duplicates:
-  :func:`dembias.support.screen_units`).
+  :func:`dembias.pluralism.support.screen_units`).
 * ``copied_title``: at least two units, or 30% of them, are the debate's title.
 * ``copied_prompt``: a unit of five words or more is taken from the prompt (its words all in the prompt).
 * ``mostly_content_free``: at least half of the units carry no content (duplicates of such units
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dembias.support import words
+from dembias.pluralism.support import words
 
 QUALITY_FLAGS = (
     "empty",

@@ -4,7 +4,7 @@ Three methods, each giving every link a ``method`` and a ``score``:
 
 * ``citation``: the output cites contribution ids (the Sensemaker report does). A citation is
   **supported**, and only then a link, when its unit is not content-free and passes the support test
-  of :mod:`dembias.support` (similarity above the debate's citation threshold, or entailment when an
+  of :mod:`dembias.pluralism.support` (similarity above the debate's citation threshold, or entailment when an
   NLI model is configured); score: that similarity (or probability). Citation precision = supported /
   cited.
 * ``nli``: when an NLI model is configured (any transformers sequence-classification model id or
@@ -13,11 +13,11 @@ Three methods, each giving every link a ``method`` and a ``score``:
   Candidate pairs are the ``candidates`` most similar contributions of each unit when embeddings are
   given, else every pair.
 * ``similarity``: cosine similarity of unit and contribution embeddings, at least the debate's link
-  threshold (:func:`dembias.support.calibrate_support`: calibrated per debate against unrelated
+  threshold (:func:`dembias.pluralism.support.calibrate_support`: calibrated per debate against unrelated
   texts, never per output); the score is the similarity.
 
 :func:`link_output` picks citations when the output has any, else NLI when a model is given, else
-similarity; content-free and duplicate units (:func:`dembias.support.screen_units`) link nothing.
+similarity; content-free and duplicate units (:func:`dembias.pluralism.support.screen_units`) link nothing.
 Output of every function: a links frame ``(output_id, unit_index, contribution_id, method, score)``.
 """
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from dembias.support import SupportCalibration
+from dembias.pluralism.support import SupportCalibration
 
 if TYPE_CHECKING:
     from dembias.models.nli import NliJudge
@@ -83,7 +83,7 @@ def similarity_links(
     """Links of every unit to the contributions at least ``threshold`` similar; returns (links, threshold).
 
     Vectors are L2-normalised rows, so the dot product is the cosine similarity. ``threshold`` is the
-    debate's (:func:`dembias.support.calibrate_support`). ``max_links_per_unit`` keeps each unit's
+    debate's (:func:`dembias.pluralism.support.calibrate_support`). ``max_links_per_unit`` keeps each unit's
     most similar links only.
     """
     unit_vectors = np.asarray(unit_vectors, dtype=np.float32)
@@ -177,7 +177,7 @@ def link_output(
     """Links of one output: supported citations if it cites, else NLI if configured, else similarity.
 
     ``units`` has ``unit_index`` and ``text``; ``contributions`` has ``contribution_id`` and ``text``;
-    vectors are row-aligned with them; ``screen`` is :func:`dembias.support.screen_units` of the units
+    vectors are row-aligned with them; ``screen`` is :func:`dembias.pluralism.support.screen_units` of the units
     (row-aligned). Only units that carry content link: duplicates are merged into the unit they copy,
     content-free units link nothing. Returns (links, info): info names the method, the threshold, and
     for citations ``n_citations`` (to scored contributions), ``n_supported``, ``citation_precision``

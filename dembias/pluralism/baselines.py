@@ -181,7 +181,7 @@ def baseline_outputs(
                 text="\n".join(u.text for u in units),
                 units=units,
                 params=params,
-                origin="dembias.summarize",
+                origin="dembias.pluralism.baselines",
             )
         )
     return records
