@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dembias.demo import build_demo  # noqa: E402
-from dembias.fidelity_scoring import score_pairs  # noqa: E402
+from dembias.fidelity.scoring import score_pairs  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
 from dembias.workspace.store import Workspace, open_corpus  # noqa: E402
 
@@ -219,7 +219,7 @@ def _auc(true_scores: np.ndarray, corrupt_scores: np.ndarray) -> float:
 
 
 #: The flag that should catch each corruption: a negation can surface as ``negation_*`` or, when it governs a
-#: polarity word ("not build"), as ``polarity_flipped`` (see dembias/polarity.py).
+#: polarity word ("not build"), as ``polarity_flipped`` (see dembias/fidelity/polarity.py).
 FLAG_FOR = {"negated": ("negation", "polarity"), "number": ("number",), "different": ("",)}
 
 

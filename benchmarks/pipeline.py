@@ -91,7 +91,7 @@ def run_stage(
         failed = sum(not c.passed for c in checks)
         return {"rows": n, "note": f"{len(controls)} controls, {len(checks) - failed} of {len(checks)} checks pass"}
     if stage == "fidelity":
-        from dembias.fidelity_scoring import run_fidelity
+        from dembias.fidelity.scoring import run_fidelity
 
         runs = run_fidelity(ws, debate_id=debate_id, embedder=embedder)
         pairs = sum(len(r.pairs) for r in runs)

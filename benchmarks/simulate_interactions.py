@@ -6,7 +6,7 @@ of them (SmolLM2-135M-Instruct, files in ``data/outputs/``). What the citizen di
 ``"simulated": true``. It demonstrates the method; it is not field data.
 
 Rule (seeded, per row ``numpy.random.default_rng([seed, row])``), from the suggestion's own fidelity flags
-(:func:`dembias.lexical.lexical_flags`, the fidelity audit's implementation):
+(:func:`dembias.fidelity.lexical.lexical_flags`, the fidelity audit's implementation):
 
 * a stance flag (negation added/removed, polarity flipped): accepted 10%, edited 20%, rejected 70%;
 * any other flag (length, numbers, names...): accepted 25%, edited 35%, rejected 40%;
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dembias.lexical import lexical_flags
-from dembias.metrics.fidelity import STANCE_FLAG_KINDS
+from dembias.fidelity.lexical import lexical_flags
+from dembias.fidelity.metrics import STANCE_FLAG_KINDS
 from dembias.workspace.store import Workspace, corpus_reader
 
 ROOT = Path(__file__).resolve().parent.parent

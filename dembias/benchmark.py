@@ -7,7 +7,7 @@ The spec (:mod:`dembias.benchmark_spec`, format in ``docs/benchmark.md``) names 
    :func:`dembias.generation.generate.generate_variants`: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
 2. **scores** the summaries with :func:`dembias.pluralism.scoring.score_debate` (pluralism) and the rewrites and
-   translations with :func:`dembias.fidelity_scoring.run_fidelity` (fidelity), one run each per
+   translations with :func:`dembias.fidelity.scoring.run_fidelity` (fidelity), one run each per
    debate, as ``dembias score`` does;
 3. **tabulates** every metric per (task, debate, language, model), over all prompts and per prompt,
    with the mean over samples, the between-sample SD, min-max and a 95% Student-t interval over the
@@ -224,7 +224,7 @@ def _score_rewrites(
     spec: BenchmarkSpec, ws: Workspace, variants: pd.DataFrame, runs: dict[str, list[str]], say: Progress
 ) -> pd.DataFrame:
     """Fidelity of the benchmark's reformulations and translations, one run per debate; the long frame."""
-    from dembias.fidelity_scoring import run_fidelity
+    from dembias.fidelity.scoring import run_fidelity
 
     options = spec.scoring
     mine = variants[variants["task"] != "summary"]

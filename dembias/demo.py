@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dembias import fidelity_scoring, interactions
+from dembias.fidelity import interactions
+from dembias.fidelity import scoring as fidelity_scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import mapping
 from dembias.pluralism import scoring

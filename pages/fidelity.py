@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dembias.explain import metric_help
-from dembias.metrics.fidelity import NO_STANCE_NOTE, country_language_table
+from dembias.fidelity.metrics import NO_STANCE_NOTE, country_language_table
 from dembias.page_findings import fidelity_finding
 from dembias.plots import fidelity_distribution_figure
 from dembias.plots.fidelity import ALL_POINTS_MAX

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dembias.fidelity_scoring import run_fidelity
+from dembias.fidelity.scoring import run_fidelity
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.opinion_map.mapping import MapParams, map_debate
 from dembias.pluralism.scoring import score_debate

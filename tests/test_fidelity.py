@@ -10,9 +10,7 @@ import pandas as pd
 import pytest
 
 from dembias.errors import DembiasError
-from dembias.fidelity_scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
-from dembias.ingest import ingest_contributions, ingest_outputs
-from dembias.metrics.fidelity import (
+from dembias.fidelity.metrics import (
     AGGREGATE_COLUMNS,
     NO_STANCE_NOTE,
     PAIR_COUNTRY,
@@ -25,6 +23,8 @@ from dembias.metrics.fidelity import (
     review_score,
     similarity_percentile,
 )
+from dembias.fidelity.scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
+from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.models.nli import nli_label_indices
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
@@ -451,7 +451,7 @@ def test_cli_score_fidelity_json(tmp_path):
 
 
 def test_languages_without_lexicons_are_named_in_the_run_warnings(tmp_path, monkeypatch):
-    import dembias.fidelity_scoring as fs
+    import dembias.fidelity.scoring as fs
 
     ws = _workspace(tmp_path)
     monkeypatch.setattr(fs, "SUPPORTED_LANGUAGES", ("en", "fr"))  # as if German had no lexicons

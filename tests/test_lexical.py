@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dembias.lexical import entities, lexical_flags, negations, numbers, tokenize
+from dembias.fidelity.lexical import entities, lexical_flags, negations, numbers, tokenize
 
 
 def kinds_words(source: str, output: str, src: str, tgt: str) -> list[tuple[str, list[str]]]:

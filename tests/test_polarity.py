@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dembias.lexical import lexical_flags
-from dembias.polarity import (
+from dembias.fidelity.lexical import lexical_flags
+from dembias.fidelity.polarity import (
     LEXICON,
     POLARITY_LANGUAGES,
     not_checked_note,

@@ -192,7 +192,7 @@ def run_pluralism_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | No
 
 def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Re-score a debate's rewrites; the job's model is an NLI model (stance by entailment)."""
-    from dembias import fidelity_scoring
+    from dembias.fidelity import scoring as fidelity_scoring
 
     job = ctx.job
     embedder = _load_embedder(job, job.params.get("embedder"), embedder_factory, DEFAULT_BATCH_SIZE)

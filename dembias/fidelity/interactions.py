@@ -17,7 +17,7 @@ language), ``country``, ``cluster``, ``author`` (pseudonymised with the workspac
 Per interaction, and averaged per language, country and cluster (and ``all``):
 
 * **acceptance / edit / rejection rate**: share of outcomes;
-* **fidelity of the suggestion to the draft**: lexical flags (:mod:`dembias.lexical`) and, with an
+* **fidelity of the suggestion to the draft**: lexical flags (:mod:`dembias.fidelity.lexical`) and, with an
   embedder, the cosine similarity of draft and suggestion;
 * **pull**, how far the final text moved from the draft toward the suggestion:
 
@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import DembiasError, IngestError
+from dembias.fidelity.lexical import base_language, lexical_flags
+from dembias.fidelity.metrics import STANCE_FLAG_KINDS
 from dembias.ingest.common import read_jsonl_records
-from dembias.lexical import base_language, lexical_flags
-from dembias.metrics.fidelity import STANCE_FLAG_KINDS
 from dembias.small_cells import MIN_CELL, is_small_cell
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
@@ -496,7 +496,7 @@ def pull_table(
 def flagged_table(scored: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """The suggestions with fidelity flags (draft -> suggestion), and whether the citizen undid them.
 
-    The final text is checked against the draft with the same flags (:func:`dembias.lexical.lexical_flags`):
+    The final text is checked against the draft with the same flags (:func:`dembias.fidelity.lexical.lexical_flags`):
     a flag of the suggestion is ``undone`` when the draft -> final comparison no longer raises that kind.
     ``undone`` is True when every kind was undone. The texts of interactions whose language or country cell
     is suppressed in ``rates`` are withheld (:func:`dembias.small_cells.withheld_quotes`).

@@ -5,14 +5,14 @@ sources are joined with a line break, in ``source_ids`` order). The output's lan
 (py3langid), never assumed: the lexical comparison reads the output in the language it is in, and an
 output not in the language asked for (the declared target, or the source's for a reformulation) gets a
 ``language_mismatch`` flag. Per pair: similarity and its percentile against the debate's null
-(:mod:`dembias.metrics.fidelity`), lexical flags (:mod:`dembias.lexical`) including stance changes
-without a judge (:mod:`dembias.polarity`; ``lexical_stance_flip`` is NaN and ``stance_note`` says
+(:mod:`dembias.fidelity.metrics`), lexical flags (:mod:`dembias.fidelity.lexical`) including stance changes
+without a judge (:mod:`dembias.fidelity.polarity`; ``lexical_stance_flip`` is NaN and ``stance_note`` says
 "stance not checked for zh" when a language has no lexicon), and, when an NLI model is given,
 bidirectional entailment and a stance-flip flag. Per debate: aggregates by language pair, source and
 output language, country, language pair x country, opinion cluster (latest ``mapping`` run),
 minority/majority cluster, vote group (the source author's published Polis group), task, model and any
 ``group_by`` column, with bootstrap intervals and cells under ``min_cell`` contributors suppressed; and
-pairwise tests between groups (:func:`dembias.metrics.fidelity.group_tests`: permutation p-values,
+pairwise tests between groups (:func:`dembias.fidelity.metrics.group_tests`: permutation p-values,
 Benjamini-Hochberg q-values over the run's tests, difference intervals, Cohen's d).
 
 Run tables (stage ``fidelity``, one run per debate):
@@ -40,9 +40,8 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import DembiasError
-from dembias.ingest.language import detect_language
-from dembias.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
-from dembias.metrics.fidelity import (
+from dembias.fidelity.lexical import SUPPORTED_LANGUAGES, Flag, base_language, length_ratio, lexical_flags
+from dembias.fidelity.metrics import (
     NO_STANCE_NOTE,
     PAIR_COUNTRY,
     STANCE_FLAG_KINDS,
@@ -55,11 +54,12 @@ from dembias.metrics.fidelity import (
     review_score,
     similarity_percentile,
 )
+from dembias.fidelity.polarity import not_checked_note, stance_checked
+from dembias.ingest.language import detect_language
 from dembias.minority import minority_cluster_ids
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.models.nli import NliJudge
 from dembias.opinion_map.embed import embed_texts
-from dembias.polarity import not_checked_note, stance_checked
 from dembias.small_cells import MIN_CELL
 from dembias.validation import check_at_least
 from dembias.workspace.contribution_selection import select_contributions
@@ -680,7 +680,7 @@ def fidelity_json(runs: Sequence[FidelityRun]) -> dict[str, Any]:
 
     ``outputs``: one record per output (with its model, languages and flags); ``aggregates``: every
     aggregate row; ``country_language``: the country x language view
-    (:func:`dembias.metrics.fidelity.country_language_table`); ``tests``: every test with n, means,
+    (:func:`dembias.fidelity.metrics.country_language_table`); ``tests``: every test with n, means,
     difference and its interval, effect size (Cohen's d), p and q; ``note``: the stance note when no
     NLI model scored stance.
     """

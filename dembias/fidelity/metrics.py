@@ -154,7 +154,7 @@ TEST_COLUMNS = [
     "family_size",
 ]
 
-#: Flag kinds that say the stance may have changed (lexical, no judge model): see :mod:`dembias.polarity`.
+#: Flag kinds that say the stance may have changed (lexical, no judge model): see :mod:`dembias.fidelity.polarity`.
 STANCE_FLAG_KINDS = ("polarity_flipped", "negation_added", "negation_removed")
 
 

@@ -3,7 +3,7 @@
 Every flag is a :class:`Flag` that names the words that raised it, so a reader can check it in a second.
 The rules are deliberately simple word lists and regular expressions, printed here in full:
 
-* **stance** (``polarity_flipped``, ``negation_added`` / ``negation_removed``), in :mod:`dembias.polarity`:
+* **stance** (``polarity_flipped``, ``negation_added`` / ``negation_removed``), in :mod:`dembias.fidelity.polarity`:
   polarity concepts aligned across the five languages (allow/ban, more/less, support/oppose, with/without,
   keep/abolish, mandatory/voluntary, easier/harder, good/bad), and negations compared by scope: a
   negation that governs a polarity mark turns its pole ("not allow" = "ban"); the others are compared
@@ -34,7 +34,7 @@ The rules are deliberately simple word lists and regular expressions, printed he
   one of them is outside the five (characters of Chinese and English do not compare).
 
 Languages outside the five get no stance, hedge or intensifier flags (the lists are empty, and no flag
-is better than a wrong one; :func:`dembias.polarity.not_checked_note` says "stance not checked for zh");
+is better than a wrong one; :func:`dembias.fidelity.polarity.not_checked_note` says "stance not checked for zh");
 numbers, entities and length still apply. :data:`OPPOSITION` is kept for readers of the word lists; its
 words are now the negative pole of the *support* concept.
 """
@@ -552,7 +552,7 @@ def lexical_flags(
     cross = src_lang != tgt_lang
     flags: list[Flag] = []
     if src_lang in NEGATION and tgt_lang in NEGATION:
-        from dembias.polarity import stance_flags
+        from dembias.fidelity.polarity import stance_flags
 
         flags += stance_flags(source, output, source_lang=src_lang, target_lang=tgt_lang)
     for kind, lexicon, what in (

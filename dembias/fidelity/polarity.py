@@ -27,7 +27,7 @@ before single words. The words "more"/"less" and their equivalents count only wh
 (:func:`_amount_word_counts`): not in "no longer" ("ne ... plus", "nicht mehr", "non ... più"), "more
 or less", superlatives, "at least", or French "plus" before an adjective.
 
-**Negation by scope, not by count.** Each negation (:func:`dembias.lexical.negation_spans`) is attached
+**Negation by scope, not by count.** Each negation (:func:`dembias.fidelity.lexical.negation_spans`) is attached
 to the first polarity mark after it in the same clause, else to the nearest mark before it in that clause
 (German "nicht" after its verb, "allow no advertising" = "keine Werbung erlauben"). Clauses end at
 punctuation and at "and"/"but" words. An attached negation turns the mark's pole
@@ -53,9 +53,9 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from dembias.lexical import Flag, NegationSpan, Token, base_language, negation_spans, tokenize
+from dembias.fidelity.lexical import Flag, NegationSpan, Token, base_language, negation_spans, tokenize
 
-#: Languages whose stance marks are checked (lexicons below, negation rules in :mod:`dembias.lexical`).
+#: Languages whose stance marks are checked (lexicons below, negation rules in :mod:`dembias.fidelity.lexical`).
 POLARITY_LANGUAGES = ("en", "fr", "de", "it", "es")
 
 #: Tokens after a negation within which it can attach to a polarity mark of the same clause.
