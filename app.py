@@ -9,10 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dembias.errors import DembiasError
-from dembias.explain import METRICS, metric_help, metric_title
 from dembias.plots import metric_dots_figure
-from dembias.report import chromium_available, default_file_name
-from dembias.scorecard import format_scorecard, scorecard_numbers
+from dembias.read.explain import METRICS, metric_help, metric_title
+from dembias.read.report import chromium_available, default_file_name
+from dembias.read.scorecard import format_scorecard, scorecard_numbers
 from pages import shared
 
 # An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
@@ -49,7 +49,7 @@ def overview() -> None:
     ]
     st.subheader(f"Debates ({len(debates)})")
     st.caption(
-        "Every count here is the one every page uses (dembias.counts): the map and the scores read every "
+        "Every count here is the one every page uses (dembias.read.counts): the map and the scores read every "
         "contribution not rejected, so 'on the map' can exceed 'accepted' (by moderators: unmoderated ones count too); "
         "vote groups are the map's, computed from the votes; Polis's own published groups are the last column."
     )
@@ -115,7 +115,7 @@ def summary_text(sel: shared.Selection) -> None:
 
 
 def report_buttons(sel: shared.Selection) -> None:
-    """The one-page audit report of the selected summary (dembias.report), as HTML, and as PDF where Chromium is."""
+    """The one-page audit report of the selected summary (dembias.read.report), as HTML, and as PDF where Chromium is."""
     if not (sel.output_id and sel.pluralism_run):
         return
     st.markdown("**One-page audit report of this summary**")

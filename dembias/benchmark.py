@@ -11,7 +11,7 @@ The spec (:mod:`dembias.benchmark_spec`, format in ``docs/benchmark.md``) names 
    debate, as ``dembias score`` does;
 3. **tabulates** every metric per (task, debate, language, model), over all prompts and per prompt,
    with the mean over samples, the between-sample SD, min-max and a 95% Student-t interval over the
-   sample scores (:func:`dembias.sample_spread.spread_by_levels`; n = samples), and writes
+   sample scores (:func:`dembias.read.sample_spread.spread_by_levels`; n = samples), and writes
    ``table.csv`` (numeric value/low/high columns) and ``table.json`` to the spec's ``output`` folder.
 
 The language of a summary is its debate's language; of a translation, its target language; of a
@@ -31,11 +31,11 @@ import pandas as pd
 
 from dembias.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.errors import DembiasError
-from dembias.export import neutralise_cell
 from dembias.generation.generate import DecodingParams, TextGenerator, generate_variants, load_generator
 from dembias.generation.llm_server import ServerOptions
-from dembias.queries import debates_table, output_variants
-from dembias.sample_spread import (
+from dembias.read.export import neutralise_cell
+from dembias.read.queries import debates_table, output_variants
+from dembias.read.sample_spread import (
     FIDELITY_LEVELS,
     PLURALISM_LEVELS,
     SPREAD_COLUMNS,

@@ -71,7 +71,7 @@ def public_attributes(frame: pd.DataFrame, cells: pd.DataFrame, *, min_cell: int
     the other participants, and it is what the audit is about), so it is always shown; its country and
     language are shown only when at least ``min_cell`` contributors of the debate share that (country,
     language) pair, else both read :func:`withheld_label`. ``cells`` holds the debate's pairs with their
-    counts (columns country, language, n, n_authors: :func:`dembias.queries.attribute_cells`). A missing
+    counts (columns country, language, n, n_authors: :func:`dembias.read.queries.attribute_cells`). A missing
     value counts as ``"unknown"``, as in the break-downs. Rows of ``frame`` keep their order and index.
     """
     if frame.empty or not {"country", "language"} <= set(frame.columns):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
-from dembias.verdict import model_label
+from dembias.read.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
+from dembias.read.verdict import model_label
 from dembias.workspace.store import Workspace
 from pages import shared
 
@@ -54,7 +54,7 @@ def heat(frame: pd.DataFrame, status: pd.DataFrame) -> pd.io.formats.style.Style
 def metric_table(table: pd.DataFrame, by_model: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Debates as rows, models as columns, the baselines' band last. A cell is ``value [low, high] n`` for a model
     with one output, and its mean ± SD over samples (range, samples worse than every baseline) for a model
-    sampled several times (``by_model``: :func:`dembias.across.matrix_by_model`)."""
+    sampled several times (``by_model``: :func:`dembias.read.across.matrix_by_model`)."""
     part = table[table["metric"] == metric].copy()
     higher = MATRIX_METRICS[metric][1]
     part["text"] = part.apply(cell, axis=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.page_findings import annotations_finding
+from dembias.read.page_findings import annotations_finding
 from dembias.workspace.annotations import (
     LABELS,
     MAX_NOTE,

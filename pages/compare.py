@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.compare import cluster_flips, compare_metrics, comparison_refusal
-from dembias.explain import metric_title
-from dembias.page_findings import compare_finding
-from dembias.verdict import model_label
+from dembias.read.compare import cluster_flips, compare_metrics, comparison_refusal
+from dembias.read.explain import metric_title
+from dembias.read.page_findings import compare_finding
+from dembias.read.verdict import model_label
 from pages import shared
 
 sel = shared.sidebar()
@@ -87,7 +87,7 @@ if refusal:
 st.subheader("Metrics")
 table = compare_metrics(row_a, row_b)
 table.insert(1, "name", table["metric"].map(metric_title))
-# the metric's name first (pinned), its raw id last; missing bounds read "—" (dembias.vocabulary)
+# the metric's name first (pinned), its raw id last; missing bounds read "—" (dembias.read.vocabulary)
 shown = table[["name", *[c for c in table.columns if c not in ("name", "metric")], "metric"]]
 shared.text_table(shown.round(3))
 if mode == "two outputs":

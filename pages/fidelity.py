@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.explain import metric_help
 from dembias.fidelity.metrics import NO_STANCE_NOTE, country_language_table
-from dembias.page_findings import fidelity_finding
 from dembias.plots import fidelity_distribution_figure
 from dembias.plots.fidelity import ALL_POINTS_MAX
-from dembias.verdict import model_label
-from dembias.vocabulary import column_label
+from dembias.read.explain import metric_help
+from dembias.read.page_findings import fidelity_finding
+from dembias.read.verdict import model_label
+from dembias.read.vocabulary import column_label
 from pages import shared
 
 sel = shared.sidebar()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.left_out import PAGE_SIZE
 from dembias.plots import vote_bars_figure
+from dembias.read.left_out import PAGE_SIZE
 from dembias.small_cells import MIN_CELL
 from pages import shared
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias import queries
 from dembias.plots import opinion_map_figure, vote_bars_figure
 from dembias.plots.opinion_map import Overlays, matching_ids
+from dembias.read import queries
 from pages import shared
 from pages.map_chart import MapEvents, map_chart
 

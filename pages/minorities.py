@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.explain import metric_help
 from dembias.pluralism.topics import representation_status
+from dembias.read.explain import metric_help
 from dembias.small_cells import BREAKDOWN_DIMENSIONS
 from pages import shared
 

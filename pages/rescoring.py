@@ -12,7 +12,7 @@ import streamlit as st
 from dembias import jobs
 from dembias.models.catalog import models_for_stage
 from dembias.models.devices import detect_device
-from dembias.page_findings import rescoring_finding
+from dembias.read.page_findings import rescoring_finding
 from pages import shared
 
 STAGE_LABELS = {

@@ -19,15 +19,15 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dembias import access, queries
 from dembias.errors import DembiasError
-from dembias.export import to_csv_bytes
-from dembias.highlight import highlight_words
 from dembias.plots.opinion_map import with_hover
 from dembias.plots.style import figure_file_name, with_title
-from dembias.report_html import summary_sentences_html
-from dembias.verdict import model_label
-from dembias.vocabulary import column_help, column_label, readable_table
+from dembias.read import access, queries
+from dembias.read.export import to_csv_bytes
+from dembias.read.highlight import highlight_words
+from dembias.read.report_html import summary_sentences_html
+from dembias.read.verdict import model_label
+from dembias.read.vocabulary import column_help, column_label, readable_table
 from dembias.workspace.annotations import LABELS, MAX_AUTHOR, MAX_NOTE, Annotation, add_annotation
 from dembias.workspace.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
 
@@ -49,7 +49,7 @@ def leave_pages_directory_mode() -> None:
 leave_pages_directory_mode()
 
 #: Client options the dashboard relies on for safety, whatever config.toml was (or was not) read: the
-#: dataframe toolbar's own CSV export bypasses dembias.export (every table has a guarded download instead),
+#: dataframe toolbar's own CSV export bypasses dembias.read.export (every table has a guarded download instead),
 #: and a viewer never sees a traceback or a server path (errors are logged on the server's console).
 CLIENT_OPTIONS = {"client.disableDataExport": True, "client.showErrorDetails": "none"}
 
@@ -262,7 +262,7 @@ def unlocked() -> bool:
 
 
 def password_gate() -> None:
-    """When ``DEMBIAS_PASSWORD_SHA256`` is set, show only a password form until it is entered (dembias.access).
+    """When ``DEMBIAS_PASSWORD_SHA256`` is set, show only a password form until it is entered (dembias.read.access).
 
     app.py calls it before ``st.navigation`` runs a page, and :func:`sidebar` again, so a page script
     run on its own (a deep link on a fresh server) is gated too.
@@ -455,7 +455,7 @@ def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> 
 def text_table(frame: pd.DataFrame, *, column_config: dict | None = None, **kwargs) -> None:
     """A dataframe whose user text is shown as plain text (st.dataframe never renders HTML or markdown).
 
-    Every table goes through :func:`dembias.vocabulary.readable_table`: human column names with their help
+    Every table goes through :func:`dembias.read.vocabulary.readable_table`: human column names with their help
     text as the header's tooltip, ids as integers, ``—`` for a missing cell. Columns the caller configures
     in ``column_config`` keep their raw name (the caller labels them).
     """
@@ -682,7 +682,7 @@ def verdict(root: str, pluralism_run: str, output_id: str) -> str:
 
 
 def verdict_box(sel: Selection | None) -> None:
-    """The finding for the selected summary, first on the page (written by :mod:`dembias.verdict`)."""
+    """The finding for the selected summary, first on the page (written by :mod:`dembias.read.verdict`)."""
     if sel is None:
         return
     if not (sel.pluralism_run and sel.output_id):
@@ -693,7 +693,7 @@ def verdict_box(sel: Selection | None) -> None:
 
 def unscored_box(sel: Selection) -> None:
     """The finding of a debate without a scored summary: what it holds, and where it is audited."""
-    from dembias.page_findings import unscored_finding
+    from dembias.read.page_findings import unscored_finding
 
     held = counts(sel.root, sel.debate_id, sel.mapping_run, None)
     finding(unscored_finding(sel.debate_id, held, has_fidelity=bool(sel.fidelity_run)))
@@ -708,7 +708,7 @@ def summary_sentences(root: str, pluralism_run: str, mapping_run: str, output_id
 
 
 def summary_text(sel: Selection | None, *, height: int = 420) -> None:
-    """The selected summary's own text, sentence by sentence, each with its chips (dembias.verdict.sentence_chips).
+    """The selected summary's own text, sentence by sentence, each with its chips (dembias.read.verdict.sentence_chips).
 
     Every piece of user text (the sentence, topic labels) is escaped before any markup is added.
     """
@@ -722,7 +722,7 @@ def summary_text(sel: Selection | None, *, height: int = 420) -> None:
 
 
 def summary_html(frame: pd.DataFrame, *, height: int = 420) -> str:
-    """HTML of a summary's sentences with their chips: the library's one renderer (dembias.report_html), also used
+    """HTML of a summary's sentences with their chips: the library's one renderer (dembias.read.report_html), also used
     by the one-page report; user text escaped."""
     return summary_sentences_html(frame, height=height)
 
@@ -749,7 +749,7 @@ def run_sample_spread(root: str, pluralism_run: str) -> pd.DataFrame:
 
 def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
     """Per model (and model x prompt): one metric's mean across repeated samples, its SD, range and t interval."""
-    from dembias.explain import metric_title
+    from dembias.read.explain import metric_title
 
     st.subheader("Spread across repeated samples")
     spread = run_sample_spread(sel.root, pluralism_run)
@@ -792,8 +792,8 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
 
 
 def glossary() -> None:
-    """The glossary (dembias.vocabulary.GLOSSARY, the text of docs/glossary.md), in the sidebar of every page."""
-    from dembias.vocabulary import GLOSSARY
+    """The glossary (dembias.read.vocabulary.GLOSSARY, the text of docs/glossary.md), in the sidebar of every page."""
+    from dembias.read.vocabulary import GLOSSARY
 
     with st.expander("Glossary", expanded=False):
         for term, text in GLOSSARY.items():
@@ -803,8 +803,8 @@ def glossary() -> None:
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=16)
 def debates_overview(root: str, _version: tuple[float, int]) -> pd.DataFrame:
-    """Every debate with its counts (dembias.counts, the one count every page uses)."""
-    from dembias.counts import debates_overview as overview
+    """Every debate with its counts (dembias.read.counts, the one count every page uses)."""
+    from dembias.read.counts import debates_overview as overview
 
     return overview(Workspace(root))
 
@@ -812,8 +812,8 @@ def debates_overview(root: str, _version: tuple[float, int]) -> pd.DataFrame:
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def counts(root: str, debate_id: str, mapping_run: str | None, pluralism_run: str | None) -> dict:
-    """The selected debate's counts (dembias.counts.debate_counts) as a dictionary."""
-    from dembias.counts import debate_counts
+    """The selected debate's counts (dembias.read.counts.debate_counts) as a dictionary."""
+    from dembias.read.counts import debate_counts
 
     return debate_counts(
         Workspace(root), debate_id=debate_id, mapping_run=mapping_run, pluralism_run=pluralism_run
@@ -821,7 +821,7 @@ def counts(root: str, debate_id: str, mapping_run: str | None, pluralism_run: st
 
 
 def finding(text: str | None) -> None:
-    """A page's finding, first under its title (text written by the library: dembias.verdict, page_findings)."""
+    """A page's finding, first under its title (text written by the library: dembias.read.verdict, page_findings)."""
     if text:
         st.info("**Finding.** " + plain(text))
 
@@ -833,8 +833,8 @@ _RUN_KINDS = {"mapping": "Opinion map", "pluralism": "Pluralism scoring", "fidel
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def run_parameter_tables(root: str, version: tuple[float, int], run_ids: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Parameter records of the selected runs (``version`` keys the cache), see dembias.run_parameters."""
-    from dembias.run_parameters import run_parameter_records
+    """Parameter records of the selected runs (``version`` keys the cache), see dembias.read.run_parameters."""
+    from dembias.read.run_parameters import run_parameter_records
 
     return run_parameter_records(Workspace(root), run_ids)
 
@@ -859,13 +859,13 @@ def run_parameters_expander(root: str, version: tuple[float, int], run_ids: tupl
             st.table(table.map(plain).set_index("section"), border="horizontal")
 
 
-# ---- issue 17 item 7: the one-page audit report (dembias.report), built only when a viewer asks for it
+# ---- issue 17 item 7: the one-page audit report (dembias.read.report), built only when a viewer asks for it
 
 
 @_or_error
 def audit_report_html(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> str:
     """The self-contained HTML audit report of one summary, from the selected runs."""
-    from dembias.report import build_report, report_html
+    from dembias.read.report import build_report, report_html
 
     report = build_report(
         Workspace(root),
@@ -880,7 +880,7 @@ def audit_report_html(root: str, debate_id: str, output_id: str, pluralism_run: 
 @_or_error
 def audit_report_pdf(root: str, debate_id: str, output_id: str, pluralism_run: str, fidelity_run: str | None) -> bytes:
     """The audit report printed to A4 PDF by headless Chromium."""
-    from dembias.report import html_to_pdf
+    from dembias.read.report import html_to_pdf
 
     return html_to_pdf(audit_report_html(root, debate_id, output_id, pluralism_run, fidelity_run))
 
@@ -891,7 +891,7 @@ def audit_report_pdf(root: str, debate_id: str, output_id: str, pluralism_run: s
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=32)
 def left_out_items(root: str, pluralism_run: str, mapping_run: str, output_id: str) -> pd.DataFrame:
-    from dembias.left_out import left_out
+    from dembias.read.left_out import left_out
 
     return left_out(Workspace(root), pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id)
 
@@ -901,8 +901,8 @@ def left_out_items(root: str, pluralism_run: str, mapping_run: str, output_id: s
 def left_out_page(
     root: str, debate_id: str, mapping_run: str, key: str, search: str, limit: int, offset: int
 ) -> tuple[pd.DataFrame, int]:
-    """One page of a left-out item's contributions (dembias.left_out.left_out_contributions) and the total."""
-    from dembias.left_out import left_out_contributions, parse_key
+    """One page of a left-out item's contributions (dembias.read.left_out.left_out_contributions) and the total."""
+    from dembias.read.left_out import left_out_contributions, parse_key
 
     kind, ident = parse_key(key)
     page = left_out_contributions(
@@ -921,7 +921,7 @@ def left_out_page(
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def item_ids(root: str, mapping_run: str, key: str) -> tuple[str, ...]:
-    from dembias.left_out import item_contribution_ids, parse_key
+    from dembias.read.left_out import item_contribution_ids, parse_key
 
     kind, ident = parse_key(key)
     return tuple(item_contribution_ids(Workspace(root), mapping_run=mapping_run, kind=kind, ident=ident))
@@ -930,7 +930,7 @@ def item_ids(root: str, mapping_run: str, key: str) -> tuple[str, ...]:
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def vote_rates(root: str, debate_id: str, mapping_run: str, ids: tuple[str, ...]) -> pd.DataFrame:
-    from dembias.left_out import vote_rates as rates
+    from dembias.read.left_out import vote_rates as rates
 
     return rates(Workspace(root), debate_id=debate_id, mapping_run=mapping_run, contribution_ids=list(ids))
 
@@ -938,7 +938,7 @@ def vote_rates(root: str, debate_id: str, mapping_run: str, ids: tuple[str, ...]
 @_or_error
 @st.cache_data(show_spinner=False, max_entries=64)
 def slice_breakdown(root: str, debate_id: str, ids: tuple[str, ...], by: str) -> pd.DataFrame:
-    from dembias.left_out import slice_breakdown as breakdown
+    from dembias.read.left_out import slice_breakdown as breakdown
 
     return breakdown(Workspace(root), debate_id=debate_id, contribution_ids=list(ids), by=by)
 

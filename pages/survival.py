@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.explain import metric_help
 from dembias.plots import survival_figure
+from dembias.read.explain import metric_help
 from pages import shared
 
 CHART_CLUSTERS = 60  # bars drawn at most (the largest clusters): 490 clusters made a 14,000-pixel chart

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias import access
+from dembias.read import access
 from dembias.workspace.store import Workspace
 from tests.browser import serve_dashboard
 from tests.payload_ws import build_payload_workspace

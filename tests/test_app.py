@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias import queries
+from dembias.read import queries
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DEBATES = {
@@ -88,7 +88,7 @@ def test_cluster_survival_page(demo_ws, monkeypatch):
     at = app_at(monkeypatch, demo_ws, "pages/survival.py", debate="bowling-green")
     assert at.title[0].value == "Cluster survival"
     ratios = at.dataframe[0].value
-    # human column names (dembias.vocabulary); p_s, p_t and ratio keep theirs, labelled by the page's column_config
+    # human column names (dembias.read.vocabulary); p_s, p_t and ratio keep theirs, labelled by the page's column_config
     assert {"Topic", "Contributions", "p_s", "p_t", "ratio", "Carried", "Minority topic"} <= set(ratios.columns)
     assert ratios["p_s"].sum() == pytest.approx(1 - 0, abs=0.25)  # clusters without noise
 
@@ -147,7 +147,7 @@ def test_fidelity_compare_and_annotations_pages(demo_ws, monkeypatch):
 
 
 def test_the_finding_opens_overview_map_survival_and_minorities(demo_ws, monkeypatch):
-    from dembias.queries import outputs_table
+    from dembias.read.queries import outputs_table
 
     outputs = outputs_table(demo_ws, "nz-ubi")
     smol = outputs[outputs["model"].str.contains("SmolLM2")]["output_id"].iloc[0]
@@ -168,7 +168,7 @@ def test_compare_refuses_to_compare_a_run_with_itself(demo_ws, monkeypatch):
 
 
 def test_saved_survival_chart_says_which_debate_and_output(demo_ws, monkeypatch):
-    from dembias.queries import outputs_table
+    from dembias.read.queries import outputs_table
 
     outputs = outputs_table(demo_ws, "nz-ubi")
     smol = outputs[outputs["model"].str.contains("SmolLM2")]["output_id"].iloc[0]
@@ -245,8 +245,8 @@ def test_compare_shows_each_models_spread_across_samples(demo_ws, monkeypatch):
 
 
 def test_the_glossary_is_in_the_sidebar_of_every_page(demo_ws, monkeypatch):
-    """The app shows dembias.vocabulary.GLOSSARY, the same text as docs/glossary.md (tests/test_counts.py)."""
-    from dembias.vocabulary import GLOSSARY
+    """The app shows dembias.read.vocabulary.GLOSSARY, the same text as docs/glossary.md (tests/test_counts.py)."""
+    from dembias.read.vocabulary import GLOSSARY
 
     at = app_at(monkeypatch, demo_ws, "pages/fidelity.py", debate="nz-ubi")
     shown = " ".join(m.value for m in at.sidebar.markdown)

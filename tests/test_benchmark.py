@@ -13,7 +13,7 @@ from scipy import stats
 
 from dembias.benchmark_spec import load_spec
 from dembias.errors import DembiasError, IngestError
-from dembias.sample_spread import sample_spread, spread_by_levels
+from dembias.read.sample_spread import sample_spread, spread_by_levels
 from dembias.workspace.store import Workspace
 
 from .helpers import write

@@ -60,7 +60,7 @@ def test_a_link_to_an_unknown_debate_says_so(demo_ws):
 
 
 def test_compare_a_and_b_survive_a_reload(demo_ws):
-    from dembias import queries
+    from dembias.read import queries
 
     run = queries.run_options(demo_ws, stage="pluralism", debate_id="nz-ubi")[0].run_id
     ids = queries.scorecard(demo_ws, run)["output_id"].tolist()

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from dembias.compare import cluster_flips, compare_metrics
+from dembias.read.compare import cluster_flips, compare_metrics
 
 
 def test_compare_metrics_flags_disjoint_intervals_only():

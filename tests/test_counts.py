@@ -1,4 +1,4 @@
-"""One count of each thing (dembias.counts) and one vocabulary (dembias.vocabulary), on a hand-made workspace."""
+"""One count of each thing (dembias.read.counts) and one vocabulary (dembias.read.vocabulary), on a hand-made workspace."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dembias.counts import COUNT_DEFINITIONS, DebateCounts, debate_counts, debates_overview
 from dembias.ingest import ingest_polis
-from dembias.vocabulary import COLUMN_LABELS, GLOSSARY, MISSING, glossary_markdown, readable_table
+from dembias.read.counts import COUNT_DEFINITIONS, DebateCounts, debate_counts, debates_overview
+from dembias.read.vocabulary import COLUMN_LABELS, GLOSSARY, MISSING, glossary_markdown, readable_table
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import polis_folder
 
@@ -90,7 +90,7 @@ def test_every_count_is_defined_and_labelled():
 
 
 def test_docs_glossary_is_the_library_glossary():
-    """docs/glossary.md is written from dembias.vocabulary: regenerate it with `python -m dembias.vocabulary`."""
+    """docs/glossary.md is written from dembias.read.vocabulary: regenerate it with `python -m dembias.read.vocabulary`."""
     text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
     assert text == glossary_markdown()
     for term in ("vote group", "survival", "placebo", "UER", "BUR", "JR", "small cell", "p_s", "stance"):

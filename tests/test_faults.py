@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias import queries
 from dembias.ingest import ingest_outputs
+from dembias.read import queries
 from dembias.workspace import store
 from dembias.workspace.store import StoreError, Workspace, list_runs, open_run, read_run_table, write_run
 from tests.helpers import tree_digest

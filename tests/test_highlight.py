@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dembias.highlight import highlight_words
+from dembias.read.highlight import highlight_words
 
 
 def test_whole_words_case_insensitive():

@@ -1,4 +1,4 @@
-"""What a summary left out (dembias.left_out) on a tiny hand-made workspace: exact rows, votes, privacy, paging."""
+"""What a summary left out (dembias.read.left_out) on a tiny hand-made workspace: exact rows, votes, privacy, paging."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import math
 import pandas as pd
 import pytest
 
-from dembias import left_out as lo
-from dembias import queries
 from dembias.ingest import ingest_contributions
 from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.opinion_map.votes import comment_group_votes, load_votes
+from dembias.read import left_out as lo
+from dembias.read import queries
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 

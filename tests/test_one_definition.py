@@ -61,7 +61,7 @@ def test_contribution_selection_rules_are_explicit_options(ws):
 
 def test_the_stages_select_the_same_contributions(ws):
     from dembias.opinion_map.embed import load_contributions
-    from dembias.queries import contribution_texts
+    from dembias.read.queries import contribution_texts
 
     assert load_contributions(ws, "d")["contribution_id"].tolist() == ["0", "1"]
     assert load_contributions(ws, "d", include_rejected=True)["contribution_id"].tolist() == ["0", "1", "2"]

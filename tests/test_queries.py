@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from dembias import queries
 from dembias.ingest import ingest_contributions, ingest_outputs
+from dembias.read import queries
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 

@@ -1,4 +1,4 @@
-"""The one-page audit report (dembias.report) and the across-debates matrix (dembias.across).
+"""The one-page audit report (dembias.read.report) and the across-debates matrix (dembias.read.across).
 
 A tiny hand-made workspace (one debate, a mapping run and a pluralism run written by hand, so every value is
 known) and the demo workspace (nz-ubi's SmolLM2 summary).
@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dembias import queries
-from dembias.across import across_finding, by_place, minority_matrix
 from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.pluralism.tables import SCHEMAS, to_arrow
-from dembias.report import build_report, chromium_available, report_html, write_report
+from dembias.read import queries
+from dembias.read.across import across_finding, by_place, minority_matrix
+from dembias.read.report import build_report, chromium_available, report_html, write_report
 from dembias.workspace.store import Workspace, write_run
 from tests.helpers import write
 
@@ -222,7 +222,7 @@ def test_the_report_holds_the_verdict_every_sentence_and_what_was_left_out(tiny_
 
 
 def test_a_report_of_an_unknown_debate_or_output_says_which(tiny_ws):
-    from dembias.report import ReportError
+    from dembias.read.report import ReportError
 
     with pytest.raises(ReportError, match=r"unknown debate 'nope'.*debates in the workspace: d"):
         build_report(tiny_ws, debate_id="nope", output_id="x")
@@ -353,7 +353,7 @@ def test_a_chinese_report_embeds_the_cjk_font(demo_ws, tmp_path):
 
 
 def test_matrix_by_model_pools_repeated_samples(tiny_ws, monkeypatch):
-    from dembias.across import matrix_by_model
+    from dembias.read.across import matrix_by_model
 
     matrix = minority_matrix(tiny_ws)
     single = matrix_by_model(tiny_ws, matrix).set_index(["model", "metric"]).loc[("org/Tiny-1B", "uer_topics")]

@@ -39,8 +39,8 @@ def test_across_page_and_report_buttons(demo_ws, tmp_path):
 def test_the_report_of_a_summary_full_of_payloads_stays_inert(tmp_path_factory):
     """The payload workspace's report (XSS payloads in titles, texts, sentences, labels, model names) opened in
     Chromium: no dialog, no ``window.__xss``, no request of any kind (the file is self-contained)."""
-    from dembias import queries
-    from dembias.report import build_report, report_html
+    from dembias.read import queries
+    from dembias.read.report import build_report, report_html
     from tests.payload_ws import DEBATE, build_payload_workspace
     from tests.test_report import assert_self_contained_and_escaped
 

@@ -11,10 +11,10 @@ import pytest
 
 from dembias import jobs
 from dembias.errors import DembiasError
-from dembias.export import to_csv_bytes
 from dembias.ingest import ingest_polis
-from dembias.page_findings import annotations_finding, compare_finding, fidelity_finding, unscored_finding
-from dembias.scorecard import scorecard_numbers
+from dembias.read.export import to_csv_bytes
+from dembias.read.page_findings import annotations_finding, compare_finding, fidelity_finding, unscored_finding
+from dembias.read.scorecard import scorecard_numbers
 from dembias.workspace.annotations import Annotation, add_annotation, list_annotations
 from dembias.workspace.store import Workspace
 from tests.helpers import polis_folder

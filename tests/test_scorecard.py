@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from dembias.export import spreadsheet_safe, to_csv_bytes
-from dembias.scorecard import format_cell, format_scorecard, scorecard_numbers
+from dembias.read.export import spreadsheet_safe, to_csv_bytes
+from dembias.read.scorecard import format_cell, format_scorecard, scorecard_numbers
 
 
 def test_format_cell():

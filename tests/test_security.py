@@ -81,7 +81,7 @@ def test_a_tampered_plotly_js_is_refused(tmp_path, monkeypatch):
 
 
 def test_formula_guard_covers_lookalikes_invisible_prefixes_and_bare_carriage_returns():
-    from dembias.export import neutralise_cell, to_csv_bytes
+    from dembias.read.export import neutralise_cell, to_csv_bytes
 
     dangerous = [
         "＋1+1",
@@ -147,7 +147,7 @@ def test_concurrent_readers_attach_runs_without_colliding(tmp_path):
     """20 threads (20 viewers of one dashboard process) read the same runs at once: every read succeeds."""
     import threading
 
-    from dembias import queries
+    from dembias.read import queries
     from dembias.workspace.store import write_run
 
     ws = _tiny_ws(tmp_path)
@@ -375,8 +375,8 @@ def test_a_manifest_that_is_not_an_object_is_skipped_not_fatal(tmp_path, caplog)
 
 
 def test_a_truncated_corpus_is_a_store_error_and_viewers_see_no_server_path(tmp_path):
-    from dembias import queries
     from dembias.errors import StoreError
+    from dembias.read import queries
     from pages.shared import for_viewer
 
     ws = _tiny_ws(tmp_path)
@@ -479,8 +479,8 @@ def test_run_files_left_by_a_killed_writer_are_removed_by_the_next_run(tmp_path)
 
 
 def test_pooled_readers_see_a_replaced_corpus_and_leave_no_alias_behind(tmp_path):
-    from dembias import queries
     from dembias.ingest import ingest_polis
+    from dembias.read import queries
     from dembias.workspace.store import write_run
     from tests.helpers import polis_folder
 

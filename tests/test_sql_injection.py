@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dembias import jobs, queries
-from dembias import left_out as lo
+from dembias import jobs
 from dembias.errors import DembiasError
+from dembias.read import left_out as lo
+from dembias.read import queries
 from dembias.workspace.annotations import Annotation, add_annotation, delete_annotation, list_annotations
 from dembias.workspace.store import latest_run, quote_identifier
 from tests.helpers import tree_digest
@@ -152,7 +153,7 @@ def test_every_query_function_treats_injections_as_values(ws, runs):
 
 
 def _left_out_results(ws, runs, bad: str) -> dict[str, object]:
-    """dembias.left_out's queries given an injection string as a value: each must find nothing."""
+    """dembias.read.left_out's queries given an injection string as a value: each must find nothing."""
     page = lo.left_out_contributions(ws, debate_id=bad, mapping_run=runs["mapping"], kind="topic", ident=0)
     rates = lo.vote_rates(ws, debate_id=bad, mapping_run=runs["mapping"], contribution_ids=["0", "1", bad])
     assert isinstance(_clear_error(lambda: lo.parse_key(bad)), ValueError)

@@ -8,9 +8,9 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from dembias.cli import app
-from dembias.info import workspace_info
 from dembias.ingest import ingest_contributions
 from dembias.opinion_map.mapping import MapParams, map_debate
+from dembias.read.info import workspace_info
 from dembias.workspace.store import (
     is_stale,
     latest_run,
@@ -113,7 +113,7 @@ def test_every_page_warns_about_a_stale_map(tmp_path, fake_embedder, monkeypatch
 
 def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tmp_path, fake_embedder):
     from dembias.ingest.redact import redact_corpus
-    from dembias.run_parameters import run_parameter_records
+    from dembias.read.run_parameters import run_parameter_records
 
     ws = small_debate(tmp_path)
     _replace_one_text(tmp_path, ws, "bus::en call me at jane.doe@example.org")
@@ -133,7 +133,7 @@ def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tm
 
 
 def test_run_parameters_is_an_exact_flat_record(tmp_path):
-    from dembias.run_parameters import run_parameters
+    from dembias.read.run_parameters import run_parameters
     from dembias.workspace.store import Workspace
 
     ws = Workspace(tmp_path / "ws")

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
-from dembias import queries
-from dembias.verdict import model_label, summary_verdict
+from dembias.read import queries
+from dembias.read.verdict import model_label, summary_verdict
 
 
 def _units(reasons: list[str | None], duplicate_of: list[int]) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def test_demo_smollm2_verdict_names_the_repeated_title(demo_ws):
 
 
 def test_sentence_chips_mark_repeats_content_free_topics_groups_and_unsupported_citations():
-    from dembias.verdict import sentence_chips
+    from dembias.read.verdict import sentence_chips
 
     base = {"duplicate_of": -1, "content_free": False, "reason": None, "stance": None, "vote_group": -1}
     assert sentence_chips({**base, "content_free": True, "reason": "title", "topic_labels": []}) == [
@@ -189,7 +189,7 @@ def test_summary_html_escapes_the_sentence_and_topic_labels():
 
 
 def test_compare_refuses_a_run_or_output_compared_with_itself():
-    from dembias.compare import comparison_refusal
+    from dembias.read.compare import comparison_refusal
 
     def refusal(**kw):
         args = {"mode": "two runs", "run_a": "r1", "run_b": "r2", "output_a": "o", "output_b": "o"}

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import pytest
 
-from dembias import queries
-from dembias.export import FORMULA_PREFIXES, to_csv_bytes
+from dembias.read import queries
+from dembias.read.export import FORMULA_PREFIXES, to_csv_bytes
 from dembias.workspace.annotations import list_annotations
 from dembias.workspace.store import latest_run
 from tests.browser import MAP_CHART, PLOTLY_CHARTS, chromium_page, needs_chromium, screenshot, serve_dashboard

@@ -10,7 +10,7 @@ import typer
 
 from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspace_from
 from dembias.errors import DembiasError
-from dembias.export import spreadsheet_safe
+from dembias.read.export import spreadsheet_safe
 from dembias.small_cells import MIN_CELL
 from dembias.workspace.store import open_corpus
 
@@ -39,7 +39,7 @@ def write_per_contribution(path: Path, frame: pd.DataFrame) -> None:
     if path.suffix.lower() == ".json":
         frame.to_json(path, orient="records", force_ascii=False, indent=1)
     elif path.suffix.lower() == ".csv":
-        spreadsheet_safe(frame).to_csv(path, index=False)  # the one formula guard (dembias.export)
+        spreadsheet_safe(frame).to_csv(path, index=False)  # the one formula guard (dembias.read.export)
     else:
         raise DembiasError(f"{path}: --per-contribution takes a .csv or .json file")
 

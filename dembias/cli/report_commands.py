@@ -32,8 +32,8 @@ def report(
     """Write the audit report of one summary: the finding, its sentences with what each carries, what it left out
     (with quotes), its coverage by opinion group, country and language, the debate's fidelity by language pair, and
     the runs and parameters behind every number. The HTML makes no request; the PDF needs Debian's chromium."""
-    from dembias.queries import outputs_table
-    from dembias.report import default_file_name, write_report
+    from dembias.read.queries import outputs_table
+    from dembias.read.report import default_file_name, write_report
 
     if fmt not in ("html", "pdf"):
         raise typer.BadParameter(f"--format must be html or pdf, not {fmt!r}")

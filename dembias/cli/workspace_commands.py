@@ -8,7 +8,7 @@ import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
 from dembias.demo import build_demo
-from dembias.info import workspace_info
+from dembias.read.info import workspace_info
 
 
 @app.command("demo")

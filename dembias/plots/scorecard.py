@@ -14,7 +14,7 @@ BASELINE_COLOUR = "#868E96"
 def metric_dots_figure(scores: pd.DataFrame, metric: str, *, title: str | None = None) -> go.Figure:
     """One dot per output (model on the y axis) with the metric's interval as error bars.
 
-    ``scores`` is :func:`dembias.queries.scorecard`'s frame (columns model, metric, metric_low, metric_high).
+    ``scores`` is :func:`dembias.read.queries.scorecard`'s frame (columns model, metric, metric_low, metric_high).
     Baselines (model ``baseline:...``) are grey; real models blue.
     """
     frame = scores.dropna(subset=[metric]).sort_values(metric)

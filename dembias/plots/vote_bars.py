@@ -21,7 +21,7 @@ def group_row_label(row: pd.Series) -> str:
 def vote_bars_figure(rates: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Horizontal stacked bars, one per vote group: shares of agree, disagree and pass (in %).
 
-    ``rates`` is :func:`dembias.left_out.vote_rates`'s frame. A suppressed group (fewer than k voters)
+    ``rates`` is :func:`dembias.read.left_out.vote_rates`'s frame. A suppressed group (fewer than k voters)
     keeps its row, labelled with its n, and has no bar.
     """
     labels = [group_row_label(row) for _, row in rates.iterrows()]

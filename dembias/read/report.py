@@ -1,13 +1,13 @@
 """The one-page audit report of one summary: its data (:func:`build_report`), a self-contained HTML file
 (:func:`report_html`) and its PDF printed by headless Chromium (:func:`html_to_pdf`).
 
-The HTML holds the verdict (:mod:`dembias.verdict`), the summary's own text sentence by sentence with its
-chips (:func:`dembias.report_html.summary_sentences_html`, the dashboard's renderer), what it left out (topics
+The HTML holds the verdict (:mod:`dembias.read.verdict`), the summary's own text sentence by sentence with its
+chips (:func:`dembias.read.report_html.summary_sentences_html`, the dashboard's renderer), what it left out (topics
 dropped or under-represented, with quotes; opinion groups under-represented, with their representative
 comment), its coverage by vote group, country and language, the debate's rewrite fidelity by language pair,
 and the runs (ids and parameters) every number comes from. Figures are inline SVG, the CJK font is embedded
 as base64 when the text needs it, and nothing in it refers to another file or host. All user and model text
-is escaped. Opens files read-only through :mod:`dembias.queries`.
+is escaped. Opens files read-only through :mod:`dembias.read.queries`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from dembias import queries
 from dembias.errors import DembiasError
-from dembias.report_html import (
+from dembias.read import queries
+from dembias.read.report_html import (
     SUMMARY_CSS,
     IntervalRow,
     cjk_font_face,
@@ -34,7 +34,7 @@ from dembias.report_html import (
     needs_cjk,
     summary_sentences_html,
 )
-from dembias.verdict import model_label
+from dembias.read.verdict import model_label
 from dembias.workspace.store import RunInfo, Workspace, list_runs
 
 #: Debian's Chromium (override with $DEMBIAS_CHROMIUM); Playwright drives it, nothing is downloaded.
@@ -105,14 +105,14 @@ def resolve_runs(
 def left_out(
     ws: Workspace, *, debate_id: str, pluralism_run: str, mapping_run: str, output_id: str, n_quotes: int = 2
 ) -> pd.DataFrame:
-    """The topics a summary dropped or under-represents (:func:`dembias.left_out.left_out`, the one list every view
+    """The topics a summary dropped or under-represents (:func:`dembias.read.left_out.left_out`, the one list every view
     uses), each with its ``n_quotes`` most-voted contributions as quotes.
 
     Columns: cluster, label, size, p_s, p_t, ratio, status, is_minority, quotes (list of texts), n_contributions.
     Quotes follow the one privacy rule (:func:`dembias.small_cells.public_attributes`): texts are public.
     """
-    from dembias.left_out import left_out as left_out_items
-    from dembias.left_out import left_out_contributions
+    from dembias.read.left_out import left_out as left_out_items
+    from dembias.read.left_out import left_out_contributions
 
     items = left_out_items(ws, pluralism_run=pluralism_run, mapping_run=mapping_run, output_id=output_id)
     topics = items[items["kind"] == "topic"].rename(columns={"id": "cluster"}).reset_index(drop=True)

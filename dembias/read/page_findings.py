@@ -1,4 +1,4 @@
-"""The finding first, on the pages :mod:`dembias.verdict` does not cover: fidelity, compare, rescoring,
+"""The finding first, on the pages :mod:`dembias.read.verdict` does not cover: fidelity, compare, rescoring,
 annotations, and a debate with no scored summary.
 
 One or two plain sentences each, in the reader's units (shares in percent, 95% intervals, n), no acronym

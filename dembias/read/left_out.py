@@ -28,9 +28,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from dembias import queries
 from dembias.pluralism.opinion_groups import unit_stances
 from dembias.pluralism.topics import NOISE, representation_status
+from dembias.read import queries
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.workspace.store import Workspace
 

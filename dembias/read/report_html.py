@@ -1,6 +1,6 @@
 """HTML pieces shared by the dashboard and the audit report: one renderer each, user text always escaped.
 
-* :func:`summary_sentences_html`: a summary's sentences with their chips (:func:`dembias.verdict.sentence_chips`),
+* :func:`summary_sentences_html`: a summary's sentences with their chips (:func:`dembias.read.verdict.sentence_chips`),
   used by the Overview, the map page and the one-page report.
 * :func:`interval_chart_svg`: values with their 95% intervals as an inline SVG (no script, no external file),
   for the report's coverage and fidelity figures.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: Colours of the chips, by kind (dembias.verdict.sentence_chips).
+#: Colours of the chips, by kind (dembias.read.verdict.sentence_chips).
 CHIP_STYLE = {
     "topic": "background:#e7f5ff;color:#1864ab",
     "group": "background:#f3f0ff;color:#5f3dc4",
@@ -48,12 +48,12 @@ def _is_set(value: object) -> bool:
 
 
 def summary_sentences_html(frame: pd.DataFrame, *, height: int | None = 420, style: bool = True) -> str:
-    """HTML of a summary's sentences with their chips (rows of :func:`dembias.queries.summary_sentences`).
+    """HTML of a summary's sentences with their chips (rows of :func:`dembias.read.queries.summary_sentences`).
 
     ``height`` caps the list's height with a scroll bar (None: no cap, as in a printed report); ``style``
     prepends the ``<style>`` block (the report includes :data:`SUMMARY_CSS` in its own).
     """
-    from dembias.verdict import sentence_chips
+    from dembias.read.verdict import sentence_chips
 
     rows = []
     for row in frame.to_dict("records"):
@@ -143,7 +143,7 @@ def interval_chart_svg(
 
 
 #: The bundled CJK font (static/fonts, see its README); None of the families below may fetch anything.
-CJK_FONT = Path(__file__).resolve().parent.parent / "static" / "fonts" / "wqy-microhei.woff2"
+CJK_FONT = Path(__file__).resolve().parent.parent.parent / "static" / "fonts" / "wqy-microhei.woff2"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 

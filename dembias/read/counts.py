@@ -141,7 +141,7 @@ def debates_overview(ws: Workspace) -> pd.DataFrame:
     debate has no map yet; ``vote_groups`` is then missing too). A debate with contributions in several
     languages or countries and none of its own says so (``several``) instead of showing nothing.
     """
-    from dembias.info import debate_counts as corpus_rows
+    from dembias.read.info import debate_counts as corpus_rows
     from dembias.workspace.store import latest_run, open_corpus
 
     con = open_corpus(ws)

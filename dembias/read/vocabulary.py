@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from dembias.counts import COUNT_DEFINITIONS
+from dembias.read.counts import COUNT_DEFINITIONS
 
 #: A missing cell, in every table shown ("None" and "nan" mean nothing to a reader).
 MISSING = "—"
@@ -243,14 +243,14 @@ def glossary_markdown() -> str:
     lines = [
         "# Glossary",
         "",
-        "<!-- Generated from dembias/vocabulary.py (GLOSSARY): edit it there, then run",
-        "     `python -m dembias.vocabulary > docs/glossary.md`. tests/test_vocabulary.py checks they agree. -->",
+        "<!-- Generated from dembias/read/vocabulary.py (GLOSSARY): edit it there, then run",
+        "     `python -m dembias.read.vocabulary > docs/glossary.md`. tests/test_vocabulary.py checks they agree. -->",
         "",
         "The words the dashboard, the reports and the docs use, each with one meaning.",
         "",
     ]
     lines += [f"- **{term}** — {text}" for term, text in GLOSSARY.items()]
-    lines += ["", "## Counts", "", "Every count on every page comes from `dembias.counts.debate_counts`:", ""]
+    lines += ["", "## Counts", "", "Every count on every page comes from `dembias.read.counts.debate_counts`:", ""]
     lines += [f"- **{column_label(k)}** — {text}" for k, text in COUNT_DEFINITIONS.items()]
     return "\n".join(lines) + "\n"
 

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from dembias.errors import StoreError
-from dembias.info import debate_counts
+from dembias.read.info import debate_counts
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.store import (
@@ -477,8 +477,8 @@ def _run_rows(con: duckdb.DuckDBPyConnection, table: str, output_id: str) -> pd.
 
 @_readable
 def verdict(ws: Workspace, pluralism_run: str, output_id: str) -> str:
-    """The plain-language finding for one scored output (:func:`dembias.verdict.summary_verdict`); '' if unscored."""
-    from dembias.verdict import summary_verdict
+    """The plain-language finding for one scored output (:func:`dembias.read.verdict.summary_verdict`); '' if unscored."""
+    from dembias.read.verdict import summary_verdict
 
     con = open_run(ws, pluralism_run)
     try:
@@ -540,7 +540,7 @@ def summary_sentences(ws: Workspace, *, pluralism_run: str, mapping_run: str, ou
     Columns: ``unit_index``, ``text``, ``duplicate_of`` (-1 or the unit it repeats), ``content_free``,
     ``reason``, ``n_links``, ``stance`` and ``vote_group`` (the opinion group it speaks for), ``n_cited``
     and ``n_supported`` (its citations, and those that pass the support test), ``topic_clusters`` and
-    ``topic_labels`` (the topics its links reach, most links first). Chips: :func:`dembias.verdict.sentence_chips`.
+    ``topic_labels`` (the topics its links reach, most links first). Chips: :func:`dembias.read.verdict.sentence_chips`.
     """
     with corpus_with_runs(ws, {"p": pluralism_run, "m": mapping_run}) as con:
         return con.execute(SQL_SUMMARY_SENTENCES, {"output": output_id}).df()
@@ -588,11 +588,11 @@ def output_variants(ws: Workspace, output_ids: Sequence[str] | None = None) -> p
 def run_sample_spread(ws: Workspace, pluralism_run: str) -> pd.DataFrame:
     """Each pluralism metric of a scoring run per model, and per model x prompt, across repeated samples.
 
-    The frame of :func:`dembias.sample_spread.spread_by_levels`: model, prompt_id (None on the
+    The frame of :func:`dembias.read.sample_spread.spread_by_levels`: model, prompt_id (None on the
     all-prompts row), metric, n_samples, n_outputs, mean, sd, min, max and the 95% t interval
     low-high over the sample scores. Empty when the run scored nothing.
     """
-    from dembias.sample_spread import PLURALISM_SPREAD_METRICS, pluralism_sample_scores, spread_by_levels
+    from dembias.read.sample_spread import PLURALISM_SPREAD_METRICS, pluralism_sample_scores, spread_by_levels
 
     wide = scorecard(ws, pluralism_run)
     metrics = [m for m in PLURALISM_SPREAD_METRICS if m in wide.columns]

@@ -208,7 +208,7 @@ CONTENT_FREE_WORDS = {
 
 def sentence_chips(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The chips of one summary sentence, as (kind, text): kinds ``topic``, ``group``, ``free``, ``repeat``,
-    ``unsupported`` and ``nothing``. ``row`` is a row of :func:`dembias.queries.summary_sentences`;
+    ``unsupported`` and ``nothing``. ``row`` is a row of :func:`dembias.read.queries.summary_sentences`;
     sentences are numbered from 1 for the reader (unit ``i`` is sentence ``i + 1``)."""
     chips: list[tuple[str, str]] = []
     original = row.get("duplicate_of")

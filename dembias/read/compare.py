@@ -20,7 +20,7 @@ def _num(row: pd.Series, name: str) -> float:
 def compare_metrics(a: pd.Series, b: pd.Series, *, metrics: tuple[str, ...] = COMPARED_METRICS) -> pd.DataFrame:
     """Metric by metric: A and B with intervals, B - A, and whether the intervals are disjoint.
 
-    ``a`` and ``b`` are rows of :func:`dembias.queries.scorecard` (columns ``m``, ``m_low``, ``m_high``).
+    ``a`` and ``b`` are rows of :func:`dembias.read.queries.scorecard` (columns ``m``, ``m_low``, ``m_high``).
     ``moved`` is True when both intervals exist and do not overlap, or, without intervals, when the
     values differ; it is None when a value is missing.
     """

@@ -14,9 +14,9 @@ import math
 
 import pandas as pd
 
-from dembias import queries
-from dembias.sample_spread import sample_spread
-from dembias.verdict import model_label
+from dembias.read import queries
+from dembias.read.sample_spread import sample_spread
+from dembias.read.verdict import model_label
 from dembias.workspace.store import RunInfo, Workspace, list_runs
 
 #: The matrix's metrics: (words, higher is better). Minority topics are the smallest clusters (20% of the
@@ -171,7 +171,7 @@ def matrix_by_model(ws: Workspace, matrix: pd.DataFrame) -> pd.DataFrame:
     """The matrix per debate x model x metric, pooled over the model's repeated samples and prompts.
 
     A model sampled several times (``dembias generate --samples N``, several prompt ids) has one matrix row
-    per output; this gives its spread (:func:`dembias.sample_spread.sample_spread`: a sample is one
+    per output; this gives its spread (:func:`dembias.read.sample_spread.sample_spread`: a sample is one
     (prompt id, sample index) run): ``n_samples``, ``mean``, ``sd``, ``min``, ``max`` and the t interval
     ``low``/``high`` of the mean (NaN with one sample), the baselines' band, and ``worse_in``: in how many
     samples the model did worse than every baseline. One sample: the mean is that sample's value.

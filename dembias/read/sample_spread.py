@@ -185,7 +185,7 @@ def pluralism_sample_scores(
 
     ``scores``: one row per (output, metric) with ``output_id``, ``debate_id``, ``model``, ``metric``,
     ``value`` (a scoring run's ``scores`` table, or :attr:`OutputScore.result.scores` with the ids
-    added); ``variants``: :func:`dembias.queries.output_variants` (prompt id, sample, seed per output).
+    added); ``variants``: :func:`dembias.read.queries.output_variants` (prompt id, sample, seed per output).
     """
     frame = scores[scores["metric"].isin(metrics)][["output_id", "debate_id", "model", "metric", "value"]]
     return _with_variants(frame, variants)

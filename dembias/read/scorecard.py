@@ -47,7 +47,7 @@ def _flags(row: pd.Series) -> list[str]:
 
 
 def format_scorecard(scores: pd.DataFrame, fidelity: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One readable row per output from :func:`dembias.queries.scorecard` (and fidelity per model).
+    """One readable row per output from :func:`dembias.read.queries.scorecard` (and fidelity per model).
 
     ``fidelity`` (optional) has columns model, n_pairs, mean_similarity, share_flagged; it is joined on
     the model, since rewrites and summaries of one model are different outputs.
