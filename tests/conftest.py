@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from dembias.demo import build_demo
+from dembias.jobs.demo import build_demo
 from dembias.models.embedders import PLUGINS_ENV
 from dembias.workspace.store import Workspace
 from tests.fakes import FakeEmbedder

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from dembias.benchmark_spec import load_spec
 from dembias.errors import DembiasError, IngestError
+from dembias.jobs.benchmark_spec import load_spec
 from dembias.read.sample_spread import sample_spread, spread_by_levels
 from dembias.workspace.store import Workspace
 
@@ -245,7 +245,7 @@ def check_by_model_blocks(ws: Workspace) -> None:
 
 
 def test_unknown_debate_is_refused_before_loading_a_model(bench_ws: Workspace, tmp_path: Path) -> None:
-    from dembias.benchmark import run_benchmark
+    from dembias.jobs.benchmark import run_benchmark
 
     spec = load_spec(write(tmp_path / "spec.yaml", SPEC.replace("debates: [d1]", "debates: [d1, nowhere]")))
     with pytest.raises(DembiasError, match=r"debates\[1\]: unknown debate 'nowhere'"):

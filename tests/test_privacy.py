@@ -27,8 +27,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dembias.cli import app
-from dembias.demo import load_demo_manifest
 from dembias.ingest.pseudonym import KEY_ENV, Pseudonymiser, load_key
+from dembias.jobs.demo import load_demo_manifest
 from dembias.workspace.store import CORPUS_TABLES, Workspace, list_runs, open_corpus, open_run
 
 PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")

@@ -20,8 +20,8 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="Print the run's summary as JSON.")] = False,
 ) -> None:
     """Generate what the spec's table lacks (resumable), score it, write table.csv and table.json."""
-    from dembias.benchmark import run_benchmark
-    from dembias.benchmark_spec import load_spec
+    from dembias.jobs.benchmark import run_benchmark
+    from dembias.jobs.benchmark_spec import load_spec
 
     parsed = load_spec(spec)
     ws = workspace_from(workspace or parsed.workspace)

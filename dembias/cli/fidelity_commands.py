@@ -83,7 +83,7 @@ def fidelity(
     )
     view = fidelity_json(runs)
     if json_out:
-        from dembias.benchmark import fidelity_spread
+        from dembias.jobs.benchmark import fidelity_spread
 
         view["by_model"] = fidelity_spread(workspace_from(workspace), runs)
         emit_json(view)

@@ -127,7 +127,7 @@ def pluralism(
         write_per_contribution(per_contribution, frame)
         progress(f"wrote {len(frame)} rows to {per_contribution}")
     if as_json and by_model:
-        from dembias.benchmark import pluralism_spread
+        from dembias.jobs.benchmark import pluralism_spread
 
         emit_json({"outputs": results, "by_model": pluralism_spread(ws, all_scored)})
     elif as_json:

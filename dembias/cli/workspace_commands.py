@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
-from dembias.demo import build_demo
+from dembias.jobs.demo import build_demo
 from dembias.read.info import workspace_info
 
 

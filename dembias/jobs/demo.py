@@ -19,7 +19,7 @@ from dembias.opinion_map import mapping
 from dembias.pluralism import scoring
 from dembias.workspace.store import Workspace
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 
 Progress = Callable[[str], None]
 

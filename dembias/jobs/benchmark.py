@@ -1,6 +1,6 @@
 """``dembias benchmark run spec.yaml``: generate what is missing, score it, write the model x debate x language table.
 
-The spec (:mod:`dembias.benchmark_spec`, format in ``docs/benchmark.md``) names models, debates, tasks
+The spec (:mod:`dembias.jobs.benchmark_spec`, format in ``docs/benchmark.md``) names models, debates, tasks
 (with their prompt ids and, for translations, target languages) and a number of samples. A run:
 
 1. **generates** every (model, debate, task, language, prompt, sample) with
@@ -29,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from dembias.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.errors import DembiasError
 from dembias.generation.generate import DecodingParams, TextGenerator, generate_variants, load_generator
 from dembias.generation.llm_server import ServerOptions
+from dembias.jobs.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.read.export import neutralise_cell
 from dembias.read.queries import debates_table, output_variants
 from dembias.read.sample_spread import (
