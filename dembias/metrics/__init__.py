@@ -1,1 +1,0 @@
-"""Metrics: pluralism of summaries, fidelity of rewrites, and the uncertainty tools they share."""
