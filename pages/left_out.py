@@ -10,16 +10,7 @@ from dembias.read.left_out import PAGE_SIZE
 from dembias.small_cells import MIN_CELL
 from pages import shared
 
-sel = shared.sidebar()
-if sel is None:
-    st.stop()
-st.title("What it left out")
-shared.verdict_box(sel)
-if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
-    st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
-    st.stop()
-st.caption(f"Summary: {shared.plain(sel.output_label)}")
-shared.quality_badge(sel)
+sel = shared.summary_page("What it left out")
 
 items = shared.left_out_items(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 if items.empty:

@@ -10,16 +10,7 @@ from dembias.read.explain import metric_help
 from dembias.small_cells import BREAKDOWN_DIMENSIONS
 from pages import shared
 
-sel = shared.sidebar()
-if sel is None:
-    st.stop()
-st.title("Marginalized minorities")
-shared.verdict_box(sel)
-if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
-    st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
-    st.stop()
-st.caption(f"Summary: {shared.plain(sel.output_label)}")
-shared.quality_badge(sel)
+sel = shared.summary_page("Marginalized minorities")
 st.caption(
     "Three notions of minority, named apart: minority **topics** (the smallest clusters of what was written), "
     "minority **opinion groups** (who agrees with what, from the votes), and **declared groups** (a column of the "

@@ -974,3 +974,21 @@ def url_first(key: str, options: list[str]) -> None:
         st.session_state[f"w_{key}"] = value
         st.session_state[f"keep_{key}"] = value
     st.session_state[seen] = value
+
+
+def summary_page(title: str) -> Selection:
+    """Open a page about one scored summary: sidebar, title, the finding, the summary's name and quality badge.
+
+    Stops the page (with what to run) when the debate has no summary, opinion map or pluralism scoring run.
+    """
+    sel = sidebar()
+    if sel is None:
+        st.stop()
+    st.title(title)
+    verdict_box(sel)
+    if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
+        st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
+        st.stop()
+    st.caption(f"Summary: {plain(sel.output_label)}")
+    quality_badge(sel)
+    return sel

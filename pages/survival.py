@@ -11,16 +11,7 @@ from pages import shared
 CHART_CLUSTERS = 60  # bars drawn at most (the largest clusters): 490 clusters made a 14,000-pixel chart
 LINK_ROWS = 2_000  # link rows sent to the page at most; the filter and the cap run in DuckDB
 
-sel = shared.sidebar()
-if sel is None:
-    st.stop()
-st.title("Cluster survival")
-shared.verdict_box(sel)
-if not (sel.output_id and sel.mapping_run and sel.pluralism_run):
-    st.info("This view needs a summary, an opinion map and a pluralism scoring run (`dembias score pluralism`).")
-    st.stop()
-st.caption(f"Summary: {shared.plain(sel.output_label)}")
-shared.quality_badge(sel)
+sel = shared.summary_page("Cluster survival")
 
 coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
 clusters = coverage[coverage["cluster"] != -1]
