@@ -337,7 +337,8 @@ def sidebar() -> Selection | None:
     set_params(debate=debate_id, output=output_id, map=mapping_run, prun=pluralism_run, frun=fidelity_run)
     for note in stale_notes(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r)):
         st.warning(note, icon="⚠️")
-    run_parameters_expander(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r))
+    with st.sidebar:  # next to the run pickers, not above the page's title and finding
+        run_parameters_expander(str(ws.root), ver, tuple(r for r in (mapping_run, pluralism_run, fidelity_run) if r))
     return Selection(
         ws=ws,
         debate_id=debate_id,
@@ -452,7 +453,9 @@ def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> 
     st.download_button(label, lambda: to_csv_bytes(frame), file_name=f"{name}.csv", mime="text/csv", key=f"dl_{name}")
 
 
-def text_table(frame: pd.DataFrame, *, column_config: dict | None = None, **kwargs) -> None:
+def text_table(
+    frame: pd.DataFrame | pd.io.formats.style.Styler, *, column_config: dict | None = None, **kwargs
+) -> None:
     """A dataframe whose user text is shown as plain text (st.dataframe never renders HTML or markdown).
 
     Every table goes through :func:`dembias.read.vocabulary.readable_table`: human column names with their help
@@ -460,6 +463,12 @@ def text_table(frame: pd.DataFrame, *, column_config: dict | None = None, **kwar
     in ``column_config`` keep their raw name (the caller labels them).
     """
     config = dict(column_config or {})
+    if isinstance(frame, pd.io.formats.style.Styler):  # a styled table names its own columns (Across debates)
+        first = frame.data.columns[0] if len(frame.data.columns) else None
+        if first is not None and first not in config:
+            config[first] = st.column_config.Column(str(first), pinned=True)
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None, **kwargs)
+        return
     shown = readable_table(frame, keep=frozenset(config))
     for raw in frame.columns:
         label = column_label(raw)
