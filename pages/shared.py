@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -463,7 +464,7 @@ def text_table(
     in ``column_config`` keep their raw name (the caller labels them).
     """
     config = dict(column_config or {})
-    if isinstance(frame, pd.io.formats.style.Styler):  # a styled table names its own columns (Across debates)
+    if isinstance(frame, Styler):  # a styled table names its own columns (Across debates)
         first = frame.data.columns[0] if len(frame.data.columns) else None
         if first is not None and first not in config:
             config[first] = st.column_config.Column(str(first), pinned=True)
