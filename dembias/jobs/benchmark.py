@@ -44,6 +44,7 @@ from dembias.read.sample_spread import (
     spread_by_levels,
     spread_records,
 )
+from dembias.small_cells import MIN_CELL
 from dembias.workspace.store import Workspace
 
 Progress = Callable[[str], None]
@@ -208,7 +209,7 @@ def _score_summaries(
     for debate, part in variants[variants["task"] == "summary"].groupby("debate_id", sort=True):
         run, scored = score_debate(
             ws, debate, output_ids=list(part["output_id"]), n_resamples=options.get("resamples", 1000),
-            n_placebo=options.get("placebo", 20), seed=options.get("seed", 0), min_cell=options.get("min_cell", 5),
+            n_placebo=options.get("placebo", 20), seed=options.get("seed", 0), min_cell=options.get("min_cell", MIN_CELL),
             progress=say, extra_manifest={"benchmark": str(spec.path)},
         )  # fmt: skip
         if run is not None:
@@ -232,7 +233,7 @@ def _score_rewrites(
     for debate in sorted(set(mine["debate_id"])):
         extra = {"embedder_spec": options["embedder"]} if "embedder" in options else {}
         for run in run_fidelity(
-            ws, debate_id=debate, n_null=options.get("n_null", 500), k=options.get("k", 5),
+            ws, debate_id=debate, n_null=options.get("n_null", 500), min_cell=options.get("min_cell", MIN_CELL),
             n_resamples=options.get("resamples", 1000), seed=options.get("seed", 0), progress=say,
             extra_manifest={"benchmark": str(spec.path)}, **extra,
         ):  # fmt: skip

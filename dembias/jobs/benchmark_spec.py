@@ -21,7 +21,7 @@ REQUIRED_TOP = ("output", "models", "debates", "tasks")
 MODEL_KEYS = {"spec", "base_url", "device", "threads", "batch_size"}
 TASK_KEYS = {"prompts", "limit", "sample_per_cluster", "strata", "max_new_tokens", "context_tokens", "languages"}
 DECODING_KEYS = {"sample", "temperature", "top_p", "seed", "repetition_penalty"}
-SCORING_KEYS = {"resamples", "placebo", "embedder", "n_null", "seed", "min_cell", "k"}
+SCORING_KEYS = {"resamples", "placebo", "embedder", "n_null", "seed", "min_cell"}
 STRATA = ("auto", "cluster", "vote-group", "none")
 
 
@@ -229,7 +229,7 @@ def _decoding(check: _Checker, value: Any, samples: int) -> dict[str, Any]:
 
 def _scoring(check: _Checker, value: Any) -> dict[str, Any]:
     options = check.mapping("scoring", value, SCORING_KEYS)
-    minimums = {"resamples": 100, "placebo": 0, "n_null": 10, "seed": 0, "min_cell": 1, "k": 1}
+    minimums = {"resamples": 100, "placebo": 0, "n_null": 10, "seed": 0, "min_cell": 1}
     out: dict[str, Any] = {
         name: check.integer(f"scoring.{name}", options[name], low) for name, low in minimums.items() if name in options
     }
