@@ -250,3 +250,30 @@ def test_unknown_debate_is_refused_before_loading_a_model(bench_ws: Workspace, t
     spec = load_spec(write(tmp_path / "spec.yaml", SPEC.replace("debates: [d1]", "debates: [d1, nowhere]")))
     with pytest.raises(DembiasError, match=r"debates\[1\]: unknown debate 'nowhere'"):
         run_benchmark(spec, bench_ws)
+
+
+@pytest.mark.slow
+def test_a_spec_with_a_local_model_and_a_llama_cpp_server_model(
+    bench_ws: Workspace, tmp_path: Path, request, llama_server
+) -> None:
+    """The CI spec: one local model and SmolLM2 behind a real llama.cpp server, in one table."""
+    from typer.testing import CliRunner
+
+    from dembias.cli import app
+
+    local_model = request.getfixturevalue("tiny_model_dir")
+
+    spec = SPEC.replace(
+        "  - {spec: MODEL, device: cpu, threads: 1, batch_size: 4}",
+        f"  - {{spec: {local_model}, device: cpu, threads: 1, batch_size: 4}}\n"
+        f"  - {{spec: 'openai:{llama_server.alias}', base_url: '{llama_server.base_url}'}}",
+    ).replace("prompts: [summary-v1, summary-v2]", "prompts: [summary-v1]")
+    path = write(tmp_path / "spec.yaml", spec)
+    result = CliRunner().invoke(app, ["benchmark", "run", str(path), "-w", str(bench_ws.root), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["generated"] == 2 * (2 + 4)  # per model: 1 prompt x 2 samples summaries, 2 x 2 translations
+    table = pd.read_csv(tmp_path / "out" / "table.csv", keep_default_na=False, na_values=[""])
+    assert table["model"].nunique() == 2 and {"summary", "translation"} == set(table["task"])
+    served = table[table["model"].astype(str).str.contains("smollm2", case=False)]
+    assert not served.empty and (served.dropna(subset=["prompt_id"])["n_samples"] == 2).all()
