@@ -244,7 +244,7 @@ def glossary_markdown() -> str:
         "# Glossary",
         "",
         "<!-- Generated from dembias/read/vocabulary.py (GLOSSARY): edit it there, then run",
-        "     `python -m dembias.read.vocabulary > docs/glossary.md`. tests/test_vocabulary.py checks they agree. -->",
+        "     `python -m dembias.read.vocabulary > docs/glossary.md`. tests/test_counts.py checks they agree. -->",
         "",
         "The words the dashboard, the reports and the docs use, each with one meaning.",
         "",
