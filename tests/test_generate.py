@@ -234,7 +234,7 @@ def test_reformulations_end_to_end_and_rerun_is_a_no_op(ws: Workspace, tiny_lm, 
     records = read_outputs_jsonl(out)
     assert [r.source_ids for r in records] == [["1"], ["2"], ["3"], ["4"], ["5"]]
     first = records[0]
-    assert first.task == "reformulation" and first.prompt_id == "reformulation-v1" and first.model == "tiny-llm0"
+    assert first.task == "reformulation" and first.prompt_id == "reformulation-v1" and first.model == tiny_lm.name
     assert "{text}" in first.prompt
     assert first.params["max_new_tokens"] == 8 and first.params["do_sample"] is False
     assert first.params["model_revision"].startswith("sha256:")
@@ -427,7 +427,7 @@ def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_pa
         (k, sample_seed(5, k)) for k in range(3) for _ in range(2)
     ]
     assert len({r.output_id for r in records}) == 6
-    assert {r.model for r in records} == {"tiny-llm0"} and {r.prompt_id for r in records} == {"reformulation-v1"}
+    assert {r.model for r in records} == {tiny_lm.name} and {r.prompt_id for r in records} == {"reformulation-v1"}
     again = generate_variants(ws, **options)
     assert [(r.generated, r.resumed, r.stored) for r in again] == [(0, 2, 0)] * 3
     assert len(corpus_outputs(ws)) == 6

@@ -22,7 +22,7 @@ from dembias.pluralism.tables import SCHEMAS, to_arrow
 from dembias.read import queries
 from dembias.read.across import across_finding, by_place, minority_matrix
 from dembias.read.report import build_report, chromium_available, report_html, write_report
-from dembias.workspace.store import Workspace, write_run
+from dembias.workspace.store import Workspace, list_runs, write_run
 from tests.helpers import write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,7 +336,7 @@ def test_the_demo_report_of_nz_ubis_smollm2_summary(demo_ws):
 
 def test_the_demo_matrix_covers_every_scored_debate(demo_ws):
     matrix = minority_matrix(demo_ws)
-    scored = {r.debate_id for r in __import__("dembias.workspace.store").store.list_runs(demo_ws, stage="pluralism")}
+    scored = {r.debate_id for r in list_runs(demo_ws, stage="pluralism")}
     assert set(matrix["debate_id"]) == scored
     smol = matrix[matrix["model"].str.contains("SmolLM2") & (matrix["metric"] == "minority_topic_survival")]
     assert smol["worse_than_baselines"].any()
