@@ -787,12 +787,12 @@ def sample_spread_section(sel: Selection, pluralism_run: str) -> None:
         "range is the luck of the draw. With one sample there is no spread to show; with under 5 the interval is "
         "very wide and may leave the metric's range (it says how little so few draws tell)."
     )
-    text_table(
-        table,
-        column_config={
-            c: st.column_config.NumberColumn(format="%.3f") for c in ("mean", "sd", "min", "max", "low", "high")
-        },
-    )
+    labels = {"mean": "mean", "sd": "SD between samples", "min": "min", "max": "max"}
+    labels |= {"low": "95% t interval: low", "high": "95% t interval: high"}
+    shown = table.copy()
+    for column in labels:  # one sample has no spread: "—", never an empty cell (the CSV keeps the numbers)
+        shown[column] = ["—" if pd.isna(v) else f"{v:.3f}" for v in shown[column]]
+    text_table(shown, column_config={c: st.column_config.TextColumn(label) for c, label in labels.items()})
     if int(table["samples"].max()) < 2:
         st.info("Every model here has a single sample: generate repeated samples to see the spread.")
     download(table, f"{sel.debate_id}-sample-spread")
