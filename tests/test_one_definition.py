@@ -139,3 +139,17 @@ def test_one_embedder_spec_parser():
     rebuilt = get_embedder(spec_from_manifest({"embedder": fake.model_id, "revision": fake.revision}))
     assert (rebuilt.dim, rebuilt.noise, rebuilt.seed) == (16, 0.3, 2)
     assert (rebuilt.embed(["a::x"]) == fake.embed(["a::x"])).all()
+
+
+def test_an_embedder_that_cannot_be_loaded_offline_is_a_clear_error(monkeypatch) -> None:
+    """A run's embedder that is not in the cache nor registered (here the tests' 'fake', unregistered) names itself."""
+    from dembias.errors import DembiasError
+    from dembias.models.embedders import get_embedder, spec_from_manifest
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = spec_from_manifest({"embedder": "no-such-embedder-xyz"})
+    assert spec == "sentence-transformers:no-such-embedder-xyz"
+    with pytest.raises(
+        DembiasError, match=r"cannot load the embedder 'no-such-embedder-xyz'.*DEMBIAS_EMBEDDER_PLUGINS"
+    ):
+        get_embedder(spec, device="cpu")

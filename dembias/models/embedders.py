@@ -105,7 +105,15 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         local = Path(model).expanduser()
         self.model_id = f"{SENTENCE_TRANSFORMERS}:{model}"
-        self._model = SentenceTransformer(str(local) if local.exists() else model, device=self.device)
+        try:
+            self._model = SentenceTransformer(str(local) if local.exists() else model, device=self.device)
+        except OSError as exc:  # not a folder, not in the Hugging Face cache, and the hub is out of reach
+            raise DembiasError(
+                f"cannot load the embedder {model!r}: it is neither a local folder nor a model in the Hugging Face "
+                "cache, and the hub cannot be reached (download it once where there is a network, or point to its "
+                "folder with 'sentence-transformers:/path'; an embedder registered by a plugin module, such as the "
+                "tests' 'fake', needs that module in DEMBIAS_EMBEDDER_PLUGINS)"
+            ) from exc
         if self.device.startswith("cuda"):
             self._model.half()
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
