@@ -106,6 +106,11 @@ def goto(page: Any, link: str, key: re.Pattern[str]) -> float:
     return timed(page, lambda: page.get_by_role("link", name=link).click(), lambda: shown(page, link, key))[0]
 
 
+def option_label(value: str) -> re.Pattern[str]:
+    """A radio option as the page labels it: the raw value or its human name ("language_pair" -> "Language pair")."""
+    return re.compile(f"^({re.escape(value)}|{re.escape(value.replace('_', ' '))})$", re.IGNORECASE)
+
+
 def summarise(name: str, values: list[float], target: float) -> dict[str, Any]:
     """Median and p95 (nearest rank) of one action's timings."""
     ordered = sorted(values)
@@ -150,7 +155,7 @@ def bench_dashboard(workspace: Path, *, reps: int = 10) -> list[dict[str, Any]]:
                 option = values[i % 2]
                 seconds, seen = timed(
                     page,
-                    lambda option=option, radio=radio: radio.get_by_text(option, exact=True).click(),
+                    lambda option=option, radio=radio: radio.get_by_text(option_label(option)).first.click(),
                     lambda option=option, key=key, name=name: (
                         page.wait_for_url(re.compile(f"{key}={option}")),
                         map_drawn(page, option) if name.startswith("map") else None,
