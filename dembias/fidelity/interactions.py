@@ -256,19 +256,8 @@ def interaction_report(
         else:
             groups = [(str(v), g) for v, g in scored.dropna(subset=[dimension]).groupby(dimension, sort=True)]
         for value, group in groups:
-            who = [
-                a if isinstance(a, str) else f"contribution:{c}"
-                for a, c in zip(group["author_pid"], group["contribution_id"], strict=True)
-            ]
-            n_contributors = len(set(who))
-            suppressed = is_small_cell(n_contributors, min_cell=min_cell)
-            row: dict[str, Any] = {
-                "dimension": dimension,
-                "value": value,
-                "n": len(group),
-                "n_contributors": n_contributors,
-                "suppressed": suppressed,
-            }
+            row = _slice_row(dimension, value, group, min_cell=min_cell)
+            suppressed = row["suppressed"]
             for name, column in metrics.items():
                 values = group[column].to_numpy(dtype=float)
                 values = values[~np.isnan(values)]
@@ -388,6 +377,19 @@ def _contributors(group: pd.DataFrame) -> int:
     )
 
 
+def _slice_row(dimension: str, value: str, group: pd.DataFrame, *, min_cell: int) -> dict[str, Any]:
+    """The head of one slice's row: its dimension and value, interactions, distinct contributors, and whether it is
+    a small cell (its rates are then withheld)."""
+    n_contributors = _contributors(group)
+    return {
+        "dimension": dimension,
+        "value": value,
+        "n": len(group),
+        "n_contributors": n_contributors,
+        "suppressed": is_small_cell(n_contributors, min_cell=min_cell),
+    }
+
+
 def _slices(scored: pd.DataFrame, dimensions: Sequence[str]) -> list[tuple[str, str, pd.DataFrame]]:
     out: list[tuple[str, str, pd.DataFrame]] = [("all", "all", scored)]
     for dimension in dimensions:
@@ -409,15 +411,8 @@ def rate_table(
     are kept with their counts but no rate (``suppressed``)."""
     rows = []
     for dimension, value, group in _slices(scored, dimensions):
-        n_contributors = _contributors(group)
-        suppressed = is_small_cell(n_contributors, min_cell=min_cell)
-        row: dict[str, Any] = {
-            "dimension": dimension,
-            "value": value,
-            "n": len(group),
-            "n_contributors": n_contributors,
-            "suppressed": suppressed,
-        }
+        row = _slice_row(dimension, value, group, min_cell=min_cell)
+        suppressed = row["suppressed"]
         for name, outcome in (("acceptance", "accepted"), ("edit", "edited"), ("rejection", "rejected")):
             hits = int((group["outcome"] == outcome).sum())
             low, high = wilson_interval(hits, len(group), confidence=confidence)
