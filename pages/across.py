@@ -19,7 +19,7 @@ def matrix(root: str, _version: tuple[float, int]) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def pooled(root: str, _version: tuple[float, int]) -> pd.DataFrame:
-    return matrix_by_model(Workspace(root), minority_matrix(Workspace(root)))
+    return matrix_by_model(Workspace(root), matrix(root, _version))  # the cached matrix, not a second read
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
