@@ -444,6 +444,9 @@ class RunInfo:
     debate_id: str | None
     created_at: str
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: what the stage computed in memory, for the caller that prints it (the CLI's JSON); never written,
+    #: ``None`` for a run read back from disk (see :mod:`dembias.workspace.stage`)
+    details: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> RunInfo:
