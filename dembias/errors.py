@@ -13,6 +13,13 @@ class StoreError(DembiasError):
     """A workspace or run file is missing, corrupt or would be overwritten."""
 
 
+class NothingToDo(DembiasError):
+    """A stage was asked to run where there is nothing for it (no summary to score, no rewrite).
+
+    The message says what is missing; a caller looping over debates may catch it and go on.
+    """
+
+
 class IngestError(DembiasError):
     """Bad input: the message names the file, the row (or line) and the field.
 

@@ -17,7 +17,8 @@ Every stage package (``opinion_map``, ``generation``, ``pluralism``, ``fidelity`
   it never changes a number.
 - Returns the landed run's :class:`~dembias.workspace.store.RunInfo`; ``RunInfo.details`` carries what
   the stage computed in memory for a caller that prints it (the CLI's JSON). A stage with nothing to
-  do raises :class:`~dembias.errors.DembiasError` with a message saying why.
+  do raises :class:`~dembias.errors.NothingToDo` with a message saying why (a caller looping over
+  debates catches it and goes on, as the CLI did before).
 
 The CLI, the demo build, the job worker, the benchmark runner and the notebooks call these entry
 points and nothing below them; ``tests/test_stage_contract.py`` checks the signature of each.
