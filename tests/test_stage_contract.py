@@ -38,7 +38,12 @@ def test_params_record_is_plain_json():
         tags: frozenset[str] = frozenset({"b", "a"})
         ref: dict = dataclasses.field(default_factory=lambda: {"model": ("h",)})
 
-    assert params_record(Params()) == {"path": "/x/y", "inner": {"a": [1, 2]}, "tags": ["a", "b"], "ref": {"model": ["h"]}}
+    assert params_record(Params()) == {
+        "path": "/x/y",
+        "inner": {"a": [1, 2]},
+        "tags": ["a", "b"],
+        "ref": {"model": ["h"]},
+    }
     with pytest.raises(TypeError, match="dataclass instance"):
         params_record({"a": 1})
 
