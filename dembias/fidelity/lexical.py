@@ -1,7 +1,8 @@
 """Transparent lexical flags on a rewrite (source -> output), for French, German, English, Italian, Spanish.
 
 Every flag is a :class:`Flag` that names the words that raised it, so a reader can check it in a second.
-The rules are deliberately simple word lists and regular expressions, printed here in full:
+The rules are deliberately simple word lists and regular expressions; the lists of each language are in
+``dembias/fidelity/resources/<lang>.json`` (read by :mod:`dembias.fidelity.word_lists`):
 
 * **stance** (``polarity_flipped``, ``negation_added`` / ``negation_removed``), in :mod:`dembias.fidelity.polarity`:
   polarity concepts aligned across the five languages (allow/ban, more/less, support/oppose, with/without,
@@ -45,6 +46,9 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
+
+from dembias.fidelity.word_lists import word_lists
 
 SUPPORTED_LANGUAGES = ("fr", "de", "en", "it", "es")
 
@@ -62,252 +66,33 @@ class NegationRules:
     contraction_suffix: str | None = None
 
 
+def _negation_rules(lists: dict[str, Any]) -> NegationRules:
+    return NegationRules(
+        heads=frozenset(lists["heads"]),
+        particles=frozenset(lists["particles"]),
+        standalone=frozenset(lists["standalone"]),
+        contraction_suffix=lists["contraction_suffix"],
+    )
+
+
+#: Negation rules per language (``negation`` of each language's word lists).
 NEGATION: dict[str, NegationRules] = {
-    "fr": NegationRules(
-        heads=frozenset({"ne", "n'"}),
-        particles=frozenset(
-            {"pas", "jamais", "plus", "rien", "personne", "aucun", "aucune", "guère", "point", "nullement", "ni"}
-        ),
-        standalone=frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucuns", "aucunes", "non", "nullement"}),
-    ),
-    "de": NegationRules(
-        standalone=frozenset(
-            {
-                "nicht",
-                "kein",
-                "keine",
-                "keinen",
-                "keinem",
-                "keiner",
-                "keines",
-                "keins",
-                "nie",
-                "niemals",
-                "nichts",
-                "niemand",
-                "niemanden",
-                "nirgends",
-                "nirgendwo",
-                "weder",
-                "nein",
-            }
-        )
-    ),
-    "en": NegationRules(
-        standalone=frozenset(
-            {"not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "nowhere", "cannot"}
-        ),
-        contraction_suffix="n't",
-    ),
-    "it": NegationRules(
-        heads=frozenset({"non"}),
-        particles=frozenset(
-            {"mai", "nessuno", "nessuna", "nessun", "niente", "nulla", "più", "affatto", "mica", "né", "neanche"}
-        ),
-        standalone=frozenset(
-            {"non", "mai", "nessuno", "nessuna", "nessun", "niente", "nulla", "neanche", "nemmeno", "neppure"}
-        ),
-    ),
-    "es": NegationRules(
-        heads=frozenset({"no"}),
-        particles=frozenset({"nunca", "nada", "nadie", "ningún", "ninguno", "ninguna", "jamás", "tampoco", "ni"}),
-        standalone=frozenset(
-            {"no", "nunca", "nada", "nadie", "ningún", "ninguno", "ninguna", "ningunos", "ningunas", "jamás", "tampoco"}
-        ),
-    ),
+    lang: _negation_rules(word_lists(lang)["negation"]) for lang in SUPPORTED_LANGUAGES
 }
-
+#: Opposition words per language, kept for readers (the *support* concept's negative pole now does their work).
 OPPOSITION: dict[str, frozenset[str]] = {
-    "en": frozenset({"against", "oppose", "opposes", "opposed", "opposing", "reject", "rejects", "rejected"}),
-    "fr": frozenset({"contre", "opposé", "opposée", "opposés", "opposées", "rejeter", "rejette", "rejettent"}),
-    "de": frozenset({"gegen", "dagegen", "ablehnen", "lehnt", "lehnen", "abgelehnt"}),
-    "it": frozenset({"contro", "contrario", "contraria", "contrari", "contrarie", "respingere", "respinge"}),
-    "es": frozenset({"contra", "contrario", "contraria", "contrarios", "contrarias", "rechazar", "rechaza"}),
+    lang: frozenset(word_lists(lang)["opposition"]) for lang in SUPPORTED_LANGUAGES
 }
-
-HEDGES: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        {
-            "maybe",
-            "perhaps",
-            "possibly",
-            "might",
-            "could",
-            "probably",
-            "likely",
-            "somewhat",
-            "seems",
-            "seem",
-            "arguably",
-            "i think",
-            "in my opinion",
-        }
-    ),
-    "fr": frozenset(
-        {
-            "peut-être",
-            "probablement",
-            "possiblement",
-            "sans doute",
-            "semble",
-            "semblent",
-            "pourrait",
-            "pourraient",
-            "éventuellement",
-            "plutôt",
-            "je pense",
-            "à mon avis",
-        }
-    ),
-    "de": frozenset(
-        {
-            "vielleicht",
-            "wahrscheinlich",
-            "möglicherweise",
-            "eventuell",
-            "vermutlich",
-            "scheint",
-            "scheinen",
-            "könnte",
-            "könnten",
-            "eher",
-            "ich denke",
-            "meiner meinung nach",
-        }
-    ),
-    "it": frozenset(
-        {
-            "forse",
-            "probabilmente",
-            "possibilmente",
-            "eventualmente",
-            "sembra",
-            "sembrano",
-            "potrebbe",
-            "potrebbero",
-            "piuttosto",
-            "penso che",
-            "secondo me",
-        }
-    ),
-    "es": frozenset(
-        {
-            "quizás",
-            "quizá",
-            "tal vez",
-            "acaso",
-            "probablemente",
-            "posiblemente",
-            "parece",
-            "parecen",
-            "podría",
-            "podrían",
-            "creo que",
-            "en mi opinión",
-        }
-    ),
-}
-
+#: Hedges per language: single words and phrases.
+HEDGES: dict[str, frozenset[str]] = {lang: frozenset(word_lists(lang)["hedges"]) for lang in SUPPORTED_LANGUAGES}
+#: Intensifiers per language (modal verbs of obligation deliberately left out).
 INTENSIFIERS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        {
-            "very",
-            "really",
-            "truly",
-            "heavily",
-            "extremely",
-            "absolutely",
-            "definitely",
-            "certainly",
-            "totally",
-            "completely",
-            "strongly",
-            "clearly",
-            "highly",
-            "entirely",
-        }
-    ),
-    "fr": frozenset(
-        {
-            "très",
-            "vraiment",
-            "extrêmement",
-            "absolument",
-            "certainement",
-            "totalement",
-            "complètement",
-            "fortement",
-            "clairement",
-            "tout à fait",
-        }
-    ),
-    "de": frozenset(
-        {
-            "sehr",
-            "wirklich",
-            "äußerst",
-            "extrem",
-            "absolut",
-            "definitiv",
-            "sicherlich",
-            "völlig",
-            "komplett",
-            "unbedingt",
-            "stark",
-            "dringend",
-        }
-    ),
-    "it": frozenset(
-        {
-            "molto",
-            "davvero",
-            "estremamente",
-            "assolutamente",
-            "certamente",
-            "totalmente",
-            "completamente",
-            "fortemente",
-            "chiaramente",
-        }
-    ),
-    "es": frozenset(
-        {
-            "muy",
-            "realmente",
-            "extremadamente",
-            "absolutamente",
-            "definitivamente",
-            "ciertamente",
-            "totalmente",
-            "completamente",
-            "fuertemente",
-            "claramente",
-        }
-    ),
+    lang: frozenset(word_lists(lang)["intensifiers"]) for lang in SUPPORTED_LANGUAGES
 }
-
+#: Number words (two to a thousand) and their values, per language.
 NUMBER_WORDS: dict[str, dict[str, float]] = {
-    "en": {
-        "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-        "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "thousand": 1000,
-    },
-    "fr": {
-        "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
-        "onze": 11, "douze": 12, "vingt": 20, "trente": 30, "cinquante": 50, "cent": 100, "mille": 1000,
-    },
-    "de": {
-        "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
-        "elf": 11, "zwölf": 12, "zwanzig": 20, "dreißig": 30, "fünfzig": 50, "hundert": 100, "tausend": 1000,
-    },
-    "it": {
-        "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8, "nove": 9, "dieci": 10,
-        "undici": 11, "dodici": 12, "venti": 20, "trenta": 30, "cinquanta": 50, "cento": 100, "mille": 1000,
-    },
-    "es": {
-        "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
-        "once": 11, "doce": 12, "veinte": 20, "treinta": 30, "cincuenta": 50, "cien": 100, "mil": 1000,
-    },
-}  # fmt: skip
+    lang: dict(word_lists(lang)["number_words"]) for lang in SUPPORTED_LANGUAGES
+}
 
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'"})
 _TOKEN = re.compile(r"\w+(?:['\-]\w+)*'?", re.UNICODE)

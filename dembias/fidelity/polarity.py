@@ -21,7 +21,7 @@ ease           easier, simplify, faciliter, erleichtern ...           harder, co
 quality        good, better, improve, bon, gut, buono, bueno ...      bad, worse, harm, mauvais, schlecht...
 =============  =====================================================  ===================================
 
-The full lists are :data:`LEXICON` below. Entries are lowercase and compared without accents; ``word*``
+The full lists are the ``polarity`` entries of ``resources/<lang>.json``, read into :data:`LEXICON`. Entries are lowercase and compared without accents; ``word*``
 matches a prefix, ``*word*`` (German compounds) a substring, and entries with spaces match as phrases
 before single words. The words "more"/"less" and their equivalents count only where they quantify
 (:func:`_amount_word_counts`): not in "no longer" ("ne ... plus", "nicht mehr", "non ... più"), "more
@@ -54,133 +54,14 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from dembias.fidelity.lexical import Flag, NegationSpan, Token, base_language, negation_spans, tokenize
+from dembias.fidelity.word_lists import word_lists
 
-#: Languages whose stance marks are checked (lexicons below, negation rules in :mod:`dembias.fidelity.lexical`).
+#: Languages whose stance marks are checked (lexicons in ``resources/<lang>.json``, negation rules in
+#: :mod:`dembias.fidelity.lexical`).
 POLARITY_LANGUAGES = ("en", "fr", "de", "it", "es")
 
 #: Tokens after a negation within which it can attach to a polarity mark of the same clause.
 SCOPE_WINDOW = 8
-
-
-def _entries(text: str) -> tuple[str, ...]:
-    return tuple(e.strip() for e in text.split(",") if e.strip())
-
-
-# concept -> language -> (positive pole, negative pole), comma-separated entries
-_RAW: dict[str, dict[str, tuple[str, str]]] = {
-    "permit": {
-        "en": ("allow*, permit, permits, permitted, permitting, authoris*, authoriz*, legalis*, legaliz*",
-               "ban, bans, banned, banning, forbid*, forbade, prohibit*, outlaw*"),
-        "fr": ("autoris*, permettre, permet, permettent, permettons, permis d'*, légalis*",
-               "interdi*, prohib*, bannir, bannis*, proscri*"),
-        "de": ("erlaub*, zulass*, zugelassen, gestatt*, genehmig*, legalisier*",
-               "*verbot*, verbiet*, untersag*"),
-        "it": ("permettere, permette, permettono, permesso, permessa, consenti*, autorizz*, legalizz*",
-               "vieta*, vietat*, vieti, vieto, divieto, divieti, proibi*, mettere al bando"),
-        "es": ("permitir, permite, permiten, permitido, permitida, permitidos, permitidas, autoriz*, legaliz*",
-               "prohib*, prohíb*, vetar, vetado, vetada"),
-    },
-    "amount": {
-        "en": ("more, increase*, raise, raises, raised, raising, expand*, boost*, higher, additional",
-               "less, fewer, reduc*, decreas*, cut, cuts, cutting, lower, lowered, lowering, limit, limits, "
-               "limited, limiting, restrict*, diminish*, curb*"),
-        "fr": ("plus, davantage, augment*, accroitre, accroiss*, hausse, supplementaire*, renforc*",
-               "moins, redui*, reduction*, diminu*, baisse*, baisser, limiter, limite, limitent, limitee*, "
-               "limitation*, restreind*, restrict*"),
-        "de": ("mehr, erhoh*, steiger*, ausbau*, ausgebaut, ausweit*, zusatzlich*, weitere, weiteren, weiterer, "
-               "weiteres, verstark*, hoher, hoheren, hohere",
-               "weniger, reduzier*, verringer*, senk*, gesenkt, kurz*, gekurzt, begrenz*, beschrank*, "
-               "einschrank*, niedriger*, abbau*, abgebaut"),
-        "it": ("piu, aument*, accresc*, ampli*, ulterior*, rafforz*, alzare, alzate, alzato, alzata",
-               "meno, ridu*, ridott*, riduzion*, diminu*, abbass*, limitare, limita, limitato, limitata, restring*, tagli*"),
-        "es": ("mas, aument*, increment*, ampli*, adicional*, reforz*, refuerz*, subir, suba, suban, subido",
-               "menos, reduc*, disminu*, bajar, baje, bajen, bajado, limitar, limita, limitado, limitada, "
-               "restring*, recort*"),
-    },
-    "support": {
-        "en": ("support*, favour*, favor*, in favour of, in favor of, promot*, encourag*, approv*, accept*, "
-               "endors*, backing",
-               "oppose*, opposing, opposition, against, reject*, refus*, fight*, combat*, discourag*, "
-               "condemn*, disapprov*"),
-        "fr": ("soutien*, soutenir, soutenu*, soutiens, appui, appuyer, favoris*, en faveur, encourag*, "
-               "approuv*, accept*, promouv*, sont pour, suis pour, sommes pour, etes pour",
-               "oppos*, contre, rejet*, rejett*, refus*, lutter contre, lutte contre, combatt*, decourag*, "
-               "condamn*, desapprouv*"),
-        "de": ("unterstutz*, befurwort*, forder*, sind fur, bin fur, dafur, zustimm*, akzeptier*, begruss*, "
-               "annehmen, angenommen",
-               "gegen, dagegen, ablehn*, lehne, lehnen, lehnt, bekampf*, kampf gegen, verurteil*, zuruckweis*"),
-        "it": ("sosten*, sostien*, appogg*, a favore, favorire, favorisce, incoraggi*, promuov*, approv*, "
-               "accett*",
-               "opporsi, oppongo, oppone, opponiamo, oppongono, opposizione, contro, contrari*, respin*, "
-               "rifiut*, combatt*, lottare contro, scoraggi*, condann*"),
-        "es": ("apoy*, respald*, favorec*, a favor, foment*, promuev*, promov*, aprob*, acept*",
-               "opon*, opong*, opuest*, oposicion, contra, en contra, rechaz*, luchar contra, combat*, "
-               "desalent*, conden*"),
-    },
-    "with": {
-        "en": ("with", "without"),
-        "fr": ("avec", "sans"),
-        "de": ("mit", "ohne"),
-        "it": ("con, col, coi, colla", "senza"),
-        "es": ("con", "sin"),
-    },
-    "exist": {
-        "en": ("create, creates, created, creating, creation, build, builds, building, built, introduc*, "
-               "establish*, preserv*, protect*, keep, keeps, kept, maintain*, conserve, conserving, "
-               "conservation, open, opens, opened, opening",
-               "abolish*, abolition, destroy*, destruct*, eliminat*, remov*, scrap, scrapped, scrapping, "
-               "dismantl*, close, closes, closed, closing, closure*, shut, shuts, shutting, demolish*, "
-               "put an end, abandon*"),
-        "fr": ("creer, cree, creent, creee, crees, creees, creation, creations, creons, construi*, constru*, "
-               "instaur*, introdui*, preserv*, proteg*, protect*, maintenir, maintien*, maintenu*, conserv*, "
-               "sauvegard*, ouvrir, ouvert, ouverte, ouverts, ouvertes, ouverture, ouvre, ouvrent",
-               "aboli*, supprim*, suppression*, detrui*, destruct*, elimin*, demantel*, fermer, fermee, fermees, "
-               "fermeture*, ferment, mettre fin, abandonn*"),
-        "de": ("schaffen, schafft, geschaffen, einfuhr*, eingefuhrt, bauen, baut, gebaut, erricht*, erhalt*, "
-               "bewahr*, schutz*, geschutzt, beibehalt*, bestehen bleiben, offnen, offnet, geoffnet, offen",
-               "abschaff*, zerstor*, beseitig*, abreiss*, abriss, streich*, gestrichen, schliess*, "
-               "geschlossen, auflos*"),
-        "it": ("creare, crea, creano, creato, creata, creati, create, creazione, costrui*, introdu*, istitui*, "
-               "preserv*, protegg*, protett*, tutel*, mantene*, mantien*, mantenut*, conserv*, salvaguard*, "
-               "aprire, apre, aprono, aperto, aperta, aperti, aperte, apertura",
-               "aboli*, distrugg*, distrutt*, elimin*, soppri*, smantell*, chiud*, chius*, porre fine, "
-               "abbandon*"),
-        "es": ("crear, crea, crean, creado, creada, creados, creadas, creacion, construi*, constru*, "
-               "introduc*, establec*, preserv*, proteg*, proteccion, manten*, mantien*, conserv*, abrir, abre, "
-               "abren, abierto, abierta, abiertos, abiertas, apertura",
-               "aboli*, suprim*, supresion, destrui*, destru*, elimin*, desmantel*, cerrar, cierra, cierran, "
-               "cerrado, cerrada, cerrados, cerradas, cierre, poner fin, abandon*"),
-    },
-    "obligation": {
-        "en": ("mandatory, compulsory, obligatory, obliged, obligation*", "voluntary, optional"),
-        "fr": ("obligatoire*, oblig*, tenu de, tenus de, tenue de, tenues de, imposer, impose, imposee*",
-               "facultati*, volontaire*, optionnel*"),
-        "de": ("verpflicht*, pflicht, *pflicht, obligatorisch*, vorschreib*, vorgeschrieben",
-               "freiwillig*, optional*"),
-        "it": ("obbligator*, obblig*, tenuto a, tenuta a, tenuti a, tenute a", "facoltativ*, volontari*, opzional*"),
-        "es": ("obligatori*, oblig*, imponer, impone, imponen", "voluntari*, opcional*, facultativ*"),
-    },
-    "ease": {
-        "en": ("easier, simplif*, simpler, facilitat*", "harder, difficult*, complicat*, hinder*, obstruct*, hamper*"),
-        "fr": ("facilit*, simplifi*, plus simple, plus facile", "compliqu*, entrav*, freiner, plus difficile"),
-        "de": ("erleichter*, vereinfach*, einfacher, leichter", "erschwer*, behinder*, verkomplizier*, schwieriger"),
-        "it": ("facilit*, semplific*, piu semplice, piu facile", "ostacol*, complic*, piu difficile, intralci*"),
-        "es": ("facilit*, simplific*, mas sencillo, mas facil", "dificult*, obstaculiz*, complic*, mas dificil, "
-               "entorpec*"),
-    },
-    "quality": {
-        "en": ("good, better, best, benefit*, beneficial, improv*, positive",
-               "bad, worse, worst, harm, harms, harmed, harmful, damag*, negative, worsen*"),
-        "fr": ("bon, bonne, bons, bonnes, meilleur*, benefi*, profite, profitent, amelior*, positi*",
-               "mauvais*, pire*, nuisible*, nocif*, nefaste*, negati*, degrad*, aggrav*, nuire"),
-        "de": ("gut, gute, guter, gutes, guten, besser*, nutzt, nutzlich*, vorteil*, verbesser*, positiv*",
-               "schlecht*, schadlich*, schadet, schaden, verschlechter*, negativ*"),
-        "it": ("buono, buona, buoni, buone, buon, migliore, migliori, miglior*, fa bene, benefic*, positiv*",
-               "cattiv*, peggior*, dannos*, fa male, nociv*, negativ*, danneggi*"),
-        "es": ("bueno, buena, buenos, buenas, buen, mejor, mejores, mejor*, benefic*, positiv*",
-               "malo, mala, malos, malas, peor, peores, perjudic*, danin*, nociv*, negativ*, empeor*"),
-    },
-}  # fmt: skip
 
 
 def fold(word: str) -> str:
@@ -189,54 +70,43 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+#: The polarity concepts, in the order of the first language's file (every language has the same).
+_CONCEPTS: tuple[str, ...] = tuple(word_lists(POLARITY_LANGUAGES[0])["polarity"])
+
 #: concept -> language -> pole (+1 / -1) -> entries (folded)
 LEXICON: dict[str, dict[str, dict[int, tuple[str, ...]]]] = {
     concept: {
-        lang: {1: tuple(fold(e) for e in _entries(pos)), -1: tuple(fold(e) for e in _entries(neg))}
-        for lang, (pos, neg) in langs.items()
+        lang: {
+            pole: tuple(fold(e) for e in word_lists(lang)["polarity"][concept][name])
+            for pole, name in ((1, "positive"), (-1, "negative"))
+        }
+        for lang in POLARITY_LANGUAGES
     }
-    for concept, langs in _RAW.items()
+    for concept in _CONCEPTS
 }
+
+
+def _per_language(key: str) -> dict[str, frozenset[str]]:
+    return {lang: frozenset(word_lists(lang)[key]) for lang in POLARITY_LANGUAGES}
+
 
 #: Words that a prefix entry would catch but that are not polarity marks (folded). French "ferme(s)" is left
 #: out of the lists on purpose: without accents "fermé" (closed) is "ferme" (farm), frequent in proposals.
-EXCLUDED: dict[str, frozenset[str]] = {
-    "en": frozenset({"limitless", "supporter", "supporters", "favourite", "favorite", "favourites"}),
-    "fr": frozenset({"maintenant", "construits"}),
-    "de": frozenset({"schutzen"}),
-    "it": frozenset({"tagliola"}),
-    "es": frozenset({"constitucion", "bajo"}),
-}
+EXCLUDED: dict[str, frozenset[str]] = _per_language("polarity_excluded")
 
 #: The words "more"/"less" of each language, handled by :func:`_amount_word_counts`.
-AMOUNT_WORDS: dict[str, tuple[str, str]] = {
-    "en": ("more", "less"),
-    "fr": ("plus", "moins"),
-    "de": ("mehr", "weniger"),
-    "it": ("piu", "meno"),
-    "es": ("mas", "menos"),
+AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
+    lang: tuple(word_lists(lang)["amount_words"]) for lang in POLARITY_LANGUAGES
 }
-_NEGATING_BEFORE_MORE = {
-    "en": {"no", "not", "any"},
-    "de": {"nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "nimmer"},
-    "it": {"non", "mai"},
-    "es": {"no", "nunca"},
-    "fr": {"ne", "n'", "non"},
+#: Two-word phrases in which "more"/"less" is no amount ("at least", "more or less"), as (word, word).
+_AMOUNT_IDIOMS: dict[str, frozenset[tuple[str, ...]]] = {
+    lang: frozenset(tuple(idiom.split(" ")) for idiom in word_lists(lang)["amount_idioms"])
+    for lang in POLARITY_LANGUAGES
 }
-_SUPERLATIVE_BEFORE = {
-    "en": {"the"},
-    "fr": {"le", "la", "les", "l'"},
-    "it": {"il", "la", "i", "le", "lo", "gli", "l'"},
-    "es": {"el", "la", "los", "las", "lo"},
-    "de": {"am"},
-}
-_AT_LEAST = {
-    "fr": {("au", "moins"), ("du", "moins"), ("a", "moins"), ("pour", "moins"), ("ou", "moins")},
-    "it": {("a", "meno"), ("o", "meno")},
-    "es": {("al", "menos"), ("lo", "menos"), ("a", "menos"), ("o", "menos")},
-    "en": {("or", "less"), ("or", "more"), ("the", "less")},
-    "de": {("oder", "weniger"), ("oder", "mehr")},
-}
+_NEGATING_BEFORE_MORE = _per_language("negating_before_more")
+_SUPERLATIVE_BEFORE = _per_language("superlative_before")
+#: Words that open a new clause for negation scope (coordination and contrast) in any of the languages, folded.
+_CLAUSE_WORDS = frozenset(word for lang in POLARITY_LANGUAGES for word in word_lists(lang)["clause_words"])
 
 
 @dataclass(frozen=True)
@@ -279,11 +149,11 @@ def _amount_word_counts(words: list[str], i: int, lang: str, used_by_negation: s
     nxt = words[i + 1] if i + 1 < len(words) else ""
     if i in used_by_negation:  # "ne ... plus", "non ... più": a negation particle, not an amount
         return False
-    if (prev, word) in _AT_LEAST.get(lang, set()) or (word, nxt) in {("more", "or"), ("plus", "ou"), ("mehr", "oder")}:
+    if (prev, word) in _AMOUNT_IDIOMS[lang] or (word, nxt) in _AMOUNT_IDIOMS[lang]:
         return False
-    if word in ("more", "mehr", "piu", "mas", "plus") and prev in _NEGATING_BEFORE_MORE.get(lang, set()):
+    if word == AMOUNT_WORDS[lang][0] and prev in _NEGATING_BEFORE_MORE[lang]:
         return False  # "no more", "nicht mehr", "non più": no longer
-    if prev in _SUPERLATIVE_BEFORE.get(lang, set()):
+    if prev in _SUPERLATIVE_BEFORE[lang]:
         return False
     if lang == "fr" and word == "plus":
         # "plus de X", "X de plus", "produire plus" quantify; "plus sûr" (before an adjective) compares
@@ -388,12 +258,6 @@ def _sentence_and_clause_ids(tokens: list[Token], lang: str) -> tuple[list[int],
         sentences.append(max(sentence, 0))
         clauses.append(max(clause, 0))
     return sentences, clauses
-
-
-#: Words that open a new clause for negation scope (coordination and contrast), folded.
-_CLAUSE_WORDS = frozenset(
-    _entries("but, mais, aber, sondern, ma, pero, sino, whereas, tandis, wahrend, and, et, und, e, y")
-)
 
 
 def _attach_negations(marks: list[Mark], spans: list[NegationSpan], clauses: list[int], lang: str) -> list[Mark]:
