@@ -12,7 +12,7 @@ interaction CLI commands keep their old ``-k`` flag as an alias of ``--min-cell`
   map's points and lasso table, Minorities, What it left out, the report): the text is shown, its
   country and language only when the debate has at least ``min_cell`` contributors with that pair.
 * :func:`withheld_quotes` withholds whole quotes; it is kept for texts that were not published to the
-  other participants (interaction drafts, :mod:`dembias.fidelity.interactions`).
+  other participants (interaction drafts, :mod:`dembias.fidelity.interaction_slices`).
 """
 
 from __future__ import annotations

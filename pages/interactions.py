@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dembias.fidelity.interactions import interaction_verdict
+from dembias.fidelity.interaction_views import interaction_verdict
 from dembias.plots import interaction_pull_figure, interaction_rates_figure
 from pages import shared
 

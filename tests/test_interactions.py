@@ -10,15 +10,10 @@ import pandas as pd
 import pytest
 
 from dembias.errors import IngestError
-from dembias.fidelity.interactions import (
-    char_pull,
-    embedding_pull,
-    ingest_interactions,
-    interaction_report,
-    levenshtein,
-    read_interactions,
-    score_interactions,
-)
+from dembias.fidelity.interaction_log import read_interactions
+from dembias.fidelity.interaction_runs import ingest_interactions
+from dembias.fidelity.interaction_scores import char_pull, embedding_pull, levenshtein, score_interactions
+from dembias.fidelity.interaction_slices import interaction_report
 from dembias.workspace.store import Workspace, list_runs, read_run_table, workspace_fingerprint
 from tests.fakes import FakeEmbedder
 from tests.helpers import write
@@ -152,7 +147,7 @@ def _wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float
 
 
 def test_wilson_interval_matches_the_formula():
-    from dembias.fidelity.interactions import wilson_interval
+    from dembias.fidelity.interaction_slices import wilson_interval
 
     assert wilson_interval(2, 6) == pytest.approx(_wilson(2, 6))
     assert wilson_interval(0, 4) == pytest.approx((0.0, _wilson(0, 4)[1]))
@@ -160,7 +155,7 @@ def test_wilson_interval_matches_the_formula():
 
 
 def test_rate_table_has_exact_rates_intervals_and_suppression(tmp_path):
-    from dembias.fidelity.interactions import rate_table
+    from dembias.fidelity.interaction_slices import rate_table
 
     scored = score_interactions(read_interactions(_log(tmp_path)))
     rates = rate_table(scored, dimensions=("language", "country"), min_cell=2).set_index(["dimension", "value"])
@@ -177,7 +172,7 @@ def test_rate_table_has_exact_rates_intervals_and_suppression(tmp_path):
 
 
 def test_pull_table_means_differences_and_seeded_intervals(tmp_path):
-    from dembias.fidelity.interactions import pull_table
+    from dembias.fidelity.interaction_slices import pull_table
 
     scored = score_interactions(read_interactions(_log(tmp_path)))
     pull = pull_table(scored, dimensions=("language",), min_cell=2, seed=3, n_resamples=500, n_permutations=500)
@@ -196,7 +191,7 @@ def test_pull_table_means_differences_and_seeded_intervals(tmp_path):
 
 
 def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
-    from dembias.fidelity.interactions import flagged_table, rate_table
+    from dembias.fidelity.interaction_slices import flagged_table, rate_table
 
     rows = [
         *LOG,
@@ -218,7 +213,7 @@ def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
 
 
 def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
-    from dembias.fidelity.interactions import score_interaction_log
+    from dembias.fidelity.interaction_runs import score_interaction_log
     from dembias.ingest import ingest_contributions
     from dembias.workspace.store import write_run
 
@@ -291,6 +286,8 @@ def test_the_demo_log_is_marked_simulated_and_follows_its_stated_rule():
         assert (outcome, final) == (r["outcome"], r["final"]), r["interaction_id"]
     records = read_interactions(path)
     assert all(r.labels["simulated"] is True for r in records)
-    rates = __import__("dembias.fidelity.interactions", fromlist=["rate_table"]).rate_table(score_interactions(records))
+    rates = __import__("dembias.fidelity.interaction_slices", fromlist=["rate_table"]).rate_table(
+        score_interactions(records)
+    )
     everyone = rates.iloc[0]
     assert (everyone.n, everyone.acceptance_rate) == (85, pytest.approx(41 / 85))

@@ -167,7 +167,9 @@ def test_map_draws_the_largest_clusters_one_by_one_and_merges_the_rest():
 
 
 def test_interaction_figures_draw_intervals_and_skip_hidden_cells(tmp_path):
-    from dembias.fidelity.interactions import pull_table, rate_table, read_interactions, score_interactions
+    from dembias.fidelity.interaction_log import read_interactions
+    from dembias.fidelity.interaction_scores import score_interactions
+    from dembias.fidelity.interaction_slices import pull_table, rate_table
     from dembias.plots import interaction_pull_figure, interaction_rates_figure
     from tests.test_interactions import _log
 

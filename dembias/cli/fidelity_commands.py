@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
-from dembias.fidelity.interactions import ingest_interactions, interactions_json, score_interaction_log
+from dembias.fidelity.interaction_runs import ingest_interactions, score_interaction_log
+from dembias.fidelity.interaction_views import interactions_json
 from dembias.fidelity.scoring import fidelity_json, run_fidelity
 from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
 from dembias.small_cells import MIN_CELL

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dembias.fidelity import interactions
+from dembias.fidelity import interaction_runs
 from dembias.fidelity import scoring as fidelity_scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import mapping
@@ -68,7 +68,7 @@ DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], Non
     ("map", mapping.demo_stage),
     ("pluralism", scoring.demo_stage),
     ("fidelity", fidelity_scoring.demo_stage),
-    ("interactions", interactions.demo_stage),
+    ("interactions", interaction_runs.demo_stage),
 ]
 
 
