@@ -175,13 +175,13 @@ def _log_rows(ws: Workspace, log: str | Path, debate_id: str | None, *, embedder
 
 
 #: The slices of a scored run: the log's own labels, then the opinion map's.
-SCORED_DIMENSIONS = ("language", "country", "cluster", "topic", "vote_group")
+SCORED_RUN_DIMENSIONS = ("language", "country", "cluster", "topic", "vote_group")
 
 
 def _scored_tables(scored: pd.DataFrame, *, min_cell: int, seed: int, n_resamples: int) -> dict[str, pd.DataFrame]:
     """The tables of a scored run, in the order of :data:`SCORED_TABLES`."""
-    rates = rate_table(scored, dimensions=SCORED_DIMENSIONS, min_cell=min_cell)
-    pull = pull_table(scored, dimensions=SCORED_DIMENSIONS, min_cell=min_cell, seed=seed, n_resamples=n_resamples)
+    rates = rate_table(scored, dimensions=SCORED_RUN_DIMENSIONS, min_cell=min_cell)
+    pull = pull_table(scored, dimensions=SCORED_RUN_DIMENSIONS, min_cell=min_cell, seed=seed, n_resamples=n_resamples)
     return {
         "interactions": scored.assign(flag_kinds=scored["flag_kinds"].map(list)),
         "report": interaction_report(scored, min_cell=min_cell),
