@@ -212,3 +212,28 @@ def test_free_negation_detail_names_its_scope():
     (flag,) = lexical_flags("We pay the lanes.", "We do not pay the lanes.", source_lang="en", target_lang="en")
     assert (flag.kind, flag.words) == ("negation_added", ["not"])
     assert flag.detail == "output negates sentence 1: not (before 'pay'); the other side does not"
+
+
+def test_marker_words_come_in_text_order_whatever_the_hash_seed():
+    """Phrases and single words are reported as they appear, the same in every process (PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from dembias.fidelity.lexical import HEDGES, INTENSIFIERS, marker_words;"
+        "t='Perhaps this is very much needed; I think it is extremely important, in my opinion.';"
+        "print(marker_words(t, language='en', lexicon=HEDGES), marker_words(t, language='en', lexicon=INTENSIFIERS))"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (0, 1, 2, 3, 4, 5)
+    }
+    assert len(answers) == 1, answers
+    assert answers.pop().split("] [")[0] == "['perhaps', 'i think', 'in my opinion'"

@@ -201,18 +201,19 @@ def marker_words(text: str, *, language: str, lexicon: dict[str, frozenset[str]]
     if not entries:
         return []
     words = [t.lower for t in tokenize(text, language=language)]
-    # multi-word entries are matched on the space-joined token sequence, longest first
-    phrases = sorted((e for e in entries if " " in e), key=len, reverse=True)
-    found: list[str] = []
+    # multi-word entries are matched on the space-joined token sequence, longest first; ties broken
+    # alphabetically so the answer never depends on set iteration order (string hashing is per process)
+    phrases = sorted((e for e in entries if " " in e), key=lambda e: (-len(e), e))
+    found: list[tuple[int, str]] = []
     covered: set[int] = set()
     for phrase in phrases:
         parts = phrase.split(" ")
         for i in range(len(words) - len(parts) + 1):
             if words[i : i + len(parts)] == parts and not covered.intersection(range(i, i + len(parts))):
-                found.append(phrase)
+                found.append((i, phrase))
                 covered.update(range(i, i + len(parts)))
-    found.extend(w for i, w in enumerate(words) if i not in covered and w in entries)
-    return found
+    found.extend((i, w) for i, w in enumerate(words) if i not in covered and w in entries)
+    return [entry for _, entry in sorted(found)]
 
 
 def _number_value(raw: str) -> float:
