@@ -15,10 +15,8 @@ import pytest
 
 from dembias.errors import DembiasError
 from dembias.generation.generate import (
-    DecodingParams,
     debate_topic,
     generate_outputs,
-    load_model,
     pack_chunks,
     parse_citations,
     read_checkpoint,
@@ -27,6 +25,7 @@ from dembias.generation.generate import (
 from dembias.generation.prompts import PROMPTS, get_prompt, language_name
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
+from dembias.models.causal_lm import DecodingParams, load_model
 from dembias.workspace.store import Workspace
 
 from .helpers import write

@@ -149,7 +149,8 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
 
 def test_python_api_refuses_out_of_range_parameters(tmp_path):
     from dembias.fidelity.scoring import run_fidelity
-    from dembias.generation.generate import DecodingParams, generate_outputs
+    from dembias.generation.generate import generate_outputs
+    from dembias.models.causal_lm import DecodingParams
     from dembias.opinion_map.mapping import MapParams
 
     for bad in (

@@ -15,10 +15,11 @@ import duckdb
 import pytest
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import DecodingParams, generate_outputs, load_generator, parse_citations
-from dembias.generation.llm_server import RateLimiter, ServerOptions, load_server_model, request_arguments
+from dembias.generation.generate import generate_outputs, parse_citations
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
+from dembias.models.causal_lm import DecodingParams, load_generator
+from dembias.models.llm_server import RateLimiter, ServerOptions, load_server_model, request_arguments
 from dembias.workspace.store import Workspace
 from tests.helpers import write
 from tests.llama_server import SKIP_REASON, free_port, llama_cpp_available, start_llama_server
@@ -132,7 +133,7 @@ def test_server_translation_records_the_target_language(ws: Workspace, llama_ser
 def test_server_token_counts_match_the_models_own_tokenizer(llama_server) -> None:
     from transformers import AutoTokenizer
 
-    from dembias.generation.generate import smollm2_gguf
+    from dembias.models.causal_lm import smollm2_gguf
 
     gguf = smollm2_gguf()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

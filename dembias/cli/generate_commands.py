@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
-from dembias.generation.generate import DEFAULT_MODEL, DecodingParams, GenerateResult, generate_variants
+from dembias.generation.generate import GenerateResult, generate_variants
+from dembias.models.causal_lm import DEFAULT_MODEL, DecodingParams
 
-# options of server models (dembias.generation.llm_server.ServerOptions); the key itself is never an option
+# options of server models (dembias.models.llm_server.ServerOptions); the key itself is never an option
 EngineOption = Annotated[
     str | None,
     typer.Option(
@@ -103,7 +104,7 @@ def generate(
     price_out: PriceOutOption = 0.0,
 ) -> None:
     """Generate model outputs for a debate, resumably, and ingest them into the workspace."""
-    from dembias.generation.llm_server import ServerOptions
+    from dembias.models.llm_server import ServerOptions
 
     server = ServerOptions(
         base_url=base_url,

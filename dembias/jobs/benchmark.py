@@ -30,9 +30,10 @@ from typing import Any
 import pandas as pd
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import DecodingParams, TextGenerator, generate_variants, load_generator
-from dembias.generation.llm_server import ServerOptions
+from dembias.generation.generate import generate_variants
 from dembias.jobs.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
+from dembias.models.causal_lm import DecodingParams, TextGenerator, load_generator
+from dembias.models.llm_server import ServerOptions
 from dembias.read.export import neutralise_cell
 from dembias.read.queries import debates_table, output_variants
 from dembias.read.sample_spread import (

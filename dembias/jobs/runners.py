@@ -217,7 +217,8 @@ def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | Non
 def run_generate_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Generate outputs with a causal LM (resumable through generate's own checkpoint) and store them."""
     del embedder_factory
-    from dembias.generation.generate import DEFAULT_MODEL, generate_outputs
+    from dembias.generation.generate import generate_outputs
+    from dembias.models.causal_lm import DEFAULT_MODEL
 
     job = ctx.job
     limit = job.params.get("limit")

@@ -2,7 +2,7 @@
 
 vLLM, TGI, Ollama, llama.cpp's server, llama-cpp-python's server, Mistral and OpenAI all speak the
 ``/v1/chat/completions`` API. :class:`ServerModel` has the interface of
-:class:`dembias.generation.generate.LoadedModel` (``render``, ``count_tokens``, ``truncate``, ``generate``), so a
+:class:`dembias.models.causal_lm.LoadedModel` (``render``, ``count_tokens``, ``truncate``, ``generate``), so a
 server model goes through the same prompts, map-reduce, citation parsing, checkpoints and output
 records as a local one. It uses the maintained ``openai`` client:
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import DecodingParams, Generation
+from dembias.models.causal_lm import DecodingParams, Generation
 from dembias.validation import check_at_least
 
 OPENAI_PREFIX = "openai:"
@@ -131,7 +131,7 @@ class RateLimiter:
 
 @dataclass
 class ServerModel:
-    """A model behind an OpenAI-compatible server, with :class:`~dembias.generation.generate.LoadedModel`'s interface."""
+    """A model behind an OpenAI-compatible server, with :class:`~dembias.models.causal_lm.LoadedModel`'s interface."""
 
     name: str
     revision: str
