@@ -20,7 +20,7 @@ from dembias.generation.generate import (
     pack_chunks,
     parse_citations,
     read_checkpoint,
-    select_contributions,
+    stratified_contributions,
 )
 from dembias.generation.prompts import PROMPTS, get_prompt, language_name
 from dembias.ingest import ingest_contributions
@@ -208,15 +208,26 @@ def test_pack_chunks_respects_the_budget() -> None:
 
 
 def test_sample_per_cluster_keeps_every_stratum(ws: Workspace) -> None:
-    frame, used = select_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
+    frame, used = stratified_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
     assert used == "none" and len(frame) == 3
     assert list(frame["contribution_id"]) == sorted(frame["contribution_id"], key=int)
-    again, _ = select_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
+    again, _ = stratified_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
     assert list(again["contribution_id"]) == list(frame["contribution_id"])
-    first, _ = select_contributions(ws, "d1", limit=4, strata="none")
+    first, _ = stratified_contributions(ws, "d1", limit=4, strata="none")
     assert list(first["contribution_id"]) == ["1", "2", "3", "4"]
     with pytest.raises(DembiasError, match="no mapping run"):
-        select_contributions(ws, "d1", strata="cluster")
+        stratified_contributions(ws, "d1", strata="cluster")
+
+
+def test_generation_lists_numeric_ids_by_value_then_the_rest(tmp_path: Path) -> None:
+    rows = "id,text\n10,ten\nb,bee\n2,two\na,ay\n1,one\n"
+    workspace = Workspace.resolve(tmp_path / "ws")
+    ingest_contributions(workspace, write(tmp_path / "c.csv", rows), debate_id="d", title="T", language="en")
+    frame, used = stratified_contributions(workspace, "d", strata="none")
+    assert list(frame["contribution_id"]) == ["1", "2", "10", "a", "b"] and used == "none"
+    assert list(frame.columns) == ["contribution_id", "text", "language", "stratum"]
+    with pytest.raises(DembiasError, match="unknown debate"):
+        stratified_contributions(workspace, "nope")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ import pandas as pd
 
 from dembias.errors import DembiasError
 from dembias.generation.prompts import REDUCE_PROMPTS, PromptTemplate, get_prompt, language_name
+from dembias.ingest.common import debate_exists
 from dembias.ingest.outputs import (
     OutputRecord,
     output_id_for,
@@ -47,6 +48,7 @@ from dembias.ingest.outputs import (
 )
 from dembias.models.causal_lm import DEFAULT_MODEL, DecodingParams, Generation, TextGenerator, load_generator
 from dembias.validation import check_at_least, normalise_language
+from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
 
 #: Default context budget of a summary prompt (tokens); small models and CPUs do poorly beyond it.
@@ -59,7 +61,7 @@ TASKS = ("summary", "reformulation", "translation")
 # inputs
 
 
-def select_contributions(
+def stratified_contributions(
     ws: Workspace,
     debate_id: str,
     *,
@@ -79,21 +81,18 @@ def select_contributions(
     """
     con = open_corpus(ws)
     try:
-        if not con.execute("SELECT count(*) FROM debates WHERE debate_id = ?", [debate_id]).fetchone()[0]:
+        if not debate_exists(con, debate_id):
             raise DembiasError(f"unknown debate {debate_id!r}; ingest it first")
-        frame = con.execute(
-            """
-            SELECT c.contribution_id, c.text, c.language, p.published_group
-            FROM contributions c
-            LEFT JOIN participants p ON p.debate_id = c.debate_id AND p.participant_pid = c.author_pid
-            WHERE c.debate_id = ? AND (? OR NOT c.is_rejected)
-            """,
-            [debate_id, include_rejected],
-        ).df()
+        frame = select_contributions(
+            con,
+            debate_id=debate_id,
+            include_rejected=include_rejected,
+            columns=("contribution_id", "text", "language", "published_group"),
+            debate_defaults=False,
+            numeric_order=True,
+        )
     finally:
         con.close()
-    frame = frame.iloc[sorted(range(len(frame)), key=lambda i: _id_key(frame["contribution_id"].iloc[i]))]
-    frame = frame.reset_index(drop=True)
     used = "none"
     stratum = pd.Series(["all"] * len(frame), dtype=object)
     if strata not in ("auto", "cluster", "vote-group", "none"):
@@ -120,10 +119,6 @@ def select_contributions(
     if limit is not None:
         frame = frame.head(limit)
     return frame[["contribution_id", "text", "language", "stratum"]].reset_index(drop=True), used
-
-
-def _id_key(value: str) -> tuple[int, int | str]:
-    return (0, int(value)) if str(value).isdigit() else (1, str(value))
 
 
 def debate_topic(ws: Workspace, debate_id: str) -> str:
@@ -522,7 +517,7 @@ def generate_outputs(
     run_decoding = _sample_decoding(decoding, sample)
     template = get_prompt(prompt_id, task=task)
     started = time.perf_counter()
-    contributions, stratification = select_contributions(
+    contributions, stratification = stratified_contributions(
         ws, debate_id, limit=limit, sample_per_cluster=sample_per_cluster, strata=strata, seed=decoding.seed
     )
     if contributions.empty:
@@ -683,10 +678,10 @@ def _finish(out: Path, line: dict[str, Any], on_record: Callable[[dict[str, Any]
 def _debate_ids(ws: Workspace, debate_id: str) -> list[str]:
     con = open_corpus(ws)
     try:
-        rows = con.execute("SELECT contribution_id FROM contributions WHERE debate_id = ?", [debate_id]).fetchall()
+        frame = select_contributions(con, debate_id=debate_id, include_rejected=True, columns=("contribution_id",))
     finally:
         con.close()
-    return [r[0] for r in rows]
+    return [str(c) for c in frame["contribution_id"]]
 
 
 def store_checkpoint(ws: Workspace, path: Path, output_ids: Sequence[str] | None = None) -> int:
