@@ -12,7 +12,7 @@ from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_fro
 from dembias.generation import GenerateResult, GenerationParams, GenerationProgress, run, variants
 from dembias.models.bundle import StageModels
 from dembias.models.causal_lm import DEFAULT_MODEL, DecodingParams, load_generator
-from dembias.models.llm_server import ServerOptions
+from dembias.models.openai_api import ServerOptions
 from dembias.workspace.store import Workspace
 
 # options of server models (ServerOptions); the key itself is never an option

@@ -16,7 +16,7 @@ from dembias.errors import DembiasError
 from dembias.generation.prompts import get_prompt
 from dembias.ingest.outputs import TASKS
 from dembias.models.causal_lm import DEFAULT_MODEL, DecodingParams
-from dembias.models.llm_server import ServerOptions
+from dembias.models.openai_api import ServerOptions
 from dembias.validation import check_at_least, normalise_language
 
 #: The smallest value of each numeric option.

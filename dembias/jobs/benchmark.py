@@ -35,7 +35,7 @@ from dembias.generation import run as generate
 from dembias.jobs.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
 from dembias.models.bundle import StageModels
 from dembias.models.causal_lm import DecodingParams, TextGenerator, load_generator
-from dembias.models.llm_server import ServerOptions
+from dembias.models.openai_api import ServerOptions
 from dembias.read.export import neutralise_cell
 from dembias.read.queries import debates_table, output_variants
 from dembias.read.sample_spread import (

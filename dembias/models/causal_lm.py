@@ -252,7 +252,7 @@ def load_generator(
 ) -> TextGenerator:
     """Load a model for generation with an engine: ``transformers`` (in-process), ``vllm`` (offline
     batches on a GPU) or ``openai`` (an OpenAI-compatible server; ``server`` is a
-    :class:`dembias.models.llm_server.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
+    :class:`dembias.models.openai_api.ServerOptions`). Default: ``openai`` for ``openai:<name>``, else transformers."""
     from dembias.models.llm_server import OPENAI_PREFIX
 
     engine = engine or ("openai" if spec.startswith(OPENAI_PREFIX) else "transformers")
