@@ -177,10 +177,11 @@ def generate_every_variant(
 
 
 class ProgressBars:
-    """Progress bars on stderr drawn from the stage's :class:`GenerationProgress` lines, one per run and unit."""
+    """Progress bars on stderr drawn from the stage's :class:`GenerationProgress` lines: one per run, counting
+    the unit of its first line (a summary's model calls, the outputs of the other tasks)."""
 
     def __init__(self) -> None:
-        self.bars: dict[tuple[str, str], Any] = {}
+        self.bars: dict[str, Any] = {}
 
     def __enter__(self) -> ProgressBars:
         return self
@@ -196,11 +197,11 @@ class ProgressBars:
             return
         from tqdm.auto import tqdm
 
-        key = (message.label, message.unit)
-        if key not in self.bars:
-            self.bars[key] = tqdm(total=message.total, desc=message.label, unit=message.unit)
-        bar = self.bars[key]
-        bar.update(message.done - bar.n)
+        if message.label not in self.bars:
+            self.bars[message.label] = tqdm(total=message.total, desc=message.label, unit=message.unit)
+        bar = self.bars[message.label]
+        if bar.unit == message.unit:
+            bar.update(message.done - bar.n)
 
 
 def prompt_ids(values: list[str] | None) -> list[str | None]:
