@@ -1,7 +1,7 @@
 """Generation throughput of one engine: tokens per second and cost per 1,000 contributions.
 
 Reformulates (or summarizes) the first ``--n`` Bowling Green comments (real Polis data, English) with
-``dembias.generation.generate.generate_outputs`` in a throwaway workspace, exactly as ``dembias generate`` does
+``dembias.generation.run`` in a throwaway workspace, exactly as ``dembias generate`` does
 (prompts, checkpoints, records), after one warm-up call that is not counted. Engines:
 
 * ``transformers``: the model in this process (``--model smollm2`` by default, ``--threads``);
@@ -38,9 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dembias.generation.generate import DecodingParams, generate_outputs, load_generator  # noqa: E402
-from dembias.generation.llm_server import ServerOptions  # noqa: E402
+from dembias.generation import GenerationParams, run  # noqa: E402
 from dembias.ingest import ingest_contributions  # noqa: E402
+from dembias.models.bundle import StageModels  # noqa: E402
+from dembias.models.causal_lm import DecodingParams, load_generator  # noqa: E402
+from dembias.models.openai_api import ServerOptions  # noqa: E402
 from dembias.workspace.store import Workspace  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"
@@ -85,11 +87,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         lm = load_generator(args.model, engine=args.engine, device=args.device, threads=args.threads, server=server)
         load_s = time.perf_counter() - started
         decoding = DecodingParams(max_new_tokens=args.max_new_tokens)
-        common = dict(debate_id="bg", model=lm, decoding=decoding, batch_size=args.batch_size, show_progress=False)
-        generate_outputs(ws, task="reformulation", limit=1, out=Path(tmp) / "warm.jsonl", store=False, **common)
+        common = dict(model=lm.spec, decoding=decoding, batch_size=args.batch_size, store=False)
+        warm = GenerationParams(task="reformulation", limit=1, checkpoint=Path(tmp) / "warm.jsonl", **common)
+        run(ws, debate_id="bg", params=warm, models=StageModels(generator=lm))
         load = os.getloadavg()
         started = time.perf_counter()
-        result = generate_outputs(ws, task=args.task, out=Path(tmp) / "run.jsonl", store=False, **common)
+        params = GenerationParams(task=args.task, checkpoint=Path(tmp) / "run.jsonl", **common)
+        result = run(ws, debate_id="bg", params=params, models=StageModels(generator=lm)).details
         seconds = time.perf_counter() - started
     hours_per_1000 = seconds / args.n * 1000 / 3600
     machine_cost = hours_per_1000 * args.price_per_hour

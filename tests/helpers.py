@@ -57,3 +57,18 @@ def polis_folder(root: Path, **overrides: str) -> Path:
         if text is not None:
             write(root / f"{name}.csv", text)
     return root
+
+
+def generate(ws, *, debate_id: str, model="smollm2", progress=None, **options):
+    """One generation run through the stage's entry point, returning its ``GenerateResult``.
+
+    ``model`` is a spec (loaded by the stage) or a loaded model (handed over as ``models.generator``);
+    ``options`` are the other fields of ``GenerationParams``.
+    """
+    from dembias.generation import GenerationParams, run
+    from dembias.models.bundle import StageModels
+
+    loaded = None if isinstance(model, str) else model
+    params = GenerationParams(model=model if loaded is None else loaded.spec, **options)
+    models = StageModels(generator=loaded)
+    return run(ws, debate_id=debate_id, params=params, models=models, progress=progress).details

@@ -51,7 +51,7 @@ class LlamaServer:
 @contextlib.contextmanager
 def start_llama_server(log_dir: Path, *, api_key: str | None = None, timeout_s: float = 180) -> Iterator[LlamaServer]:
     """Start ``python -m llama_cpp.server`` on a free port, wait for ``/v1/models``, stop it afterwards."""
-    from dembias.generation.generate import smollm2_gguf
+    from dembias.models.causal_lm import smollm2_gguf
 
     port = free_port()
     log = log_dir / f"llama-server-{port}.log"

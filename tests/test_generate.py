@@ -14,22 +14,19 @@ import duckdb
 import pytest
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import (
-    DecodingParams,
-    debate_topic,
-    generate_outputs,
-    load_model,
-    pack_chunks,
-    parse_citations,
-    read_checkpoint,
-    select_contributions,
-)
+from dembias.generation import GenerationParams, GenerationProgress, run, variants
+from dembias.generation.checkpoints import read_checkpoint
+from dembias.generation.inputs import debate_topic, stratified_contributions
+from dembias.generation.params import sample_seed
 from dembias.generation.prompts import PROMPTS, get_prompt, language_name
+from dembias.generation.summaries import pack_chunks, parse_citations
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
+from dembias.models.bundle import StageModels
+from dembias.models.causal_lm import DecodingParams, load_model
 from dembias.workspace.store import Workspace
 
-from .helpers import write
+from .helpers import generate, write
 
 WORDS = [
     "the",
@@ -209,15 +206,26 @@ def test_pack_chunks_respects_the_budget() -> None:
 
 
 def test_sample_per_cluster_keeps_every_stratum(ws: Workspace) -> None:
-    frame, used = select_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
+    frame, used = stratified_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
     assert used == "none" and len(frame) == 3
     assert list(frame["contribution_id"]) == sorted(frame["contribution_id"], key=int)
-    again, _ = select_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
+    again, _ = stratified_contributions(ws, "d1", sample_per_cluster=3, strata="none", seed=1)
     assert list(again["contribution_id"]) == list(frame["contribution_id"])
-    first, _ = select_contributions(ws, "d1", limit=4, strata="none")
+    first, _ = stratified_contributions(ws, "d1", limit=4, strata="none")
     assert list(first["contribution_id"]) == ["1", "2", "3", "4"]
     with pytest.raises(DembiasError, match="no mapping run"):
-        select_contributions(ws, "d1", strata="cluster")
+        stratified_contributions(ws, "d1", strata="cluster")
+
+
+def test_generation_lists_numeric_ids_by_value_then_the_rest(tmp_path: Path) -> None:
+    rows = "id,text\n10,ten\nb,bee\n2,two\na,ay\n1,one\n"
+    workspace = Workspace.resolve(tmp_path / "ws")
+    ingest_contributions(workspace, write(tmp_path / "c.csv", rows), debate_id="d", title="T", language="en")
+    frame, used = stratified_contributions(workspace, "d", strata="none")
+    assert list(frame["contribution_id"]) == ["1", "2", "10", "a", "b"] and used == "none"
+    assert list(frame.columns) == ["contribution_id", "text", "language", "stratum"]
+    with pytest.raises(DembiasError, match="unknown debate"):
+        stratified_contributions(workspace, "nope")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,9 +234,9 @@ def test_sample_per_cluster_keeps_every_stratum(ws: Workspace) -> None:
 
 def test_reformulations_end_to_end_and_rerun_is_a_no_op(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
     out = tmp_path / "ref.jsonl"
-    result = generate_outputs(
+    result = generate(
         ws, task="reformulation", debate_id="d1", model=tiny_lm, limit=5, batch_size=2,
-        decoding=DecodingParams(max_new_tokens=8), out=out, show_progress=False,
+        decoding=DecodingParams(max_new_tokens=8), checkpoint=out,
     )  # fmt: skip
     assert (result.planned, result.generated, result.resumed, result.empty, result.stored) == (5, 5, 0, 0, 5)
     records = read_outputs_jsonl(out)
@@ -243,9 +251,9 @@ def test_reformulations_end_to_end_and_rerun_is_a_no_op(ws: Workspace, tiny_lm, 
     stored = corpus_outputs(ws)
     assert sorted(r[0] for r in stored) == sorted(result.output_ids)
 
-    again = generate_outputs(
+    again = generate(
         ws, task="reformulation", debate_id="d1", model=tiny_lm, limit=5, batch_size=3,
-        decoding=DecodingParams(max_new_tokens=8), out=out, show_progress=False,
+        decoding=DecodingParams(max_new_tokens=8), checkpoint=out,
     )  # fmt: skip
     assert (again.generated, again.resumed, again.stored) == (0, 5, 0)
     assert again.output_ids == result.output_ids
@@ -257,9 +265,9 @@ def test_greedy_outputs_do_not_depend_on_batching(ws: Workspace, tiny_lm, tmp_pa
     texts = []
     for batch_size in (1, 4):
         out = tmp_path / f"b{batch_size}.jsonl"
-        generate_outputs(
+        generate(
             ws, task="reformulation", debate_id="d1", model=tiny_lm, limit=4, batch_size=batch_size,
-            decoding=DecodingParams(max_new_tokens=6), out=out, show_progress=False, store=False,
+            decoding=DecodingParams(max_new_tokens=6), checkpoint=out, store=False,
         )  # fmt: skip
         texts.append([r.text for r in read_outputs_jsonl(out)])
     assert texts[0] == texts[1]
@@ -267,25 +275,25 @@ def test_greedy_outputs_do_not_depend_on_batching(ws: Workspace, tiny_lm, tmp_pa
 
 def test_translation_records_the_target_language(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
     with pytest.raises(DembiasError, match="needs --target-language"):
-        generate_outputs(ws, task="translation", debate_id="d1", model=tiny_lm, out=tmp_path / "t.jsonl")
-    result = generate_outputs(
+        generate(ws, task="translation", debate_id="d1", model=tiny_lm, checkpoint=tmp_path / "t.jsonl")
+    result = generate(
         ws, task="translation", debate_id="d1", model=tiny_lm, limit=2, target_language="fr",
-        decoding=DecodingParams(max_new_tokens=5), out=tmp_path / "t.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=5), checkpoint=tmp_path / "t.jsonl",
     )  # fmt: skip
     records = read_outputs_jsonl(result.out)
     assert [(r.task, r.target_language, r.prompt_id) for r in records] == [("translation", "fr", "translation-v1")] * 2
-    other = generate_outputs(
+    other = generate(
         ws, task="translation", debate_id="d1", model=tiny_lm, limit=2, target_language="de",
-        decoding=DecodingParams(max_new_tokens=5), out=tmp_path / "t.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=5), checkpoint=tmp_path / "t.jsonl",
     )  # fmt: skip
     assert other.generated == 2 and not set(other.output_ids) & set(result.output_ids)
     assert len(corpus_outputs(ws)) == 4
 
 
 def test_summary_map_reduces_long_debates(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
-    result = generate_outputs(
+    result = generate(
         ws, task="summary", debate_id="d1", model=tiny_lm, context_tokens=120, batch_size=2,
-        decoding=DecodingParams(max_new_tokens=12), out=tmp_path / "s.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=12), checkpoint=tmp_path / "s.jsonl",
     )  # fmt: skip
     (record,) = read_outputs_jsonl(result.out)
     assert record.task == "summary" and record.source_ids == [str(i) for i in range(1, 11)]
@@ -297,9 +305,9 @@ def test_summary_map_reduces_long_debates(ws: Workspace, tiny_lm, tmp_path: Path
     assert cited <= {str(i) for i in range(1, 11)}
     assert corpus_outputs(ws)[0][0] == record.output_id
 
-    single = generate_outputs(
+    single = generate(
         ws, task="summary", debate_id="d1", model=tiny_lm, context_tokens=400,
-        decoding=DecodingParams(max_new_tokens=12), out=tmp_path / "s.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=12), checkpoint=tmp_path / "s.jsonl",
     )  # fmt: skip
     (_, record2) = read_outputs_jsonl(single.out)
     assert record2.params["map_reduce"]["chunks"] == 1 and record2.params["map_reduce"]["calls"] == 1
@@ -309,24 +317,25 @@ def test_killed_run_resumes_without_duplicates(ws: Workspace, tiny_lm, tmp_path:
     reference = tmp_path / "reference.jsonl"
     options = dict(
         task="reformulation", debate_id="d1", model=tiny_lm, batch_size=2,
-        decoding=DecodingParams(max_new_tokens=6), show_progress=False,
+        decoding=DecodingParams(max_new_tokens=6),
     )  # fmt: skip
-    generate_outputs(ws, out=reference, store=False, **options)
+    generate(ws, checkpoint=reference, store=False, **options)
     out = tmp_path / "run.jsonl"
     seen = []
 
-    def fail_after_three(line: dict) -> None:
-        seen.append(line["output_id"])
+    def fail_after_three(message: str) -> None:
+        if isinstance(message, GenerationProgress) and message.unit == "output":
+            seen.append(message.done)
         if len(seen) == 3:
             raise KeyboardInterrupt("killed")
 
     with pytest.raises(KeyboardInterrupt):
-        generate_outputs(ws, out=out, on_record=fail_after_three, **options)
+        generate(ws, checkpoint=out, progress=fail_after_three, **options)
     assert len(checkpoint_ids(out)) == 3
     assert corpus_outputs(ws) == []  # nothing lands in the corpus until the run completes
     with open(out, "a", encoding="utf-8") as handle:  # a torn line, as a kill during a write leaves
         handle.write('{"output_id": "o_torn", "tex')
-    result = generate_outputs(ws, out=out, **options)
+    result = generate(ws, checkpoint=out, **options)
     assert (result.resumed, result.generated, result.stored) == (3, 7, 10)
     ids = checkpoint_ids(out)
     assert len(ids) == len(set(ids)) == 10
@@ -367,9 +376,9 @@ def test_cli_run_killed_by_signal_resumes(ws: Workspace, tiny_model_dir: Path, t
 
 @pytest.mark.slow
 def test_smollm2_reformulates_three_contributions(ws: Workspace, tmp_path: Path) -> None:
-    result = generate_outputs(
+    result = generate(
         ws, task="reformulation", debate_id="d1", model="smollm2", limit=3, batch_size=3, device="cpu", threads=1,
-        decoding=DecodingParams(max_new_tokens=32), out=tmp_path / "smol.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=32), checkpoint=tmp_path / "smol.jsonl",
     )  # fmt: skip
     records = read_outputs_jsonl(result.out)
     assert len(records) == 3 and result.stored == 3
@@ -384,13 +393,13 @@ def test_empty_answers_are_listed_and_not_retried(ws: Workspace, tiny_model_dir:
     eos = lm.tokenizer.eos_token_id
     lm.model.generation_config.suppress_tokens = [i for i in range(lm.model.config.vocab_size) if i != eos]
     out = tmp_path / "empty.jsonl"
-    options = dict(task="reformulation", debate_id="d1", model=lm, limit=3, out=out, show_progress=False)
-    result = generate_outputs(ws, decoding=DecodingParams(max_new_tokens=4), **options)
+    options = dict(task="reformulation", debate_id="d1", model=lm, limit=3, checkpoint=out)
+    result = generate(ws, decoding=DecodingParams(max_new_tokens=4), **options)
     assert (result.generated, result.empty, result.stored) == (3, 3, 0)
     assert not out.exists() or out.read_text() == ""
     skipped = [json.loads(line) for line in out.with_name("empty.jsonl.skipped").read_text().splitlines()]
     assert [s["source_ids"] for s in skipped] == [["1"], ["2"], ["3"]]
-    again = generate_outputs(ws, decoding=DecodingParams(max_new_tokens=4), **options)
+    again = generate(ws, decoding=DecodingParams(max_new_tokens=4), **options)
     assert (again.generated, again.resumed) == (0, 3)
     assert corpus_outputs(ws) == []
 
@@ -404,22 +413,24 @@ def test_summary_topic_prefers_a_short_question(ws: Workspace) -> None:
 
 
 def test_sample_seeds_are_stable_and_distinct() -> None:
-    from dembias.generation.generate import sample_seed
-
     assert sample_seed(7, 0) == 7  # sample 0 is the run's own seed: single-sample ids do not change
     seeds = [sample_seed(7, k) for k in range(5)]
     assert len(set(seeds)) == 5 and seeds == [sample_seed(7, k) for k in range(5)]
     assert sample_seed(0, 1) != sample_seed(1, 1) and sample_seed(0, 1) != 1
 
 
-def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
-    from dembias.generation.generate import generate_variants, sample_seed
+def generate_variants(ws: Workspace, lm, *, prompt_ids=(None,), samples: int = 1, **options) -> list:
+    """Every prompt x sample through the stage's entry point, the model loaded once (as the CLI does)."""
+    every = variants(GenerationParams(model=lm.spec, **options), prompt_ids=prompt_ids, samples=samples)
+    return [run(ws, debate_id="d1", params=one, models=StageModels(generator=lm)).details for one in every]
 
+
+def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
     options = dict(
-        task="reformulation", debate_id="d1", model=tiny_lm, limit=2, samples=3, show_progress=False,
+        task="reformulation", limit=2, samples=3,
         decoding=DecodingParams(max_new_tokens=6, do_sample=True, temperature=1.0, seed=5),
     )  # fmt: skip
-    results = generate_variants(ws, **options)
+    results = generate_variants(ws, tiny_lm, **options)
     assert [r.generated for r in results] == [2, 2, 2]
     assert len({r.out for r in results}) == 3  # one checkpoint per sample: its key includes the sample
     records = [r for res in results for r in read_outputs_jsonl(res.out)]
@@ -428,20 +439,20 @@ def test_samples_record_index_and_seed_and_resume(ws: Workspace, tiny_lm, tmp_pa
     ]
     assert len({r.output_id for r in records}) == 6
     assert {r.model for r in records} == {tiny_lm.name} and {r.prompt_id for r in records} == {"reformulation-v1"}
-    again = generate_variants(ws, **options)
+    again = generate_variants(ws, tiny_lm, **options)
     assert [(r.generated, r.resumed, r.stored) for r in again] == [(0, 2, 0)] * 3
     assert len(corpus_outputs(ws)) == 6
 
 
 def test_greedy_repeats_are_refused(ws: Workspace, tiny_lm) -> None:
-    from dembias.generation.generate import generate_variants
-
     with pytest.raises(DembiasError, match="needs sampling"):
-        generate_variants(ws, task="reformulation", debate_id="d1", model=tiny_lm, samples=2)
+        generate_variants(ws, tiny_lm, task="reformulation", samples=2)
     with pytest.raises(DembiasError, match="repeated samples need sampling"):
-        generate_outputs(ws, task="reformulation", debate_id="d1", model=tiny_lm, sample=1)
+        generate(ws, task="reformulation", debate_id="d1", model=tiny_lm, sample=1)
     with pytest.raises(DembiasError, match="unknown prompt"):
-        generate_variants(ws, task="summary", debate_id="d1", model=tiny_lm, prompt_ids=["summary-v1", "nope"])
+        generate_variants(ws, tiny_lm, task="summary", prompt_ids=["summary-v1", "nope"])
+    with pytest.raises(DembiasError, match="the generator given is"):
+        run(ws, debate_id="d1", params=GenerationParams(task="summary"), models=StageModels(generator=tiny_lm))
 
 
 def test_cli_several_prompts_and_samples(ws: Workspace, tiny_model_dir: Path) -> None:
@@ -467,3 +478,40 @@ def test_cli_several_prompts_and_samples(ws: Workspace, tiny_model_dir: Path) ->
     finally:
         con.close()
     assert [r[:2] for r in rows] == [("summary-v1", 0), ("summary-v1", 1), ("summary-v2", 0), ("summary-v2", 1)]
+
+
+def test_generate_job_counts_outputs_and_records_the_job(ws: Workspace, tiny_model_dir: Path) -> None:
+    from dembias import jobs
+
+    job = jobs.submit_job(
+        ws, stage="generate", debate_id="d1", model=str(tiny_model_dir), device="cpu", batch_size=2,
+        params={"task": "reformulation", "limit": 3},
+    )  # fmt: skip
+    (done,) = jobs.run_worker(ws, once=True)
+    assert done.job_id == job.job_id and done.status == "done", done
+    assert done.result["run_ids"] == [] and (done.result["generated"], done.result["stored"]) == (3, 3)
+    progress = jobs.read_progress(ws, job.job_id)
+    assert progress.done == progress.total == 3
+    manifest = json.loads(Path(done.result["manifest"]).read_text(encoding="utf-8"))
+    (record,) = manifest["runs"]
+    assert record["provenance"]["job_id"] == job.job_id
+    assert record["params"]["task"] == "reformulation" and record["params"]["limit"] == 3
+    assert len(corpus_outputs(ws)) == 3
+
+
+def test_run_returns_the_checkpoint_as_a_run(ws: Workspace, tiny_lm, tmp_path: Path) -> None:
+    params = GenerationParams(
+        task="reformulation", model=tiny_lm.spec, limit=2, decoding=DecodingParams(max_new_tokens=4),
+        checkpoint=tmp_path / "r.jsonl",
+    )  # fmt: skip
+    models = StageModels(generator=tiny_lm)
+    info = run(ws, debate_id="d1", params=params, models=models, provenance={"asked_by": "test"})
+    again = run(ws, debate_id="d1", params=params, models=models)
+    assert info.stage == "generation" and info.debate_id == "d1" and info.run_id.startswith("generation-")
+    assert again.run_id == info.run_id and again.created_at == info.created_at
+    assert (info.details.generated, again.details.resumed) == (2, 2)
+    assert info.details.manifest == tmp_path / "r.jsonl.manifest.json"
+    first, second = again.manifest["runs"]
+    assert first["params"]["checkpoint"] == str(tmp_path / "r.jsonl") and first["params"]["limit"] == 2
+    assert first["provenance"] == {"asked_by": "test"} and "provenance" not in second
+    assert json.loads(info.details.manifest.read_text(encoding="utf-8")) == again.manifest

@@ -149,7 +149,8 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
 
 def test_python_api_refuses_out_of_range_parameters(tmp_path):
     from dembias.fidelity.scoring import run_fidelity
-    from dembias.generation.generate import DecodingParams, generate_outputs
+    from dembias.generation import GenerationParams
+    from dembias.models.causal_lm import DecodingParams
     from dembias.opinion_map.mapping import MapParams
 
     for bad in (
@@ -168,6 +169,6 @@ def test_python_api_refuses_out_of_range_parameters(tmp_path):
     with pytest.raises(ParameterError, match="n_resamples must be >= 1"):
         run_fidelity(ws, n_resamples=0)
     with pytest.raises(ParameterError, match="limit must be >= 1"):
-        generate_outputs(ws, task="summary", debate_id="d", limit=0)
+        GenerationParams(task="summary", limit=0)
     with pytest.raises(ParameterError, match="BCP 47"):
-        generate_outputs(ws, task="translation", debate_id="d", target_language="xx-notalang")
+        GenerationParams(task="translation", target_language="xx-notalang")

@@ -15,12 +15,14 @@ import duckdb
 import pytest
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import DecodingParams, generate_outputs, load_generator, parse_citations
-from dembias.generation.llm_server import RateLimiter, ServerOptions, load_server_model, request_arguments
+from dembias.generation.summaries import parse_citations
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
+from dembias.models.causal_lm import DecodingParams, load_generator
+from dembias.models.llm_server import RateLimiter, load_server_model
+from dembias.models.openai_api import ServerOptions, request_arguments
 from dembias.workspace.store import Workspace
-from tests.helpers import write
+from tests.helpers import generate, write
 from tests.llama_server import SKIP_REASON, free_port, llama_cpp_available, start_llama_server
 from tests.test_generate import TEXTS
 
@@ -57,10 +59,10 @@ def corpus_text(ws: Workspace) -> str:
 def test_server_reformulations_land_like_local_ones(ws: Workspace, llama_server, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(KEY_ENV, SECRET)  # the llama.cpp server takes any key; it must never be written anywhere
     decoding = DecodingParams(max_new_tokens=24)
-    common = dict(task="reformulation", debate_id="d1", limit=2, decoding=decoding, show_progress=False)
-    local = generate_outputs(ws, model="smollm2", device="cpu", threads=1, out=tmp_path / "local.jsonl", **common)
+    common = dict(task="reformulation", debate_id="d1", limit=2, decoding=decoding)
+    local = generate(ws, model="smollm2", device="cpu", threads=1, checkpoint=tmp_path / "local.jsonl", **common)
     options = options_for(llama_server, price_in=1.0, price_out=2.0)
-    served = generate_outputs(ws, model="openai:smollm2", server=options, out=tmp_path / "served.jsonl", **common)
+    served = generate(ws, model="openai:smollm2", server=options, checkpoint=tmp_path / "served.jsonl", **common)
     assert (served.planned, served.generated, served.empty, served.stored) == (2, 2, 0, 2)
 
     loc, srv = read_outputs_jsonl(local.out), read_outputs_jsonl(served.out)
@@ -91,7 +93,7 @@ def test_server_reformulations_land_like_local_ones(ws: Workspace, llama_server,
     for text in (served.out.read_text(), served.manifest.read_text(), corpus_text(ws)):
         assert SECRET not in text
 
-    again = generate_outputs(ws, model="openai:smollm2", server=options, out=tmp_path / "served.jsonl", **common)
+    again = generate(ws, model="openai:smollm2", server=options, checkpoint=tmp_path / "served.jsonl", **common)
     assert (again.generated, again.resumed, again.stored, again.cost_usd) == (0, 2, 0, 0.0)
     assert again.output_ids == served.output_ids
     assert [r["generated"] for r in json.loads(again.manifest.read_text())["runs"]] == [2, 0]
@@ -99,9 +101,9 @@ def test_server_reformulations_land_like_local_ones(ws: Workspace, llama_server,
 
 @pytest.mark.slow
 def test_server_summary_map_reduces_and_parses_citations(ws: Workspace, llama_server, tmp_path: Path) -> None:
-    result = generate_outputs(
+    result = generate(
         ws, task="summary", debate_id="d1", model="openai:smollm2", server=options_for(llama_server),
-        context_tokens=200, decoding=DecodingParams(max_new_tokens=64), out=tmp_path / "s.jsonl", show_progress=False,
+        context_tokens=200, decoding=DecodingParams(max_new_tokens=64), checkpoint=tmp_path / "s.jsonl",
     )  # fmt: skip
     assert (result.generated, result.stored) == (1, 1)
     (record,) = read_outputs_jsonl(result.out)
@@ -118,10 +120,9 @@ def test_server_summary_map_reduces_and_parses_citations(ws: Workspace, llama_se
 
 @pytest.mark.slow
 def test_server_translation_records_the_target_language(ws: Workspace, llama_server, tmp_path: Path) -> None:
-    result = generate_outputs(
+    result = generate(
         ws, task="translation", debate_id="d1", model="openai:smollm2", server=options_for(llama_server),
-        target_language="fr", limit=1, decoding=DecodingParams(max_new_tokens=24), out=tmp_path / "t.jsonl",
-        show_progress=False,
+        target_language="fr", limit=1, decoding=DecodingParams(max_new_tokens=24), checkpoint=tmp_path / "t.jsonl",
     )  # fmt: skip
     (record,) = read_outputs_jsonl(result.out)
     assert record.task == "translation" and record.target_language == "fr" and record.text
@@ -132,7 +133,7 @@ def test_server_translation_records_the_target_language(ws: Workspace, llama_ser
 def test_server_token_counts_match_the_models_own_tokenizer(llama_server) -> None:
     from transformers import AutoTokenizer
 
-    from dembias.generation.generate import smollm2_gguf
+    from dembias.models.causal_lm import smollm2_gguf
 
     gguf = smollm2_gguf()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -166,7 +167,7 @@ def test_an_unreachable_server_is_named(ws: Workspace) -> None:
     port = free_port()
     options = ServerOptions(base_url=f"http://127.0.0.1:{port}/v1", max_retries=0, timeout_s=5)
     with pytest.raises(DembiasError, match=rf"cannot reach the server at http://127\.0\.0\.1:{port}/v1"):
-        generate_outputs(ws, task="reformulation", debate_id="d1", model="openai:m", server=options, limit=1)
+        generate(ws, task="reformulation", debate_id="d1", model="openai:m", server=options, limit=1)
     proc = subprocess.run(
         [sys.executable, "-m", "dembias", "generate", "--task", "reformulation", "--debate", "d1",
          "--model", "openai:m", "--base-url", f"http://127.0.0.1:{port}/v1", "--max-retries", "0",
@@ -280,9 +281,9 @@ def test_vllm_engine_generates_on_a_gpu(ws: Workspace, tmp_path: Path) -> None:
 
     if importlib.util.find_spec("vllm") is None or not torch.cuda.is_available():
         pytest.skip("the vLLM engine needs vLLM and a CUDA GPU (neither is required elsewhere)")
-    result = generate_outputs(
+    result = generate(
         ws, task="reformulation", debate_id="d1", model="smollm2", engine="vllm", limit=3,
-        decoding=DecodingParams(max_new_tokens=24), out=tmp_path / "v.jsonl", show_progress=False,
+        decoding=DecodingParams(max_new_tokens=24), checkpoint=tmp_path / "v.jsonl",
     )  # fmt: skip
     records = read_outputs_jsonl(result.out)
     assert len(records) == 3 and all(r.params["engine"] == "vllm" for r in records)

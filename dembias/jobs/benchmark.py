@@ -4,7 +4,7 @@ The spec (:mod:`dembias.jobs.benchmark_spec`, format in ``docs/benchmark.md``) n
 (with their prompt ids and, for translations, target languages) and a number of samples. A run:
 
 1. **generates** every (model, debate, task, language, prompt, sample) with
-   :func:`dembias.generation.generate.generate_variants`: resumable through the per-setting checkpoints, so a
+   :func:`dembias.generation.run` per prompt x sample: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
 2. **scores** the summaries with :func:`dembias.pluralism.scoring.score_debate` (pluralism) and the rewrites and
    translations with :func:`dembias.fidelity.scoring.run_fidelity` (fidelity), one run each per
@@ -30,9 +30,12 @@ from typing import Any
 import pandas as pd
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import DecodingParams, TextGenerator, generate_variants, load_generator
-from dembias.generation.llm_server import ServerOptions
+from dembias.generation import GenerationParams, variants
+from dembias.generation import run as generate
 from dembias.jobs.benchmark_spec import BenchmarkSpec, ModelEntry, TaskEntry
+from dembias.models.bundle import StageModels
+from dembias.models.causal_lm import DecodingParams, TextGenerator, load_generator
+from dembias.models.openai_api import ServerOptions
 from dembias.read.export import neutralise_cell
 from dembias.read.queries import debates_table, output_variants
 from dembias.read.sample_spread import (
@@ -172,13 +175,22 @@ def generate_missing(spec: BenchmarkSpec, ws: Workspace, *, progress: Progress) 
         for debate in spec.debates:
             for task in spec.tasks:
                 for language in task.languages or (None,):
-                    results = generate_variants(
-                        ws, model=lm, prompt_ids=task.prompts, samples=spec.samples, task=task.task,
-                        debate_id=debate, target_language=language, limit=task.limit,
+                    params = GenerationParams(
+                        task=task.task, model=entry.spec, target_language=language, limit=task.limit,
                         sample_per_cluster=task.sample_per_cluster, strata=task.strata,
                         decoding=_decoding(spec, task), batch_size=entry.batch_size,
-                        context_tokens=task.context_tokens, show_progress=False,
+                        context_tokens=task.context_tokens,
                     )  # fmt: skip
+                    results = [
+                        generate(
+                            ws,
+                            debate_id=debate,
+                            params=one,
+                            models=StageModels(generator=lm),
+                            provenance={"benchmark": str(spec.path)},
+                        ).details
+                        for one in variants(params, prompt_ids=task.prompts, samples=spec.samples)
+                    ]
                     rows.extend(
                         {"output_id": oid, "model_spec": entry.spec, "generated": r.generated, "resumed": r.resumed}
                         for r in results

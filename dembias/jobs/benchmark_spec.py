@@ -27,7 +27,7 @@ STRATA = ("auto", "cluster", "vote-group", "none")
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model of a benchmark: a :func:`dembias.generation.generate.load_model` spec and how to run it."""
+    """One model of a benchmark: a :func:`dembias.models.causal_lm.load_model` spec and how to run it."""
 
     spec: str
     base_url: str | None = None

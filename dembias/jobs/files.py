@@ -61,7 +61,7 @@ _DEVICE = re.compile(r"^(?:auto|cpu|mps|cuda|cuda:[0-9]{1,3})$")
 #: Where a job file that cannot be a job (not a JSON object, no or a wrong job id, an unknown stage ...)
 #: is moved, so that one bad file never stops the worker, ``rescore --list`` or the Rescoring page.
 QUARANTINE_DIR = "quarantine"
-GENERATE_TASKS = ("summary", "reformulation", "translation")  # dembias.generation.generate.TASKS (not imported: torch)
+GENERATE_TASKS = ("summary", "reformulation", "translation")  # dembias.ingest.outputs.TASKS (not imported: light)
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5
 STALE_CLAIM_SECONDS = 60.0

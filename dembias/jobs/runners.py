@@ -217,31 +217,31 @@ def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | Non
 def run_generate_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Generate outputs with a causal LM (resumable through generate's own checkpoint) and store them."""
     del embedder_factory
-    from dembias.generation.generate import DEFAULT_MODEL, generate_outputs
+    from dembias.generation import GenerationParams, GenerationProgress
+    from dembias.generation import run as generate
+    from dembias.models.causal_lm import DEFAULT_MODEL
 
     job = ctx.job
     limit = job.params.get("limit")
-    count = {"n": 0}
     ctx.start_count(0, int(limit) if limit else None)
 
-    def on_record(_record: dict[str, Any]) -> None:
-        count["n"] += 1
-        ctx.report(count["n"], ctx.total)
-        ctx.check_cancel()
+    def on_progress(message: str) -> None:
+        if isinstance(message, GenerationProgress) and message.unit == "output":
+            ctx.report(message.done, ctx.total)
+            ctx.check_cancel()
 
-    result = generate_outputs(
-        ctx.ws,
+    params = GenerationParams(
         task=job.params.get("task", "summary"),
-        debate_id=job.debate_id,
         model=job.model or DEFAULT_MODEL,
         target_language=job.params.get("target_language"),
         limit=limit,
         batch_size=job.batch_size or 8,
         device=_job_device(job),
-        show_progress=False,
-        on_record=on_record,
     )
-    return {"run_ids": [], **result.to_dict()}
+    info = generate(
+        ctx.ws, debate_id=job.debate_id, params=params, progress=on_progress, provenance=job_manifest(job, None)
+    )
+    return {"run_ids": [], **info.details.to_dict()}
 
 
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {

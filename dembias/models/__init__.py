@@ -4,8 +4,12 @@
 - :mod:`dembias.models.embedders`: the :class:`Embedder` protocol, real embedders, the one spec parser
   and the registry tests use for their fake embedder;
 - :mod:`dembias.models.nli`: the one NLI judge (pluralism linking and fidelity scoring);
-- :mod:`dembias.models.catalog`: which models this machine has without a network.
+- :mod:`dembias.models.causal_lm`: causal LMs for generation (the :class:`TextGenerator` protocol,
+  the transformers engine, the SmolLM2 default, the engine choice of :func:`load_generator`), with the
+  vLLM engine in :mod:`dembias.models.vllm_engine` and OpenAI-compatible servers in
+  :mod:`dembias.models.llm_server`;
+- :mod:`dembias.models.catalog`: which models this machine has without a network;
+- :mod:`dembias.models.ray_engine`: Ray embedding.
 
-Causal LMs are loaded by :func:`dembias.generation.generate.load_model`; Ray embedding by :mod:`dembias.models.ray_engine`.
 Submodules are imported on demand (torch and transformers stay out of light imports).
 """

@@ -90,7 +90,7 @@ def packaged_models() -> list[ModelInfo]:
                 )
             )
     try:
-        from dembias.generation.generate import DEFAULT_MODEL, smollm2_gguf
+        from dembias.models.causal_lm import DEFAULT_MODEL, smollm2_gguf
 
         gguf = smollm2_gguf()
         found.append(

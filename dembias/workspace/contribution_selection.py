@@ -7,7 +7,8 @@ same everywhere and visible at the call:
 - ``ids`` restricts the selection to given contribution ids (None: all of them);
 - ``debate_defaults`` fills a contribution's missing language and country with its debate's (a Polis
   export records them once per conversation); without it they stay missing;
-- rows come in contribution id order.
+- rows come in contribution id order; with ``numeric_order``, numeric ids by value first (``2`` before
+  ``10``), then the other ids as text (the order generation prompts list contributions in).
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ def select_contributions(
     ids: Sequence[str] | None = None,
     columns: Sequence[str] = DEFAULT_COLUMNS,
     debate_defaults: bool = True,
+    numeric_order: bool = False,
 ) -> pd.DataFrame:
     """A debate's contributions (or several debates', given a list of ids) on an open corpus connection.
 
     Options: see the module docstring. ``columns`` are names from the contributions table, plus
-    ``published_group`` (the author's Polis group).
+    ``published_group`` (the author's Polis group); ``numeric_order`` needs ``contribution_id`` among them.
     """
     many = not isinstance(debate_id, str)
     sql = selection_sql(
@@ -85,4 +87,16 @@ def select_contributions(
     params: dict[str, Any] = {"debates": [str(d) for d in debate_id]} if many else {"debate": debate_id}
     if ids is not None:
         params["ids"] = [str(i) for i in ids]
-    return con.execute(sql, params).df()
+    frame = con.execute(sql, params).df()
+    if numeric_order:
+        keys = [numeric_id_key(c) for c in frame["contribution_id"]]
+        if "debate_id" in frame:  # several debates stay in debate order
+            keys = list(zip(frame["debate_id"], keys, strict=True))
+        frame = frame.iloc[sorted(range(len(frame)), key=keys.__getitem__)].reset_index(drop=True)
+    return frame
+
+
+def numeric_id_key(contribution_id: str) -> tuple[int, int | str]:
+    """Sort key of ``numeric_order``: numeric ids by value, before the other ids as text."""
+    text = str(contribution_id)
+    return (0, int(text)) if text.isdigit() else (1, text)

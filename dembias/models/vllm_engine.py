@@ -2,7 +2,7 @@
 
 vLLM schedules all the prompts of a ``generate`` call together (continuous batching, paged KV cache),
 which is far faster than transformers' padded batches on a GPU. :class:`VllmModel` is a
-:class:`~dembias.generation.generate.LoadedModel` whose ``generate`` runs ``vllm.LLM.generate``; prompts are
+:class:`~dembias.models.causal_lm.LoadedModel` whose ``generate`` runs ``vllm.LLM.generate``; prompts are
 rendered with the model's own chat template exactly as the transformers engine renders them, so the
 two engines see the same text. vLLM is imported lazily and never installed by default: without it, or
 without a visible CUDA GPU, loading fails with a :class:`~dembias.errors.DembiasError` that says what to
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from dembias.errors import DembiasError
-from dembias.generation.generate import (
+from dembias.models.causal_lm import (
     DEFAULT_MODEL,
+    SMOLLM2_NAME,
     DecodingParams,
     Generation,
     LoadedModel,
@@ -95,8 +96,6 @@ def load_vllm_model(spec: str = DEFAULT_MODEL, *, device: str | None = None) -> 
     from vllm import LLM
 
     if spec == DEFAULT_MODEL:
-        from dembias.generation.generate import SMOLLM2_NAME
-
         gguf = smollm2_gguf()
         target, name, revision = str(gguf), SMOLLM2_NAME, file_fingerprint([gguf])
     else:
