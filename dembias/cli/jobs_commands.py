@@ -13,6 +13,7 @@ import typer
 from dembias import jobs
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
 from dembias.errors import DembiasError
+from dembias.workspace.store import Workspace
 
 
 def _parse_params(values: list[str] | None) -> dict[str, Any]:
@@ -73,21 +74,7 @@ def rescore(
     """Request a rescoring job (run by `dembias worker`), or resume, cancel or list jobs."""
     ws = workspace_from(workspace)
     if list_:
-        listed = jobs.list_jobs(ws)
-        if json_out:
-            emit_json(
-                [
-                    {**j.to_dict(), "progress": (asdict(p) if (p := jobs.read_progress(ws, j.job_id)) else None)}
-                    for j in listed
-                ]
-            )
-        else:
-            for job in listed:
-                typer.echo(_job_line(job, ws))
-            if not listed:
-                progress("no jobs")
-        for name, why in jobs.quarantined(ws):
-            progress(f"warning: malformed job file moved to {jobs.JOBS_DIR}/{jobs.QUARANTINE_DIR}/{name}: {why}")
+        _list_jobs(ws, json_out=json_out)
         return
     if resume:
         job = jobs.resume_job(ws, resume)
@@ -98,7 +85,7 @@ def rescore(
     else:
         if not stage or not debate:
             raise DembiasError("give --stage and --debate (or --resume JOB, --cancel JOB, --list)")
-        job = jobs.submit_job(
+        job = _submit(
             ws,
             stage=stage,
             debate_id=debate,
@@ -108,13 +95,38 @@ def rescore(
             engine=engine,
             params=_parse_params(param),
         )
-        progress(f"{job.job_id} queued: {job.stage} {job.debate_id}; run `dembias worker` to execute it")
-        if not jobs.live_workers(ws):
-            progress("note: no worker is running on this workspace")
     if json_out:
         emit_json(job.to_dict())
     else:
         typer.echo(job.job_id)
+
+
+def _list_jobs(ws: Workspace, *, json_out: bool) -> None:
+    """``dembias rescore --list``: every job (with its progress), then a warning per quarantined job file."""
+    listed = jobs.list_jobs(ws)
+    if json_out:
+        emit_json(
+            [
+                {**j.to_dict(), "progress": (asdict(p) if (p := jobs.read_progress(ws, j.job_id)) else None)}
+                for j in listed
+            ]
+        )
+    else:
+        for job in listed:
+            typer.echo(_job_line(job, ws))
+        if not listed:
+            progress("no jobs")
+    for name, why in jobs.quarantined(ws):
+        progress(f"warning: malformed job file moved to {jobs.JOBS_DIR}/{jobs.QUARANTINE_DIR}/{name}: {why}")
+
+
+def _submit(ws: Workspace, **request: Any) -> jobs.Job:
+    """Queue a new job (``jobs.submit_job``'s keyword arguments) and say how it will run."""
+    job = jobs.submit_job(ws, **request)
+    progress(f"{job.job_id} queued: {job.stage} {job.debate_id}; run `dembias worker` to execute it")
+    if not jobs.live_workers(ws):
+        progress("note: no worker is running on this workspace")
+    return job
 
 
 def _stop_on_sigterm(_signum: int, _frame: Any) -> None:
