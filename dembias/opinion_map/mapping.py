@@ -20,17 +20,15 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dembias import validation as val
-from dembias.models.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from dembias.models.embedders import DEFAULT_EMBEDDER
 from dembias.opinion_map import diagnostics as diag
 from dembias.opinion_map import votes as vt
-from dembias.workspace.store import Workspace
 
 Progress = Callable[[str], None]
 
@@ -317,56 +315,3 @@ def small_debate_warnings(debate_id: str, diagnostics: Mapping[str, float], *, h
     elif has_votes:
         found.append(f"{debate_id}: votes exist but too few participants voted enough to form vote groups")
     return found
-
-
-def map_debate(
-    ws: Workspace,
-    debate_id: str,
-    *,
-    embedder: Embedder | None = None,
-    params: MapParams = MapParams(),
-    include_rejected: bool = False,
-    progress: Progress | None = None,
-    extra_manifest: Mapping[str, Any] | None = None,
-) -> Any:
-    """Transitional: :func:`dembias.opinion_map.stage.run` (removed once every caller calls it)."""
-    from dembias.models.bundle import StageModels
-    from dembias.opinion_map.stage import run
-
-    params = replace(params, include_rejected=include_rejected)
-    info = run(
-        ws,
-        debate_id=debate_id,
-        params=params,
-        models=StageModels(embedder=embedder),
-        progress=progress,
-        provenance=extra_manifest,
-    )
-    return info.details
-
-
-def map_debates(
-    ws: Workspace,
-    ids: Sequence[str] | None = None,
-    *,
-    embedder: Embedder | None = None,
-    params: MapParams = MapParams(),
-    include_rejected: bool = False,
-    progress: Progress | None = None,
-) -> list[Any]:
-    """Transitional: map several debates (every debate when ``ids`` is empty) with one embedder."""
-    from dembias.workspace.debates import debate_ids
-
-    embedder = embedder or get_embedder(params.embedder_spec)
-    return [
-        map_debate(
-            ws, debate_id, embedder=embedder, params=params, include_rejected=include_rejected, progress=progress
-        )
-        for debate_id in (ids or debate_ids(ws))
-    ]
-
-
-def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
-    """Demo build stage: map every demo debate with the default embedder."""
-    ids = [entry["debate_id"] for entry in manifest.get("polis", [])] or None
-    map_debates(ws, ids, progress=progress)

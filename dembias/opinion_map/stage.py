@@ -30,7 +30,7 @@ from dembias.opinion_map.tables import (
     vote_group_tables,
 )
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.debates import debate_has_votes
+from dembias.workspace.debates import debate_has_votes, debate_ids
 from dembias.workspace.stage import Progress, params_record, progress_or_silent
 from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
@@ -248,3 +248,12 @@ def map_run_params(
         },
         "votes": dict(votes),
     }
+
+
+def demo_stage(ws: Workspace, manifest: dict[str, Any], progress: Progress) -> None:
+    """Demo build stage: map every demo debate (the Polis ones the manifest lists, else every debate) with
+    the default parameters, loading the default embedder once."""
+    params = MapParams()
+    models = StageModels(embedder=get_embedder(params.embedder_spec))
+    for debate_id in [entry["debate_id"] for entry in manifest.get("polis", [])] or debate_ids(ws):
+        run(ws, debate_id=debate_id, params=params, models=models, progress=progress)
