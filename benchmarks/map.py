@@ -24,7 +24,8 @@ from dembias import opinion_map
 from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
 from dembias.models.embedders import get_embedder
-from dembias.opinion_map.mapping import MapParams, reduce, scaled_min_cluster_size
+from dembias.opinion_map.clustering import reduce, scaled_min_cluster_size
+from dembias.opinion_map.params import MapParams
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 
 TOPICS = {

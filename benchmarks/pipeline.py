@@ -65,7 +65,7 @@ def run_stage(
     if stage == "map":
         from dembias import opinion_map
         from dembias.models.bundle import StageModels
-        from dembias.opinion_map.mapping import MapParams
+        from dembias.opinion_map.params import MapParams
 
         params = MapParams(n_seeds=seeds, sample_threshold=sample_threshold, embedder_spec=embedder_spec)
         info = opinion_map.run(ws, debate_id=debate_id, params=params, models=StageModels(embedder=embedder))

@@ -19,7 +19,7 @@ from dembias import opinion_map
 from dembias.fidelity.scoring import run_fidelity
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.models.bundle import StageModels
-from dembias.opinion_map.mapping import MapParams
+from dembias.opinion_map.params import MapParams
 from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
 from dembias.workspace.store import Workspace

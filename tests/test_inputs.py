@@ -150,7 +150,7 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
 def test_python_api_refuses_out_of_range_parameters(tmp_path):
     from dembias.fidelity.scoring import run_fidelity
     from dembias.generation.generate import DecodingParams, generate_outputs
-    from dembias.opinion_map.mapping import MapParams
+    from dembias.opinion_map.params import MapParams
 
     for bad in (
         {"min_cluster_size": 0},

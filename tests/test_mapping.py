@@ -15,7 +15,8 @@ from dembias import opinion_map
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
-from dembias.opinion_map.mapping import MapParams, compute_map, scaled_min_cluster_size
+from dembias.opinion_map.clustering import compute_map, scaled_min_cluster_size
+from dembias.opinion_map.params import MapParams
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 

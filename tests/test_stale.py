@@ -11,7 +11,7 @@ from dembias import opinion_map
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
-from dembias.opinion_map.mapping import MapParams
+from dembias.opinion_map.params import MapParams
 from dembias.read.info import workspace_info
 from dembias.workspace.store import (
     is_stale,

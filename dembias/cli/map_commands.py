@@ -10,8 +10,7 @@ from dembias import opinion_map
 from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
 from dembias.models.bundle import StageModels
 from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
-from dembias.opinion_map.mapping import DEFAULT_SEEDS, MapParams
-from dembias.opinion_map.votes import DEFAULT_ENGINE
+from dembias.opinion_map.params import DEFAULT_ENGINE, DEFAULT_SEEDS, MapParams
 from dembias.workspace.debates import debate_ids
 
 

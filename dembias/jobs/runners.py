@@ -2,7 +2,7 @@
 
 No stage is implemented here a second time: an embedding job calls :func:`dembias.opinion_map.embed.embed_debate`
 (its blocks land as cached runs, so a cancelled or killed job resumes from them), a map job
-:func:`dembias.opinion_map.run` with the job's :class:`~dembias.opinion_map.mapping.MapParams`, and so on. A
+:func:`dembias.opinion_map.run` with the job's :class:`~dembias.opinion_map.params.MapParams`, and so on. A
 runner adds what a job needs around the call: the device, the job's manifest record, progress, cancel
 checks between batches, and out-of-memory halving of the batch size.
 """
@@ -123,11 +123,11 @@ def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None =
 
 
 def map_params_from(params: Mapping[str, Any], *, embedder_spec: str | None = None) -> Any:
-    """The :class:`~dembias.opinion_map.mapping.MapParams` a job's parameters name (its other keys are not mapping's).
+    """The :class:`~dembias.opinion_map.params.MapParams` a job's parameters name (its other keys are not mapping's).
 
     The embedder is the job's model (``embedder_spec``, the default embedder when None), never a parameter.
     """
-    from dembias.opinion_map.mapping import MapParams
+    from dembias.opinion_map.params import MapParams
 
     names = {f.name for f in dataclasses.fields(MapParams)} - {"embedder_spec"}
     chosen = {k: v for k, v in params.items() if k in names}

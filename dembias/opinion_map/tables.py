@@ -17,8 +17,10 @@ import pandas as pd
 
 from dembias.opinion_map import diagnostics as diag
 from dembias.opinion_map import labels as lab
+from dembias.opinion_map import vote_groups as vg
 from dembias.opinion_map import votes as vt
-from dembias.opinion_map.mapping import MapResult
+from dembias.opinion_map.clustering import MapResult
+from dembias.opinion_map.vote_matrix import MIN_VOTES
 from dembias.workspace.store import Workspace
 
 
@@ -121,16 +123,16 @@ def vote_group_tables(
     """
     all_votes = vt.load_votes(ws, debate_id, include_rejected=True)
     votes = all_votes[~all_votes["contribution_id"].isin(moderated_out)] if moderated_out else all_votes
-    groups = vt.compute_vote_groups(all_votes, seed=seed, moderated_out=moderated_out, engine=engine)
-    engine_used = groups.engine if groups is not None else vt.choose_engine(all_votes, engine)
+    groups = vg.compute_vote_groups(all_votes, seed=seed, moderated_out=moderated_out, engine=engine)
+    engine_used = groups.engine if groups is not None else vg.choose_engine(all_votes, engine)
     found = VoteGroupTables(
         params={
             "engine": engine_used,
             "engine_requested": engine,
             "seed": seed,
-            "min_votes": vt.MIN_VOTES,
-            "k_range": list(vt.K_RANGE),
-            **({"base_clusters": vt.BASE_CLUSTERS} if engine_used == "dembias" else {}),
+            "min_votes": MIN_VOTES,
+            "k_range": list(vg.K_RANGE),
+            **({"base_clusters": vg.BASE_CLUSTERS} if engine_used == "dembias" else {}),
             "moderated_out": len(moderated_out),
         }
     )
@@ -151,5 +153,5 @@ def vote_group_tables(
     }
     published = vt.load_published_groups(ws, debate_id)
     if not published.empty:
-        found.diagnostics["vote_groups_ari_vs_published"] = vt.ari_vs_published(groups.groups, published)
+        found.diagnostics["vote_groups_ari_vs_published"] = vg.ari_vs_published(groups.groups, published)
     return found
