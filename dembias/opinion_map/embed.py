@@ -21,6 +21,7 @@ from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
 from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arrow
 from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.debates import debate_exists
 from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run, write_run
 
 Progress = Callable[[str], None]
@@ -212,10 +213,10 @@ def load_contributions(ws: Workspace, debate_id: str, *, include_rejected: bool 
             columns=("contribution_id", "text", "language", "author_pid"),
             debate_defaults=False,
         )
-        if frame.empty and not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
-            raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     finally:
         con.close()
+    if frame.empty and not debate_exists(ws, debate_id):
+        raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     return frame
 
 

@@ -14,6 +14,15 @@ def debate_ids(ws: Workspace) -> list[str]:
         con.close()
 
 
+def debate_exists(ws: Workspace, debate_id: str) -> bool:
+    """Whether the corpus holds a debate of this id."""
+    con = open_corpus(ws)
+    try:
+        return bool(con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall())
+    finally:
+        con.close()
+
+
 def debate_has_votes(ws: Workspace, debate_id: str) -> bool:
     """Whether any vote of the debate is stored."""
     con = open_corpus(ws)
