@@ -20,9 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dembias import opinion_map
 from dembias.ingest import ingest_contributions
+from dembias.models.bundle import StageModels
 from dembias.models.embedders import get_embedder
-from dembias.opinion_map.mapping import MapParams, map_debate, reduce, scaled_min_cluster_size
+from dembias.opinion_map.clustering import reduce, scaled_min_cluster_size
+from dembias.opinion_map.params import MapParams
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 
 TOPICS = {
@@ -94,7 +97,7 @@ def bench(n: int, seeds: int, root: Path) -> None:
     embedder = get_embedder("use-multilingual")
     params = MapParams(n_seeds=seeds)
     started = time.perf_counter()
-    summary = map_debate(ws, f"bench{n}", embedder=embedder, params=params)
+    summary = opinion_map.run(ws, debate_id=f"bench{n}", params=params, models=StageModels(embedder=embedder)).details
     total = time.perf_counter() - started
     timings = list_runs(ws, stage="mapping")[-1].manifest["timings"]
     for stage, seconds in timings.items():

@@ -63,11 +63,13 @@ def run_stage(
         _, result = embed_debate(ws, debate_id, embedder)
         return {"rows": n, "note": f"{len(result.matrix):,} vectors, {result.n_new:,} distinct texts embedded"}
     if stage == "map":
-        from dembias.opinion_map.mapping import MapParams, map_debate
+        from dembias import opinion_map
+        from dembias.models.bundle import StageModels
+        from dembias.opinion_map.params import MapParams
 
-        summary = map_debate(
-            ws, debate_id, embedder=embedder, params=MapParams(n_seeds=seeds, sample_threshold=sample_threshold)
-        )
+        params = MapParams(n_seeds=seeds, sample_threshold=sample_threshold, embedder_spec=embedder_spec)
+        info = opinion_map.run(ws, debate_id=debate_id, params=params, models=StageModels(embedder=embedder))
+        summary = info.details
         d = summary.diagnostics
         return {
             "rows": n,

@@ -27,6 +27,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from dembias.ingest import ingest_polis
+from dembias.opinion_map import vote_groups as vg
 from dembias.opinion_map import votes as vt
 from dembias.workspace.store import Workspace, open_corpus
 
@@ -105,9 +106,9 @@ def measure(folder: Path, workdir: Path) -> dict[str, object]:
         "published participants": len(published),
     }
     for engine in ENGINES:
-        groups = vt.compute_vote_groups(votes, seed=0, moderated_out=rejected, engine=engine)
+        groups = vg.compute_vote_groups(votes, seed=0, moderated_out=rejected, engine=engine)
         moved, back = _rekeyed(votes, "other-key")
-        again = vt.compute_vote_groups(moved, seed=0, moderated_out=rejected, engine=engine)
+        again = vg.compute_vote_groups(moved, seed=0, moderated_out=rejected, engine=engine)
         same = (
             groups is not None
             and again is not None
@@ -120,7 +121,7 @@ def measure(folder: Path, workdir: Path) -> dict[str, object]:
                 if groups
                 else ""
             )
-        row[f"{engine} ARI"] = vt.ari_vs_published(groups.groups, published) if groups else float("nan")
+        row[f"{engine} ARI"] = vg.ari_vs_published(groups.groups, published) if groups else float("nan")
         row[f"{engine} k"] = groups.k if groups else 0
         row[f"{engine} kept"] = len(groups.groups) if groups else 0
         row[f"{engine} same under another key"] = "yes" if same else "NO"

@@ -151,7 +151,7 @@ def test_python_api_refuses_out_of_range_parameters(tmp_path):
     from dembias.fidelity.scoring import run_fidelity
     from dembias.generation import GenerationParams
     from dembias.models.causal_lm import DecodingParams
-    from dembias.opinion_map.mapping import MapParams
+    from dembias.opinion_map.params import MapParams
 
     for bad in (
         {"min_cluster_size": 0},

@@ -17,7 +17,8 @@ import pytest
 from dembias import jobs
 from dembias.errors import DembiasError
 from dembias.ingest import ingest_polis
-from dembias.opinion_map.embed import arrow_to_matrix, embed_texts, load_contributions, text_sha256
+from dembias.models.vectors import arrow_to_matrix, text_sha256
+from dembias.opinion_map.embed import embed_texts, load_contributions
 from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run
 from tests.fakes import FakeEmbedder
 

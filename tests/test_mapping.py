@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,9 +11,12 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
 
+from dembias import opinion_map
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
-from dembias.opinion_map.mapping import MapParams, compute_map, map_debate, scaled_min_cluster_size
+from dembias.models.bundle import StageModels
+from dembias.opinion_map.clustering import compute_map, scaled_min_cluster_size
+from dembias.opinion_map.params import MapParams
 from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 
@@ -77,9 +81,11 @@ def small_debate(root, *, with_votes: bool = True) -> Workspace:
     return ws
 
 
-def test_map_debate_writes_every_table_and_reuses_embeddings(tmp_path, fake_embedder):
+def test_the_map_stage_writes_every_table_and_reuses_embeddings(tmp_path, fake_embedder):
     ws = small_debate(tmp_path)
-    first = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=3))
+    first = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=3), models=StageModels(embedder=fake_embedder)
+    ).details
     assert first.n_new_embeddings == 120
     assignments = read_run_table(ws, first.run_id, "assignments")
     assert list(assignments.columns) == ["contribution_id", "x", "y", "cluster", "probability", "language"]
@@ -107,8 +113,13 @@ def test_map_debate_writes_every_table_and_reuses_embeddings(tmp_path, fake_embe
     manifest = list_runs(ws, stage="mapping")[0].manifest
     assert manifest["params"]["embedder"] == "fake" and manifest["params"]["seeds"] == [0, 1, 2]
     assert manifest["inputs"] and "cluster_all_seeds" in manifest["timings"]
+    # every MapParams field is in the record, so the run can be re-made from its manifest alone
+    fields = {f.name for f in dataclasses.fields(MapParams)}
+    assert MapParams(**{k: manifest["params"][k] for k in fields}) == MapParams(n_seeds=3)
 
-    again = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=3))
+    again = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=3), models=StageModels(embedder=fake_embedder)
+    ).details
     assert again.n_new_embeddings == 0
     assert len(list_runs(ws, stage="embedding")) == 1
     np.testing.assert_array_equal(read_run_table(ws, again.run_id, "assignments")["cluster"], assignments["cluster"])

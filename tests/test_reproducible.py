@@ -7,8 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 
+from dembias import opinion_map
 from dembias.ingest.pseudonym import pseudonymise
-from dembias.opinion_map.mapping import MIN_PARTICIPANTS_FOR_GROUPS, MapParams, map_debate, small_debate_warnings
+from dembias.models.bundle import StageModels
+from dembias.opinion_map.diagnostics import MIN_PARTICIPANTS_FOR_GROUPS, small_debate_warnings
+from dembias.opinion_map.params import MapParams
 from dembias.workspace.store import list_runs, open_run, read_run_table
 from tests.test_mapping import small_debate
 
@@ -27,7 +30,9 @@ RUN_TABLES = (
 def _map_fresh(root, key: str, monkeypatch, fake_embedder):
     monkeypatch.setenv("DEMBIAS_PSEUDONYM_KEY", key)
     ws = small_debate(root)
-    summary = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=3))
+    summary = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=3), models=StageModels(embedder=fake_embedder)
+    ).details
     return ws, summary
 
 
@@ -105,7 +110,9 @@ def test_scoring_twice_into_fresh_workspaces_gives_identical_tables(tmp_path, mo
 
 def test_first_seed_changes_the_clustering_seeds(tmp_path, fake_embedder):
     ws = small_debate(tmp_path)
-    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2, first_seed=7))
+    run = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=2, first_seed=7), models=StageModels(embedder=fake_embedder)
+    ).details
     manifest = list_runs(ws, stage="mapping")[0].manifest
     assert manifest["params"]["seeds"] == [7, 8] and manifest["params"]["votes"]["seed"] == 7
     assert run.run_id == manifest["run_id"]
@@ -124,7 +131,9 @@ def test_small_debates_are_warned_about():
 
 def test_warnings_reach_the_summary_and_the_cli_record(tmp_path, fake_embedder):
     ws = small_debate(tmp_path)
-    summary = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2))
+    summary = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=2), models=StageModels(embedder=fake_embedder)
+    ).details
     assert any("vote groups from 40 participants" in w for w in summary.warnings)
     assert summary.to_dict()["warnings"] == list(summary.warnings)
     assert np.isfinite(summary.diagnostics["vote_groups_k"])

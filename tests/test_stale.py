@@ -7,9 +7,11 @@ import json
 import pandas as pd
 from typer.testing import CliRunner
 
+from dembias import opinion_map
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
-from dembias.opinion_map.mapping import MapParams, map_debate
+from dembias.models.bundle import StageModels
+from dembias.opinion_map.params import MapParams
 from dembias.read.info import workspace_info
 from dembias.workspace.store import (
     is_stale,
@@ -46,7 +48,9 @@ def test_fingerprint_follows_texts_moderation_and_votes_only(tmp_path):
 
 def test_runs_become_stale_when_their_debate_changes(tmp_path, fake_embedder):
     ws = small_debate(tmp_path)
-    summary = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2))
+    summary = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=2), models=StageModels(embedder=fake_embedder)
+    ).details
     run = latest_run(ws, stage="mapping", debate_id="town")
     assert run.manifest["input_fingerprint"] == workspace_fingerprint(ws, "town")
     # a downstream run without its own fingerprint inherits the verdict of the run it was built on
@@ -79,7 +83,7 @@ def test_runs_become_stale_when_their_debate_changes(tmp_path, fake_embedder):
 def test_redact_marks_the_runs_it_outdates(tmp_path, fake_embedder):
     ws = small_debate(tmp_path)
     _replace_one_text(tmp_path, ws, "bus::en call me at jane.doe@example.org")
-    map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2))
+    opinion_map.run(ws, debate_id="town", params=MapParams(n_seeds=2), models=StageModels(embedder=fake_embedder))
     result = CliRunner().invoke(app, ["redact", "-w", str(ws.root)])
     assert result.exit_code == 0, result.output
     assert "refresh: dembias map --debate town" in result.stderr
@@ -90,7 +94,9 @@ def test_the_dashboard_names_stale_runs(tmp_path, fake_embedder):
     from pages.shared import stale_notes
 
     ws = small_debate(tmp_path)
-    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2)).run_id
+    run = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=2), models=StageModels(embedder=fake_embedder)
+    ).run_id
     assert stale_notes(str(ws.root), (0.0, 1), (run,)) == []
     _replace_one_text(tmp_path, ws, "bus::en changed again")
     notes = stale_notes(str(ws.root), (1.0, 1), (run,))
@@ -102,7 +108,9 @@ def test_every_page_warns_about_a_stale_map(tmp_path, fake_embedder, monkeypatch
     from tests.test_app import app_at
 
     ws = small_debate(tmp_path)
-    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=2)).run_id
+    run = opinion_map.run(
+        ws, debate_id="town", params=MapParams(n_seeds=2), models=StageModels(embedder=fake_embedder)
+    ).run_id
     fresh = app_at(monkeypatch, ws, debate="town")
     assert not any("refresh it with" in w.value for w in fresh.warning)
     _replace_one_text(tmp_path, ws, "bus::en yet another text")
@@ -118,7 +126,12 @@ def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tm
     ws = small_debate(tmp_path)
     _replace_one_text(tmp_path, ws, "bus::en call me at jane.doe@example.org")
     before = workspace_fingerprint(ws, "town")
-    run = map_debate(ws, "town", embedder=fake_embedder, params=MapParams(n_seeds=1, min_cluster_size=8)).run_id
+    run = opinion_map.run(
+        ws,
+        debate_id="town",
+        params=MapParams(n_seeds=1, min_cluster_size=8),
+        models=StageModels(embedder=fake_embedder),
+    ).run_id
     (record,) = run_parameter_records(ws, (run,)).values()
     values = dict(zip(record["parameter"], record["value"], strict=True))
     assert values["corpus version"] == before and values["debate since then"] == "unchanged"

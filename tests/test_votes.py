@@ -9,13 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from dembias.opinion_map.votes import (
-    ari_vs_published,
-    cluster_vote_profile,
-    comment_group_votes,
-    compute_vote_groups,
-    group_aware_consensus,
-)
+from dembias.opinion_map.vote_groups import ari_vs_published, compute_vote_groups
+from dembias.opinion_map.votes import cluster_vote_profile, comment_group_votes, group_aware_consensus
 
 
 def synthetic_votes(seed: int = 0, n_participants: int = 150, n_comments: int = 30):
@@ -98,11 +93,11 @@ def test_cluster_vote_profile_counts_votes_of_each_group_on_each_cluster():
 
 
 def test_sparse_pca_path_gives_the_same_groups_as_the_dense_one(monkeypatch):
-    import dembias.opinion_map.votes as votes_module
+    import dembias.opinion_map.vote_matrix as vote_matrix_module
 
     votes, _truth = synthetic_votes(seed=3)
     dense = compute_vote_groups(votes, seed=0, engine="dembias")
-    monkeypatch.setattr(votes_module, "DENSE_SVD_MAX_CELLS", 0)  # force scipy's svds on the sparse matrix
+    monkeypatch.setattr(vote_matrix_module, "DENSE_SVD_MAX_CELLS", 0)  # force scipy's svds on the sparse matrix
     sparse_groups = compute_vote_groups(votes, seed=0, engine="dembias")
     assert dense.k == sparse_groups.k
     assert adjusted_rand_score(dense.groups, sparse_groups.groups) == 1.0
@@ -110,7 +105,7 @@ def test_sparse_pca_path_gives_the_same_groups_as_the_dense_one(monkeypatch):
 
 
 def test_centred_matrix_holds_only_the_votes():
-    from dembias.opinion_map.votes import centred_vote_matrix
+    from dembias.opinion_map.vote_matrix import centred_vote_matrix
 
     votes = pd.DataFrame(
         {
@@ -170,7 +165,7 @@ def test_groups_do_not_depend_on_pseudonyms_or_row_order(engine):
 
 
 def test_canonical_order_ignores_ids_and_vote_order():
-    from dembias.opinion_map.votes import canonical_row_order
+    from dembias.opinion_map.vote_matrix import canonical_row_order
 
     # three participants (0: agrees c0 / disagrees c1, 1: the reverse, 2: agrees c0 only)
     rows = np.array([0, 0, 1, 1, 2])

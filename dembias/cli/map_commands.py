@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from dembias import opinion_map
 from dembias.cli import WorkspaceOption, app, emit_json, progress, report_stale_runs, workspace_from
+from dembias.models.bundle import StageModels
 from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
-from dembias.opinion_map.mapping import DEFAULT_SEEDS, MapParams, map_debates
-from dembias.opinion_map.votes import DEFAULT_ENGINE
+from dembias.opinion_map.params import DEFAULT_ENGINE, DEFAULT_SEEDS, MapParams
+from dembias.workspace.debates import debate_ids
 
 
 @app.command("map")
@@ -44,11 +46,19 @@ def map_command(
 ) -> None:
     """Embed (cached), map (UMAP) and cluster (HDBSCAN) debates; add vote groups where votes exist."""
     ws = workspace_from(workspace)
-    model = get_embedder(embedder, device=device, batch_size=batch_size)
-    params = MapParams(n_seeds=seeds, first_seed=first_seed, min_cluster_size=min_cluster_size, vote_engine=vote_engine)
-    summaries = map_debates(
-        ws, debate or None, embedder=model, params=params, include_rejected=include_rejected, progress=progress
+    params = MapParams(
+        n_seeds=seeds,
+        first_seed=first_seed,
+        min_cluster_size=min_cluster_size,
+        vote_engine=vote_engine,
+        embedder_spec=embedder,
+        include_rejected=include_rejected,
     )
+    models = StageModels(embedder=get_embedder(embedder, device=device, batch_size=batch_size))
+    summaries = [
+        opinion_map.run(ws, debate_id=debate_id, params=params, models=models, progress=progress).details
+        for debate_id in (debate or debate_ids(ws))
+    ]
     records = [s.to_dict() for s in summaries]
     report_stale_runs(ws, [s.debate_id for s in summaries], skip=frozenset(s.run_id for s in summaries))
     if json_output:

@@ -15,7 +15,7 @@ from typing import Any
 from dembias.fidelity import interaction_runs
 from dembias.fidelity import scoring as fidelity_scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
-from dembias.opinion_map import mapping
+from dembias.opinion_map import stage as opinion_map_stage
 from dembias.pluralism import scoring
 from dembias.workspace.store import Workspace
 
@@ -65,7 +65,7 @@ def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progr
 #: The demo build, stage by stage (each stage module of the pipeline is added here explicitly).
 DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], None]]] = [
     ("ingest", ingest_demo_sources),
-    ("map", mapping.demo_stage),
+    ("map", opinion_map_stage.demo_stage),
     ("pluralism", scoring.demo_stage),
     ("fidelity", fidelity_scoring.demo_stage),
     ("interactions", interaction_runs.demo_stage),

@@ -2,7 +2,7 @@
 
 No stage is implemented here a second time: an embedding job calls :func:`dembias.opinion_map.embed.embed_debate`
 (its blocks land as cached runs, so a cancelled or killed job resumes from them), a map job
-:func:`dembias.opinion_map.mapping.map_debate` with the job's :class:`~dembias.opinion_map.mapping.MapParams`, and so on. A
+:func:`dembias.opinion_map.run` with the job's :class:`~dembias.opinion_map.params.MapParams`, and so on. A
 runner adds what a job needs around the call: the device, the job's manifest record, progress, cancel
 checks between batches, and out-of-memory halving of the batch size.
 """
@@ -122,14 +122,21 @@ def run_embed_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None =
 # ---- map
 
 
-def map_params_from(params: Mapping[str, Any]) -> Any:
-    """The :class:`~dembias.opinion_map.mapping.MapParams` a job's parameters name (its other keys are not mapping's)."""
-    from dembias.opinion_map.mapping import MapParams
+def map_params_from(params: Mapping[str, Any], *, embedder_spec: str | None = None) -> Any:
+    """The :class:`~dembias.opinion_map.params.MapParams` a job's parameters name (its other keys are not mapping's).
 
-    names = {f.name for f in dataclasses.fields(MapParams)}
+    The embedder is the job's model (``embedder_spec``, the default embedder when None), never a parameter.
+    """
+    from dembias.opinion_map.params import MapParams
+
+    names = {f.name for f in dataclasses.fields(MapParams)} - {"embedder_spec"}
     chosen = {k: v for k, v in params.items() if k in names}
     if "seeds" in params and "n_seeds" not in chosen:
         chosen["n_seeds"] = params["seeds"]
+    if "include_rejected" in chosen:
+        chosen["include_rejected"] = bool(chosen["include_rejected"])
+    if embedder_spec is not None:
+        chosen["embedder_spec"] = embedder_spec
     try:
         return MapParams(**chosen)
     except TypeError as exc:
@@ -137,21 +144,22 @@ def map_params_from(params: Mapping[str, Any]) -> Any:
 
 
 def run_map_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
-    """Re-map a debate with the job's embedder and mapping parameters (:func:`dembias.opinion_map.mapping.map_debate`)."""
-    from dembias.opinion_map import mapping
+    """Re-map a debate with the job's embedder and mapping parameters (:func:`dembias.opinion_map.run`)."""
+    from dembias import opinion_map
+    from dembias.models.bundle import StageModels
 
     job = ctx.job
+    params = map_params_from(job.params, embedder_spec=str(parse_embedder_spec(job.model, bare_is_model=True)))
     embedder = _load_embedder(job, job.model, embedder_factory, job.batch_size or DEFAULT_BATCH_SIZE)
-    summary = mapping.map_debate(
+    info = opinion_map.run(
         ctx.ws,
-        job.debate_id,
-        embedder=embedder,
-        params=map_params_from(job.params),
-        include_rejected=bool(job.params.get("include_rejected")),
+        debate_id=job.debate_id,
+        params=params,
+        models=StageModels(embedder=embedder),
         progress=ctx.say,
-        extra_manifest=job_manifest(job, _previous_run(ctx.ws, "map", job.debate_id)),
+        provenance=job_manifest(job, _previous_run(ctx.ws, "map", job.debate_id)),
     )
-    return {"run_ids": [summary.run_id], "n_contributions": summary.n_contributions}
+    return {"run_ids": [info.run_id], "n_contributions": info.details.n_contributions}
 
 
 # ---- pluralism and fidelity: an NLI judge, halved on out-of-memory

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from dembias.errors import DembiasError
 from dembias.models.embedders import DEFAULT_BATCH_SIZE, get_embedder
-from dembias.opinion_map.embed import arrow_to_matrix, vectors_to_arrow
+from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arrow
 
 
 def _ray() -> Any:
@@ -95,8 +95,6 @@ def embed_with_ray(
     gpus = _gpus_per_actor(ray, num_gpus)
     if actors is None:
         actors = max(1, int(ray.cluster_resources().get("GPU", 0) // gpus)) if gpus else 1
-    from dembias.opinion_map.embed import text_sha256
-
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         source = Path(tmp) / "texts.parquet"
         target = Path(tmp) / "vectors"
@@ -132,7 +130,7 @@ def embed_with_ray(
 
 
 class RayEmbedder:
-    """The :class:`~dembias.opinion_map.embed.Embedder` protocol over :func:`embed_with_ray` (model id, revision and
+    """The :class:`~dembias.models.embedders.Embedder` protocol over :func:`embed_with_ray` (model id, revision and
     dimension are read on a Ray worker; each ``embed`` call is one Ray Data pipeline)."""
 
     def __init__(

@@ -8,7 +8,6 @@ earlier run of the same model and revision holds, and writes a new run only for 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,18 +19,15 @@ import pyarrow as pa
 
 from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
+from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arrow
 from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.debates import debate_exists
 from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run, write_run
 
 Progress = Callable[[str], None]
 
 EMBEDDING_STAGE = "embedding"
 CHECKPOINT_EVERY = 100_000  # new texts per embedding run (the unit of resumption)
-
-
-def text_sha256(text: str) -> str:
-    """Hex sha256 of a text's UTF-8 bytes (the cache key)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -52,23 +48,6 @@ class EmbeddingResult:
     def new_run_id(self) -> str | None:
         """The last run written by this call (None when every text was cached)."""
         return self.new_run_ids[-1] if self.new_run_ids else None
-
-
-def vectors_to_arrow(hashes: Sequence[str], matrix: np.ndarray) -> pa.Table:
-    """An Arrow table ``(text_sha256, vector FLOAT[dim])`` with vectors as fixed-size lists."""
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    values = pa.array(matrix.reshape(-1), type=pa.float32())
-    vectors = pa.FixedSizeListArray.from_arrays(values, matrix.shape[1])
-    return pa.table({"text_sha256": pa.array(list(hashes), type=pa.string()), "vector": vectors})
-
-
-def arrow_to_matrix(column: pa.ChunkedArray | pa.Array, dim: int) -> np.ndarray:
-    """A fixed-size list column as a float32 (n, dim) matrix, without per-row Python objects."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], type=pa.list_(pa.float32(), dim))
-    if len(column) == 0:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(column), dim)
 
 
 def embedding_runs(ws: Workspace, embedder: Embedder) -> list[str]:
@@ -234,10 +213,10 @@ def load_contributions(ws: Workspace, debate_id: str, *, include_rejected: bool 
             columns=("contribution_id", "text", "language", "author_pid"),
             debate_defaults=False,
         )
-        if frame.empty and not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
-            raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     finally:
         con.close()
+    if frame.empty and not debate_exists(ws, debate_id):
+        raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
     return frame
 
 
