@@ -97,13 +97,7 @@ FLAT_MODULES: dict[str, str] = {
 
 #: Imports that break the layering today, by (importing package, imported package): a shrinking list. Each entry
 #: names why; the test fails when an entry is no longer needed, so that it is removed.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-<<<<<<< HEAD
-    ("models", "opinion_map"): "the embedders live in the embedding module until the models package holds them",
-=======
-    ("models", "generation"): "the model catalog reads the generation defaults (default model id)",
->>>>>>> i18-map
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path, root: Path = PACKAGE) -> str:
