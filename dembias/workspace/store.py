@@ -504,11 +504,7 @@ def write_run(
     ``warnings`` (sentences for the user) land as ``warnings``.
     """
     run_id = run_id or new_run_id(stage)
-    private_dir(ws.runs_dir)
-    remove_stale_run_files(ws)
-    final = ws.run_path(run_id)
-    if final.exists():
-        raise StoreError(f"{final}: run already exists; runs are never modified")
+    final = _fresh_run_path(ws, run_id)
     manifest = {
         "run_id": run_id,
         "stage": stage,
@@ -524,35 +520,69 @@ def write_run(
         **dict(extra_manifest or {}),
     }
     manifest_text = json.dumps(manifest, sort_keys=True, default=str)
-    tmp = ws.runs_dir / f".{run_id}.tmp.duckdb"
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            con.execute("CREATE TABLE manifest (manifest JSON)")
-            con.execute("INSERT INTO manifest VALUES (?)", [manifest_text])
-            for name, frame in tables.items():
-                arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-                view = f"_run_{uuid.uuid4().hex[:8]}"
-                con.complete()
-                con.register(view, arrow)
-                con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM {view}")
-                con.unregister(view)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.chmod(tmp, 0o600)
-        _fsync(tmp)
-        json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
-        json_tmp.write_text(manifest_text, encoding="utf-8")
-        os.chmod(json_tmp, 0o600)
-        _fsync(json_tmp)
-        os.replace(tmp, final)
-        os.replace(json_tmp, final.with_suffix(".json"))
-        _fsync_dir(ws.runs_dir)
+        database = _write_run_database(ws, run_id, manifest_text, tables)
+        manifest_file = _write_manifest_file(ws, run_id, manifest_text)
+        _land_run(ws, final, database, manifest_file)
     finally:
         for leftover in ws.runs_dir.glob(f".{run_id}.tmp*"):
             leftover.unlink()
     return RunInfo.from_manifest(manifest)
+
+
+def _fresh_run_path(ws: Workspace, run_id: str) -> Path:
+    """The path run ``run_id`` will land at, after clearing dead writers' leftovers (a StoreError if it exists)."""
+    private_dir(ws.runs_dir)
+    remove_stale_run_files(ws)
+    final = ws.run_path(run_id)
+    if final.exists():
+        raise StoreError(f"{final}: run already exists; runs are never modified")
+    return final
+
+
+def _write_run_database(
+    ws: Workspace, run_id: str, manifest_text: str, tables: Mapping[str, pd.DataFrame | pa.Table]
+) -> Path:
+    """The run's database (its manifest and tables) written, owner-only and flushed, under a temporary name."""
+    tmp = ws.runs_dir / f".{run_id}.tmp.duckdb"
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("CREATE TABLE manifest (manifest JSON)")
+        con.execute("INSERT INTO manifest VALUES (?)", [manifest_text])
+        for name, frame in tables.items():
+            _create_run_table(con, name, frame)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.chmod(tmp, 0o600)
+    _fsync(tmp)
+    return tmp
+
+
+def _create_run_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame | pa.Table) -> None:
+    """Create table ``name`` of a run holding ``frame``'s rows, through Arrow."""
+    arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    view = f"_run_{uuid.uuid4().hex[:8]}"
+    con.complete()
+    con.register(view, arrow)
+    con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM {view}")
+    con.unregister(view)
+
+
+def _write_manifest_file(ws: Workspace, run_id: str, manifest_text: str) -> Path:
+    """The run's JSON manifest written, owner-only and flushed, under a temporary name."""
+    json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
+    json_tmp.write_text(manifest_text, encoding="utf-8")
+    os.chmod(json_tmp, 0o600)
+    _fsync(json_tmp)
+    return json_tmp
+
+
+def _land_run(ws: Workspace, final: Path, database: Path, manifest_file: Path) -> None:
+    """Rename the run's database, then its manifest, into place (the manifest last: listing reads it)."""
+    os.replace(database, final)
+    os.replace(manifest_file, final.with_suffix(".json"))
+    _fsync_dir(ws.runs_dir)
 
 
 def manifest_problem(manifest: Any, path: Path) -> str | None:
