@@ -45,6 +45,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dembias.errors import StoreError
+from dembias.workspace.contribution_selection import selection_sql
 
 DEFAULT_WORKSPACE = Path("data/workspace")
 CORPUS_FILE = "corpus.duckdb"
@@ -653,16 +654,22 @@ def latest_run(ws: Workspace, *, stage: str, debate_id: str | None = None) -> Ru
     return runs[-1] if runs else None
 
 
+#: The contributions a fingerprint reads: the debate's, rejected ones included (the one selection,
+#: :mod:`dembias.workspace.contribution_selection`).
+FINGERPRINTED_CONTRIBUTIONS = selection_sql(
+    ("contribution_id", "text", "is_rejected"), include_rejected=True, ids=False, debate_defaults=False
+)
+
 #: The fingerprint of a debate's corpus rows: contributions in id order (id, SHA-256 of the text,
 #: rejected flag), then the votes' count, sum and number of voters. Computed in SQL, so it costs one
 #: scan; any ``--replace`` or ``redact`` that changes a text, a moderation or the votes changes it.
-SQL_DEBATE_FINGERPRINT = """
+SQL_DEBATE_FINGERPRINT = f"""
 SELECT
     (SELECT count(*) FROM debates WHERE debate_id = $debate) AS n_debates,
     (SELECT count(*) || ':' || coalesce(sha256(string_agg(
         contribution_id || chr(31) || sha256(text) || chr(31) || CAST(is_rejected AS VARCHAR),
         chr(30) ORDER BY contribution_id)), '')
-     FROM contributions WHERE debate_id = $debate) AS contributions,
+     FROM ({FINGERPRINTED_CONTRIBUTIONS}) AS selected) AS contributions,
     (SELECT count(*) || ':' || coalesce(sum(vote), 0) || ':' || count(DISTINCT participant_pid)
      FROM votes WHERE debate_id = $debate) AS votes
 """
