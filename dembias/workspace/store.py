@@ -817,6 +817,7 @@ def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
 
 
 def _now() -> dt.datetime:
+    """The time now in UTC, without a zone (as the corpus's TIMESTAMP columns hold it)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -825,11 +826,13 @@ def _num_rows(frame: pd.DataFrame | pa.Table) -> int:
 
 
 def _fsync(path: Path) -> None:
+    """Flush a file's bytes to disk."""
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk (so that a rename in it survives a crash)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
