@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 from dembias.fidelity.scoring import score_pairs  # noqa: E402
 from dembias.jobs.demo import build_demo  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
-from dembias.workspace.store import Workspace, open_corpus  # noqa: E402
+from dembias.workspace.corpus import open_corpus  # noqa: E402
+from dembias.workspace.folder import Workspace  # noqa: E402
 
 FAITHFUL = ROOT / "data" / "examples" / "faithful_pairs.jsonl"
 PARAPHRASE_DEBATES = ("bowling-green", "nz-ubi", "nz-freshwater")

@@ -30,7 +30,8 @@ import numpy as np
 
 from dembias.fidelity.lexical import lexical_flags
 from dembias.fidelity.metrics import STANCE_FLAG_KINDS
-from dembias.workspace.store import Workspace, corpus_reader
+from dembias.workspace.corpus import corpus_reader
+from dembias.workspace.folder import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [  # (outputs file, debate, at most n, country)

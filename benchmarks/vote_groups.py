@@ -28,7 +28,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from dembias.ingest import ingest_polis
 from dembias.opinion_map import votes as vt
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "validity.md"

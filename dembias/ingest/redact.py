@@ -7,7 +7,7 @@ ISO 13616 mod-97 check and card numbers the Luhn check. Redaction is a safety ne
 addresses and free-text self-descriptions are not found by patterns (see docs/privacy.md).
 
 :func:`redact_text` works on one text; :func:`redact_corpus` rewrites the texts of whole debates in the
-corpus (contributions, outputs and output units) in one :func:`dembias.workspace.store.corpus_writer` transaction,
+corpus (contributions, outputs and output units) in one :func:`dembias.workspace.corpus.corpus_writer` transaction,
 and records in each debate's ``extra`` JSON that redaction ran, with counts per pattern.
 """
 
@@ -23,7 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from dembias.workspace.store import Workspace, corpus_writer, insert_frame, open_corpus
+from dembias.workspace.corpus import corpus_writer, insert_frame, open_corpus
+from dembias.workspace.folder import Workspace
 
 REDACTION_VERSION = 1
 
