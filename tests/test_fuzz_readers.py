@@ -703,9 +703,9 @@ def test_reader_never_crashes_and_round_trips(reader, base_ws):
 
 def test_oracle_catches_a_reader_that_alters_text(base_ws, monkeypatch):
     """The fuzz oracle is not vacuous: a reader that strips texts is caught."""
-    from dembias.ingest.field_checks import require_text
+    from dembias.ingest import common
 
-    original = require_text
+    original = common.require_text
     monkeypatch.setattr(
         "dembias.ingest.polis.require_text", lambda *a, **k: original(*a, **k).str.replace("\u200b", "", regex=False)
     )

@@ -46,7 +46,7 @@ import pandas as pd
 from dembias.errors import DembiasError, IngestError
 from dembias.fidelity.lexical import base_language, lexical_flags
 from dembias.fidelity.metrics import STANCE_FLAG_KINDS
-from dembias.ingest.source_files import read_jsonl_records
+from dembias.ingest.common import read_jsonl_records
 from dembias.small_cells import MIN_CELL, is_small_cell
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.folder import Workspace

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dembias.ingest.common import store_debate
 from dembias.ingest.contributions import ContributionsOptions, read_contributions
-from dembias.ingest.debate_storage import store_debate
 from dembias.ingest.outputs import read_outputs_jsonl, store_outputs
 from dembias.ingest.polis import read_polis
 from dembias.ingest.pseudonym import Pseudonymiser, load_key

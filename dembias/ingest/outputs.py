@@ -34,8 +34,8 @@ import duckdb
 import pandas as pd
 
 from dembias.errors import IngestError
+from dembias.ingest.common import read_jsonl_records
 from dembias.ingest.sentences import split_sentences
-from dembias.ingest.source_files import read_jsonl_records
 from dembias.workspace.corpus import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
