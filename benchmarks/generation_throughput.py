@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from dembias.generation.generate import DecodingParams, generate_outputs, load_generator  # noqa: E402
 from dembias.generation.llm_server import ServerOptions  # noqa: E402
 from dembias.ingest import ingest_contributions  # noqa: E402
-from dembias.workspace.folder import Workspace  # noqa: E402
+from dembias.workspace.store import Workspace  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"
 

@@ -23,8 +23,7 @@ import pandas as pd
 from dembias.ingest import ingest_contributions
 from dembias.models.embedders import get_embedder
 from dembias.opinion_map.mapping import MapParams, map_debate, reduce, scaled_min_cluster_size
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, read_run_table
+from dembias.workspace.store import Workspace, list_runs, read_run_table
 
 TOPICS = {
     "en": [

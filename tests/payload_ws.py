@@ -20,7 +20,7 @@ from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.opinion_map.mapping import MapParams, map_debate
 from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace
 from tests.fakes import FakeEmbedder
 
 DEBATE = "xss-debate![d](http://127.0.0.2/debate.png)"  # markdown image in the id itself

@@ -9,8 +9,7 @@ import pytest
 from dembias.errors import DembiasError
 from dembias.models.embedders import USEMultilingualEmbedder, get_embedder
 from dembias.opinion_map.embed import arrow_to_matrix, embed_texts, text_sha256, vectors_to_arrow
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, read_run_table
+from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 
 

@@ -39,8 +39,7 @@ from hypothesis import strategies as st
 
 from dembias.errors import IngestError
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
-from dembias.workspace.corpus import open_corpus
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace, open_corpus
 from tests.helpers import polis_folder, tree_digest
 
 BASE_DEBATE = "base"

@@ -19,7 +19,7 @@ from dembias.generation.generate import DecodingParams, generate_outputs, load_g
 from dembias.generation.llm_server import RateLimiter, ServerOptions, load_server_model, request_arguments
 from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace
 from tests.helpers import write
 from tests.llama_server import SKIP_REASON, free_port, llama_cpp_available, start_llama_server
 from tests.test_generate import TEXTS

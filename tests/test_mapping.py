@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from dembias.cli import app
 from dembias.ingest import ingest_contributions
 from dembias.opinion_map.mapping import MapParams, compute_map, map_debate, scaled_min_cluster_size
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, read_run_table
+from dembias.workspace.store import Workspace, list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 
 SIZES = {"transit": 400, "housing": 300, "parks": 200, "taxes": 70, "noise-rules": 30}  # last one holds 3%

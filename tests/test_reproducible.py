@@ -9,7 +9,7 @@ import pandas as pd
 
 from dembias.ingest.pseudonym import pseudonymise
 from dembias.opinion_map.mapping import MIN_PARTICIPANTS_FOR_GROUPS, MapParams, map_debate, small_debate_warnings
-from dembias.workspace.runs import list_runs, open_run, read_run_table
+from dembias.workspace.store import list_runs, open_run, read_run_table
 from tests.test_mapping import small_debate
 
 RUN_TABLES = (

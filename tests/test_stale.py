@@ -11,8 +11,15 @@ from dembias.cli import app
 from dembias.ingest import ingest_contributions
 from dembias.opinion_map.mapping import MapParams, map_debate
 from dembias.read.info import workspace_info
-from dembias.workspace.runs import latest_run, list_runs, write_run
-from dembias.workspace.staleness import is_stale, refresh_hint, run_staleness, workspace_fingerprint
+from dembias.workspace.store import (
+    is_stale,
+    latest_run,
+    list_runs,
+    refresh_hint,
+    run_staleness,
+    workspace_fingerprint,
+    write_run,
+)
 from tests.test_mapping import small_debate
 
 
@@ -127,7 +134,7 @@ def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tm
 
 def test_run_parameters_is_an_exact_flat_record(tmp_path):
     from dembias.read.run_parameters import run_parameters
-    from dembias.workspace.folder import Workspace
+    from dembias.workspace.store import Workspace
 
     ws = Workspace(tmp_path / "ws")
     info = write_run(

@@ -49,9 +49,7 @@ from dembias.fidelity.metrics import STANCE_FLAG_KINDS
 from dembias.ingest.common import read_jsonl_records
 from dembias.small_cells import MIN_CELL, is_small_cell
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, latest_run, read_run_table, write_run
-from dembias.workspace.staleness import workspace_fingerprint
+from dembias.workspace.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
 
 INTERACTIONS_STAGE = "interactions"
 OUTCOMES = ("accepted", "edited", "rejected")
@@ -554,7 +552,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
     """Add ``topic`` (the contribution's cluster in its debate's latest mapping run) and ``vote_group`` (the
     vote group of the contribution's author in that run); values are prefixed with the debate when the log
     spans several debates. Interactions whose contribution is not in the debate get neither."""
-    from dembias.workspace.corpus import corpus_reader
+    from dembias.workspace.store import corpus_reader
 
     scored = scored.copy()
     scored["topic"] = None
@@ -592,7 +590,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
 
 def _scored_rows(ws: Workspace, debate_id: str | None) -> pd.DataFrame:
     """The scored interactions of the latest ingested ``interactions`` run that holds the debate."""
-    from dembias.workspace.runs import list_runs
+    from dembias.workspace.store import list_runs
 
     scored = None
     for run in sorted(list_runs(ws, stage=INTERACTIONS_STAGE), key=lambda r: r.created_at, reverse=True):

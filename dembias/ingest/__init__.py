@@ -1,7 +1,7 @@
 """Ingestion: one reader module per source format, and transactional entry points.
 
 Each ``ingest_*`` function reads and validates a source and writes it inside one
-:func:`dembias.workspace.corpus.corpus_writer` transaction: on any error (an :class:`~dembias.errors.IngestError`
+:func:`dembias.workspace.store.corpus_writer` transaction: on any error (an :class:`~dembias.errors.IngestError`
 naming the file, row and field) the workspace is left exactly as it was.
 """
 
@@ -17,8 +17,7 @@ from dembias.ingest.outputs import read_outputs_jsonl, store_outputs
 from dembias.ingest.polis import read_polis
 from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.ingest.sensemaker import read_sensemaker
-from dembias.workspace.corpus import corpus_writer
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace, corpus_writer
 
 __all__ = [
     "ingest_contributions",

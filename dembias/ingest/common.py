@@ -1,7 +1,7 @@
 """What every reader shares: decoding, CSV reading with row numbers, validation, and storing a debate.
 
 Readers turn a source into a :class:`DebateBundle` (plain DataFrames, votes as a stream of chunks) and
-:func:`store_debate` writes it inside a :func:`dembias.workspace.corpus.corpus_writer` transaction, so a reader
+:func:`store_debate` writes it inside a :func:`dembias.workspace.store.corpus_writer` transaction, so a reader
 that fails at any point leaves the workspace unchanged.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.workspace.corpus import insert_frame
+from dembias.workspace.store import insert_frame
 
 VOTE_VALUES = frozenset({-1, 0, 1})
 T = TypeVar("T")
@@ -107,7 +107,7 @@ class DebateRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
-        """The record as a one-row frame ready for :func:`dembias.workspace.corpus.insert_frame`."""
+        """The record as a one-row frame ready for :func:`dembias.workspace.store.insert_frame`."""
         row = asdict(self)
         row["extra"] = json.dumps(row["extra"], ensure_ascii=False, sort_keys=True)
         row["ingested_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -21,9 +21,7 @@ import pyarrow as pa
 from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.corpus import open_corpus
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, open_run, write_run
+from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run, write_run
 
 Progress = Callable[[str], None]
 

@@ -35,10 +35,7 @@ from dembias.opinion_map import labels as lab
 from dembias.opinion_map import votes as vt
 from dembias.opinion_map.embed import embed_debate
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.corpus import open_corpus
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, write_run
-from dembias.workspace.staleness import debate_fingerprint
+from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
 
 Progress = Callable[[str], None]
 

@@ -31,8 +31,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from dembias.validation import ParameterError, check_at_least
-from dembias.workspace.corpus import open_corpus
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace, open_corpus
 
 MIN_VOTES = 7
 K_RANGE = (2, 5)

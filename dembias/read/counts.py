@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from dembias.workspace.corpus import corpus_reader
-from dembias.workspace.folder import Workspace
+from dembias.workspace.store import Workspace, corpus_reader
 
 #: Each count, in words (the glossary, the column help texts and the docstring of :class:`DebateCounts`).
 COUNT_DEFINITIONS: dict[str, str] = {
@@ -143,8 +142,7 @@ def debates_overview(ws: Workspace) -> pd.DataFrame:
     languages or countries and none of its own says so (``several``) instead of showing nothing.
     """
     from dembias.read.info import debate_counts as corpus_rows
-    from dembias.workspace.corpus import open_corpus
-    from dembias.workspace.runs import latest_run
+    from dembias.workspace.store import latest_run, open_corpus
 
     con = open_corpus(ws)
     try:

@@ -20,10 +20,15 @@ from dembias.errors import StoreError
 from dembias.read.info import debate_counts
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.corpus import corpus_reader, open_corpus
-from dembias.workspace.folder import Workspace
-from dembias.workspace.identifiers import quote_identifier
-from dembias.workspace.runs import RunInfo, list_runs, open_run
+from dembias.workspace.store import (
+    RunInfo,
+    Workspace,
+    corpus_reader,
+    list_runs,
+    open_corpus,
+    open_run,
+    quote_identifier,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +88,7 @@ def outputs_table(ws: Workspace, debate_id: str) -> pd.DataFrame:
 def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
     """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only.
 
-    The connection is this call's own database instance (:func:`dembias.workspace.corpus.corpus_reader`, pooled), so
+    The connection is this call's own database instance (:func:`dembias.workspace.store.corpus_reader`, pooled), so
     concurrent callers (several viewers of the dashboard) never see each other's attachments.
     """
     with corpus_reader(ws, runs) as con:
@@ -544,7 +549,7 @@ def summary_sentences(ws: Workspace, *, pluralism_run: str, mapping_run: str, ou
 @_readable
 def interaction_runs(ws: Workspace, debate_id: str | None) -> list[RunInfo]:
     """Scored interactions runs (``dembias score interactions``) of this debate, then of all debates, newest first."""
-    from dembias.workspace.runs import list_runs
+    from dembias.workspace.store import list_runs
 
     scored = [r for r in list_runs(ws, stage="interactions") if r.manifest.get("params", {}).get("scope")]
     scored.sort(key=lambda r: r.created_at, reverse=True)

@@ -35,8 +35,7 @@ from dembias.read.report_html import (
     summary_sentences_html,
 )
 from dembias.read.verdict import model_label
-from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, list_runs
+from dembias.workspace.store import RunInfo, Workspace, list_runs
 
 #: Debian's Chromium (override with $DEMBIAS_CHROMIUM); Playwright drives it, nothing is downloaded.
 CHROMIUM = os.environ.get("DEMBIAS_CHROMIUM", "/usr/bin/chromium")
