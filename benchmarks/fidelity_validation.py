@@ -45,7 +45,9 @@ sys.path.insert(0, str(ROOT))
 from dembias.fidelity.scoring import score_pairs  # noqa: E402
 from dembias.jobs.demo import build_demo  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
-from dembias.workspace.store import Workspace, open_corpus  # noqa: E402
+from dembias.workspace.contribution_selection import select_contributions  # noqa: E402
+from dembias.workspace.corpus import open_corpus  # noqa: E402
+from dembias.workspace.folder import Workspace  # noqa: E402
 
 FAITHFUL = ROOT / "data" / "examples" / "faithful_pairs.jsonl"
 PARAPHRASE_DEBATES = ("bowling-green", "nz-ubi", "nz-freshwater")
@@ -113,13 +115,21 @@ def change_number(text: str) -> str | None:
     return text[: match.start()] + str(n + max(1, n // 2)) + text[match.end() :]
 
 
+def _debate_ids(con) -> list[str]:
+    """Every debate of the corpus (the contributions of all of them are read through the one selection)."""
+    return [d for (d,) in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+
+
 def true_pairs(ws: Workspace, *, n_paraphrase: int, seed: int) -> pd.DataFrame:
     """Faithful pairs: rule paraphrases of English contributions and the hand-written translations."""
     con = open_corpus(ws)
     try:
-        contributions = con.execute(
-            "SELECT debate_id, contribution_id, text, language FROM contributions WHERE NOT is_rejected"
-        ).df()
+        contributions = select_contributions(
+            con,
+            debate_id=_debate_ids(con),
+            columns=("debate_id", "contribution_id", "text", "language"),
+            debate_defaults=False,
+        )
     finally:
         con.close()
     texts = {(r.debate_id, r.contribution_id): (r.text.strip(), r.language) for r in contributions.itertuples()}
@@ -189,9 +199,9 @@ def score(ws: Workspace, frame: pd.DataFrame, embedder, *, seed: int) -> pd.Data
     """Run the real scoring (similarity, percentile against each debate's null, flags, review score)."""
     con = open_corpus(ws)
     try:
-        pool = con.execute(
-            "SELECT debate_id, contribution_id, text FROM contributions WHERE NOT is_rejected ORDER BY debate_id, contribution_id"
-        ).df()
+        pool = select_contributions(
+            con, debate_id=_debate_ids(con), columns=("debate_id", "contribution_id", "text"), debate_defaults=False
+        )
     finally:
         con.close()
     scored = []

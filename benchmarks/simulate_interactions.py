@@ -30,7 +30,9 @@ import numpy as np
 
 from dembias.fidelity.lexical import lexical_flags
 from dembias.fidelity.metrics import STANCE_FLAG_KINDS
-from dembias.workspace.store import Workspace, corpus_reader
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.corpus import corpus_reader
+from dembias.workspace.folder import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [  # (outputs file, debate, at most n, country)
@@ -70,9 +72,13 @@ def main() -> None:
         outputs = sorted((o for o in outputs if o["debate_id"] == debate), key=lambda o: o["source_ids"][0])
         picked = np.random.default_rng([args.seed, len(rows)]).permutation(len(outputs))[:n]
         with corpus_reader(ws, {}) as con:
-            corpus = con.execute(
-                "SELECT contribution_id, text, language, author_pid FROM contributions WHERE debate_id = ?", [debate]
-            ).df()
+            corpus = select_contributions(
+                con,
+                debate_id=debate,
+                include_rejected=True,
+                columns=("contribution_id", "text", "language", "author_pid"),
+                debate_defaults=False,
+            )
         by_id = corpus.set_index(corpus["contribution_id"].astype(str))
         for index in sorted(picked):
             out = outputs[index]

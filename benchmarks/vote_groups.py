@@ -29,7 +29,9 @@ from sklearn.metrics import adjusted_rand_score
 from dembias.ingest import ingest_polis
 from dembias.opinion_map import vote_groups as vg
 from dembias.opinion_map import votes as vt
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "validity.md"
@@ -90,14 +92,17 @@ def measure(folder: Path, workdir: Path) -> dict[str, object]:
     published = vt.load_published_groups(ws, debate)
     con = open_corpus(ws)
     try:
-        n_comments, rejected = con.execute(
-            "SELECT count(*) FILTER (NOT is_rejected), list(contribution_id) FILTER (is_rejected) "
-            "FROM contributions WHERE debate_id = ?",
-            [debate],
-        ).fetchone()
+        comments = select_contributions(
+            con,
+            debate_id=debate,
+            include_rejected=True,
+            columns=("contribution_id", "is_rejected"),
+            debate_defaults=False,
+        )
     finally:
         con.close()
-    rejected = rejected or []
+    n_comments = int((~comments["is_rejected"]).sum())
+    rejected = comments.loc[comments["is_rejected"], "contribution_id"].tolist()
     row: dict[str, object] = {
         "debate": debate,
         "comments": int(n_comments),

@@ -33,14 +33,14 @@ def _tiny_ws(tmp_path: Path) -> Workspace:
     return ws
 
 
-def _full_disk(path: Path) -> None:
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+def _full_disk(file: Path | int) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
 
 
 def test_full_disk_mid_run_leaves_no_partial_run(tmp_path, monkeypatch):
     ws = _tiny_ws(tmp_path)
     before = tree_digest(ws.root)
-    monkeypatch.setattr(store, "_fsync", _full_disk)  # the run file is written, then flushing it fails
+    monkeypatch.setattr(os, "fsync", _full_disk)  # the run file is written, then flushing it fails
     with pytest.raises(OSError) as info:
         write_run(ws, stage="mapping", debate_id="d", tables={"clusters": pd.DataFrame({"cluster": [0]})})
     assert info.value.errno == errno.ENOSPC and "No space left on device" in str(info.value)
@@ -58,7 +58,7 @@ def test_full_disk_during_an_ingest_leaves_the_corpus_as_it_was(tmp_path, monkey
     before = tree_digest(ws.root)
     outputs = tmp_path / "o.jsonl"
     outputs.write_text(json.dumps({"debate_id": "d", "task": "summary", "model": "m", "text": "A. B."}) + "\n")
-    monkeypatch.setattr(store, "_fsync", _full_disk)
+    monkeypatch.setattr(os, "fsync", _full_disk)
     with pytest.raises(OSError, match="No space left"):
         ingest_outputs(ws, outputs)
     assert tree_digest(ws.root) == before
@@ -73,7 +73,7 @@ def test_read_only_workspace_gives_a_clear_error(tmp_path, monkeypatch):
         def refuse(src, dst):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dst))
 
-        monkeypatch.setattr(store.os, "replace", refuse)
+        monkeypatch.setattr(os, "replace", refuse)
         with pytest.raises(PermissionError, match="Permission denied"):
             write_run(ws, stage="mapping", debate_id="d", tables={"clusters": pd.DataFrame({"cluster": [0]})})
     else:

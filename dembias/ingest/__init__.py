@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dembias.ingest.common import store_debate
-from dembias.ingest.contributions import read_contributions
+from dembias.ingest.contributions import ContributionsOptions, read_contributions
 from dembias.ingest.outputs import read_outputs_jsonl, store_outputs
 from dembias.ingest.polis import read_polis
 from dembias.ingest.pseudonym import Pseudonymiser, load_key
@@ -65,9 +65,10 @@ def ingest_contributions(
     columns: Mapping[str, str] | None = None,
     **options: object,
 ) -> dict[str, dict[str, Any]]:
-    """Ingest a generic contributions file (see :func:`read_contributions` for the options)."""
+    """Ingest a generic contributions file (``options``: the fields of :class:`ContributionsOptions`)."""
+    read_options = ContributionsOptions(columns=columns, **options)
     with corpus_writer(ws) as con:
-        bundles = read_contributions(path, pseudonymiser_for=pseudonymiser_factory(ws), columns=columns, **options)
+        bundles = read_contributions(path, pseudonymiser_for=pseudonymiser_factory(ws), options=read_options)
         return {b.debate.debate_id: store_debate(con, b, replace=replace, source=path) for b in bundles}
 
 

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dembias.errors import IngestError
 from dembias.ingest.common import (
@@ -38,7 +36,6 @@ from dembias.ingest.common import (
     DebateBundle,
     DebateRecord,
     check_decodes,
-    iter_jsonl_objects,
     parse_int_column,
     parse_timestamps,
     read_csv_chunks,
@@ -53,6 +50,7 @@ from dembias.ingest.common import (
 from dembias.ingest.language import detect_languages
 from dembias.ingest.personal import DEFAULT_PERSONAL_DATA, PersonalColumns, check_action
 from dembias.ingest.pseudonym import Pseudonymiser
+from dembias.ingest.tabular_sources import detect_format, header_and_chunks
 from dembias.validation import (
     ParameterError,
     normalise_country,
@@ -62,17 +60,7 @@ from dembias.validation import (
 )
 
 FIELDS = ("id", "text", "debate", "language", "country", "author", "created_at", "agree", "disagree", "pass")
-FORMATS = ("csv", "jsonl", "parquet")
 VOTE_COLUMNS = ("contribution_id", "voter_id", "vote")
-
-
-def detect_format(path: Path, explicit: str | None = None) -> str:
-    """The file format from ``explicit`` or the file name's suffix."""
-    fmt = (explicit or path.suffix.lstrip(".")).lower()
-    fmt = {"json": "jsonl", "ndjson": "jsonl", "tsv": "csv", "pq": "parquet"}.get(fmt, fmt)
-    if fmt not in FORMATS:
-        raise IngestError(path, f"unknown format {fmt!r}; use one of {list(FORMATS)} (or pass --format)")
-    return fmt
 
 
 def resolve_columns(path: Path, header: list[str], columns: Mapping[str, str] | None) -> dict[str, str]:
@@ -103,80 +91,6 @@ def resolve_columns(path: Path, header: list[str], columns: Mapping[str, str] | 
     return resolved
 
 
-def _jsonl_chunks(path: Path, encoding: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    rows: list[dict[str, Any]] = []
-    numbers: list[int] = []
-    for line_no, obj in iter_jsonl_objects(path, encoding):
-        rows.append({k: "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()})
-        numbers.append(line_no)
-        if len(rows) >= chunk_rows:
-            yield _frame(rows, numbers)
-            rows, numbers = [], []
-    if rows:
-        yield _frame(rows, numbers)
-
-
-def _frame(rows: list[dict[str, Any]], numbers: list[int]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows).fillna("").astype(str)
-    frame["_row"] = np.asarray(numbers, dtype=np.int64)
-    return frame
-
-
-def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    start = 1
-    try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
-        for batch in batches:
-            frame = batch.to_pandas().astype(object).where(lambda f: f.notna(), "").astype(str)
-            frame["_row"] = np.arange(start, start + len(frame), dtype=np.int64)
-            start += len(frame)
-            yield frame
-    except (OSError, ValueError, pa.ArrowException) as exc:  # corrupt pages past a readable schema
-        raise IngestError(path, f"not a readable Parquet file: {exc}", row=start) from exc
-
-
-def _refuse_duplicates(path: Path, header: list[str]) -> None:
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise IngestError(path, "duplicated column name", row=1, field=name)
-        seen.add(name)
-
-
-def _header_and_chunks(
-    path: Path, fmt: str, encoding: str | None, chunk_rows: int
-) -> tuple[list[str], Callable[[], Iterator[pd.DataFrame]]]:
-    if fmt == "parquet":
-        try:
-            schema = pq.read_schema(path)
-        except Exception as exc:
-            raise IngestError(path, f"not a readable Parquet file: {exc}") from exc
-        _refuse_duplicates(path, list(schema.names))
-        return list(schema.names), lambda: _parquet_chunks(path, chunk_rows)
-    enc = sniff_encoding(path, encoding)
-    check_decodes(path, enc)
-    if fmt == "jsonl":
-        with open(path, encoding=enc) as handle:
-            first = next((line for line in handle if line.strip()), None)
-        if first is None:
-            raise IngestError(path, "the file is empty")
-        try:
-            header = list(json.loads(first))
-        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
-            raise IngestError(path, "the first line is not a JSON object", row=1) from exc
-        # keys first met on a later line were dropped (issue 20): the header is every key of the file, in
-        # the order met (one more parsing pass); a chunk lacking some of them gets empty values
-        keys = dict.fromkeys(header)
-        for _line_no, obj in iter_jsonl_objects(path, enc):
-            keys.update(dict.fromkeys(obj))
-        header = list(keys)
-        columns = [*header, "_row"]
-        return header, lambda: (f.reindex(columns=columns, fill_value="") for f in _jsonl_chunks(path, enc, chunk_rows))
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(path, enc)
-    header = read_header(path, enc, delimiter)
-    return header, lambda: read_csv_chunks(path, encoding=enc, delimiter=delimiter, chunk_rows=chunk_rows)
-
-
 def _debate_ids_in(path: Path, chunks: Callable[[], Iterator[pd.DataFrame]], column: str) -> list[str]:
     """The debates of a file with a debate column, in order of first appearance (an empty id is an error)."""
     seen: dict[str, None] = {}
@@ -189,139 +103,151 @@ def _debate_ids_in(path: Path, chunks: Callable[[], Iterator[pd.DataFrame]], col
     return list(seen)
 
 
+@dataclass(frozen=True)
+class ContributionsOptions:
+    """How to read a contributions file: the column mapping, the debate, and the debate's record.
+
+    ``columns`` maps dembias fields to the file's columns; ``debate_id`` names the debate of every row
+    (else the file has a ``debate`` column); ``title``, ``platform``, ``country``, ``language``,
+    ``licence`` and ``attribution`` describe the debate (``language`` and ``country`` also fill the
+    contributions that have none); ``fmt`` and ``encoding`` override what the file's name and bytes
+    say; ``votes_path`` names an optional votes CSV; ``personal_data`` says what happens to unmapped
+    columns holding personal data (see :mod:`dembias.ingest.personal`).
+    """
+
+    columns: Mapping[str, str] | None = None
+    debate_id: str | None = None
+    title: str | None = None
+    platform: str = "generic"
+    country: str | None = None
+    language: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    fmt: str | None = None
+    encoding: str | None = None
+    votes_path: str | Path | None = None
+    chunk_rows: int = CHUNK_ROWS
+    personal_data: str = DEFAULT_PERSONAL_DATA
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A contributions file opened for reading: its columns, their mapping, its debates, and the checked
+    values that fill the contributions (language, country, what happens to personal data)."""
+
+    path: Path
+    header: list[str]
+    chunks: Callable[[], Iterator[pd.DataFrame]]
+    mapping: dict[str, str]
+    extra_columns: list[str]
+    debate_ids: list[str]
+    by_debate_column: bool
+    language: str | None
+    country: str | None
+    personal: PersonalColumns
+
+
 def read_contributions(
     path: str | Path,
     *,
     pseudonymiser_for: Callable[[str], Pseudonymiser],
-    columns: Mapping[str, str] | None = None,
-    debate_id: str | None = None,
-    title: str | None = None,
-    platform: str = "generic",
-    country: str | None = None,
-    language: str | None = None,
-    licence: str | None = None,
-    attribution: str | None = None,
-    fmt: str | None = None,
-    encoding: str | None = None,
-    votes_path: str | Path | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-    personal_data: str = DEFAULT_PERSONAL_DATA,
+    options: ContributionsOptions | None = None,
 ) -> list[DebateBundle]:
     """Read a contributions file into one :class:`DebateBundle` per debate, each streamed in chunks.
 
-    Either ``debate_id`` names the debate of every row, or the file has a ``debate`` column (then the
-    file is read once to list the debates and once per debate; votes need a single debate).
+    Either ``options.debate_id`` names the debate of every row, or the file has a ``debate`` column (then
+    the file is read once to list the debates and once per debate; votes need a single debate).
     Unmapped columns that hold names, e-mail addresses or phone numbers (see
-    :mod:`dembias.ingest.personal`) are pseudonymised (default), dropped or kept as ``personal_data``
-    says; the ingest summary lists them under ``personal_data``.
+    :mod:`dembias.ingest.personal`) are pseudonymised (default), dropped or kept as
+    ``options.personal_data`` says; the ingest summary lists them under ``personal_data``.
     """
-    personal = PersonalColumns(action=check_action(personal_data))
-    country = normalise_optional_country(country)
-    language = normalise_optional_language(language)
-    path = Path(path)
+    options = options or ContributionsOptions()
+    source = _open_source(Path(path), options)
+    return [_debate_bundle(source, did, pseudonymiser_for(did), options) for did in source.debate_ids]
+
+
+def _open_source(path: Path, options: ContributionsOptions) -> _Source:
+    """Check the options and the file (format, header, mapping) and list its debates."""
+    personal = PersonalColumns(action=check_action(options.personal_data))
+    country = normalise_optional_country(options.country)
+    language = normalise_optional_language(options.language)
     require_regular_file(path)
-    fmt = detect_format(path, fmt)
-    header, chunks = _header_and_chunks(path, fmt, encoding, chunk_rows)
-    mapping = resolve_columns(path, header, columns)
-    if debate_id is None and "debate" not in mapping:
+    fmt = detect_format(path, options.fmt)
+    header, chunks = header_and_chunks(path, fmt, options.encoding, options.chunk_rows)
+    mapping = resolve_columns(path, header, options.columns)
+    if options.debate_id is None and "debate" not in mapping:
         raise IngestError(path, "no debate column; pass --debate ID or map a debate column", field="debate")
-    debate_ids = [debate_id] if debate_id is not None else _debate_ids_in(path, chunks, mapping["debate"])
-    if votes_path is not None and len(debate_ids) != 1:
-        raise IngestError(votes_path, "a votes file goes with a single debate; split the contributions file")
-    extra_columns = [c for c in header if c not in mapping.values()]
-
-    bundles = []
-    for did in debate_ids:
-        pseud = pseudonymiser_for(did)
-
-        def contribution_chunks(did: str = did, pseud: Pseudonymiser = pseud) -> Iterator[pd.DataFrame]:
-            for chunk in chunks():
-                if debate_id is None:
-                    chunk = chunk[chunk[mapping["debate"]].str.strip() == did]
-                    if chunk.empty:
-                        continue
-                yield _normalise(
-                    path, chunk, mapping, extra_columns, pseud, language=language, country=country, personal=personal
-                )
-
-        record = DebateRecord(
-            debate_id=did,
-            title=title if title and len(debate_ids) == 1 else did,
-            platform=platform,
-            country=country,
-            language=language,
-            licence=licence,
-            attribution=attribution,
-            source_path=str(path),
-        )
-        votes = _vote_chunks(Path(votes_path), encoding, pseud, chunk_rows) if votes_path is not None else ()
-        bundles.append(
-            DebateBundle(
-                debate=record,
-                contributions=contribution_chunks(),
-                votes=votes,
-                contributions_source=str(path),
-                votes_source=str(votes_path) if votes_path is not None else None,
-                id_field=mapping["id"],
-                vote_id_field="contribution_id",
-                report=lambda: {"personal_data": personal.summary()} if personal.summary() else {},
-            )
-        )
-    return bundles
+    debate_ids = (
+        [options.debate_id] if options.debate_id is not None else _debate_ids_in(path, chunks, mapping["debate"])
+    )
+    if options.votes_path is not None and len(debate_ids) != 1:
+        raise IngestError(options.votes_path, "a votes file goes with a single debate; split the contributions file")
+    return _Source(
+        path=path,
+        header=header,
+        chunks=chunks,
+        mapping=mapping,
+        extra_columns=[c for c in header if c not in mapping.values()],
+        debate_ids=debate_ids,
+        by_debate_column=options.debate_id is None,
+        language=language,
+        country=country,
+        personal=personal,
+    )
 
 
-def _normalise(
-    path: Path,
-    chunk: pd.DataFrame,
-    mapping: Mapping[str, str],
-    extra_columns: list[str],
-    pseud: Pseudonymiser,
-    *,
-    language: str | None,
-    country: str | None,
-    personal: PersonalColumns | None = None,
-) -> pd.DataFrame:
+def _debate_bundle(source: _Source, did: str, pseud: Pseudonymiser, options: ContributionsOptions) -> DebateBundle:
+    """The bundle of debate ``did``: its record, its contributions and votes (streamed when stored)."""
+    record = DebateRecord(
+        debate_id=did,
+        title=options.title if options.title and len(source.debate_ids) == 1 else did,
+        platform=options.platform,
+        country=source.country,
+        language=source.language,
+        licence=options.licence,
+        attribution=options.attribution,
+        source_path=str(source.path),
+    )
+    votes_path = options.votes_path
+    votes = (
+        _vote_chunks(Path(votes_path), options.encoding, pseud, options.chunk_rows) if votes_path is not None else ()
+    )
+    personal = source.personal
+    return DebateBundle(
+        debate=record,
+        contributions=_contribution_chunks(source, did, pseud),
+        votes=votes,
+        contributions_source=str(source.path),
+        votes_source=str(votes_path) if votes_path is not None else None,
+        id_field=source.mapping["id"],
+        vote_id_field="contribution_id",
+        report=lambda: {"personal_data": personal.summary()} if personal.summary() else {},
+    )
+
+
+def _contribution_chunks(source: _Source, did: str, pseud: Pseudonymiser) -> Iterator[pd.DataFrame]:
+    """The contributions of debate ``did``, chunk by chunk, normalised to the corpus's columns."""
+    for chunk in source.chunks():
+        if source.by_debate_column:
+            chunk = chunk[chunk[source.mapping["debate"]].str.strip() == did]
+            if chunk.empty:
+                continue
+        yield _normalise(source, chunk, pseud)
+
+
+def _normalise(source: _Source, chunk: pd.DataFrame, pseud: Pseudonymiser) -> pd.DataFrame:
+    """One chunk of the file as rows of the contributions table (checked; ``_row`` kept for errors)."""
+    path, mapping = source.path, source.mapping
     chunk = chunk.reset_index(drop=True)
-    ids = chunk[mapping["id"]].str.strip()
-    if (ids == "").any():
-        first = (ids == "").idxmax()
-        raise IngestError(path, "empty contribution id", row=int(chunk.loc[first, "_row"]), field=mapping["id"])
+    ids = _contribution_ids(path, chunk, mapping["id"])
     texts = require_text(path, chunk, mapping["text"])
-
-    def optional_text(name: str, default: str | None) -> pd.Series:
-        if name in mapping:
-            values = chunk[mapping[name]].str.strip()
-            return values.where(values != "", default)
-        return pd.Series([default] * len(chunk), dtype=object)
-
-    def counts(name: str) -> pd.Series:
-        if name in mapping:
-            return parse_int_column(path, chunk, mapping[name], minimum=0)
-        return pd.Series(pd.array([None] * len(chunk), dtype="Int64"))
-
-    if "language" in mapping:
-        langs = _checked_codes(
-            path, chunk, mapping["language"], optional_text("language", language), normalise_language
-        )
-        missing = langs.isna()
-        if missing.any():
-            langs[missing] = detect_languages(texts[missing])
-    elif language:
-        langs = pd.Series([language] * len(chunk), dtype=object)
-    else:
-        langs = pd.Series(detect_languages(texts), dtype=object)
+    langs = _languages(source, chunk, texts)
     created = (
         parse_timestamps(path, chunk, mapping["created_at"])
         if "created_at" in mapping
         else pd.Series(pd.NaT, index=chunk.index, dtype="datetime64[us]")
     )
-    if extra_columns and personal is not None:
-        chunk, extra_columns = personal.apply(chunk, extra_columns, pseud)
-    if extra_columns:
-        records = chunk[extra_columns].to_dict("records")
-        metadata = [json.dumps({k: v for k, v in r.items() if v != ""}, ensure_ascii=False) for r in records]
-    else:
-        metadata = [None] * len(chunk)
+    chunk, metadata = _metadata(source, chunk, pseud)
     return pd.DataFrame(
         {
             "contribution_id": ids,
@@ -329,18 +255,78 @@ def _normalise(
             "text": texts,
             "language": langs,
             "country": _checked_codes(
-                path, chunk, mapping.get("country", "country"), optional_text("country", country), normalise_country
+                path,
+                chunk,
+                mapping.get("country", "country"),
+                _optional_text(chunk, mapping, "country", source.country),
+                normalise_country,
             ),
             "created_at": created,
-            "n_agree": counts("agree"),
-            "n_disagree": counts("disagree"),
-            "n_pass": counts("pass"),
+            "n_agree": _counts(path, chunk, mapping, "agree"),
+            "n_disagree": _counts(path, chunk, mapping, "disagree"),
+            "n_pass": _counts(path, chunk, mapping, "pass"),
             "moderation": np.ones(len(chunk), dtype=np.int16),
             "is_rejected": np.zeros(len(chunk), dtype=bool),
             "metadata": metadata,
             "_row": chunk["_row"],
         }
     )
+
+
+def _contribution_ids(path: Path, chunk: pd.DataFrame, column: str) -> pd.Series:
+    """The ids stripped; an empty one is an error naming its row."""
+    ids = chunk[column].str.strip()
+    if (ids == "").any():
+        first = (ids == "").idxmax()
+        raise IngestError(path, "empty contribution id", row=int(chunk.loc[first, "_row"]), field=column)
+    return ids
+
+
+def _optional_text(chunk: pd.DataFrame, mapping: Mapping[str, str], name: str, default: str | None) -> pd.Series:
+    """A mapped text field stripped, blank values (or the whole column when unmapped) set to ``default``."""
+    if name in mapping:
+        values = chunk[mapping[name]].str.strip()
+        return values.where(values != "", default)
+    return pd.Series([default] * len(chunk), dtype=object)
+
+
+def _counts(path: Path, chunk: pd.DataFrame, mapping: Mapping[str, str], name: str) -> pd.Series:
+    """A mapped vote count as whole numbers >= 0 (missing when unmapped)."""
+    if name in mapping:
+        return parse_int_column(path, chunk, mapping[name], minimum=0)
+    return pd.Series(pd.array([None] * len(chunk), dtype="Int64"))
+
+
+def _languages(source: _Source, chunk: pd.DataFrame, texts: pd.Series) -> pd.Series:
+    """Each contribution's language: its column (checked), else the option, else detected from the text."""
+    mapping = source.mapping
+    if "language" in mapping:
+        langs = _checked_codes(
+            source.path,
+            chunk,
+            mapping["language"],
+            _optional_text(chunk, mapping, "language", source.language),
+            normalise_language,
+        )
+        missing = langs.isna()
+        if missing.any():
+            langs[missing] = detect_languages(texts[missing])
+        return langs
+    if source.language:
+        return pd.Series([source.language] * len(chunk), dtype=object)
+    return pd.Series(detect_languages(texts), dtype=object)
+
+
+def _metadata(source: _Source, chunk: pd.DataFrame, pseud: Pseudonymiser) -> tuple[pd.DataFrame, list[str | None]]:
+    """The unmapped columns as one JSON object a row (blank values left out), after personal data is
+    pseudonymised, dropped or kept; and the chunk as that left it."""
+    extra_columns = source.extra_columns
+    if extra_columns:
+        chunk, extra_columns = source.personal.apply(chunk, extra_columns, pseud)
+    if not extra_columns:
+        return chunk, [None] * len(chunk)
+    records = chunk[extra_columns].to_dict("records")
+    return chunk, [json.dumps({k: v for k, v in r.items() if v != ""}, ensure_ascii=False) for r in records]
 
 
 def _checked_codes(

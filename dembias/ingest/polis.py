@@ -15,7 +15,7 @@ Author and voter ids are pseudonymised before anything is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,26 +82,9 @@ def read_polis(
     comments, skipped_ids = _read_comments(folder / "comments.csv", encoding, pseud, language)
     debate_language = language or _most_common(comments["language"])
     participants, matrix_votes = _read_participants(folder / "participants-votes.csv", encoding, pseud)
-    votes_path = folder / "votes.csv"
-    if is_present(votes_path):
-        votes = _read_votes(votes_path, encoding, pseud)
-        votes_source = str(votes_path)
-    else:
-        votes = matrix_votes
-        votes_source = str(folder / "participants-votes.csv")
-
-    record = DebateRecord(
-        debate_id=debate_id,
-        title=summary.get("topic") or debate_id,
-        question=summary.get("conversation-description"),
-        source_url=summary.get("url"),
-        platform="polis",
-        country=country,
-        language=debate_language,
-        licence=licence,
-        attribution=attribution,
-        source_path=str(folder),
-        extra={k: v for k, v in summary.items() if k not in {"topic", "url", "conversation-description"}},
+    votes, votes_source = _chosen_votes(folder, encoding, pseud, matrix_votes)
+    record = _debate_record(
+        folder, debate_id, summary, country=country, language=debate_language, licence=licence, attribution=attribution
     )
     return DebateBundle(
         debate=record,
@@ -113,6 +96,43 @@ def read_polis(
         skipped={"rejected_empty_comments": len(skipped_ids)},
         skipped_ids=frozenset(skipped_ids),
         votes_on_unknown="skip",
+    )
+
+
+def _chosen_votes(
+    folder: Path, encoding: str | None, pseud: Pseudonymiser, matrix_votes: list[pd.DataFrame]
+) -> tuple[Iterable[pd.DataFrame], str]:
+    """The votes of ``votes.csv`` when the export has one, else those of the participants' vote matrix; and
+    the file they come from."""
+    votes_path = folder / "votes.csv"
+    if is_present(votes_path):
+        return _read_votes(votes_path, encoding, pseud), str(votes_path)
+    return matrix_votes, str(folder / "participants-votes.csv")
+
+
+def _debate_record(
+    folder: Path,
+    debate_id: str,
+    summary: dict[str, str],
+    *,
+    country: str | None,
+    language: str | None,
+    licence: str | None,
+    attribution: str | None,
+) -> DebateRecord:
+    """The debate's row: title, question and address from ``summary.csv`` (its other keys kept in ``extra``)."""
+    return DebateRecord(
+        debate_id=debate_id,
+        title=summary.get("topic") or debate_id,
+        question=summary.get("conversation-description"),
+        source_url=summary.get("url"),
+        platform="polis",
+        country=country,
+        language=language,
+        licence=licence,
+        attribution=attribution,
+        source_path=str(folder),
+        extra={k: v for k, v in summary.items() if k not in {"topic", "url", "conversation-description"}},
     )
 
 

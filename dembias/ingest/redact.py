@@ -7,7 +7,7 @@ ISO 13616 mod-97 check and card numbers the Luhn check. Redaction is a safety ne
 addresses and free-text self-descriptions are not found by patterns (see docs/privacy.md).
 
 :func:`redact_text` works on one text; :func:`redact_corpus` rewrites the texts of whole debates in the
-corpus (contributions, outputs and output units) in one :func:`dembias.workspace.store.corpus_writer` transaction,
+corpus (contributions, outputs and output units) in one :func:`dembias.workspace.corpus.corpus_writer` transaction,
 and records in each debate's ``extra`` JSON that redaction ran, with counts per pattern.
 """
 
@@ -23,7 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from dembias.workspace.store import Workspace, corpus_writer, insert_frame, open_corpus
+from dembias.workspace.contribution_selection import selection_sql
+from dembias.workspace.corpus import corpus_writer, insert_frame, open_corpus
+from dembias.workspace.folder import Workspace
 
 REDACTION_VERSION = 1
 
@@ -235,16 +237,23 @@ def _shield_urls(text: str) -> tuple[str, list[str]]:
 # ------------------------------------------------------------------------------------------------
 # the corpus
 
+#: The contributions redaction reads: every one of the debate, rejected ones included (the one selection).
+SQL_CONTRIBUTION_TEXTS = selection_sql(
+    ("contribution_id", "text"), include_rejected=True, ids=False, debate_defaults=False
+)
+
 #: Texts that redaction rewrites: (table, key columns, debate filter).
 SQL_TEXTS = {
-    "contributions": "SELECT contribution_id AS key, text FROM contributions WHERE debate_id = ?",
-    "outputs": "SELECT output_id AS key, text FROM outputs WHERE debate_id = ?",
+    "contributions": f"SELECT contribution_id AS key, text FROM ({SQL_CONTRIBUTION_TEXTS})",
+    "outputs": "SELECT output_id AS key, text FROM outputs WHERE debate_id = $debate",
     "output_units": (
         "SELECT u.output_id || chr(31) || CAST(u.unit_index AS VARCHAR) AS key, u.text FROM output_units u "
-        "JOIN outputs o USING (output_id) WHERE o.debate_id = ?"
+        "JOIN outputs o USING (output_id) WHERE o.debate_id = $debate"
     ),
     # the prompt a generated output was made from quotes the contributions it rewrote or summarised
-    "output_prompts": "SELECT output_id AS key, prompt AS text FROM outputs WHERE debate_id = ? AND prompt IS NOT NULL",
+    "output_prompts": (
+        "SELECT output_id AS key, prompt AS text FROM outputs WHERE debate_id = $debate AND prompt IS NOT NULL"
+    ),
 }
 SQL_UPDATE = {
     "contributions": (
@@ -295,7 +304,7 @@ def _redact_table(
 ) -> tuple[pd.DataFrame, Counter[str], list[dict[str, str]]]:
     """Redacted texts of one table, counts, and examples: the original around the first match when
     ``originals`` (a dry run), else the redacted text around its placeholder (never the original)."""
-    rows = con.execute(SQL_TEXTS[table], [debate_id]).fetchall()
+    rows = con.execute(SQL_TEXTS[table], {"debate": debate_id}).fetchall()
     changed, counts, examples = [], Counter(), []
     placeholders = {p.name: p.placeholder for p in PATTERNS}
     for key, text in rows:

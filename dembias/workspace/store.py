@@ -45,6 +45,7 @@ import pandas as pd
 import pyarrow as pa
 
 from dembias.errors import StoreError
+from dembias.workspace.contribution_selection import selection_sql
 
 DEFAULT_WORKSPACE = Path("data/workspace")
 CORPUS_FILE = "corpus.duckdb"
@@ -504,11 +505,7 @@ def write_run(
     ``warnings`` (sentences for the user) land as ``warnings``.
     """
     run_id = run_id or new_run_id(stage)
-    private_dir(ws.runs_dir)
-    remove_stale_run_files(ws)
-    final = ws.run_path(run_id)
-    if final.exists():
-        raise StoreError(f"{final}: run already exists; runs are never modified")
+    final = _fresh_run_path(ws, run_id)
     manifest = {
         "run_id": run_id,
         "stage": stage,
@@ -524,35 +521,69 @@ def write_run(
         **dict(extra_manifest or {}),
     }
     manifest_text = json.dumps(manifest, sort_keys=True, default=str)
-    tmp = ws.runs_dir / f".{run_id}.tmp.duckdb"
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            con.execute("CREATE TABLE manifest (manifest JSON)")
-            con.execute("INSERT INTO manifest VALUES (?)", [manifest_text])
-            for name, frame in tables.items():
-                arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-                view = f"_run_{uuid.uuid4().hex[:8]}"
-                con.complete()
-                con.register(view, arrow)
-                con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM {view}")
-                con.unregister(view)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.chmod(tmp, 0o600)
-        _fsync(tmp)
-        json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
-        json_tmp.write_text(manifest_text, encoding="utf-8")
-        os.chmod(json_tmp, 0o600)
-        _fsync(json_tmp)
-        os.replace(tmp, final)
-        os.replace(json_tmp, final.with_suffix(".json"))
-        _fsync_dir(ws.runs_dir)
+        database = _write_run_database(ws, run_id, manifest_text, tables)
+        manifest_file = _write_manifest_file(ws, run_id, manifest_text)
+        _land_run(ws, final, database, manifest_file)
     finally:
         for leftover in ws.runs_dir.glob(f".{run_id}.tmp*"):
             leftover.unlink()
     return RunInfo.from_manifest(manifest)
+
+
+def _fresh_run_path(ws: Workspace, run_id: str) -> Path:
+    """The path run ``run_id`` will land at, after clearing dead writers' leftovers (a StoreError if it exists)."""
+    private_dir(ws.runs_dir)
+    remove_stale_run_files(ws)
+    final = ws.run_path(run_id)
+    if final.exists():
+        raise StoreError(f"{final}: run already exists; runs are never modified")
+    return final
+
+
+def _write_run_database(
+    ws: Workspace, run_id: str, manifest_text: str, tables: Mapping[str, pd.DataFrame | pa.Table]
+) -> Path:
+    """The run's database (its manifest and tables) written, owner-only and flushed, under a temporary name."""
+    tmp = ws.runs_dir / f".{run_id}.tmp.duckdb"
+    con = duckdb.connect(str(tmp))
+    try:
+        con.execute("CREATE TABLE manifest (manifest JSON)")
+        con.execute("INSERT INTO manifest VALUES (?)", [manifest_text])
+        for name, frame in tables.items():
+            _create_run_table(con, name, frame)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.chmod(tmp, 0o600)
+    _fsync(tmp)
+    return tmp
+
+
+def _create_run_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame | pa.Table) -> None:
+    """Create table ``name`` of a run holding ``frame``'s rows, through Arrow."""
+    arrow = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    view = f"_run_{uuid.uuid4().hex[:8]}"
+    con.complete()
+    con.register(view, arrow)
+    con.execute(f"CREATE TABLE {quote_identifier(name)} AS SELECT * FROM {view}")
+    con.unregister(view)
+
+
+def _write_manifest_file(ws: Workspace, run_id: str, manifest_text: str) -> Path:
+    """The run's JSON manifest written, owner-only and flushed, under a temporary name."""
+    json_tmp = ws.runs_dir / f".{run_id}.tmp.json"
+    json_tmp.write_text(manifest_text, encoding="utf-8")
+    os.chmod(json_tmp, 0o600)
+    _fsync(json_tmp)
+    return json_tmp
+
+
+def _land_run(ws: Workspace, final: Path, database: Path, manifest_file: Path) -> None:
+    """Rename the run's database, then its manifest, into place (the manifest last: listing reads it)."""
+    os.replace(database, final)
+    os.replace(manifest_file, final.with_suffix(".json"))
+    _fsync_dir(ws.runs_dir)
 
 
 def manifest_problem(manifest: Any, path: Path) -> str | None:
@@ -623,16 +654,22 @@ def latest_run(ws: Workspace, *, stage: str, debate_id: str | None = None) -> Ru
     return runs[-1] if runs else None
 
 
+#: The contributions a fingerprint reads: the debate's, rejected ones included (the one selection,
+#: :mod:`dembias.workspace.contribution_selection`).
+FINGERPRINTED_CONTRIBUTIONS = selection_sql(
+    ("contribution_id", "text", "is_rejected"), include_rejected=True, ids=False, debate_defaults=False
+)
+
 #: The fingerprint of a debate's corpus rows: contributions in id order (id, SHA-256 of the text,
 #: rejected flag), then the votes' count, sum and number of voters. Computed in SQL, so it costs one
 #: scan; any ``--replace`` or ``redact`` that changes a text, a moderation or the votes changes it.
-SQL_DEBATE_FINGERPRINT = """
+SQL_DEBATE_FINGERPRINT = f"""
 SELECT
     (SELECT count(*) FROM debates WHERE debate_id = $debate) AS n_debates,
     (SELECT count(*) || ':' || coalesce(sha256(string_agg(
         contribution_id || chr(31) || sha256(text) || chr(31) || CAST(is_rejected AS VARCHAR),
         chr(30) ORDER BY contribution_id)), '')
-     FROM contributions WHERE debate_id = $debate) AS contributions,
+     FROM ({FINGERPRINTED_CONTRIBUTIONS}) AS selected) AS contributions,
     (SELECT count(*) || ':' || coalesce(sum(vote), 0) || ':' || count(DISTINCT participant_pid)
      FROM votes WHERE debate_id = $debate) AS votes
 """
@@ -780,6 +817,7 @@ def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
 
 
 def _now() -> dt.datetime:
+    """The time now in UTC, without a zone (as the corpus's TIMESTAMP columns hold it)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -788,11 +826,13 @@ def _num_rows(frame: pd.DataFrame | pa.Table) -> int:
 
 
 def _fsync(path: Path) -> None:
+    """Flush a file's bytes to disk."""
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk (so that a rename in it survives a crash)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
