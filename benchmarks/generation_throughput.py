@@ -43,7 +43,7 @@ from dembias.ingest import ingest_contributions  # noqa: E402
 from dembias.models.bundle import StageModels  # noqa: E402
 from dembias.models.causal_lm import DecodingParams, load_generator  # noqa: E402
 from dembias.models.openai_api import ServerOptions  # noqa: E402
-from dembias.workspace.store import Workspace  # noqa: E402
+from dembias.workspace.folder import Workspace  # noqa: E402
 
 COMMENTS = ROOT / "data" / "sources" / "polis" / "american-assembly.bowling-green" / "comments.csv"
 

@@ -26,7 +26,8 @@ from dembias.models.bundle import StageModels
 from dembias.models.embedders import get_embedder
 from dembias.opinion_map.clustering import reduce, scaled_min_cluster_size
 from dembias.opinion_map.params import MapParams
-from dembias.workspace.store import Workspace, list_runs, read_run_table
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, read_run_table
 
 TOPICS = {
     "en": [

@@ -36,7 +36,7 @@ def run_stage(
 ) -> dict[str, Any]:
     """Run one stage in this process; returns rows processed and stage-specific notes."""
     sys.path.insert(0, str(HERE))
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
 
     ws = Workspace(folder / "ws")
     corpus = folder / "corpus"

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dembias.read.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
 from dembias.read.verdict import model_label
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from pages import shared
 
 

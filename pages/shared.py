@@ -30,7 +30,10 @@ from dembias.read.report_html import summary_sentences_html
 from dembias.read.verdict import model_label
 from dembias.read.vocabulary import column_help, column_label, readable_table
 from dembias.workspace.annotations import LABELS, MAX_AUTHOR, MAX_NOTE, Annotation, add_annotation
-from dembias.workspace.store import Workspace, list_runs, run_staleness, stale_warning, use_private_umask
+from dembias.workspace.folder import Workspace
+from dembias.workspace.private_files import use_private_umask
+from dembias.workspace.runs import list_runs
+from dembias.workspace.staleness import run_staleness, stale_warning
 
 
 def leave_pages_directory_mode() -> None:

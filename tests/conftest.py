@@ -8,7 +8,7 @@ import pytest
 
 from dembias.jobs.demo import build_demo
 from dembias.models.embedders import PLUGINS_ENV
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.fakes import FakeEmbedder
 
 # the fake embedder (``--embedder fake``) for this process and for workers and CLIs started as subprocesses

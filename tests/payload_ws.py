@@ -22,7 +22,7 @@ from dembias.models.bundle import StageModels
 from dembias.opinion_map.params import MapParams
 from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.fakes import FakeEmbedder
 
 DEBATE = "xss-debate![d](http://127.0.0.2/debate.png)"  # markdown image in the id itself

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dembias.read import access
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.browser import serve_dashboard
 from tests.payload_ws import build_payload_workspace
 

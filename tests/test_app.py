@@ -182,7 +182,7 @@ def test_saved_survival_chart_says_which_debate_and_output(demo_ws, monkeypatch)
 def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
     from dembias.fidelity.interaction_runs import score_interaction_log
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import write
     from tests.test_interactions import LOG
 
@@ -211,7 +211,7 @@ def test_interactions_page_on_a_hand_made_log(tmp_path, monkeypatch):
 
 def test_interactions_page_shows_user_text_as_text(tmp_path, monkeypatch):
     from dembias.fidelity.interaction_runs import score_interaction_log
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import write
 
     evil = "<img src=x onerror=alert(1)> ![x](http://evil.invalid/x.png) **bold** not"

@@ -14,7 +14,7 @@ from scipy import stats
 from dembias.errors import DembiasError, IngestError
 from dembias.jobs.benchmark_spec import load_spec
 from dembias.read.sample_spread import sample_spread, spread_by_levels
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 from .helpers import write
 from .test_generate import tiny_model_dir  # noqa: F401 - a fixture: a tiny random Llama saved to disk
@@ -158,7 +158,7 @@ def test_a_good_spec_and_the_demo_spec_parse(tmp_path: Path) -> None:
 @pytest.fixture
 def bench_ws(tmp_path: Path) -> Workspace:
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
 
     rows = "id,text\n" + "\n".join(f"{i},{t}" for i, t in TEXTS) + "\n"
     ws = Workspace.resolve(tmp_path / "ws")

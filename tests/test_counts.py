@@ -10,7 +10,8 @@ import pytest
 from dembias.ingest import ingest_polis
 from dembias.read.counts import COUNT_DEFINITIONS, DebateCounts, debate_counts, debates_overview
 from dembias.read.vocabulary import COLUMN_LABELS, GLOSSARY, MISSING, glossary_markdown, readable_table
-from dembias.workspace.store import Workspace, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import write_run
 from tests.helpers import polis_folder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ from dembias.errors import DembiasError
 from dembias.models.embedders import USEMultilingualEmbedder, get_embedder
 from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arrow
 from dembias.opinion_map.embed import embed_texts
-from dembias.workspace.store import Workspace, list_runs, read_run_table
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 
 

@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dembias.errors import StoreError
 from dembias.ingest import ingest_outputs
 from dembias.read import queries
-from dembias.workspace import store
-from dembias.workspace.store import StoreError, Workspace, list_runs, open_run, read_run_table, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import latest_run, list_runs, open_run, read_run_table, write_run
 from tests.helpers import tree_digest
 from tests.payload_ws import DEBATE, build_payload_workspace
 
@@ -125,8 +126,8 @@ def payload_ws(tmp_path_factory):
 def test_dashboard_survives_a_corrupted_newest_run(payload_ws, tmp_path, monkeypatch):
     ws = Workspace(tmp_path / "ws")
     shutil.copytree(payload_ws.root, ws.root)
-    good_map = store.latest_run(ws, stage="mapping", debate_id=DEBATE).run_id
-    good_plural = store.latest_run(ws, stage="pluralism", debate_id=DEBATE).run_id
+    good_map = latest_run(ws, stage="mapping", debate_id=DEBATE).run_id
+    good_plural = latest_run(ws, stage="pluralism", debate_id=DEBATE).run_id
     bad_map = _corrupt_copy(ws, good_map, stage="mapping")
     bad_plural = _corrupt_copy(ws, good_plural, stage="pluralism")
     monkeypatch.setenv("DEMBIAS_WORKSPACE", str(ws.root))

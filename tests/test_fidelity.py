@@ -26,7 +26,8 @@ from dembias.fidelity.metrics import (
 from dembias.fidelity.scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
 from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.models.nli import nli_label_indices
-from dembias.workspace.store import Workspace, list_runs, read_run_table
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 from tests.helpers import write
 

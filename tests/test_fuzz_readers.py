@@ -39,7 +39,8 @@ from hypothesis import strategies as st
 
 from dembias.errors import IngestError
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import polis_folder, tree_digest
 
 BASE_DEBATE = "base"
@@ -702,9 +703,9 @@ def test_reader_never_crashes_and_round_trips(reader, base_ws):
 
 def test_oracle_catches_a_reader_that_alters_text(base_ws, monkeypatch):
     """The fuzz oracle is not vacuous: a reader that strips texts is caught."""
-    from dembias.ingest import common
+    from dembias.ingest.field_checks import require_text
 
-    original = common.require_text
+    original = require_text
     monkeypatch.setattr(
         "dembias.ingest.polis.require_text", lambda *a, **k: original(*a, **k).str.replace("\u200b", "", regex=False)
     )

@@ -24,7 +24,7 @@ from dembias.ingest import ingest_contributions
 from dembias.ingest.outputs import read_outputs_jsonl
 from dembias.models.bundle import StageModels
 from dembias.models.causal_lm import DecodingParams, load_model
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 from .helpers import generate, write
 

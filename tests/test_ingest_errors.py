@@ -8,7 +8,7 @@ import pytest
 
 from dembias.errors import IngestError
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.helpers import POLIS_COMMENTS, POLIS_VOTES, polis_folder, tree_digest, write
 
 

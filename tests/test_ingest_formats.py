@@ -12,7 +12,8 @@ from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, i
 from dembias.ingest.language import detect_language
 from dembias.ingest.outputs import extract_inline_citations
 from dembias.ingest.sentences import split_sentences
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import polis_folder, write
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sources"

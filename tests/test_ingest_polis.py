@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dembias.ingest import ingest_polis
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import polis_folder
 
 SOURCES = Path(__file__).resolve().parent.parent / "data" / "sources" / "polis"

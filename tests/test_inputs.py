@@ -7,7 +7,8 @@ import pytest
 from dembias.errors import IngestError
 from dembias.ingest import ingest_contributions, ingest_polis
 from dembias.validation import ParameterError, check_range, check_share, normalise_country, normalise_language
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import POLIS_COMMENTS, POLIS_VOTES, polis_folder, tree_digest, write
 
 # comment 3 was rejected by moderators and is empty, as in compdemocracy's football-concussions export;

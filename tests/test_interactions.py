@@ -14,7 +14,9 @@ from dembias.fidelity.interaction_log import read_interactions
 from dembias.fidelity.interaction_runs import ingest_interactions
 from dembias.fidelity.interaction_scores import char_pull, embedding_pull, levenshtein, score_interactions
 from dembias.fidelity.interaction_slices import interaction_report
-from dembias.workspace.store import Workspace, list_runs, read_run_table, workspace_fingerprint
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, read_run_table
+from dembias.workspace.staleness import workspace_fingerprint
 from tests.fakes import FakeEmbedder
 from tests.helpers import write
 
@@ -215,7 +217,7 @@ def test_flagged_suggestions_say_whether_the_citizen_undid_them(tmp_path):
 def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
     from dembias.fidelity.interaction_runs import score_interaction_log
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
 
     ws = Workspace(tmp_path / "ws")
     ingest_contributions(
@@ -224,7 +226,7 @@ def test_score_interaction_log_places_interactions_on_the_map(tmp_path):
         debate_id="town",
         language="en",
     )
-    with __import__("dembias.workspace.store", fromlist=["corpus_reader"]).corpus_reader(ws, {}) as con:
+    with __import__("dembias.workspace.corpus", fromlist=["corpus_reader"]).corpus_reader(ws, {}) as con:
         pid = dict(con.execute("SELECT contribution_id, author_pid FROM contributions").fetchall())
     write_run(
         ws,

@@ -19,7 +19,9 @@ from dembias.errors import DembiasError
 from dembias.ingest import ingest_polis
 from dembias.models.vectors import arrow_to_matrix, text_sha256
 from dembias.opinion_map.embed import embed_texts, load_contributions
-from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, open_run
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,7 +211,7 @@ WORKER_SCRIPT = textwrap.dedent(
     import sys, time
     from tests.fakes import FakeEmbedder
     from dembias.jobs import run_worker
-    from dembias.workspace.store import Workspace
+    from dembias.workspace import Workspace
 
     class SlowFake(FakeEmbedder):
         def embed(self, texts):

@@ -12,7 +12,8 @@ from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.opinion_map.votes import comment_group_votes, load_votes
 from dembias.read import left_out as lo
 from dembias.read import queries
-from dembias.workspace.store import Workspace, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import write_run
 from tests.helpers import write
 
 MAPPING = "mapping-20260101T000000-00000001"

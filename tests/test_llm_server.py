@@ -21,7 +21,7 @@ from dembias.ingest.outputs import read_outputs_jsonl
 from dembias.models.causal_lm import DecodingParams, load_generator
 from dembias.models.llm_server import RateLimiter, load_server_model
 from dembias.models.openai_api import ServerOptions, request_arguments
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.helpers import generate, write
 from tests.llama_server import SKIP_REASON, free_port, llama_cpp_available, start_llama_server
 from tests.test_generate import TEXTS

@@ -17,7 +17,8 @@ from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.clustering import compute_map, scaled_min_cluster_size
 from dembias.opinion_map.params import MapParams
-from dembias.workspace.store import Workspace, list_runs, read_run_table
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, read_run_table
 from tests.fakes import FakeEmbedder
 
 SIZES = {"transit": 400, "housing": 300, "parks": 200, "taxes": 70, "noise-rules": 30}  # last one holds 3%

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from dembias.workspace import store
-from dembias.workspace.store import open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.runs import latest_run, read_run_table
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 600
@@ -66,12 +66,12 @@ def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypat
     facts = json.loads(line[len("RESULT ") :])
 
     # what the notebook reports is what the latest pluralism run of the workspace holds
-    run = store.latest_run(demo_ws, stage="pluralism", debate_id="bowling-green")
-    outputs = store.read_run_table(demo_ws, run.run_id, "outputs").set_index("output_id")
+    run = latest_run(demo_ws, stage="pluralism", debate_id="bowling-green")
+    outputs = read_run_table(demo_ws, run.run_id, "outputs").set_index("output_id")
     gemini = facts["gemini_output_id"]
     assert outputs.loc[gemini, "model"].startswith("gemini")
     assert set(facts["baseline_survival"]) == {"top-voted", "centroid", "mmr", "cluster-representative", "random"}
-    scores = store.read_run_table(demo_ws, run.run_id, "scores")
+    scores = read_run_table(demo_ws, run.run_id, "scores")
     value = scores[scores["output_id"] == gemini].set_index("metric")["value"]
     assert facts["gemini_survival"] == pytest.approx(value["survival"])
     assert facts["gemini_uer_vote_groups"] == pytest.approx(value["uer_opinion_groups"])
@@ -89,7 +89,7 @@ def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypat
     assert k == outputs.loc[gemini, "n_linked_units"] and 0 < k < outputs.loc[gemini, "n_units"] == 577
     assert facts["gemini_jr_threshold"] == pytest.approx(n / k)
     assert 0.0 < facts["gemini_citation_precision"] <= 1.0
-    cc = store.read_run_table(demo_ws, run.run_id, "cluster_coverage")
+    cc = read_run_table(demo_ws, run.run_id, "cluster_coverage")
     cc = cc[(cc["output_id"] == gemini) & (cc["cluster"] >= 0)]
     assert facts["n_clusters"] == len(cc) >= 5
     assert facts["gemini_jr_violations"] == int(((cc["size"] >= n / k) & ~cc["covered"]).sum())
@@ -107,7 +107,7 @@ def test_pluralism_notebook_runs_and_reports_the_gemini_audit(demo_ws, monkeypat
     assert facts["gemini_unfair_vote_groups"] == unfair
     assert facts["gemini_unfair_vote_groups_flag"] == float(bool(unfair))
     assert 0.0 <= facts["gemini_common_ground_precision"] <= 1.0
-    reps = store.read_run_table(demo_ws, run.run_id, "representatives")
+    reps = read_run_table(demo_ws, run.run_id, "representatives")
     assert facts["gemini_representatives_covered"] == bool(reps.loc[reps["output_id"] == gemini, "covered"].all())
 
     # the written conclusion is computed from those values, and both figures were built
@@ -134,9 +134,9 @@ def test_fidelity_notebook_audits_the_demo_reformulations(demo_ws, monkeypatch):
     # SmolLM2 translations of the three English debates
     total = 0
     for debate, seen in facts["debates"].items():
-        run = store.latest_run(demo_ws, stage="fidelity", debate_id=debate)
+        run = latest_run(demo_ws, stage="fidelity", debate_id=debate)
         assert seen["run_id"] == run.run_id
-        pairs = store.read_run_table(demo_ws, run.run_id, "pairs")
+        pairs = read_run_table(demo_ws, run.run_id, "pairs")
         assert seen["n_pairs"] == len(pairs)
         assert seen["mean_similarity"] == pytest.approx(pairs["similarity"].mean())
         total += len(pairs)

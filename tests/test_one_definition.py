@@ -14,7 +14,8 @@ from dembias.ingest import ingest_polis
 from dembias.models.embedders import EmbedderSpec, get_embedder, parse_embedder_spec, spec_from_manifest
 from dembias.small_cells import MIN_CELL, is_small_cell
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.fakes import FakeEmbedder
 from tests.helpers import polis_folder
 
@@ -67,7 +68,7 @@ def test_the_stages_select_the_same_contributions(ws):
     assert load_contributions(ws, "d", include_rejected=True)["contribution_id"].tolist() == ["0", "1", "2"]
     from dembias.small_cells import withheld_label
     from dembias.workspace.contribution_selection import select_contributions
-    from dembias.workspace.store import open_corpus
+    from dembias.workspace.corpus import open_corpus
 
     con = open_corpus(ws)
     try:

@@ -12,7 +12,8 @@ from dembias.ingest import ingest_contributions
 from dembias.ingest.personal import name_is_personal, values_are_personal
 from dembias.ingest.pseudonym import load_key, pseudonymise
 from dembias.validation import ParameterError
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import write
 
 # a Decidim comments export: author/id is mapped (pseudonymised), author/name and the contact are not

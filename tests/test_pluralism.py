@@ -305,7 +305,9 @@ def scored_workspace(tmp_path):
     import json
 
     from dembias.ingest.outputs import OutputRecord, OutputUnit, store_outputs
-    from dembias.workspace.store import Workspace, corpus_writer, insert_frame, write_run
+    from dembias.workspace.corpus import corpus_writer, insert_frame
+    from dembias.workspace.folder import Workspace
+    from dembias.workspace.runs import write_run
 
     ws = Workspace(tmp_path / "ws")
     sizes = {0: 30, 1: 12, 2: 5}
@@ -400,7 +402,7 @@ def scored_workspace(tmp_path):
 
 def test_score_debate_writes_a_pluralism_run(scored_workspace):
     from dembias.pluralism.scoring import score_debate
-    from dembias.workspace.store import list_runs, read_run_table
+    from dembias.workspace.runs import list_runs, read_run_table
 
     ws = scored_workspace
     run, scored = score_debate(ws, "d", group_by=["district"], n_resamples=200)

@@ -29,7 +29,10 @@ from typer.testing import CliRunner
 from dembias.cli import app
 from dembias.ingest.pseudonym import KEY_ENV, Pseudonymiser, load_key
 from dembias.jobs.demo import load_demo_manifest
-from dembias.workspace.store import CORPUS_TABLES, Workspace, list_runs, open_corpus, open_run
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, open_run
+from dembias.workspace.schema import CORPUS_TABLES
 
 PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
 IDENTITY_NAME = re.compile(r"(^|_)(author|participant|voter|user|member)(_?(id|pid|ids|pids))?$", re.IGNORECASE)

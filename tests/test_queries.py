@@ -9,7 +9,8 @@ import pytest
 
 from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.read import queries
-from dembias.workspace.store import Workspace, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import write_run
 from tests.helpers import write
 
 

@@ -13,7 +13,8 @@ import dembias.cli.redact_commands  # noqa: F401  (registers `dembias redact` on
 from dembias.cli import app
 from dembias.ingest import ingest_contributions, ingest_outputs
 from dembias.ingest.redact import PATTERN_NAMES, redact_corpus, redact_text
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 from tests.helpers import tree_digest, write
 
 # (input, expected output) per language; every personal datum replaced, every other number kept

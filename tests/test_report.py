@@ -22,7 +22,8 @@ from dembias.pluralism.tables import SCHEMAS, to_arrow
 from dembias.read import queries
 from dembias.read.across import across_finding, by_place, minority_matrix
 from dembias.read.report import build_report, chromium_available, report_html, write_report
-from dembias.workspace.store import Workspace, list_runs, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, write_run
 from tests.helpers import write
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from dembias.read.export import to_csv_bytes
 from dembias.read.page_findings import annotations_finding, compare_finding, fidelity_finding, unscored_finding
 from dembias.read.scorecard import scorecard_numbers
 from dembias.workspace.annotations import Annotation, add_annotation, list_annotations
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.helpers import polis_folder
 
 

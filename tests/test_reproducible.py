@@ -12,7 +12,7 @@ from dembias.ingest.pseudonym import pseudonymise
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.diagnostics import MIN_PARTICIPANTS_FOR_GROUPS, small_debate_warnings
 from dembias.opinion_map.params import MapParams
-from dembias.workspace.store import list_runs, open_run, read_run_table
+from dembias.workspace.runs import list_runs, open_run, read_run_table
 from tests.test_mapping import small_debate
 
 RUN_TABLES = (

@@ -135,7 +135,7 @@ def test_streamlit_client_options_hide_the_toolbar_export_and_error_details():
 
 def _tiny_ws(root: Path):
     from dembias.ingest import ingest_polis
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import polis_folder
 
     ws = Workspace(root / "ws")
@@ -148,7 +148,7 @@ def test_concurrent_readers_attach_runs_without_colliding(tmp_path):
     import threading
 
     from dembias.read import queries
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
 
     ws = _tiny_ws(tmp_path)
     assignments = pd.DataFrame(
@@ -219,7 +219,7 @@ def _refused(call, **expected):
 
 def test_ragged_csv_rows_are_refused_naming_file_row_and_field(tmp_path):
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import tree_digest, write
 
     ws = Workspace(tmp_path / "ws")
@@ -236,7 +236,7 @@ def test_ragged_csv_rows_are_refused_naming_file_row_and_field(tmp_path):
 
 def test_an_over_long_contribution_is_refused_with_a_configurable_limit(tmp_path, monkeypatch):
     from dembias.ingest import ingest_contributions, ingest_polis
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import polis_folder, write
 
     ws = Workspace(tmp_path / "ws")
@@ -265,7 +265,7 @@ def _release_fifo_readers(fifo: Path, seconds: float = 5.0) -> None:
 
 def test_inputs_that_are_not_regular_files_are_refused_at_once(tmp_path):
     from dembias.ingest import ingest_contributions, ingest_polis
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import polis_folder
 
     ws = Workspace(tmp_path / "ws")
@@ -357,7 +357,7 @@ def test_a_killed_job_is_shown_failed_not_running(tmp_path):
 
 
 def test_a_manifest_that_is_not_an_object_is_skipped_not_fatal(tmp_path, caplog):
-    from dembias.workspace.store import list_runs, write_run
+    from dembias.workspace.runs import list_runs, write_run
 
     ws = _tiny_ws(tmp_path)
     good = write_run(ws, stage="mapping", debate_id="testville", tables={"t": pd.DataFrame({"a": [1]})})
@@ -408,7 +408,7 @@ def test_workspace_files_are_private_even_under_a_permissive_umask(tmp_path):
     """Corpus, runs, manifests, state and job files were 0644 (readable by every local user)."""
     from dembias import jobs
     from dembias.workspace.annotations import Annotation, add_annotation
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
 
     old = os.umask(0o022)
     try:
@@ -453,7 +453,7 @@ def test_a_blank_debate_id_is_refused(tmp_path):
 
 def test_missing_column_names_the_file_header_and_a_row_column_is_reserved(tmp_path):
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
     from tests.helpers import write
 
     ws = Workspace(tmp_path / "ws")
@@ -465,7 +465,7 @@ def test_missing_column_names_the_file_header_and_a_row_column_is_reserved(tmp_p
 
 
 def test_run_files_left_by_a_killed_writer_are_removed_by_the_next_run(tmp_path):
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
 
     ws = _tiny_ws(tmp_path)
     ws.runs_dir.mkdir(exist_ok=True)
@@ -481,7 +481,7 @@ def test_run_files_left_by_a_killed_writer_are_removed_by_the_next_run(tmp_path)
 def test_pooled_readers_see_a_replaced_corpus_and_leave_no_alias_behind(tmp_path):
     from dembias.ingest import ingest_polis
     from dembias.read import queries
-    from dembias.workspace.store import write_run
+    from dembias.workspace.runs import write_run
     from tests.helpers import polis_folder
 
     ws = _tiny_ws(tmp_path)

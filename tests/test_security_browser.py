@@ -10,7 +10,7 @@ import pytest
 
 from dembias.ingest import ingest_polis
 from dembias.workspace.annotations import Annotation, add_annotation
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 from tests.browser import chromium_page, needs_chromium, serve_dashboard
 from tests.helpers import polis_folder
 

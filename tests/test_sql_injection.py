@@ -17,7 +17,8 @@ from dembias.errors import DembiasError
 from dembias.read import left_out as lo
 from dembias.read import queries
 from dembias.workspace.annotations import Annotation, add_annotation, delete_annotation, list_annotations
-from dembias.workspace.store import latest_run, quote_identifier
+from dembias.workspace.identifiers import quote_identifier
+from dembias.workspace.runs import latest_run
 from tests.helpers import tree_digest
 from tests.payload_ws import DEBATE, build_payload_workspace
 

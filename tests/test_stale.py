@@ -13,15 +13,8 @@ from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.params import MapParams
 from dembias.read.info import workspace_info
-from dembias.workspace.store import (
-    is_stale,
-    latest_run,
-    list_runs,
-    refresh_hint,
-    run_staleness,
-    workspace_fingerprint,
-    write_run,
-)
+from dembias.workspace.runs import latest_run, list_runs, write_run
+from dembias.workspace.staleness import is_stale, refresh_hint, run_staleness, workspace_fingerprint
 from tests.test_mapping import small_debate
 
 
@@ -147,7 +140,7 @@ def test_redact_changes_the_corpus_fingerprint_and_the_run_parameters_show_it(tm
 
 def test_run_parameters_is_an_exact_flat_record(tmp_path):
     from dembias.read.run_parameters import run_parameters
-    from dembias.workspace.store import Workspace
+    from dembias.workspace.folder import Workspace
 
     ws = Workspace(tmp_path / "ws")
     info = write_run(

@@ -10,18 +10,11 @@ import pandas as pd
 import pytest
 
 from dembias.errors import StoreError
-from dembias.workspace.store import (
-    LATEST_SCHEMA_VERSION,
-    Workspace,
-    corpus_writer,
-    latest_run,
-    list_runs,
-    open_corpus,
-    quote_identifier,
-    read_run_table,
-    schema_version,
-    write_run,
-)
+from dembias.workspace.corpus import corpus_writer, open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.identifiers import quote_identifier
+from dembias.workspace.runs import latest_run, list_runs, read_run_table, write_run
+from dembias.workspace.schema import LATEST_SCHEMA_VERSION, schema_version
 from tests.helpers import tree_digest
 
 

@@ -92,7 +92,8 @@ def test_baseline_outputs_are_storable_records_and_cluster_representative_is_fai
 
 def test_baseline_outputs_store_in_the_corpus(tmp_path):
     from dembias.ingest.outputs import store_outputs
-    from dembias.workspace.store import Workspace, corpus_writer, insert_frame
+    from dembias.workspace.corpus import corpus_writer, insert_frame
+    from dembias.workspace.folder import Workspace
 
     ws = Workspace(tmp_path)
     contributions, embeddings, assignments = synthetic((4, 3))

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from dembias.cli import app
 from dembias.pluralism import support
-from dembias.workspace.store import Workspace, latest_run, read_run_table
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import latest_run, read_run_table
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ import pytest
 from dembias.read import queries
 from dembias.read.export import FORMULA_PREFIXES, to_csv_bytes
 from dembias.workspace.annotations import list_annotations
-from dembias.workspace.store import latest_run
+from dembias.workspace.runs import latest_run
 from tests.browser import MAP_CHART, PLOTLY_CHARTS, chromium_page, needs_chromium, screenshot, serve_dashboard
 from tests.payload_ws import DEBATE, EVIL, PAYLOADS, build_payload_workspace
 

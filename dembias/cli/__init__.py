@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from dembias.errors import DembiasError
-from dembias.workspace.store import Workspace, use_private_umask
+from dembias.workspace.folder import Workspace
+from dembias.workspace.private_files import use_private_umask
 
 app = typer.Typer(
     help="Measure democratic biases (pluralism, fidelity) of language models in deliberation.",
@@ -53,7 +54,7 @@ def progress(message: str) -> None:
 
 def report_stale_runs(ws: Workspace, debate_ids: list[str], *, skip: frozenset[str] = frozenset()) -> None:
     """On stderr: the runs of these debates that describe an earlier version of them, and how to refresh them."""
-    from dembias.workspace.store import refresh_hint, stale_runs
+    from dembias.workspace.staleness import refresh_hint, stale_runs
 
     for debate_id in debate_ids:
         stale = [r for r in stale_runs(ws, debate_id) if r.run_id not in skip]

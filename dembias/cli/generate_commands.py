@@ -13,7 +13,7 @@ from dembias.generation import GenerateResult, GenerationParams, GenerationProgr
 from dembias.models.bundle import StageModels
 from dembias.models.causal_lm import DEFAULT_MODEL, DecodingParams, load_generator
 from dembias.models.openai_api import ServerOptions
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 # options of server models (ServerOptions); the key itself is never an option
 EngineOption = Annotated[

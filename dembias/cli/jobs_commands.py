@@ -13,7 +13,7 @@ import typer
 from dembias import jobs
 from dembias.cli import WorkspaceOption, app, emit_json, progress, workspace_from
 from dembias.errors import DembiasError
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 def _parse_params(values: list[str] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspa
 from dembias.errors import DembiasError
 from dembias.read.export import spreadsheet_safe
 from dembias.small_cells import MIN_CELL
-from dembias.workspace.store import open_corpus
+from dembias.workspace.corpus import open_corpus
 
 
 def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[str]:

@@ -22,7 +22,7 @@ def validate(
     from dembias.cli.pluralism_commands import _debates
     from dembias.pluralism.scoring import MAPPING_STAGE
     from dembias.pluralism.validate import validate_debate
-    from dembias.workspace.store import latest_run
+    from dembias.workspace.runs import latest_run
 
     ws = workspace_from(workspace)
     results, skipped = [], []

@@ -28,7 +28,7 @@ from typing import Any
 
 from dembias.errors import IngestError
 from dembias.fidelity.lexical import base_language
-from dembias.ingest.common import read_jsonl_records
+from dembias.ingest.source_files import read_jsonl_records
 
 OUTCOMES = ("accepted", "edited", "rejected")
 

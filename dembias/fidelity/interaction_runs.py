@@ -26,7 +26,9 @@ from dembias.fidelity.interaction_scores import score_interactions
 from dembias.fidelity.interaction_slices import flagged_table, interaction_report, pull_table, rate_table
 from dembias.small_cells import MIN_CELL
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import RunInfo, Workspace, latest_run, read_run_table, workspace_fingerprint, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, latest_run, read_run_table, write_run
+from dembias.workspace.staleness import workspace_fingerprint
 
 INTERACTIONS_STAGE = "interactions"
 
@@ -104,7 +106,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
     """Add ``topic`` (the contribution's cluster in its debate's latest mapping run) and ``vote_group`` (the
     vote group of the contribution's author in that run); values are prefixed with the debate when the log
     spans several debates. Interactions whose contribution is not in the debate get neither."""
-    from dembias.workspace.store import corpus_reader
+    from dembias.workspace.corpus import corpus_reader
 
     scored = scored.copy()
     scored["topic"] = None
@@ -142,7 +144,7 @@ def _attach_opinion_context(ws: Workspace, scored: pd.DataFrame) -> tuple[pd.Dat
 
 def _ingested_rows(ws: Workspace, debate_id: str | None) -> pd.DataFrame:
     """The scored interactions of the latest ingested ``interactions`` run that holds the debate."""
-    from dembias.workspace.store import list_runs
+    from dembias.workspace.runs import list_runs
 
     scored = None
     for run in sorted(list_runs(ws, stage=INTERACTIONS_STAGE), key=lambda r: r.created_at, reverse=True):

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from dembias.fidelity.metrics import STANCE_FLAG_KINDS
-from dembias.workspace.store import RunInfo
+from dembias.workspace.runs import RunInfo
 
 
 def interactions_json(info: RunInfo, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:

@@ -63,17 +63,10 @@ from dembias.opinion_map.embed import embed_texts
 from dembias.small_cells import MIN_CELL
 from dembias.validation import check_at_least
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import (
-    RunInfo,
-    Workspace,
-    debate_fingerprint,
-    latest_run,
-    list_runs,
-    open_corpus,
-    read_run_table,
-    stale_warning,
-    write_run,
-)
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, latest_run, list_runs, read_run_table, write_run
+from dembias.workspace.staleness import debate_fingerprint, stale_warning
 
 Progress = Callable[[str], None]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from dembias.ingest.outputs import OutputRecord, read_outputs_jsonl, store_outputs
-from dembias.workspace.store import Workspace, corpus_writer, open_corpus
+from dembias.workspace.corpus import corpus_writer, open_corpus
+from dembias.workspace.folder import Workspace
 
 
 def read_checkpoint(path: Path) -> dict[str, dict[str, Any]]:

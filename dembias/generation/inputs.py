@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from dembias.errors import DembiasError
-from dembias.ingest.common import debate_exists
+from dembias.ingest.debate_storage import debate_exists
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import Workspace, latest_run, open_corpus, read_run_table
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import latest_run, read_run_table
 
 
 def stratified_contributions(

@@ -45,8 +45,9 @@ from dembias.generation.summaries import parse_citations, summarize, timings
 from dembias.ingest.outputs import output_id_for
 from dembias.models.bundle import StageModels
 from dembias.models.causal_lm import DecodingParams, Generation, TextGenerator, load_generator
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo
 from dembias.workspace.stage import Progress, params_record, progress_or_silent
-from dembias.workspace.store import RunInfo, Workspace
 
 #: Default context budget of a summary prompt (tokens); small models and CPUs do poorly beyond it.
 DEFAULT_SUMMARY_CONTEXT = 2048
@@ -93,7 +94,7 @@ def run(
     Generation lands no run folder: it appends to the JSONL checkpoint, appends this invocation (with
     ``params`` as :func:`~dembias.workspace.stage.params_record` and ``provenance`` as given) to
     ``<checkpoint>.manifest.json`` and stores the outputs in the corpus. The returned
-    :class:`~dembias.workspace.store.RunInfo` says so: ``run_id`` is :func:`checkpoint_run_id` (the same for
+    :class:`~dembias.workspace.runs.RunInfo` says so: ``run_id`` is :func:`checkpoint_run_id` (the same for
     every invocation on one checkpoint), ``stage`` ``"generation"``, ``created_at`` the first invocation's
     finish time, ``manifest`` that manifest and ``details`` the :class:`GenerateResult`.
     """

@@ -1,7 +1,7 @@
 """Ingestion: one reader module per source format, and transactional entry points.
 
 Each ``ingest_*`` function reads and validates a source and writes it inside one
-:func:`dembias.workspace.store.corpus_writer` transaction: on any error (an :class:`~dembias.errors.IngestError`
+:func:`dembias.workspace.corpus.corpus_writer` transaction: on any error (an :class:`~dembias.errors.IngestError`
 naming the file, row and field) the workspace is left exactly as it was.
 """
 
@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dembias.ingest.common import store_debate
 from dembias.ingest.contributions import ContributionsOptions, read_contributions
+from dembias.ingest.debate_storage import store_debate
 from dembias.ingest.outputs import read_outputs_jsonl, store_outputs
 from dembias.ingest.polis import read_polis
 from dembias.ingest.pseudonym import Pseudonymiser, load_key
 from dembias.ingest.sensemaker import read_sensemaker
-from dembias.workspace.store import Workspace, corpus_writer
+from dembias.workspace.corpus import corpus_writer
+from dembias.workspace.folder import Workspace
 
 __all__ = [
     "ingest_contributions",

@@ -30,26 +30,13 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import (
-    CHUNK_ROWS,
-    VOTE_VALUES,
-    DebateBundle,
-    DebateRecord,
-    check_decodes,
-    parse_int_column,
-    parse_timestamps,
-    read_csv_chunks,
-    read_header,
-    require_columns,
-    require_ids,
-    require_regular_file,
-    require_text,
-    sniff_delimiter,
-    sniff_encoding,
-)
+from dembias.ingest.csv_files import CHUNK_ROWS, read_csv_chunks, read_header, require_columns, sniff_delimiter
+from dembias.ingest.debate_bundle import DebateBundle, DebateRecord
+from dembias.ingest.field_checks import VOTE_VALUES, parse_int_column, parse_timestamps, require_ids, require_text
 from dembias.ingest.language import detect_languages
 from dembias.ingest.personal import DEFAULT_PERSONAL_DATA, PersonalColumns, check_action
 from dembias.ingest.pseudonym import Pseudonymiser
+from dembias.ingest.source_files import check_decodes, require_regular_file, sniff_encoding
 from dembias.ingest.tabular_sources import detect_format, header_and_chunks
 from dembias.validation import (
     ParameterError,

@@ -34,9 +34,9 @@ import duckdb
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import read_jsonl_records
 from dembias.ingest.sentences import split_sentences
-from dembias.workspace.store import insert_frame
+from dembias.ingest.source_files import read_jsonl_records
+from dembias.workspace.corpus import insert_frame
 
 TASKS = ("summary", "reformulation", "translation")
 _INLINE_CITATION = re.compile(r"\[\s*(?:#?[\w.-]+)(?:\s*[,;]\s*#?[\w.-]+)*\s*\]")

@@ -22,26 +22,19 @@ import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
-from dembias.ingest.common import (
+from dembias.ingest.csv_files import csv_rows, read_csv_chunks, read_header, require_columns
+from dembias.ingest.debate_bundle import DebateBundle, DebateRecord
+from dembias.ingest.field_checks import (
     VOTE_VALUES,
-    DebateBundle,
-    DebateRecord,
-    check_decodes,
-    csv_rows,
-    is_present,
     parse_int_column,
     parse_timestamps,
-    read_csv_chunks,
-    read_header,
-    read_text_file,
-    require_columns,
     require_ids,
     require_text,
     require_unique,
-    sniff_encoding,
 )
 from dembias.ingest.language import detect_languages
 from dembias.ingest.pseudonym import Pseudonymiser
+from dembias.ingest.source_files import check_decodes, is_present, read_text_file, sniff_encoding
 from dembias.validation import normalise_optional_country, normalise_optional_language
 
 COMMENTS_REQUIRED = ("comment-id", "author-id", "agrees", "disagrees", "moderated", "comment-body")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from dembias.errors import IngestError
-from dembias.ingest.common import check_decodes, sniff_encoding
 from dembias.ingest.outputs import OutputRecord, OutputUnit, output_id_for
+from dembias.ingest.source_files import check_decodes, sniff_encoding
 
 SENSEMAKER_MODEL = "gemini (sensemaking-tools)"
 _BLOCKS = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)")

@@ -16,14 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dembias.errors import IngestError
-from dembias.ingest.common import (
-    check_decodes,
-    iter_jsonl_objects,
-    read_csv_chunks,
-    read_header,
-    sniff_delimiter,
-    sniff_encoding,
-)
+from dembias.ingest.csv_files import read_csv_chunks, read_header, sniff_delimiter
+from dembias.ingest.source_files import check_decodes, iter_jsonl_objects, sniff_encoding
 
 FORMATS = ("csv", "jsonl", "parquet")
 

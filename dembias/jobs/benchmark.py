@@ -48,7 +48,7 @@ from dembias.read.sample_spread import (
     spread_records,
 )
 from dembias.small_cells import MIN_CELL
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 Progress = Callable[[str], None]
 #: The table's grouping columns (a row per prompt, and one over all prompts with prompt_id empty).

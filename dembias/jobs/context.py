@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from dembias.jobs.files import PROGRESS_INTERVAL, Job, JobCancelled, JobProgress, _dir, _now, write_json_atomic
 from dembias.jobs.queue import cancel_requested
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 class JobContext:

@@ -17,7 +17,7 @@ from dembias.fidelity import scoring as fidelity_scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import stage as opinion_map_stage
 from dembias.pluralism import scoring
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 

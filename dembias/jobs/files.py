@@ -21,7 +21,7 @@ that holds it::
 Lifecycle: queued -> running -> done | failed | cancelled; a failed or cancelled job can be resumed
 (back to queued, same id; an embedding job finds the blocks it already stored in the embedding cache
 and embeds only what is left).
-Each job writes its result as an ordinary run through :func:`dembias.workspace.store.write_run` (atomic), whose
+Each job writes its result as an ordinary run through :func:`dembias.workspace.runs.write_run` (atomic), whose
 manifest records ``job_id`` and ``rescores``: the debate's previous run of the same stage, so a view can
 compare the two.
 """
@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from dembias.errors import DembiasError
-from dembias.workspace.store import Workspace, private_dir
+from dembias.workspace.folder import Workspace
+from dembias.workspace.private_files import private_dir
 
 JOBS_DIR = "jobs"
 STATES = ("queued", "running", "done", "failed", "cancelled")

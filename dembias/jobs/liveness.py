@@ -20,7 +20,7 @@ from dembias.jobs.files import (
     jobs_root,
     write_json_atomic,
 )
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 def _pid_alive(pid: int) -> bool:

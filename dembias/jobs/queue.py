@@ -32,7 +32,7 @@ from dembias.jobs.files import (
     write_json_atomic,
 )
 from dembias.jobs.liveness import recover_dead_jobs
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 def submit_job(
@@ -95,7 +95,7 @@ def check_request(ws: Workspace, *, stage: str, debate_id: str, device: str | No
         limit = params.get("limit")
         if limit is not None and not (_whole(limit) and limit >= 1):
             raise DembiasError(f"limit {limit!r}: a whole number of contributions >= 1")
-    from dembias.workspace.store import open_corpus  # light; keeps this module's imports as they were
+    from dembias.workspace.corpus import open_corpus  # light; keeps this module's imports as they were
 
     con = open_corpus(ws)
     try:

@@ -18,7 +18,8 @@ from dembias.jobs.context import JobContext
 from dembias.jobs.files import RUN_STAGES, Job
 from dembias.models.devices import detect_device, with_oom_retry
 from dembias.models.embedders import DEFAULT_BATCH_SIZE, Embedder, get_embedder, parse_embedder_spec
-from dembias.workspace.store import Workspace, latest_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import latest_run
 
 EmbedderFactory = Callable[[str, str | None, int], Embedder]
 #: Texts per embedding run written by an embedding job (the unit a cancelled or killed job resumes from).

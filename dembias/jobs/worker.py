@@ -29,7 +29,7 @@ from dembias.jobs.files import (
 from dembias.jobs.liveness import recover_dead_jobs
 from dembias.jobs.runners import RUNNERS, EmbedderFactory
 from dembias.models.devices import detect_device
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 Progress = Callable[[str], None]
 

@@ -21,8 +21,10 @@ from dembias.errors import DembiasError
 from dembias.models.embedders import Embedder, normalise_rows
 from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arrow
 from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_exists
-from dembias.workspace.store import Workspace, list_runs, open_corpus, open_run, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs, open_run, write_run
 
 Progress = Callable[[str], None]
 

@@ -32,9 +32,12 @@ from dembias.opinion_map.tables import (
     vote_group_tables,
 )
 from dembias.workspace.contribution_selection import select_contributions
+from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_has_votes, debate_ids
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, write_run
 from dembias.workspace.stage import STAGES, Progress, params_record, progress_or_silent
-from dembias.workspace.store import RunInfo, Workspace, debate_fingerprint, open_corpus, write_run
+from dembias.workspace.staleness import debate_fingerprint
 
 MAPPING_STAGE = STAGES["opinion_map"]
 #: the packages whose versions a mapping run records

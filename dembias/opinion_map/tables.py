@@ -21,7 +21,7 @@ from dembias.opinion_map import vote_groups as vg
 from dembias.opinion_map import votes as vt
 from dembias.opinion_map.clustering import MapResult
 from dembias.opinion_map.vote_matrix import MIN_VOTES
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 def cluster_table(

@@ -33,17 +33,11 @@ from dembias.pluralism.tables import SCHEMAS, to_arrow
 from dembias.small_cells import MIN_CELL
 from dembias.validation import check_at_least, check_share
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import (
-    RunInfo,
-    Workspace,
-    latest_run,
-    open_corpus,
-    open_run,
-    quote_identifier,
-    stale_warning,
-    workspace_fingerprint,
-    write_run,
-)
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.identifiers import quote_identifier
+from dembias.workspace.runs import RunInfo, latest_run, open_run, write_run
+from dembias.workspace.staleness import stale_warning, workspace_fingerprint
 
 Progress = Callable[[str], None]
 
@@ -698,7 +692,7 @@ def add_baselines(
     from dembias.ingest.outputs import store_outputs
     from dembias.opinion_map.embed import embed_texts
     from dembias.pluralism.baselines import baseline_outputs
-    from dembias.workspace.store import corpus_writer
+    from dembias.workspace.corpus import corpus_writer
 
     inputs = load_debate_inputs(ws, debate_id)
     embedder = embedder or embedder_for_mapping(inputs.mapping_run)

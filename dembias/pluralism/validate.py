@@ -40,7 +40,9 @@ import numpy as np
 import pandas as pd
 
 from dembias.pluralism.scoring import OutputScore, prepare_debate, score_output, score_summaries
-from dembias.workspace.store import RunInfo, Workspace, workspace_fingerprint, write_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, write_run
+from dembias.workspace.staleness import workspace_fingerprint
 
 VALIDATION_STAGE = "validation"
 CONTROLS_PATH = Path(__file__).resolve().parent / "resources" / "controls.json"

@@ -17,7 +17,8 @@ import pandas as pd
 from dembias.read import queries
 from dembias.read.sample_spread import sample_spread
 from dembias.read.verdict import model_label
-from dembias.workspace.store import RunInfo, Workspace, list_runs
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, list_runs
 
 #: The matrix's metrics: (words, higher is better). Minority topics are the smallest clusters (20% of the
 #: contributions); the minority opinion group is the debate's smallest vote group.

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from dembias.workspace.store import Workspace, corpus_reader
+from dembias.workspace.corpus import corpus_reader
+from dembias.workspace.folder import Workspace
 
 #: Each count, in words (the glossary, the column help texts and the docstring of :class:`DebateCounts`).
 COUNT_DEFINITIONS: dict[str, str] = {
@@ -142,7 +143,8 @@ def debates_overview(ws: Workspace) -> pd.DataFrame:
     languages or countries and none of its own says so (``several``) instead of showing nothing.
     """
     from dembias.read.info import debate_counts as corpus_rows
-    from dembias.workspace.store import latest_run, open_corpus
+    from dembias.workspace.corpus import open_corpus
+    from dembias.workspace.runs import latest_run
 
     con = open_corpus(ws)
     try:

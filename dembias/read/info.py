@@ -6,7 +6,10 @@ from typing import Any
 
 import duckdb
 
-from dembias.workspace.store import Workspace, list_runs, open_corpus, refresh_hint, run_staleness
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs
+from dembias.workspace.staleness import refresh_hint, run_staleness
 
 SQL_DEBATE_COUNTS = """
 SELECT d.debate_id, d.title, d.language, d.country, d.platform, d.source_url, d.licence,
@@ -41,7 +44,7 @@ def workspace_info(ws: Workspace) -> dict[str, Any]:
     """The object ``dembias info --json`` prints: ``workspace``, ``debates`` and ``runs``.
 
     Each run says whether it is ``stale`` (its debate changed since it read it: True, False, or None
-    when unknown, see :func:`dembias.workspace.store.run_staleness`) and, when stale, the ``refresh`` command.
+    when unknown, see :func:`dembias.workspace.staleness.run_staleness`) and, when stale, the ``refresh`` command.
     """
     con = open_corpus(ws)
     try:

@@ -32,7 +32,7 @@ from dembias.pluralism.opinion_groups import unit_stances
 from dembias.pluralism.topics import NOISE, representation_status
 from dembias.read import queries
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 #: What a left-out item is: a topic (cluster of what was written) or an opinion group (vote group).
 KINDS = ("topic", "group")

@@ -3,7 +3,7 @@
 :func:`run_parameters` flattens a run's manifest into rows ``(section, parameter, value)``: what the
 run is (stage, debate, when), every parameter it recorded (nested ones as dotted names), the runs it
 read, the job that made it (when one did), and the corpus version it was computed from (the debate's
-fingerprint, :func:`dembias.workspace.store.debate_fingerprint`) with whether the debate has changed since.
+fingerprint, :func:`dembias.workspace.staleness.debate_fingerprint`) with whether the debate has changed since.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from dembias.workspace.store import RunInfo, Workspace, list_runs, run_staleness
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, list_runs
+from dembias.workspace.staleness import run_staleness
 
 COLUMNS = ["section", "parameter", "value"]
 _CORPUS_STATE = {True: "changed since (stale)", False: "unchanged", None: "unknown (not recorded)"}
@@ -38,7 +40,7 @@ def _flat(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
 def run_parameters(run: RunInfo, *, stale: bool | None = None) -> pd.DataFrame:
     """The run's parameter record as rows ``(section, parameter, value)`` (values as text).
 
-    ``stale`` is the verdict of :func:`dembias.workspace.store.run_staleness` for the run (None: unknown).
+    ``stale`` is the verdict of :func:`dembias.workspace.staleness.run_staleness` for the run (None: unknown).
     """
     manifest = run.manifest
     rows = [

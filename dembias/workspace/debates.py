@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 
 
 def debate_ids(ws: Workspace) -> list[str]:

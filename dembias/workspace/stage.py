@@ -15,7 +15,7 @@ Every stage package (``opinion_map``, ``generation``, ``pluralism``, ``fidelity`
 - ``progress``: a callable that receives one-line messages (:data:`Progress`); ``None`` is silent.
 - ``provenance``: who asked for the run (a job, a benchmark spec), recorded in the manifest as given;
   it never changes a number.
-- Returns the landed run's :class:`~dembias.workspace.store.RunInfo`; ``RunInfo.details`` carries what
+- Returns the landed run's :class:`~dembias.workspace.runs.RunInfo`; ``RunInfo.details`` carries what
   the stage computed in memory for a caller that prints it (the CLI's JSON). A stage with nothing to
   do raises :class:`~dembias.errors.NothingToDo` with a message saying why (a caller looping over
   debates catches it and goes on, as the CLI did before).

@@ -14,7 +14,9 @@ from typing import ParamSpec, TypeVar
 import duckdb
 
 from dembias.errors import StoreError
-from dembias.workspace.store import Workspace, corpus_reader, list_runs
+from dembias.workspace.corpus import corpus_reader
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import list_runs
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +47,7 @@ def workspace_version(ws: Workspace) -> tuple[float, int]:
 def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duckdb.DuckDBPyConnection]:
     """The corpus opened read-only with each run in ``runs`` (alias -> run id) attached read-only.
 
-    The connection is this call's own database instance (:func:`dembias.workspace.store.corpus_reader`, pooled), so
+    The connection is this call's own database instance (:func:`dembias.workspace.corpus.corpus_reader`, pooled), so
     concurrent callers (several viewers of the dashboard) never see each other's attachments.
     """
     with corpus_reader(ws, runs) as con:

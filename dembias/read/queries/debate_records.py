@@ -12,7 +12,8 @@ from dembias.read.info import debate_counts
 from dembias.read.queries.connections import readable
 from dembias.small_cells import public_attributes
 from dembias.workspace.contribution_selection import select_contributions
-from dembias.workspace.store import Workspace, open_corpus
+from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
 
 
 @readable

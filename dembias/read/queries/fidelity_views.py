@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dembias.read.queries.connections import corpus_with_runs, readable
-from dembias.workspace.store import Workspace, open_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import open_run
 
 
 @readable

@@ -8,7 +8,8 @@ import pandas as pd
 from dembias.read.queries.connections import corpus_with_runs, readable
 from dembias.read.queries.debate_records import attribute_cells_on
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
-from dembias.workspace.store import Workspace, open_run
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import open_run
 
 SQL_MAP_POINTS = """
 WITH owner AS (  -- the vote group that agrees most with each comment

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from dembias.read.queries.connections import readable
-from dembias.workspace.store import RunInfo, Workspace, list_runs, open_run, quote_identifier
+from dembias.workspace.folder import Workspace
+from dembias.workspace.identifiers import quote_identifier
+from dembias.workspace.runs import RunInfo, list_runs, open_run
 
 
 def run_options(ws: Workspace, *, stage: str, debate_id: str) -> list[RunInfo]:

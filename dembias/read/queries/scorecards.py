@@ -12,7 +12,9 @@ import pandas as pd
 
 from dembias.read.queries.connections import readable
 from dembias.read.queries.debate_records import output_variants
-from dembias.workspace.store import Workspace, open_run, quote_identifier
+from dembias.workspace.folder import Workspace
+from dembias.workspace.identifiers import quote_identifier
+from dembias.workspace.runs import open_run
 
 SQL_OUTPUT_QUALITY = """
 SELECT output_id, n_units, n_distinct_units, n_content_free_units, n_citations, n_supported_citations,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dembias.read.queries.connections import corpus_with_runs, readable
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 SQL_CLUSTER_COVERAGE = """
 SELECT cc.cluster, cl.label, cl.keywords, cc.size, cc.p_s, cc.p_t, cc.ratio, cc.covered, cc.is_minority

@@ -15,7 +15,8 @@ import pandas as pd
 
 from dembias.errors import DembiasError
 from dembias.read import queries
-from dembias.workspace.store import RunInfo, Workspace, list_runs
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo, list_runs
 
 #: The headline metrics of the report, in the reader's words (name, higher is better).
 HEADLINES = {

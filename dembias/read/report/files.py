@@ -8,7 +8,7 @@ from dembias.read.report.data import ReportError, build_report
 from dembias.read.report.document import report_html
 from dembias.read.report.pdf import html_to_pdf
 from dembias.read.verdict import model_label
-from dembias.workspace.store import Workspace
+from dembias.workspace.folder import Workspace
 
 
 def write_report(

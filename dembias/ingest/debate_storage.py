@@ -1,0 +1,207 @@
+"""Storing a debate bundle in the corpus, inside the caller's :func:`~dembias.workspace.corpus.corpus_writer`.
+
+Contributions and votes are streamed through staging tables: duplicate ids, an empty source and votes
+on contributions the debate lacks are refused (or skipped and counted, as the bundle says); each voter's
+last vote wins. A reader that fails at any point leaves the workspace unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from dembias.errors import IngestError
+from dembias.ingest.debate_bundle import CONTRIBUTION_COLUMNS, DebateBundle
+from dembias.workspace.corpus import insert_frame
+
+SQL_DEBATE_EXISTS = "SELECT count(*) FROM debates WHERE debate_id = ?"
+SQL_DELETE_DEBATE = (
+    "DELETE FROM citations WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
+    "DELETE FROM output_units WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
+    "DELETE FROM outputs WHERE debate_id = $1",
+    "DELETE FROM votes WHERE debate_id = $1",
+    "DELETE FROM participants WHERE debate_id = $1",
+    "DELETE FROM contributions WHERE debate_id = $1",
+    "DELETE FROM debates WHERE debate_id = $1",
+)
+SQL_CREATE_VOTES_STAGING = """
+CREATE TABLE {staging} (
+    contribution_id VARCHAR, participant_pid VARCHAR, vote TINYINT, voted_at TIMESTAMP, row_number BIGINT
+)"""
+SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS = """
+DELETE FROM {staging} WHERE contribution_id NOT IN (SELECT contribution_id FROM contributions WHERE debate_id = ?)"""
+SQL_VOTES_TO_MISSING_CONTRIBUTIONS = """
+SELECT s.row_number, s.contribution_id FROM {staging} s
+ANTI JOIN (SELECT contribution_id FROM contributions WHERE debate_id = ?) c USING (contribution_id)
+ORDER BY s.row_number LIMIT 1"""
+SQL_INSERT_LAST_VOTES = """
+INSERT INTO votes (debate_id, contribution_id, participant_pid, vote, voted_at)
+SELECT ?, contribution_id, participant_pid, vote, voted_at FROM {staging}
+QUALIFY row_number() OVER (
+    PARTITION BY contribution_id, participant_pid ORDER BY voted_at DESC NULLS LAST, row_number DESC
+) = 1"""
+SQL_FILL_PASS_COUNTS = """
+UPDATE contributions SET n_pass = v.n_pass
+FROM (SELECT contribution_id, count(*) FILTER (WHERE vote = 0) AS n_pass
+      FROM votes WHERE debate_id = $1 GROUP BY contribution_id) v
+WHERE contributions.debate_id = $1 AND contributions.contribution_id = v.contribution_id
+  AND contributions.n_pass IS NULL"""
+SQL_ADD_VOTERS_AS_PARTICIPANTS = """
+INSERT INTO participants (debate_id, participant_pid, published_group)
+SELECT DISTINCT $1, participant_pid, NULL FROM votes WHERE debate_id = $1
+  AND participant_pid NOT IN (SELECT participant_pid FROM participants WHERE debate_id = $1)"""
+
+
+def debate_exists(con: duckdb.DuckDBPyConnection, debate_id: str) -> bool:
+    """Whether ``debate_id`` is already in the corpus."""
+    return con.execute(SQL_DEBATE_EXISTS, [debate_id]).fetchone()[0] > 0
+
+
+def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
+    """Remove a debate and everything that hangs on it (inside the caller's transaction)."""
+    for sql in SQL_DELETE_DEBATE:
+        con.execute(sql, [debate_id])
+
+
+def store_debate(
+    con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, replace: bool = False, source: str | Path = ""
+) -> dict[str, Any]:
+    """Write a debate bundle; returns counts. Votes are deduplicated (last vote wins) in SQL.
+
+    ``bundle.contributions`` is one frame or an iterable of frames (streamed in chunks). Raises
+    :class:`IngestError` when the debate exists and ``replace`` is false, when the source has no
+    contribution, when a contribution id repeats, or when a vote names a contribution that the debate
+    does not have (unless ``bundle.votes_on_unknown`` is "skip": then such votes are skipped and
+    counted). Rows skipped on purpose appear in the counts as ``skipped_<reason>``.
+    """
+    debate_id = bundle.debate.debate_id
+    _check_debate_id(debate_id, source)
+    _make_room_for_debate(con, debate_id, replace=replace, source=source)
+    insert_frame(con, "debates", bundle.debate.to_frame())
+    n_contributions = _store_contributions(con, bundle, source=source)
+    if bundle.participants is not None and len(bundle.participants):
+        participants = bundle.participants.copy()
+        participants["debate_id"] = debate_id
+        insert_frame(con, "participants", participants[["debate_id", "participant_pid", "published_group"]])
+    n_raw, skipped = _store_votes(con, bundle, source=source)
+    n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
+    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+    counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
+    if bundle.report is not None:
+        counts.update(bundle.report())
+    return counts
+
+
+def _check_debate_id(debate_id: object, source: str | Path) -> None:
+    if (
+        not isinstance(debate_id, str)
+        or not debate_id.strip()
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in debate_id)
+    ):
+        raise IngestError(
+            source or "the debate",
+            f"debate id {debate_id!r}: give a non-blank id without control characters",
+            field="debate_id",
+        )
+
+
+def _make_room_for_debate(con: duckdb.DuckDBPyConnection, debate_id: str, *, replace: bool, source: str | Path) -> None:
+    """A debate that exists is an error, or with ``replace`` it is deleted first."""
+    if not debate_exists(con, debate_id):
+        return
+    if not replace:
+        raise IngestError(
+            source or debate_id,
+            f"debate {debate_id!r} already exists in the workspace",
+            field="debate_id",
+            hint="pass --replace to replace it",
+        )
+    delete_debate(con, debate_id)
+
+
+def _store_contributions(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, source: str | Path) -> int:
+    """Stream the contributions through a staging table: duplicate ids and an empty source are errors."""
+    debate_id = bundle.debate.debate_id
+    chunks = [bundle.contributions] if isinstance(bundle.contributions, pd.DataFrame) else bundle.contributions
+    staging = f"contrib_staging_{uuid.uuid4().hex[:8]}"
+    con.execute(f"CREATE TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0")
+    n_contributions = 0
+    for chunk in chunks:
+        frame = chunk.copy()
+        if "_row" not in frame.columns:
+            frame["_row"] = np.arange(n_contributions + 2, n_contributions + 2 + len(frame), dtype=np.int64)
+        n_contributions += insert_frame(con, staging, frame[[*CONTRIBUTION_COLUMNS[1:], "_row"]])
+    duplicate = con.execute(
+        f"SELECT contribution_id, _row FROM {staging} QUALIFY row_number() OVER "
+        f"(PARTITION BY contribution_id ORDER BY _row) = 2 ORDER BY _row LIMIT 1"
+    ).fetchone()
+    if duplicate:
+        raise IngestError(
+            bundle.contributions_source or source,
+            f"duplicate contribution id {duplicate[0]!r}",
+            row=int(duplicate[1]),
+            field=bundle.id_field,
+        )
+    if n_contributions == 0:
+        raise IngestError(
+            bundle.contributions_source or source,
+            f"no contributions: the file has no rows for debate {debate_id!r}",
+            hint="nothing was stored",
+        )
+    con.execute(f"INSERT INTO contributions SELECT ?, * EXCLUDE (_row) FROM {staging}", [debate_id])
+    con.execute(f"DROP TABLE {staging}")
+    return n_contributions
+
+
+def _store_votes(
+    con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *, source: str | Path
+) -> tuple[int, dict[str, int]]:
+    """Stream the votes through a staging table, keep each voter's last vote; raw rows and skipped counts."""
+    debate_id = bundle.debate.debate_id
+    staging = f"votes_staging_{uuid.uuid4().hex[:8]}"
+    con.execute(SQL_CREATE_VOTES_STAGING.format(staging=staging))
+    n_raw = 0
+    for chunk in bundle.votes:
+        n_raw += insert_frame(
+            con, staging, chunk[["contribution_id", "participant_pid", "vote", "voted_at", "row_number"]]
+        )
+    skipped = {k: v for k, v in bundle.skipped.items() if v}
+    if bundle.votes_on_unknown == "skip":
+        skipped.update(_skip_votes_on_unknown(con, bundle, staging))
+    missing = con.execute(SQL_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id]).fetchone()
+    if missing:
+        raise IngestError(
+            bundle.votes_source or source,
+            f"vote for contribution {missing[1]!r}, which the debate does not have",
+            row=int(missing[0]),
+            field=bundle.vote_id_field,
+        )
+    con.execute(SQL_INSERT_LAST_VOTES.format(staging=staging), [debate_id])
+    con.execute(f"DROP TABLE {staging}")
+    con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
+    con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
+    return n_raw, skipped
+
+
+def _skip_votes_on_unknown(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, staging: str) -> dict[str, int]:
+    """Delete the staged votes on contributions the debate does not have; how many, by reason."""
+    debate_id = bundle.debate.debate_id
+    on_skipped, on_unknown = con.execute(
+        f"SELECT count(*) FILTER (WHERE contribution_id IN (SELECT unnest(?::VARCHAR[]))), "
+        f"count(*) FILTER (WHERE contribution_id NOT IN (SELECT unnest(?::VARCHAR[]))) "
+        f"FROM {staging} WHERE contribution_id NOT IN "
+        f"(SELECT contribution_id FROM contributions WHERE debate_id = ?)",
+        [sorted(bundle.skipped_ids), sorted(bundle.skipped_ids), debate_id],
+    ).fetchone()
+    con.execute(SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id])
+    skipped = {}
+    if on_skipped:
+        skipped["votes_on_skipped_comments"] = int(on_skipped)
+    if on_unknown:
+        skipped["votes_on_unknown_comments"] = int(on_unknown)
+    return skipped
