@@ -148,7 +148,7 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
 
 
 def test_python_api_refuses_out_of_range_parameters(tmp_path):
-    from dembias.fidelity.scoring import run_fidelity
+    from dembias.fidelity import FidelityParams
     from dembias.generation.generate import DecodingParams, generate_outputs
     from dembias.opinion_map.mapping import MapParams
 
@@ -166,7 +166,7 @@ def test_python_api_refuses_out_of_range_parameters(tmp_path):
             DecodingParams(**bad)
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(ParameterError, match="n_resamples must be >= 1"):
-        run_fidelity(ws, n_resamples=0)
+        FidelityParams(n_resamples=0)
     with pytest.raises(ParameterError, match="limit must be >= 1"):
         generate_outputs(ws, task="summary", debate_id="d", limit=0)
     with pytest.raises(ParameterError, match="BCP 47"):
