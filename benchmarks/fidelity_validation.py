@@ -42,7 +42,7 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dembias.fidelity.scoring import score_pairs  # noqa: E402
+from dembias.fidelity.pair_scoring import score_pairs  # noqa: E402
 from dembias.jobs.demo import build_demo  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
 from dembias.workspace.contribution_selection import select_contributions  # noqa: E402

@@ -93,10 +93,12 @@ def run_stage(
         failed = sum(not c.passed for c in checks)
         return {"rows": n, "note": f"{len(controls)} controls, {len(checks) - failed} of {len(checks)} checks pass"}
     if stage == "fidelity":
-        from dembias.fidelity.scoring import run_fidelity
+        from dembias import fidelity
+        from dembias.models.bundle import StageModels
 
-        runs = run_fidelity(ws, debate_id=debate_id, embedder=embedder)
-        pairs = sum(len(r.pairs) for r in runs)
+        params = fidelity.FidelityParams(embedder_spec=embedder_spec)
+        info = fidelity.run(ws, debate_id=debate_id, params=params, models=StageModels(embedder=embedder))
+        pairs = len(info.details.pairs)
         return {"rows": pairs, "note": f"{pairs} rewrites"}
     raise SystemExit(f"unknown stage {stage!r}")
 

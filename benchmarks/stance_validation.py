@@ -13,7 +13,7 @@ For every ordered pair of languages (a, b) and every proposal, the source is the
 * **negated** / **antonym**: the negated / antonym-flipped version in b;
 * **wrong**: the proposal in b of the next proposal of the same split (another contribution).
 
-Each pair is scored by the real code (:func:`dembias.fidelity.scoring.score_pairs`): similarity with the
+Each pair is scored by the real code (:func:`dembias.fidelity.pair_scoring.score_pairs`): similarity with the
 default multilingual embedder, its percentile against the other proposals (every language version of the
 pair's own proposal is left out of its null), lexical flags and review score. Printed per language pair
 and split: the stance-flag rate (``polarity_flipped`` / ``negation_*``; detection for negated and antonym,
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import tests.fakes  # noqa: E402, F401  (registers the `fake` embedder spec)
+from dembias.fidelity.pair_scoring import score_pairs  # noqa: E402
 from dembias.fidelity.polarity import POLARITY_LANGUAGES  # noqa: E402
-from dembias.fidelity.scoring import score_pairs  # noqa: E402
 from dembias.models.embedders import get_embedder  # noqa: E402
 
 VALIDATION = ROOT / "tests" / "data" / "stance_validation.jsonl"

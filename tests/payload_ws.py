@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dembias import opinion_map
-from dembias.fidelity.scoring import run_fidelity
+from dembias import fidelity, opinion_map
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.params import MapParams
@@ -174,7 +173,8 @@ def build_payload_workspace(root: Path) -> Workspace:
         ws, debate_id=DEBATE, params=MapParams(n_seeds=2, min_cluster_size=5), models=StageModels(embedder=embedder)
     )
     score_debate(ws, DEBATE, embedder=embedder, n_resamples=50)
-    run_fidelity(ws, debate_id=DEBATE, embedder=embedder, n_null=50, n_resamples=50, n_permutations=200)
+    fidelity_params = fidelity.FidelityParams(n_null=50, n_resamples=50, n_permutations=200)
+    fidelity.run(ws, debate_id=DEBATE, params=fidelity_params, models=StageModels(embedder=embedder))
     for k, payload in enumerate(PAYLOADS[:10]):
         add_annotation(
             ws.state_path,

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dembias.errors import DembiasError
+from dembias.errors import DembiasError, NothingToDo
+from dembias.fidelity import FidelityParams, FidelityRun, run
+from dembias.fidelity.json_view import fidelity_json
 from dembias.fidelity.metrics import (
     AGGREGATE_COLUMNS,
     NO_STANCE_NOTE,
@@ -23,8 +25,10 @@ from dembias.fidelity.metrics import (
     review_score,
     similarity_percentile,
 )
-from dembias.fidelity.scoring import demo_stage, fidelity_json, load_pairs, run_fidelity
+from dembias.fidelity.pair_loading import load_pairs
+from dembias.fidelity.stage import demo_stage
 from dembias.ingest import ingest_contributions, ingest_outputs
+from dembias.models.bundle import StageModels
 from dembias.models.nli import nli_label_indices
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import list_runs, read_run_table
@@ -316,9 +320,15 @@ def test_load_pairs_joins_sources_and_languages(tmp_path):
     assert len(pairs.loc["t3", "contributors"]) == 2
 
 
-def test_run_fidelity_writes_a_run_with_exact_flags(tmp_path):
+def _score(ws: Workspace, debate_id: str, embedder: object, **options: object) -> FidelityRun:
+    """The fidelity run of one debate through the stage's entry point, with ``options`` as its params."""
+    info = run(ws, debate_id=debate_id, params=FidelityParams(**options), models=StageModels(embedder=embedder))
+    return info.details
+
+
+def test_fidelity_run_writes_a_run_with_exact_flags(tmp_path):
     ws = _workspace(tmp_path)
-    runs = run_fidelity(ws, embedder=_fake(), n_resamples=100, n_permutations=200)
+    runs = [_score(ws, "town", _fake(), n_resamples=100, n_permutations=200)]
     assert len(runs) == 1 and runs[0].info.stage == "fidelity" and runs[0].info.debate_id == "town"
     info = list_runs(ws, stage="fidelity")[0]
     assert info.manifest["params"]["stance_scored"] is False
@@ -376,7 +386,7 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
     assert pairs["output_language"].to_dict() == {"t1": "en", "t2": "en", "r3": "en"}
     assert pairs["target_language"].to_dict() == {"t1": "de", "t2": "en", "r3": "zh"}
     assert pairs["theme"].to_dict() == {"t1": "nature", "t2": "transport", "r3": "transport"}
-    runs = run_fidelity(ws, embedder=FakeEmbedder(), group_by=["theme"], min_cell=1, n_resamples=50, n_permutations=50)
+    runs = [_score(ws, "mix", FakeEmbedder(), group_by=("theme",), min_cell=1, n_resamples=50, n_permutations=50)]
     scored = runs[0].pairs.set_index("output_id")
     flags = runs[0].flags
     # the reformulation of a Chinese contribution came back in English: a mismatch too
@@ -397,16 +407,14 @@ def test_output_language_is_detected_and_a_mismatch_is_flagged(tmp_path):
         load_pairs(ws, group_by=["nope"])
     with pytest.raises(DembiasError, match="already a column"):
         load_pairs(ws, group_by=["country"])
-    # run_fidelity takes a dimension it already has as itself (no second column)
-    again = run_fidelity(
-        ws, embedder=FakeEmbedder(), group_by=["country"], min_cell=1, n_resamples=20, n_permutations=20
-    )
-    assert again[0].info.manifest["params"]["group_by"] == []
+    # the stage takes a dimension it already has as itself (no second column)
+    again = _score(ws, "mix", FakeEmbedder(), group_by=("country",), min_cell=1, n_resamples=20, n_permutations=20)
+    assert again.info.manifest["params"]["group_by"] == []
 
 
-def test_run_fidelity_with_tiny_nli_model(tmp_path):
+def test_fidelity_run_with_tiny_nli_model(tmp_path):
     ws = _workspace(tmp_path)
-    runs = run_fidelity(ws, embedder=_fake(), nli_model=str(_tiny_nli(tmp_path)), n_resamples=50, n_permutations=50)
+    runs = [_score(ws, "town", _fake(), nli_model=str(_tiny_nli(tmp_path)), n_resamples=50, n_permutations=50)]
     pairs = runs[0].pairs
     assert pairs["stance_scored"].all() and pairs["entailment_min"].between(0, 1).all()
     assert runs[0].info.manifest["params"]["note"] is None
@@ -414,11 +422,27 @@ def test_run_fidelity_with_tiny_nli_model(tmp_path):
     assert {"entailment_min", "stance_flip"} <= set(record)
 
 
+def test_fidelity_job_scores_through_the_stage_with_the_job_models(tmp_path):
+    """A rescoring job lands one run through the entry point: the numbers of the stage, the job's manifest."""
+    from dembias import jobs
+
+    ws = _workspace(tmp_path)
+    job = jobs.submit_job(ws, stage="fidelity", debate_id="town", params={"embedder": "fake"})
+    (done,) = jobs.run_worker(ws, once=True)
+    assert done.job_id == job.job_id and done.status == "done", done.error
+    (run_id,) = done.result["run_ids"]
+    manifest = json.loads((ws.runs_dir / f"{run_id}.json").read_text())
+    assert manifest["job_id"] == job.job_id and manifest["rescores"] is None
+    assert manifest["params"]["embedder"] == "fake" and manifest["params"]["embedder_spec"] == "fake"
+    direct = _score(ws, "town", FakeEmbedder())
+    pd.testing.assert_frame_equal(read_run_table(ws, run_id, "pairs"), read_run_table(ws, direct.info.run_id, "pairs"))
+
+
 def test_no_rewrites_is_a_clear_error_and_demo_stage_skips(tmp_path):
     ws = Workspace.resolve(tmp_path / "ws")
     ingest_contributions(ws, write(tmp_path / "c.csv", "id,text\n1,Hello there\n"), debate_id="d", language="en")
-    with pytest.raises(DembiasError, match="no reformulation or translation"):
-        run_fidelity(ws, embedder=_fake())
+    with pytest.raises(NothingToDo, match="no reformulation or translation outputs to score in debate 'd'"):
+        _score(ws, "d", _fake())
     messages = []
     demo_stage(ws, {}, messages.append)
     assert "skipped" in messages[0] and list_runs(ws, stage="fidelity") == []
@@ -452,10 +476,10 @@ def test_cli_score_fidelity_json(tmp_path):
 
 
 def test_languages_without_lexicons_are_named_in_the_run_warnings(tmp_path, monkeypatch):
-    import dembias.fidelity.scoring as fs
+    import dembias.fidelity.stage as fs
 
     ws = _workspace(tmp_path)
     monkeypatch.setattr(fs, "SUPPORTED_LANGUAGES", ("en", "fr"))  # as if German had no lexicons
-    runs = run_fidelity(ws, embedder=_fake(), n_resamples=50, n_permutations=50)
+    runs = [_score(ws, "town", _fake(), n_resamples=50, n_permutations=50)]
     warnings = runs[0].info.manifest["warnings"]
     assert any("not checked for de" in w for w in warnings)

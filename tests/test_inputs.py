@@ -148,8 +148,8 @@ def test_cli_refuses_out_of_range_options(tmp_path, args):
     assert any(word in message for word in ("Invalid value", "must be", "is not", "ISO 3166")), message
 
 
-def test_python_api_refuses_out_of_range_parameters(tmp_path):
-    from dembias.fidelity.scoring import run_fidelity
+def test_python_api_refuses_out_of_range_parameters():
+    from dembias.fidelity import FidelityParams
     from dembias.generation import GenerationParams
     from dembias.models.causal_lm import DecodingParams
     from dembias.opinion_map.params import MapParams
@@ -166,9 +166,8 @@ def test_python_api_refuses_out_of_range_parameters(tmp_path):
     for bad in ({"max_new_tokens": 0}, {"top_p": 1.5}, {"temperature": -1.0}, {"repetition_penalty": 0.0}):
         with pytest.raises(ParameterError):
             DecodingParams(**bad)
-    ws = Workspace(tmp_path / "ws")
     with pytest.raises(ParameterError, match="n_resamples must be >= 1"):
-        run_fidelity(ws, n_resamples=0)
+        FidelityParams(n_resamples=0)
     with pytest.raises(ParameterError, match="limit must be >= 1"):
         GenerationParams(task="summary", limit=0)
     with pytest.raises(ParameterError, match="BCP 47"):

@@ -8,11 +8,18 @@ from typing import Annotated
 import typer
 
 from dembias.cli import WorkspaceOption, emit_json, ingest_app, progress, score_app, workspace_from
+from dembias.errors import NothingToDo
+from dembias.fidelity import FidelityParams, FidelityRun
+from dembias.fidelity import run as run_fidelity_stage
 from dembias.fidelity.interaction_runs import ingest_interactions, score_interaction_log
 from dembias.fidelity.interaction_views import interactions_json
-from dembias.fidelity.scoring import fidelity_json, run_fidelity
+from dembias.fidelity.json_view import fidelity_json
+from dembias.fidelity.pair_loading import check_group_by_keys
+from dembias.models.bundle import StageModels
 from dembias.models.embedders import DEFAULT_EMBEDDER, get_embedder
 from dembias.small_cells import MIN_CELL
+from dembias.workspace.folder import Workspace
+from dembias.workspace.rewrites import debates_with_rewrites
 
 EmbedderOption = Annotated[
     str,
@@ -63,32 +70,55 @@ def fidelity(
     ] = False,
 ) -> None:
     """Score the fidelity of reformulations and translations; one `fidelity` run per debate."""
-    references = {}
-    for item in reference or []:
-        dimension, sep, value = item.partition("=")
-        if not sep or not dimension or not value:
-            raise typer.BadParameter(f"--reference {item!r}: expected DIMENSION=VALUE")
-        references[dimension] = value
-    runs = run_fidelity(
-        workspace_from(workspace),
-        debate_id=debate,
-        embedder_spec=embedder,
-        nli_model=nli,
-        n_null=n_null,
-        min_cell=min_cell,
-        seed=seed,
-        include_rejected=include_rejected,
-        group_by=group_by or (),
-        reference=references,
-        progress=progress,
-    )
+    params = FidelityParams(
+        embedder_spec=embedder, nli_model=nli, n_null=n_null, min_cell=min_cell, seed=seed,
+        include_rejected=include_rejected, group_by=tuple(group_by or ()), reference=_references(reference),
+    )  # fmt: skip
+    ws = workspace_from(workspace)
+    runs = _score_debates(ws, debate, params)
     view = fidelity_json(runs)
     if json_out:
         from dembias.jobs.benchmark import fidelity_spread
 
-        view["by_model"] = fidelity_spread(workspace_from(workspace), runs)
+        view["by_model"] = fidelity_spread(ws, runs)
         emit_json(view)
         return
+    _echo_runs(runs)
+    if view["note"]:
+        typer.echo(f"note: {view['note']}")
+
+
+def _references(items: list[str] | None) -> dict[str, str]:
+    """The ``--reference DIMENSION=VALUE`` options as a dictionary."""
+    references = {}
+    for item in items or []:
+        dimension, sep, value = item.partition("=")
+        if not sep or not dimension or not value:
+            raise typer.BadParameter(f"--reference {item!r}: expected DIMENSION=VALUE")
+        references[dimension] = value
+    return references
+
+
+def _score_debates(ws: Workspace, debate: str | None, params: FidelityParams) -> list[FidelityRun]:
+    """One fidelity run for ``debate``, or for every debate with rewrites to score (the models loaded once)."""
+    if params.group_by:
+        check_group_by_keys(ws, params.group_by, debate_id=debate, include_rejected=params.include_rejected)
+    models, runs = StageModels(), []
+    for debate_id in [debate] if debate else debates_with_rewrites(ws):
+        try:
+            info = run_fidelity_stage(ws, debate_id=debate_id, params=params, models=models, progress=progress)
+        except NothingToDo:
+            if debate:
+                raise
+            continue
+        runs.append(info.details)
+    if not runs:
+        raise NothingToDo(f"no reformulation or translation outputs to score in {ws.root}")
+    return runs
+
+
+def _echo_runs(runs: list[FidelityRun]) -> None:
+    """Per run: its rewrites, mean similarity and flagged count, then the five rewrites most worth a review."""
     for run in runs:
         pairs = run.pairs
         typer.echo(
@@ -101,8 +131,6 @@ def fidelity(
                 f"  {row.output_id} ({row.language_pair}, {row.model}) review {row.review_score:.2f} "
                 f"similarity {row.similarity:.3f} p{row.similarity_percentile:.0f}: {kinds}"
             )
-    if view["note"]:
-        typer.echo(f"note: {view['note']}")
 
 
 @ingest_app.command("interactions")

@@ -267,48 +267,63 @@ def group_tests(
         if dimension not in pairs.columns:
             continue
         data = pairs.dropna(subset=[dimension])
-        sizes = {
-            str(v): len({c for cs in g["contributors"] for c in cs}) for v, g in data.groupby(dimension, sort=True)
-        }
-        kept = [v for v, n in sizes.items() if not is_small_cell(n, min_cell=min_cell)]
+        kept = _groups_with_min_cell(data, dimension, min_cell=min_cell)
         if len(kept) < 2:
             continue
         labels = data[dimension].astype(str)
-        ref = reference.get(dimension)
-        if ref is not None:
-            comparisons = [(v, ref) for v in kept if v != ref] if ref in kept else []
-        else:
-            comparisons = [(a, b) for i, a in enumerate(kept) for b in kept[i + 1 :]]
-        for group_a, group_b in comparisons:
+        for group_a, group_b in _comparisons(kept, reference.get(dimension)):
             for metric in metrics:
                 if metric not in data.columns:
                     continue
                 a = data.loc[labels == group_a, metric].to_numpy(dtype=float)
                 b = data.loc[labels == group_b, metric].to_numpy(dtype=float)
-                a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-                p = permutation_test(a, b, n_permutations=n_permutations, seed=seed)
-                low, high = bootstrap_difference_ci(a, b, n_resamples=n_resamples, seed=seed)
+                head = {"metric": metric, "dimension": dimension, "group_a": group_a, "group_b": group_b}
                 rows.append(
-                    {
-                        "metric": metric,
-                        "dimension": dimension,
-                        "group_a": group_a,
-                        "group_b": group_b,
-                        "n_a": int(a.size),
-                        "n_b": int(b.size),
-                        "mean_a": float(a.mean()) if a.size else float("nan"),
-                        "mean_b": float(b.mean()) if b.size else float("nan"),
-                        "difference": float(a.mean() - b.mean()) if a.size and b.size else float("nan"),
-                        "difference_low": low,
-                        "difference_high": high,
-                        "effect_size": cohen_d(a, b),
-                        "p_value": p,
-                    }
+                    head | _difference_test(a, b, n_permutations=n_permutations, n_resamples=n_resamples, seed=seed)
                 )
-    frame = pd.DataFrame(rows, columns=TEST_COLUMNS[:-2])
-    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy()) if len(frame) else []
-    frame["family_size"] = int(frame["p_value"].notna().sum())
-    return frame[TEST_COLUMNS]
+    return _with_q_values(pd.DataFrame(rows, columns=TEST_COLUMNS[:-2]))
+
+
+def _groups_with_min_cell(data: pd.DataFrame, dimension: str, *, min_cell: int) -> list[str]:
+    """The values of ``dimension`` (sorted, as strings) whose rows have at least ``min_cell`` contributors."""
+    sizes = {str(v): len({c for cs in g["contributors"] for c in cs}) for v, g in data.groupby(dimension, sort=True)}
+    return [v for v, n in sizes.items() if not is_small_cell(n, min_cell=min_cell)]
+
+
+def _comparisons(kept: Sequence[str], reference: str | None) -> list[tuple[str, str]]:
+    """Every pair of ``kept`` groups once (in order), or each group against ``reference`` (none when it is
+    not kept)."""
+    if reference is not None:
+        return [(v, reference) for v in kept if v != reference] if reference in kept else []
+    return [(a, b) for i, a in enumerate(kept) for b in kept[i + 1 :]]
+
+
+def _difference_test(
+    a: np.ndarray, b: np.ndarray, *, n_permutations: int, n_resamples: int, seed: int
+) -> dict[str, float | int]:
+    """One test of mean(a) - mean(b), NaN values left out: n, means, the difference with its bootstrap
+    interval, Cohen's d and the two-sided permutation p-value."""
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    p = permutation_test(a, b, n_permutations=n_permutations, seed=seed)
+    low, high = bootstrap_difference_ci(a, b, n_resamples=n_resamples, seed=seed)
+    return {
+        "n_a": int(a.size),
+        "n_b": int(b.size),
+        "mean_a": float(a.mean()) if a.size else float("nan"),
+        "mean_b": float(b.mean()) if b.size else float("nan"),
+        "difference": float(a.mean() - b.mean()) if a.size and b.size else float("nan"),
+        "difference_low": low,
+        "difference_high": high,
+        "effect_size": cohen_d(a, b),
+        "p_value": p,
+    }
+
+
+def _with_q_values(tests: pd.DataFrame) -> pd.DataFrame:
+    """The tests with their Benjamini-Hochberg q-values, the family being every test with a p-value."""
+    tests["q_value"] = benjamini_hochberg(tests["p_value"].to_numpy()) if len(tests) else []
+    tests["family_size"] = int(tests["p_value"].notna().sum())
+    return tests[TEST_COLUMNS]
 
 
 #: The crossed dimension of the country x language view, per model (values "model | fr->en | FR").

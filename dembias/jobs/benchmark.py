@@ -7,7 +7,7 @@ The spec (:mod:`dembias.jobs.benchmark_spec`, format in ``docs/benchmark.md``) n
    :func:`dembias.generation.run` per prompt x sample: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
 2. **scores** the summaries with :func:`dembias.pluralism.scoring.score_debate` (pluralism) and the rewrites and
-   translations with :func:`dembias.fidelity.scoring.run_fidelity` (fidelity), one run each per
+   translations with :func:`dembias.fidelity.run` (fidelity), one run each per
    debate, as ``dembias score`` does;
 3. **tabulates** every metric per (task, debate, language, model), over all prompts and per prompt,
    with the mean over samples, the between-sample SD, min-max and a 95% Student-t interval over the
@@ -237,20 +237,24 @@ def _score_rewrites(
     spec: BenchmarkSpec, ws: Workspace, variants: pd.DataFrame, runs: dict[str, list[str]], say: Progress
 ) -> pd.DataFrame:
     """Fidelity of the benchmark's reformulations and translations, one run per debate; the long frame."""
-    from dembias.fidelity.scoring import run_fidelity
+    from dembias import fidelity
+    from dembias.models.bundle import StageModels
 
     options = spec.scoring
     mine = variants[variants["task"] != "summary"]
-    parts = []
+    params = fidelity.FidelityParams(
+        **({"embedder_spec": options["embedder"]} if "embedder" in options else {}),
+        n_null=options.get("n_null", 500), min_cell=options.get("min_cell", MIN_CELL),
+        n_resamples=options.get("resamples", 1000), seed=options.get("seed", 0),
+    )  # fmt: skip
+    models, parts = StageModels(), []
     for debate in sorted(set(mine["debate_id"])):
-        extra = {"embedder_spec": options["embedder"]} if "embedder" in options else {}
-        for run in run_fidelity(
-            ws, debate_id=debate, n_null=options.get("n_null", 500), min_cell=options.get("min_cell", MIN_CELL),
-            n_resamples=options.get("resamples", 1000), seed=options.get("seed", 0), progress=say,
-            extra_manifest={"benchmark": str(spec.path)}, **extra,
-        ):  # fmt: skip
-            runs["fidelity"].append(run.info.run_id)
-            parts.append(run.pairs[run.pairs["output_id"].isin(set(mine["output_id"]))])
+        info = fidelity.run(
+            ws, debate_id=debate, params=params, models=models, progress=say,
+            provenance={"benchmark": str(spec.path)},
+        )  # fmt: skip
+        runs["fidelity"].append(info.run_id)
+        parts.append(info.details.pairs[info.details.pairs["output_id"].isin(set(mine["output_id"]))])
     if not parts:
         return pd.DataFrame()
     pairs = pd.concat(parts, ignore_index=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dembias.fidelity import interaction_runs
-from dembias.fidelity import scoring as fidelity_scoring
+from dembias.fidelity import stage as fidelity_stage
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import stage as opinion_map_stage
 from dembias.pluralism import scoring
@@ -67,7 +67,7 @@ DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], Non
     ("ingest", ingest_demo_sources),
     ("map", opinion_map_stage.demo_stage),
     ("pluralism", scoring.demo_stage),
-    ("fidelity", fidelity_scoring.demo_stage),
+    ("fidelity", fidelity_stage.demo_stage),
     ("interactions", interaction_runs.demo_stage),
 ]
 

@@ -201,23 +201,31 @@ def run_pluralism_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | No
 
 def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Re-score a debate's rewrites; the job's model is an NLI model (stance by entailment)."""
-    from dembias.fidelity import scoring as fidelity_scoring
+    from dembias import fidelity
+    from dembias.models.bundle import StageModels
 
     job = ctx.job
+    embedder_spec = str(parse_embedder_spec(job.params.get("embedder"), bare_is_model=True))
     embedder = _load_embedder(job, job.params.get("embedder"), embedder_factory, DEFAULT_BATCH_SIZE)
     nli = _nli(job, batch_size=job.batch_size or 16, require_contradiction=True)
+    params = fidelity.FidelityParams(embedder_spec=embedder_spec, nli_model=job.model or None)
     extra = job_manifest(job, _previous_run(ctx.ws, "fidelity", job.debate_id))
 
     def attempt(size: int) -> Any:
         if nli is not None:
             nli.batch_size = size
             ctx.batch_size = size
-        return fidelity_scoring.run_fidelity(
-            ctx.ws, debate_id=job.debate_id, embedder=embedder, nli=nli, progress=ctx.say, extra_manifest=extra
+        return fidelity.run(
+            ctx.ws,
+            debate_id=job.debate_id,
+            params=params,
+            models=StageModels(embedder=embedder, nli=nli),
+            progress=ctx.say,
+            provenance=extra,
         )
 
-    runs = with_oom_retry(attempt, batch_size=job.batch_size or 16, on_oom=ctx.halved)
-    return {"run_ids": [r.info.run_id for r in runs]}
+    info = with_oom_retry(attempt, batch_size=job.batch_size or 16, on_oom=ctx.halved)
+    return {"run_ids": [info.run_id]}
 
 
 # ---- generate
