@@ -90,7 +90,7 @@ def generate(folder: Path, n_contributions: int, n_votes: int, *, seed: int = 0)
 def ingest_in_child(workspace: Path, contributions: Path, votes: Path) -> dict[str, float]:
     """Run the ingest in a child process and return its wall time and peak RSS."""
     code = (
-        "import json,sys; from dembias.ingest import ingest_contributions; from dembias.workspace import Workspace; "
+        "import json,sys; from dembias.ingest import ingest_contributions; from dembias.workspace.folder import Workspace; "
         "c=ingest_contributions(Workspace(sys.argv[1]), sys.argv[2], debate_id='bench', votes_path=sys.argv[3]); "
         "print(json.dumps(c))"
     )

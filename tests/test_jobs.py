@@ -211,7 +211,7 @@ WORKER_SCRIPT = textwrap.dedent(
     import sys, time
     from tests.fakes import FakeEmbedder
     from dembias.jobs import run_worker
-    from dembias.workspace import Workspace
+    from dembias.workspace.folder import Workspace
 
     class SlowFake(FakeEmbedder):
         def embed(self, texts):

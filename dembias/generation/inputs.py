@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from dembias.errors import DembiasError
-from dembias.ingest.debate_storage import debate_exists
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
+from dembias.workspace.debates import corpus_has_debate
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import latest_run, read_run_table
 
@@ -32,7 +32,7 @@ def stratified_contributions(
     """
     con = open_corpus(ws)
     try:
-        if not debate_exists(con, debate_id):
+        if not corpus_has_debate(con, debate_id):
             raise DembiasError(f"unknown debate {debate_id!r}; ingest it first")
         frame = select_contributions(
             con,

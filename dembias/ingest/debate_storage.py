@@ -18,8 +18,8 @@ import pandas as pd
 from dembias.errors import IngestError
 from dembias.ingest.debate_bundle import CONTRIBUTION_COLUMNS, DebateBundle
 from dembias.workspace.corpus import insert_frame
+from dembias.workspace.debates import corpus_has_debate
 
-SQL_DEBATE_EXISTS = "SELECT count(*) FROM debates WHERE debate_id = ?"
 SQL_DELETE_DEBATE = (
     "DELETE FROM citations WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
     "DELETE FROM output_units WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
@@ -55,11 +55,6 @@ SQL_ADD_VOTERS_AS_PARTICIPANTS = """
 INSERT INTO participants (debate_id, participant_pid, published_group)
 SELECT DISTINCT $1, participant_pid, NULL FROM votes WHERE debate_id = $1
   AND participant_pid NOT IN (SELECT participant_pid FROM participants WHERE debate_id = $1)"""
-
-
-def debate_exists(con: duckdb.DuckDBPyConnection, debate_id: str) -> bool:
-    """Whether ``debate_id`` is already in the corpus."""
-    return con.execute(SQL_DEBATE_EXISTS, [debate_id]).fetchone()[0] > 0
 
 
 def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
@@ -112,7 +107,7 @@ def _check_debate_id(debate_id: object, source: str | Path) -> None:
 
 def _make_room_for_debate(con: duckdb.DuckDBPyConnection, debate_id: str, *, replace: bool, source: str | Path) -> None:
     """A debate that exists is an error, or with ``replace`` it is deleted first."""
-    if not debate_exists(con, debate_id):
+    if not corpus_has_debate(con, debate_id):
         return
     if not replace:
         raise IngestError(

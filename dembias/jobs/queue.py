@@ -95,13 +95,9 @@ def check_request(ws: Workspace, *, stage: str, debate_id: str, device: str | No
         limit = params.get("limit")
         if limit is not None and not (_whole(limit) and limit >= 1):
             raise DembiasError(f"limit {limit!r}: a whole number of contributions >= 1")
-    from dembias.workspace.corpus import open_corpus  # light; keeps this module's imports as they were
+    from dembias.workspace.debates import debate_ids  # light; keeps this module's imports as they were
 
-    con = open_corpus(ws)
-    try:
-        known = [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
-    finally:
-        con.close()
+    known = debate_ids(ws)
     if debate_id not in known:
         raise DembiasError(f"unknown debate {debate_id!r}; the workspace has {', '.join(known) or 'none'}")
 

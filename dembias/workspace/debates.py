@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.folder import Workspace
 
@@ -15,11 +17,16 @@ def debate_ids(ws: Workspace) -> list[str]:
         con.close()
 
 
+def corpus_has_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> bool:
+    """Whether the open corpus ``con`` holds a debate of this id (inside a writer's transaction too)."""
+    return bool(con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall())
+
+
 def debate_exists(ws: Workspace, debate_id: str) -> bool:
     """Whether the corpus holds a debate of this id."""
     con = open_corpus(ws)
     try:
-        return bool(con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall())
+        return corpus_has_debate(con, debate_id)
     finally:
         con.close()
 
