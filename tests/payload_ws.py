@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dembias import pluralism
 from dembias.fidelity.scoring import run_fidelity
 from dembias.ingest import ingest_outputs, ingest_polis
+from dembias.models.bundle import StageModels
 from dembias.opinion_map.mapping import MapParams, map_debate
-from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
 from dembias.workspace.store import Workspace
 from tests.fakes import FakeEmbedder
@@ -169,7 +170,9 @@ def build_payload_workspace(root: Path) -> Workspace:
 
     embedder = FakeEmbedder(topics=topics, dim=16, noise=0.3, seed=0)
     map_debate(ws, DEBATE, embedder=embedder, params=MapParams(n_seeds=2, min_cluster_size=5))
-    score_debate(ws, DEBATE, embedder=embedder, n_resamples=50)
+    pluralism.run(
+        ws, debate_id=DEBATE, params=pluralism.PluralismParams(n_resamples=50), models=StageModels(embedder=embedder)
+    )
     run_fidelity(ws, debate_id=DEBATE, embedder=embedder, n_null=50, n_resamples=50, n_permutations=200)
     for k, payload in enumerate(PAYLOADS[:10]):
         add_annotation(

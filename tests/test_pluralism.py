@@ -399,11 +399,14 @@ def scored_workspace(tmp_path):
 
 
 def test_score_debate_writes_a_pluralism_run(scored_workspace):
-    from dembias.pluralism.scoring import score_debate
+    from dembias import pluralism
     from dembias.workspace.store import list_runs, read_run_table
 
     ws = scored_workspace
-    run, scored = score_debate(ws, "d", group_by=["district"], n_resamples=200)
+    run = pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams(group_by=("district",), n_resamples=200))
+    scored = run.details
+    params = run.manifest["params"]
+    assert params["output_ids"] is None and params["group_by"] == ["district"] and params["n_resamples"] == 200
     assert [r.run_id for r in list_runs(ws, stage="pluralism", debate_id="d")] == [run.run_id]
     outputs = read_run_table(ws, run.run_id, "outputs").set_index("output_id")
     assert outputs.loc["cited", "link_method"] == "citation"
@@ -498,14 +501,15 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
 
 
 def test_baselines_are_added_and_scored(scored_workspace):
-    from dembias.pluralism.scoring import add_baselines, score_debate
+    from dembias import pluralism
+    from dembias.pluralism.stored_baselines import add_baselines
     from tests.fakes import FakeEmbedder
 
     ws = scored_workspace
     ids = add_baselines(ws, "d", budget=6, embedder=FakeEmbedder(dim=16, noise=0.3))
     assert len(ids) == 5
     assert add_baselines(ws, "d", budget=6, embedder=FakeEmbedder(dim=16, noise=0.3)) == ids  # replaced, same ids
-    _, scored = score_debate(ws, "d", output_ids=ids, n_resamples=100)
+    scored = pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams(output_ids=ids, n_resamples=100)).details
     by_model = {s.model: s.result.scores.set_index("metric")["value"] for s in scored}
     # 6 units over 30/12/5: 4, 1, 1 -> every cluster covered; top-voted picks cluster 0 only (most agrees)
     assert by_model["baseline:cluster-representative"]["survival"] == 1.0

@@ -16,7 +16,7 @@ from dembias.fidelity import interactions
 from dembias.fidelity import scoring as fidelity_scoring
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import mapping
-from dembias.pluralism import scoring
+from dembias.pluralism import stage as pluralism_stage
 from dembias.workspace.store import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
@@ -66,7 +66,7 @@ def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progr
 DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], None]]] = [
     ("ingest", ingest_demo_sources),
     ("map", mapping.demo_stage),
-    ("pluralism", scoring.demo_stage),
+    ("pluralism", pluralism_stage.demo_stage),
     ("fidelity", fidelity_scoring.demo_stage),
     ("interactions", interactions.demo_stage),
 ]
