@@ -9,13 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dembias.minority import minority_mask
-from dembias.pluralism.metrics import (
-    contribution_vote_groups,
-    group_aware_consensus,
-    score_pluralism,
-    uer,
-    unit_shares,
-)
+from dembias.pluralism.metrics import score_pluralism
+from dembias.pluralism.topics import unit_shares
+from dembias.pluralism.unfairness import uer
+from dembias.pluralism.vote_grounded import contribution_vote_groups, group_aware_consensus
 
 
 def debate(sizes: dict[int, int], **columns) -> tuple[pd.DataFrame, pd.DataFrame]:
