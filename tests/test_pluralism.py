@@ -512,3 +512,60 @@ def test_baselines_are_added_and_scored(scored_workspace):
     assert by_model["baseline:cluster-representative"]["survival"] == 1.0
     assert by_model["baseline:top-voted"]["survival"] == pytest.approx(1 / 3)
     assert by_model["baseline:cluster-representative"]["uer_topics"] < by_model["baseline:top-voted"]["uer_topics"]
+
+
+def test_a_debate_without_summaries_is_nothing_to_do(scored_workspace):
+    from dembias import pluralism
+    from dembias.errors import NothingToDo
+    from dembias.workspace.store import corpus_writer, list_runs
+
+    ws = scored_workspace
+    with corpus_writer(ws) as con:
+        for table in ("citations", "output_units", "outputs"):
+            con.execute(f"DELETE FROM {table}")
+    with pytest.raises(NothingToDo, match="no summary to score"):
+        pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams())
+    assert list_runs(ws, stage="pluralism", debate_id="d") == []
+
+
+@pytest.mark.parametrize(
+    "bad", [{"minority_share": 1.5}, {"min_cell": 0}, {"n_resamples": 0}, {"n_placebo": -1}, {"seed": -1}]
+)
+def test_pluralism_params_are_checked(bad):
+    from dembias.pluralism import PluralismParams
+
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        PluralismParams(**bad)
+
+
+def test_pluralism_params_hold_tuples():
+    from dembias.pluralism import PluralismParams
+
+    params = PluralismParams(output_ids=["b", "a"], group_by=["district"])
+    assert params.output_ids == ("b", "a") and params.group_by == ("district",)
+    assert hash(params) == hash(PluralismParams(output_ids=("b", "a"), group_by=("district",)))
+
+
+def test_the_rescoring_job_runs_the_stage_and_records_the_job(scored_workspace):
+    from dembias.jobs.context import JobContext
+    from dembias.jobs.files import Job
+    from dembias.jobs.runners import run_pluralism_job
+    from dembias.workspace.store import corpus_writer, latest_run
+
+    ws = scored_workspace
+    result = run_pluralism_job(
+        JobContext(ws, Job(job_id="job-20261202T120000-0000aaaa", stage="pluralism", debate_id="d"))
+    )
+    run = latest_run(ws, stage="pluralism", debate_id="d")
+    assert result == {"run_ids": [run.run_id], "n_outputs": 2}
+    assert run.manifest["job_id"] == "job-20261202T120000-0000aaaa" and run.manifest["rescores"] is None
+    assert run.manifest["params"]["nli_model"] is None and run.manifest["params"]["output_ids"] is None
+    with corpus_writer(ws) as con:
+        for table in ("citations", "output_units", "outputs"):
+            con.execute(f"DELETE FROM {table}")
+    assert run_pluralism_job(
+        JobContext(ws, Job(job_id="job-20261202T120000-0000bbbb", stage="pluralism", debate_id="d"))
+    ) == {
+        "run_ids": [],
+        "n_outputs": 0,
+    }
