@@ -82,9 +82,16 @@ def run_stage(
         stored = ingest_outputs(ws, corpus / "outputs.jsonl", replace=True)
         return {"rows": stored, "note": f"{stored} outputs"}
     if stage == "pluralism":
-        from dembias.pluralism.scoring import score_debate
+        from dembias import pluralism
+        from dembias.errors import NothingToDo
+        from dembias.models.bundle import StageModels
 
-        _, scored = score_debate(ws, debate_id, embedder=embedder)
+        try:
+            scored = pluralism.run(
+                ws, debate_id=debate_id, params=pluralism.PluralismParams(), models=StageModels(embedder=embedder)
+            ).details
+        except NothingToDo:
+            scored = []
         return {"rows": n, "note": f"{len(scored)} summaries scored (bootstrap 1,000, placebo 20)"}
     if stage == "validate":
         from dembias.pluralism.validate import validate_debate

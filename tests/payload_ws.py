@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dembias import fidelity, opinion_map
+from dembias import fidelity, opinion_map, pluralism
 from dembias.ingest import ingest_outputs, ingest_polis
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.params import MapParams
-from dembias.pluralism.scoring import score_debate
 from dembias.workspace.annotations import Annotation, add_annotation
 from dembias.workspace.folder import Workspace
 from tests.fakes import FakeEmbedder
@@ -172,7 +171,9 @@ def build_payload_workspace(root: Path) -> Workspace:
     opinion_map.run(
         ws, debate_id=DEBATE, params=MapParams(n_seeds=2, min_cluster_size=5), models=StageModels(embedder=embedder)
     )
-    score_debate(ws, DEBATE, embedder=embedder, n_resamples=50)
+    pluralism.run(
+        ws, debate_id=DEBATE, params=pluralism.PluralismParams(n_resamples=50), models=StageModels(embedder=embedder)
+    )
     fidelity_params = fidelity.FidelityParams(n_null=50, n_resamples=50, n_permutations=200)
     fidelity.run(ws, debate_id=DEBATE, params=fidelity_params, models=StageModels(embedder=embedder))
     for k, payload in enumerate(PAYLOADS[:10]):

@@ -9,13 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dembias.minority import minority_mask
-from dembias.pluralism.metrics import (
-    contribution_vote_groups,
-    group_aware_consensus,
-    score_pluralism,
-    uer,
-    unit_shares,
-)
+from dembias.pluralism.metrics import score_pluralism
+from dembias.pluralism.topics import unit_shares
+from dembias.pluralism.unfairness import uer
+from dembias.pluralism.vote_grounded import contribution_vote_groups, group_aware_consensus
 
 
 def debate(sizes: dict[int, int], **columns) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -401,11 +398,14 @@ def scored_workspace(tmp_path):
 
 
 def test_score_debate_writes_a_pluralism_run(scored_workspace):
-    from dembias.pluralism.scoring import score_debate
+    from dembias import pluralism
     from dembias.workspace.runs import list_runs, read_run_table
 
     ws = scored_workspace
-    run, scored = score_debate(ws, "d", group_by=["district"], n_resamples=200)
+    run = pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams(group_by=("district",), n_resamples=200))
+    scored = run.details
+    params = run.manifest["params"]
+    assert params["output_ids"] is None and params["group_by"] == ["district"] and params["n_resamples"] == 200
     assert [r.run_id for r in list_runs(ws, stage="pluralism", debate_id="d")] == [run.run_id]
     outputs = read_run_table(ws, run.run_id, "outputs").set_index("output_id")
     assert outputs.loc["cited", "link_method"] == "citation"
@@ -500,16 +500,76 @@ def test_cli_score_pluralism_json_and_per_contribution(scored_workspace, tmp_pat
 
 
 def test_baselines_are_added_and_scored(scored_workspace):
-    from dembias.pluralism.scoring import add_baselines, score_debate
+    from dembias import pluralism
+    from dembias.pluralism.stored_baselines import add_baselines
     from tests.fakes import FakeEmbedder
 
     ws = scored_workspace
     ids = add_baselines(ws, "d", budget=6, embedder=FakeEmbedder(dim=16, noise=0.3))
     assert len(ids) == 5
     assert add_baselines(ws, "d", budget=6, embedder=FakeEmbedder(dim=16, noise=0.3)) == ids  # replaced, same ids
-    _, scored = score_debate(ws, "d", output_ids=ids, n_resamples=100)
+    scored = pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams(output_ids=ids, n_resamples=100)).details
     by_model = {s.model: s.result.scores.set_index("metric")["value"] for s in scored}
     # 6 units over 30/12/5: 4, 1, 1 -> every cluster covered; top-voted picks cluster 0 only (most agrees)
     assert by_model["baseline:cluster-representative"]["survival"] == 1.0
     assert by_model["baseline:top-voted"]["survival"] == pytest.approx(1 / 3)
     assert by_model["baseline:cluster-representative"]["uer_topics"] < by_model["baseline:top-voted"]["uer_topics"]
+
+
+def test_a_debate_without_summaries_is_nothing_to_do(scored_workspace):
+    from dembias import pluralism
+    from dembias.errors import NothingToDo
+    from dembias.workspace.corpus import corpus_writer
+    from dembias.workspace.runs import list_runs
+
+    ws = scored_workspace
+    with corpus_writer(ws) as con:
+        for table in ("citations", "output_units", "outputs"):
+            con.execute(f"DELETE FROM {table}")
+    with pytest.raises(NothingToDo, match="no summary to score"):
+        pluralism.run(ws, debate_id="d", params=pluralism.PluralismParams())
+    assert list_runs(ws, stage="pluralism", debate_id="d") == []
+
+
+@pytest.mark.parametrize(
+    "bad", [{"minority_share": 1.5}, {"min_cell": 0}, {"n_resamples": 0}, {"n_placebo": -1}, {"seed": -1}]
+)
+def test_pluralism_params_are_checked(bad):
+    from dembias.pluralism import PluralismParams
+
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        PluralismParams(**bad)
+
+
+def test_pluralism_params_hold_tuples():
+    from dembias.pluralism import PluralismParams
+
+    params = PluralismParams(output_ids=["b", "a"], group_by=["district"])
+    assert params.output_ids == ("b", "a") and params.group_by == ("district",)
+    assert hash(params) == hash(PluralismParams(output_ids=("b", "a"), group_by=("district",)))
+
+
+def test_the_rescoring_job_runs_the_stage_and_records_the_job(scored_workspace):
+    from dembias.jobs.context import JobContext
+    from dembias.jobs.files import Job
+    from dembias.jobs.runners import run_pluralism_job
+    from dembias.workspace.corpus import corpus_writer
+    from dembias.workspace.runs import latest_run
+
+    ws = scored_workspace
+    result = run_pluralism_job(
+        JobContext(ws, Job(job_id="job-20261202T120000-0000aaaa", stage="pluralism", debate_id="d"))
+    )
+    run = latest_run(ws, stage="pluralism", debate_id="d")
+    assert result == {"run_ids": [run.run_id], "n_outputs": 2}
+    assert run.manifest["job_id"] == "job-20261202T120000-0000aaaa" and run.manifest["rescores"] is None
+    assert run.manifest["params"]["nli_model"] is None and run.manifest["params"]["output_ids"] is None
+    with corpus_writer(ws) as con:
+        for table in ("citations", "output_units", "outputs"):
+            con.execute(f"DELETE FROM {table}")
+    assert run_pluralism_job(
+        JobContext(ws, Job(job_id="job-20261202T120000-0000bbbb", stage="pluralism", debate_id="d"))
+    ) == {
+        "run_ids": [],
+        "n_outputs": 0,
+    }

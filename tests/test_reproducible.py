@@ -73,8 +73,9 @@ def test_mapping_twice_into_fresh_workspaces_gives_identical_tables(tmp_path, mo
 
 
 def _score_fresh(ws, tmp, fake_embedder):
+    from dembias import pluralism
     from dembias.ingest import ingest_outputs
-    from dembias.pluralism.scoring import score_debate
+    from dembias.models.bundle import StageModels
     from tests.helpers import write
 
     record = {
@@ -85,7 +86,12 @@ def _score_fresh(ws, tmp, fake_embedder):
         "inline_citations": True,
     }
     ingest_outputs(ws, write(tmp / "outputs.jsonl", json.dumps(record) + "\n"))
-    run, _scores = score_debate(ws, "town", embedder=fake_embedder, n_resamples=200, seed=0)
+    run = pluralism.run(
+        ws,
+        debate_id="town",
+        params=pluralism.PluralismParams(n_resamples=200, seed=0),
+        models=StageModels(embedder=fake_embedder),
+    )
     con = open_run(ws, run.run_id)
     try:
         names = sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 
 from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspace_from
-from dembias.errors import DembiasError
+from dembias.errors import DembiasError, NothingToDo
 from dembias.read.export import spreadsheet_safe
 from dembias.small_cells import MIN_CELL
 from dembias.workspace.corpus import open_corpus
+from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import RunInfo
+
+if TYPE_CHECKING:
+    from dembias.models.bundle import StageModels
+    from dembias.pluralism import PluralismParams
+    from dembias.pluralism.scoring import OutputScore
 
 
 def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[str]:
@@ -79,69 +88,107 @@ def pluralism(
     ] = False,
 ) -> None:
     """Score the pluralism of summaries (survival, UER/BUR, coverage, JR) and write a run per debate."""
+    from dembias.models.bundle import StageModels
     from dembias.models.nli import NliJudge
-    from dembias.pluralism.scoring import score_debate
+    from dembias.pluralism import PluralismParams
 
     ws = workspace_from(workspace)
-    nli_model = NliJudge.load(nli) if nli else None
-    results, per_rows, all_scored = [], [], []
-    wanted = set(output or [])
-    for debate_id in _debates(ws, debate, output):
-        outputs = None
-        if wanted:
-            con = open_corpus(ws)
-            try:
-                mine = {
-                    r[0]
-                    for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()
-                }
-            finally:
-                con.close()
-            outputs = sorted(wanted & mine) if not debate else sorted(wanted)
-        run, scored = score_debate(
-            ws,
-            debate_id,
-            output_ids=outputs,
-            group_by=group_by or (),
-            nli=nli_model,
-            minority_share=minority_share,
-            min_cell=min_cell,
-            n_resamples=resamples,
-            n_placebo=placebo,
-            seed=seed,
-            progress=progress,
-        )
-        all_scored.extend(scored)
-        for s in scored:
-            obj = s.to_json(group_by=group_by or ())
-            obj["run_id"] = run.run_id if run else None
-            results.append(obj)
-            if per_contribution:
-                per_rows.append(
-                    s.result.coverage.assign(debate_id=debate_id, output_id=s.output_id, model=s.model)[
-                        ["debate_id", "output_id", "model", "contribution_id", "p"]
-                    ]
-                )
+    params = PluralismParams(
+        group_by=tuple(group_by or ()), minority_share=minority_share, min_cell=min_cell,
+        n_resamples=resamples, n_placebo=placebo, seed=seed, nli_model=nli,
+    )  # fmt: skip
+    models = StageModels(nli=NliJudge.load(nli) if nli else None)  # loaded once for every debate
+    runs = _score_debates(ws, debate, output, params, models)
+    results = [_result_json(run, s, params.group_by) for run in runs for s in run.details]
     if per_contribution:
-        frame = pd.concat(per_rows, ignore_index=True) if per_rows else pd.DataFrame()
-        write_per_contribution(per_contribution, frame)
-        progress(f"wrote {len(frame)} rows to {per_contribution}")
+        _write_per_contribution(per_contribution, runs)
     if as_json and by_model:
         from dembias.jobs.benchmark import pluralism_spread
 
-        emit_json({"outputs": results, "by_model": pluralism_spread(ws, all_scored)})
+        emit_json({"outputs": results, "by_model": pluralism_spread(ws, [s for r in runs for s in r.details])})
     elif as_json:
         emit_json(results)
     else:
         for obj in results:
-            flags = ",".join(obj["quality_flags"]) or "-"
-            typer.echo(
-                f"{obj['debate_id']}\t{obj['model']}\tsurvival={_v(obj['survival'])}"
-                f"\tminority topics={_v(obj['minority_topics']['survival'])}"
-                f"\tUER topics={_v(obj['minority_topics']['uer'])}"
-                f"\topinion groups under-represented={obj['opinion_groups'].get('n_under_represented', 'n/a')}"
-                f"\tflags={flags}"
+            typer.echo(_result_line(obj))
+
+
+def _score_debates(
+    ws: Workspace, debate: str | None, output: list[str] | None, params: PluralismParams, models: StageModels
+) -> list[RunInfo]:
+    """One pluralism run per debate (of ``debate``, else of the named outputs, else every debate).
+
+    A debate with no summary to score is said on stderr and skipped.
+    """
+    from dembias import pluralism
+
+    runs = []
+    for debate_id in _debates(ws, debate, output):
+        output_ids = _debate_outputs(ws, debate_id, output, debate_named=bool(debate))
+        try:
+            runs.append(
+                pluralism.run(
+                    ws,
+                    debate_id=debate_id,
+                    params=dataclasses.replace(params, output_ids=output_ids),
+                    models=models,
+                    progress=progress,
+                )
             )
+        except NothingToDo as nothing:
+            progress(str(nothing))
+    return runs
+
+
+def _debate_outputs(
+    ws: Workspace, debate_id: str, output: list[str] | None, *, debate_named: bool
+) -> tuple[str, ...] | None:
+    """The outputs to score in a debate: every summary (None) without ``--output``; with it, the named
+    outputs of this debate (all of them when ``--debate`` names it, so an unknown one is an error)."""
+    wanted = set(output or [])
+    if not wanted:
+        return None
+    if debate_named:
+        return tuple(sorted(wanted))
+    con = open_corpus(ws)
+    try:
+        mine = {r[0] for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()}
+    finally:
+        con.close()
+    return tuple(sorted(wanted & mine))
+
+
+def _result_json(run: RunInfo, score: OutputScore, group_by: Sequence[str]) -> dict:
+    """The ``--json`` object of one scored output, with the run it landed in."""
+    obj = score.to_json(group_by=group_by)
+    obj["run_id"] = run.run_id
+    return obj
+
+
+def _write_per_contribution(path: Path, runs: list[RunInfo]) -> None:
+    """``--per-contribution``: p(d) of every contribution for every scored output, in one file."""
+    per_rows = [
+        s.result.coverage.assign(debate_id=run.debate_id, output_id=s.output_id, model=s.model)[
+            ["debate_id", "output_id", "model", "contribution_id", "p"]
+        ]
+        for run in runs
+        for s in run.details
+    ]
+    frame = pd.concat(per_rows, ignore_index=True) if per_rows else pd.DataFrame()
+    write_per_contribution(path, frame)
+    progress(f"wrote {len(frame)} rows to {path}")
+
+
+def _result_line(obj: dict) -> str:
+    """The plain-text line of one scored output."""
+    flags = ",".join(obj["quality_flags"]) or "-"
+    return (
+        f"{obj['debate_id']}\t{obj['model']}\tsurvival={_v(obj['survival'])}"
+        f"\tminority topics={_v(obj['minority_topics']['survival'])}"
+        f"\tUER topics={_v(obj['minority_topics']['uer'])}"
+        f"\topinion groups under-represented={obj['opinion_groups'].get('n_under_represented', 'n/a')}"
+        f"\tflags={flags}"
+    )
 
 
 def _v(cell: dict | None) -> str:
@@ -160,7 +207,7 @@ def baselines(
     seed: Annotated[int, typer.Option(min=0, help="Random seed (random baseline).")] = 0,
 ) -> None:
     """Add baseline summaries (top-voted, centroid, MMR, cluster-representative, random) as outputs."""
-    from dembias.pluralism.scoring import add_baselines
+    from dembias.pluralism.stored_baselines import add_baselines
 
     ws = workspace_from(workspace)
     emit_json({d: add_baselines(ws, d, budget=budget, seed=seed, progress=progress) for d in _debates(ws, debate)})

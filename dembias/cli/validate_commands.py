@@ -20,7 +20,7 @@ def validate(
     """Score control summaries (vacuous, title, off-topic, random citations, one-sided, ideal) with the same
     code as real outputs and check the orderings every pluralism metric must respect. Exit 1 if one fails."""
     from dembias.cli.pluralism_commands import _debates
-    from dembias.pluralism.scoring import MAPPING_STAGE
+    from dembias.pluralism.inputs import MAPPING_STAGE
     from dembias.pluralism.validate import validate_debate
     from dembias.workspace.runs import latest_run
 

@@ -6,7 +6,7 @@ The spec (:mod:`dembias.jobs.benchmark_spec`, format in ``docs/benchmark.md``) n
 1. **generates** every (model, debate, task, language, prompt, sample) with
    :func:`dembias.generation.run` per prompt x sample: resumable through the per-setting checkpoints, so a
    second run generates nothing that a first run finished;
-2. **scores** the summaries with :func:`dembias.pluralism.scoring.score_debate` (pluralism) and the rewrites and
+2. **scores** the summaries with :func:`dembias.pluralism.run` (pluralism) and the rewrites and
    translations with :func:`dembias.fidelity.run` (fidelity), one run each per
    debate, as ``dembias score`` does;
 3. **tabulates** every metric per (task, debate, language, model), over all prompts and per prompt,
@@ -214,19 +214,28 @@ def _score_summaries(
     spec: BenchmarkSpec, ws: Workspace, variants: pd.DataFrame, runs: dict[str, list[str]], say: Progress
 ) -> pd.DataFrame:
     """Pluralism of the benchmark's summaries, one scoring run per debate; the long per-output frame."""
-    from dembias.pluralism.scoring import score_debate
+    from dataclasses import replace
+
+    from dembias import pluralism
+    from dembias.errors import NothingToDo
 
     options = spec.scoring
+    params = pluralism.PluralismParams(
+        n_resamples=options.get("resamples", 1000), n_placebo=options.get("placebo", 20),
+        seed=options.get("seed", 0), min_cell=options.get("min_cell", MIN_CELL),
+    )  # fmt: skip
     parts = []
     for debate, part in variants[variants["task"] == "summary"].groupby("debate_id", sort=True):
-        run, scored = score_debate(
-            ws, debate, output_ids=list(part["output_id"]), n_resamples=options.get("resamples", 1000),
-            n_placebo=options.get("placebo", 20), seed=options.get("seed", 0), min_cell=options.get("min_cell", MIN_CELL),
-            progress=say, extra_manifest={"benchmark": str(spec.path)},
-        )  # fmt: skip
-        if run is not None:
-            runs["pluralism"].append(run.run_id)
-        parts.extend(scored)
+        try:
+            run = pluralism.run(
+                ws, debate_id=debate, params=replace(params, output_ids=tuple(part["output_id"])),
+                progress=say, provenance={"benchmark": str(spec.path)},
+            )  # fmt: skip
+        except NothingToDo as nothing:
+            say(str(nothing))
+            continue
+        runs["pluralism"].append(run.run_id)
+        parts.extend(run.details)
     if not parts:
         return pd.DataFrame()
     long = pluralism_sample_scores(pluralism_scores_frame(parts), variants)

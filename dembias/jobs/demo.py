@@ -16,7 +16,7 @@ from dembias.fidelity import interaction_runs
 from dembias.fidelity import stage as fidelity_stage
 from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, ingest_sensemaker
 from dembias.opinion_map import stage as opinion_map_stage
-from dembias.pluralism import scoring
+from dembias.pluralism import stage as pluralism_stage
 from dembias.workspace.folder import Workspace
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
@@ -66,7 +66,7 @@ def ingest_demo_sources(ws: Workspace, manifest: dict[str, Any], progress: Progr
 DEMO_STAGES: list[tuple[str, Callable[[Workspace, dict[str, Any], Progress], None]]] = [
     ("ingest", ingest_demo_sources),
     ("map", opinion_map_stage.demo_stage),
-    ("pluralism", scoring.demo_stage),
+    ("pluralism", pluralism_stage.demo_stage),
     ("fidelity", fidelity_stage.demo_stage),
     ("interactions", interaction_runs.demo_stage),
 ]

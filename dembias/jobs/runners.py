@@ -178,25 +178,33 @@ def _nli(job: Job, *, batch_size: int, require_contradiction: bool) -> Any:
 
 def run_pluralism_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:
     """Re-link and re-score a debate's summaries; the job's model is an NLI model (linking by entailment)."""
-    from dembias.pluralism import scoring
+    from dembias import pluralism
+    from dembias.errors import NothingToDo
+    from dembias.models.bundle import StageModels
 
     job = ctx.job
     embedder = None
     if job.params.get("embedder"):
         embedder = _load_embedder(job, job.params["embedder"], embedder_factory, DEFAULT_BATCH_SIZE)
     nli = _nli(job, batch_size=job.batch_size or 32, require_contradiction=False)
+    params = pluralism.PluralismParams(nli_model=job.model or None, embedder=job.params.get("embedder") or None)
     extra = job_manifest(job, _previous_run(ctx.ws, "pluralism", job.debate_id))
 
     def attempt(size: int) -> Any:
         if nli is not None:
             nli.batch_size = size
             ctx.batch_size = size
-        return scoring.score_debate(
-            ctx.ws, job.debate_id, embedder=embedder, nli=nli, progress=ctx.say, extra_manifest=extra
-        )
+        return pluralism.run(
+            ctx.ws, debate_id=job.debate_id, params=params, models=StageModels(embedder=embedder, nli=nli),
+            progress=ctx.say, provenance=extra,
+        )  # fmt: skip
 
-    info, scored = with_oom_retry(attempt, batch_size=job.batch_size or 32, on_oom=ctx.halved)
-    return {"run_ids": [info.run_id] if info else [], "n_outputs": len(scored)}
+    try:
+        info = with_oom_retry(attempt, batch_size=job.batch_size or 32, on_oom=ctx.halved)
+    except NothingToDo as nothing:
+        ctx.say(str(nothing))
+        return {"run_ids": [], "n_outputs": 0}
+    return {"run_ids": [info.run_id], "n_outputs": len(info.details)}
 
 
 def run_fidelity_job(ctx: JobContext, *, embedder_factory: EmbedderFactory | None = None) -> dict[str, Any]:

@@ -190,11 +190,10 @@ def link_output(
     carries = ~screen["content_free"].to_numpy(dtype=bool) & (duplicate_of < 0)
     own = citations[citations["output_id"] == output_id] if citations is not None else None
     if own is not None and not own.empty:
+        screened = pd.DataFrame({"original": original, "carries": carries}, index=unit_index)
         return _supported_citations(
             output_id, own, units, contributions, unit_vectors, contribution_vectors, calibration,
-            original=dict(zip(unit_index.tolist(), original.tolist(), strict=True)),
-            carries=dict(zip(unit_index.tolist(), carries.tolist(), strict=True)),
-            nli=nli, nli_threshold=nli_threshold,
+            screened=screened, nli=nli, nli_threshold=nli_threshold,
         )  # fmt: skip
     keep = carries
     if nli is not None:
@@ -230,12 +229,15 @@ def _supported_citations(
     contribution_vectors: np.ndarray,
     calibration: SupportCalibration,
     *,
-    original: dict[int, int],
-    carries: dict[int, bool],
+    screened: pd.DataFrame,
     nli: NliJudge | None,
     nli_threshold: float,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The citations of one output that pass the support test, as links (see :func:`link_output`)."""
+    """The citations of one output that pass the support test, as links (see :func:`link_output`).
+
+    ``screened``, indexed by unit index: ``original`` (the unit a duplicate copies, else itself) and
+    ``carries`` (the unit carries content: neither content-free nor a duplicate).
+    """
     ids = contributions["contribution_id"].astype(str)
     position_of_contribution = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     position_of_unit = pd.Series(np.arange(len(units)), index=units["unit_index"].to_numpy(dtype=np.int64))
@@ -244,7 +246,9 @@ def _supported_citations(
     known = cited["contribution_id"].isin(position_of_contribution.index)
     n_unknown = int((~known).sum())
     cited = cited[known & cited["unit_index"].isin(position_of_unit.index)].copy()
-    cited["unit_index"] = cited["unit_index"].map(original).astype("int64")  # a duplicate cites for its original
+    cited["unit_index"] = (
+        cited["unit_index"].map(screened["original"]).astype("int64")
+    )  # a duplicate cites for its original
     cited = cited.drop_duplicates().reset_index(drop=True)
     info: dict[str, Any] = {"method": "citation", "n_citations": len(cited), "n_citations_unknown": n_unknown}
     if cited.empty:
@@ -261,7 +265,7 @@ def _supported_citations(
         c = np.asarray(contribution_vectors, dtype=np.float32)[c_pos]
         score = np.einsum("ij,ij->i", u, c).astype(float)
         threshold = calibration.citation_threshold
-    ok = (score >= threshold) & cited["unit_index"].map(carries).fillna(False).to_numpy(dtype=bool)
+    ok = (score >= threshold) & cited["unit_index"].map(screened["carries"]).fillna(False).to_numpy(dtype=bool)
     links = cited[ok].assign(output_id=output_id, method="citation", score=score[ok])
     info.update(
         n_supported=int(ok.sum()),

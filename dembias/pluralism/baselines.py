@@ -140,17 +140,10 @@ def baseline_outputs(
     if unknown:
         raise ValueError(f"unknown baselines {sorted(unknown)}; known: {list(BASELINES)}")
     check_at_least("budget", budget, 1)
-    has_votes = (consensus is not None and not consensus.empty) or (
-        "n_agree" in contributions.columns and contributions["n_agree"].fillna(0).gt(0).any()
-    )
-    if not has_votes and "top-voted" in baselines:
-        if baselines is not BASELINES:
-            raise ValueError("the top-voted baseline needs votes, and this debate has none")
-        baselines = tuple(b for b in baselines if b != "top-voted")  # by default: skipped without votes
+    baselines = _runnable_baselines(baselines, contributions, consensus)
     contributions = contributions.reset_index(drop=True)
     if len(contributions) != len(embeddings):
         raise ValueError("embeddings must be row-aligned with contributions")
-    debate_id = str(contributions["debate_id"].iloc[0])
     ids = contributions["contribution_id"].astype(str)
     cluster_of = assignments.assign(contribution_id=assignments["contribution_id"].astype(str)).set_index(
         "contribution_id"
@@ -168,20 +161,47 @@ def baseline_outputs(
             rows = pick_cluster_representatives(embeddings, clusters, budget)
         else:
             rows = pick_random(len(contributions), budget, seed=seed)
-        model = f"baseline:{name}"
-        params = {"budget": budget, "seed": seed, "ranking": "gac" if consensus is not None else "n_agree"}
-        units = [OutputUnit(text=str(contributions.at[i, "text"]), citations=[ids[i]], kind="quote") for i in rows]
-        records.append(
-            OutputRecord(
-                output_id=output_id_for(debate_id, "summary", model, budget, seed),
-                debate_id=debate_id,
-                task="summary",
-                model=model,
-                prompt_id=f"baseline-{name}",
-                text="\n".join(u.text for u in units),
-                units=units,
-                params=params,
-                origin="dembias.pluralism.baselines",
-            )
-        )
+        records.append(_baseline_record(name, contributions, rows, budget=budget, seed=seed, consensus=consensus))
     return records
+
+
+def _runnable_baselines(
+    baselines: Sequence[str], contributions: pd.DataFrame, consensus: pd.DataFrame | None
+) -> Sequence[str]:
+    """The baselines to make: all asked for, less top-voted by default without votes (asked for: an error)."""
+    has_votes = (consensus is not None and not consensus.empty) or (
+        "n_agree" in contributions.columns and contributions["n_agree"].fillna(0).gt(0).any()
+    )
+    if not has_votes and "top-voted" in baselines:
+        if baselines is not BASELINES:
+            raise ValueError("the top-voted baseline needs votes, and this debate has none")
+        baselines = tuple(b for b in baselines if b != "top-voted")  # by default: skipped without votes
+    return baselines
+
+
+def _baseline_record(
+    name: str,
+    contributions: pd.DataFrame,
+    rows: Sequence[int],
+    *,
+    budget: int,
+    seed: int,
+    consensus: pd.DataFrame | None,
+) -> OutputRecord:
+    """One baseline summary: the picked contributions quoted, each citing itself."""
+    debate_id = str(contributions["debate_id"].iloc[0])
+    ids = contributions["contribution_id"].astype(str)
+    model = f"baseline:{name}"
+    params = {"budget": budget, "seed": seed, "ranking": "gac" if consensus is not None else "n_agree"}
+    units = [OutputUnit(text=str(contributions.at[i, "text"]), citations=[ids[i]], kind="quote") for i in rows]
+    return OutputRecord(
+        output_id=output_id_for(debate_id, "summary", model, budget, seed),
+        debate_id=debate_id,
+        task="summary",
+        model=model,
+        prompt_id=f"baseline-{name}",
+        text="\n".join(u.text for u in units),
+        units=units,
+        params=params,
+        origin="dembias.pluralism.baselines",
+    )

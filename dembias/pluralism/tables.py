@@ -21,8 +21,15 @@ Every table has ``output_id``:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from dembias.pluralism.scoring import OutputScore
 
 _STR, _INT, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 
@@ -120,3 +127,49 @@ def to_arrow(frames: list[pd.DataFrame], schema: pa.Schema) -> pa.Table:
         return schema.empty_table()
     frame = pd.concat(frames, ignore_index=True)[schema.names]
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def results_tables(scored: Sequence[OutputScore], outputs: pd.DataFrame) -> dict[str, pa.Table]:
+    """The run tables (typed Arrow, one row set per output) of a list of scored outputs."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in SCHEMAS}
+    task = outputs.set_index("output_id")["task"]
+    for s in scored:
+        parts["outputs"].append(pd.DataFrame([_outputs_row(s, task.get(s.output_id, "summary"))]))
+        r = s.result
+        for name, frame in (
+            ("scores", r.scores),
+            ("cluster_coverage", r.cluster_coverage),
+            ("units", s.units),
+            ("links", s.links.drop(columns=["output_id"], errors="ignore")),
+            ("coverage", r.coverage),
+            ("jr_violations", r.jr_violations),
+            ("group_coverage", r.group_coverage),
+            ("opinion_groups", r.opinion_groups),
+            ("representatives", r.representatives),
+            ("common_ground", r.common_ground),
+        ):
+            if len(frame):
+                parts[name].append(frame.assign(output_id=s.output_id))
+    return {name: to_arrow(parts[name], SCHEMAS[name]) for name in SCHEMAS}
+
+
+def _outputs_row(s: OutputScore, task: str) -> dict[str, Any]:
+    """The ``outputs`` row of one scored output."""
+    head = s.result.scores.set_index("metric")["value"]
+    info = s.link_info
+    return {
+        "output_id": s.output_id,
+        "model": s.model,
+        "task": task,
+        "n_units": int(head["n_units"]),
+        "n_distinct_units": int((s.units["duplicate_of"] < 0).sum()),
+        "n_content_free_units": int(s.units["content_free"].sum()),
+        "n_linked_units": int(head["n_linked_units"]),
+        "link_method": info.get("method"),
+        "link_threshold": info.get("threshold"),
+        "n_citations": info.get("n_citations"),
+        "n_supported_citations": info.get("n_supported"),
+        "citation_precision": info.get("citation_precision"),
+        "quality_flags": json.dumps(s.quality.flags),
+        "quality_notes": json.dumps(s.quality.notes, ensure_ascii=False),
+    }

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dembias.pluralism.scoring import OutputScore, prepare_debate, score_output, score_summaries
+from dembias.pluralism.params import PluralismParams
+from dembias.pluralism.scoring import OutputScore, SummaryInput, prepare_debate, score_output, score_summaries
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import RunInfo, write_run
 from dembias.workspace.staleness import workspace_fingerprint
@@ -197,20 +198,20 @@ def validate_debate(
     fingerprint = workspace_fingerprint(ws, debate_id)  # the corpus version the controls are scored against
     ctx = prepare_debate(ws, debate_id, seed=seed)
     options = {"n_resamples": n_resamples, "n_placebo": 5, "seed": seed}
+    params = PluralismParams(**options)
     controls: dict[str, OutputScore] = {}
     for name, (units, cites) in build_controls(ctx, seed=seed).items():
         cites = cites.assign(output_id=f"control:{name}") if len(cites) else None
-        controls[name] = score_output(
-            ctx,
+        control = SummaryInput(
             output_id=f"control:{name}",
             model=f"control:{name}",
             units=units,
             unit_vectors=ctx.embed(units["text"].tolist()),
             citations=cites,
             text="\n".join(units["text"]),
-            **options,
         )
-    real, _ = score_summaries(ws, ctx, ctx.inputs.outputs, **options)
+        controls[name] = score_output(ctx, control, params=params)
+    real, _ = score_summaries(ws, ctx, ctx.inputs.outputs, params=params)
     checks = check_controls(debate_id, controls, real)
     n_failed = sum(not c.passed for c in checks)
     say(f"validate {debate_id}: {len(checks) - n_failed} of {len(checks)} checks pass")

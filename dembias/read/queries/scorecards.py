@@ -77,7 +77,7 @@ def unfair_by_model(ws: Workspace, pluralism_runs: Sequence[str]) -> pd.DataFram
     BUR (Zhang et al. 2024) is the share of a model's summaries that are unfair to some topic (or opinion
     group); ``n`` says how many summaries it is over.
     """
-    from dembias.pluralism.metrics import binary_unfair_rate
+    from dembias.pluralism.unfairness import binary_unfair_rate
 
     frames = []
     for run_id in pluralism_runs:
