@@ -8,23 +8,27 @@ import streamlit as st
 from dembias.pluralism.topics import representation_status
 from dembias.read.explain import metric_help
 from dembias.small_cells import BREAKDOWN_DIMENSIONS
-from pages import shared
+from pages.ui import cache, state, widgets
+from pages.ui.sidebar import summary_page
+from pages.ui.text import plain
 
-sel = shared.summary_page("Marginalized minorities")
+sel = summary_page("Marginalized minorities")
 st.caption(
     "Three notions of minority, named apart: minority **topics** (the smallest clusters of what was written), "
     "minority **opinion groups** (who agrees with what, from the votes), and **declared groups** (a column of the "
     "data such as a self-reported minority: `dembias score pluralism --group-by COLUMN`)."
 )
 
-coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+coverage = cache.cluster_coverage(
+    sel.root, pluralism_run=sel.pluralism_run, mapping_run=sel.mapping_run, output_id=sel.output_id
+)
 clusters = coverage[coverage["cluster"] != -1].copy()
 clusters["status"] = representation_status(clusters["covered"], clusters["ratio"])
 marginalized = clusters[clusters["status"] != "represented"].sort_values(
     ["is_minority", "size"], ascending=[False, True]
 )
 
-opinion = shared.scored_table(sel.root, sel.pluralism_run, "opinion_groups", sel.output_id)
+opinion = cache.scored_table(sel.root, sel.pluralism_run, "opinion_groups", output_id=sel.output_id)
 cols = st.columns(3)
 cols[0].metric("Topics dropped", int((clusters["status"] == "dropped").sum()))
 cols[1].metric("Topics under-represented", int((clusters["status"] == "under-represented").sum()))
@@ -46,7 +50,7 @@ else:
         group=opinion["vote_group"].astype(int).astype(str),
         interval=[f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(opinion["ratio_low"], opinion["ratio_high"], strict=True)],
     )
-    shared.text_table(
+    widgets.text_table(
         table[
             ["group", "n_participants", "p_s", "p_t", "ratio", "interval", "n_units_for", "under_represented"]
         ].rename(columns={"interval": "Ratio 95% interval"}),
@@ -69,22 +73,24 @@ else:
         "the others do (votes); whether the sentence itself agrees or disagrees with them is not scored without an "
         "NLI judge. Small groups keep their share here."
     )
-    shared.download(opinion, f"{sel.debate_id}-opinion-groups")
-    reps = shared.scored_table(sel.root, sel.pluralism_run, "representatives", sel.output_id)
+    widgets.download(opinion, f"{sel.debate_id}-opinion-groups")
+    reps = cache.scored_table(sel.root, sel.pluralism_run, "representatives", output_id=sel.output_id)
     if not reps.empty:
         st.caption(
             "Each opinion group's most representative comment (Polis representativeness), and whether it survives:"
         )
-        texts = shared.contribution_texts(sel.root, sel.debate_id, tuple(reps["contribution_id"].astype(str)))
+        texts = cache.contribution_texts(
+            sel.root, debate_id=sel.debate_id, contribution_ids=tuple(reps["contribution_id"].astype(str))
+        )
         reps = reps.merge(texts, on="contribution_id", how="left")
         for row in reps.itertuples():
-            shared.quote(row.text, caption=f"group {row.vote_group} · {'survives' if row.covered else 'dropped'}")
+            widgets.quote(row.text, caption=f"group {row.vote_group} · {'survives' if row.covered else 'dropped'}")
 
 st.subheader(f"Marginalized topics ({len(marginalized)})")
 if marginalized.empty:
     st.success("Every topic is represented in proportion.")
     st.stop()
-shared.text_table(
+widgets.text_table(
     marginalized[["cluster", "label", "status", "size", "p_s", "p_t", "is_minority"]].rename(
         columns={"status": "Status"}
     ),
@@ -97,18 +103,18 @@ shared.text_table(
         ),
     },
 )
-shared.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
+widgets.download(pd.DataFrame(marginalized.drop(columns=["keywords"])), f"{sel.debate_id}-marginalized")
 
 
 @st.fragment
-def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
+def cluster_details(sel: state.Selection, marginalized: pd.DataFrame) -> None:
     """One marginalized cluster in detail: picking another cluster or break-down reruns only this part.
 
     Large debates have hundreds of marginalized clusters: the table above lists them all, and this part
     draws one at a time (minority clusters first), so a change here redraws little.
     """
     rows = {str(r.cluster): r for r in marginalized.itertuples()}
-    picked = shared.url_widget(
+    picked = widgets.url_widget(
         st.selectbox,
         "Cluster to examine",
         list(rows),
@@ -118,25 +124,26 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
         ),
     )
     row = rows[picked]
-    breakdown_by = shared.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
+    breakdown_by = widgets.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
     ids = tuple(int(c) for c in marginalized["cluster"])
     # quotes follow the one rule of dembias.small_cells.public_attributes (as on the map and What it left out)
-    table = shared.cluster_breakdown(sel.root, sel.debate_id, sel.mapping_run, ids, breakdown_by)
+    table = cache.cluster_breakdown(
+        sel.root, debate_id=sel.debate_id, mapping_run=sel.mapping_run, clusters=ids, by=breakdown_by
+    )
     part = table[table["cluster"] == row.cluster]
     chosen = st.multiselect(
         f"Only these {breakdown_by} values", sorted(part["value"].dropna().unique()), key=f"w_filter_{breakdown_by}"
     )
     if chosen:
         part = part[part["value"].isin(chosen)]
-    clusters_table = shared.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
+    clusters_table = cache.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
     info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
 
     with st.container(border=True):
         st.markdown(
-            f"**C{row.cluster} · {shared.plain(row.label or '')}** — {row.status}"
-            + (" · minority" if row.is_minority else "")
+            f"**C{row.cluster} · {plain(row.label or '')}** — {row.status}" + (" · minority" if row.is_minority else "")
         )
-        shared.annotate(
+        widgets.annotate(
             sel.debate_id,
             "cluster",
             str(row.cluster),
@@ -149,32 +156,35 @@ def cluster_details(sel: shared.Selection, marginalized: pd.DataFrame) -> None:
         c2.metric("Share of debate", f"{row.p_s:.1%}")
         c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
         if info is not None and info["keywords"] is not None:
-            st.write("Keywords: " + shared.plain(", ".join(str(k) for k in info["keywords"])))
+            st.write("Keywords: " + plain(", ".join(str(k) for k in info["keywords"])))
         left, right = st.columns(2)
         with left:
             st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
-            shared.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
+            widgets.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
         with right:
             item = f"topic:{int(row.cluster)}"
-            rates = shared.vote_rates(
-                sel.root, sel.debate_id, sel.mapping_run, shared.item_ids(sel.root, sel.mapping_run, item)
+            rates = cache.vote_rates(
+                sel.root,
+                debate_id=sel.debate_id,
+                mapping_run=sel.mapping_run,
+                contribution_ids=cache.item_ids(sel.root, sel.mapping_run, item),
             )
             if not rates.empty:
                 st.caption("How each vote group voted on this cluster's comments (groups under 5 voters: no rates)")
-                shared.text_table(rates)
+                widgets.text_table(rates)
         if info is not None and info["representative_ids"] is not None:
-            texts = shared.contribution_texts(
-                sel.root, sel.debate_id, tuple(str(i) for i in info["representative_ids"])
+            texts = cache.contribution_texts(
+                sel.root, debate_id=sel.debate_id, contribution_ids=tuple(str(i) for i in info["representative_ids"])
             )
             if chosen:
                 texts = texts[texts[breakdown_by].fillna("unknown").isin(chosen)]
             st.caption(f"{len(texts)} representative contribution(s) of {int(row.size)}")
             for text_row in texts.itertuples():
-                shared.quote(
+                widgets.quote(
                     text_row.text,
                     caption=f"#{text_row.contribution_id} · {text_row.country} · {text_row.language}",
                 )
-            shared.left_out_link(sel, f"Read all {int(row.size)} contributions of C{row.cluster} →", item=item)
+            widgets.left_out_link(sel, f"Read all {int(row.size)} contributions of C{row.cluster} →", item=item)
 
 
 cluster_details(sel, marginalized)
