@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -113,6 +115,25 @@ def cluster_details(sel: state.Selection, marginalized: pd.DataFrame) -> None:
     Large debates have hundreds of marginalized clusters: the table above lists them all, and this part
     draws one at a time (minority clusters first), so a change here redraws little.
     """
+    row = pick_cluster(marginalized)
+    breakdown_by = widgets.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
+    part, chosen = breakdown_of(sel, marginalized, row, breakdown_by)
+    clusters_table = cache.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
+    info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
+    with st.container(border=True):
+        cluster_head(sel, row, info)
+        left, right = st.columns(2)
+        with left:
+            st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
+            widgets.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
+        with right:
+            cluster_votes(sel, row)
+        if info is not None and info["representative_ids"] is not None:
+            representatives(sel, row, info["representative_ids"], breakdown_by, chosen)
+
+
+def pick_cluster(marginalized: pd.DataFrame) -> Any:
+    """The picker of the cluster to examine (its value in the URL under ``mcl``); the picked row of ``marginalized``."""
     rows = {str(r.cluster): r for r in marginalized.itertuples()}
     picked = widgets.url_widget(
         st.selectbox,
@@ -123,8 +144,13 @@ def cluster_details(sel: state.Selection, marginalized: pd.DataFrame) -> None:
             f"C{c} · {rows[c].label or ''} — {rows[c].status}{' · minority' if rows[c].is_minority else ''}"
         ),
     )
-    row = rows[picked]
-    breakdown_by = widgets.choice("Break down by", list(BREAKDOWN_DIMENSIONS), key="by")
+    return rows[picked]
+
+
+def breakdown_of(
+    sel: state.Selection, marginalized: pd.DataFrame, row: Any, breakdown_by: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The cluster's contributions by ``breakdown_by``, narrowed to the values the reader picks; and those values."""
     ids = tuple(int(c) for c in marginalized["cluster"])
     # quotes follow the one rule of dembias.small_cells.public_attributes (as on the map and What it left out)
     table = cache.cluster_breakdown(
@@ -136,55 +162,62 @@ def cluster_details(sel: state.Selection, marginalized: pd.DataFrame) -> None:
     )
     if chosen:
         part = part[part["value"].isin(chosen)]
-    clusters_table = cache.run_table(sel.root, sel.mapping_run, "clusters").set_index("cluster")
-    info = clusters_table.loc[row.cluster] if row.cluster in clusters_table.index else None
+    return part, chosen
 
-    with st.container(border=True):
-        st.markdown(
-            f"**C{row.cluster} · {plain(row.label or '')}** — {row.status}" + (" · minority" if row.is_minority else "")
+
+def cluster_head(sel: state.Selection, row: Any, info: pd.Series | None) -> None:
+    """The cluster's name and status, its flag button, its size and shares, and its keywords."""
+    st.markdown(
+        f"**C{row.cluster} · {plain(row.label or '')}** — {row.status}" + (" · minority" if row.is_minority else "")
+    )
+    widgets.annotate(
+        sel.debate_id,
+        "cluster",
+        str(row.cluster),
+        key=f"cl{row.cluster}",
+        run_id=sel.pluralism_run,
+        output_id=sel.output_id,
+    )
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Contributions", int(row.size))
+    c2.metric("Share of debate", f"{row.p_s:.1%}")
+    c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
+    if info is not None and info["keywords"] is not None:
+        st.write("Keywords: " + plain(", ".join(str(k) for k in info["keywords"])))
+
+
+def cluster_votes(sel: state.Selection, row: Any) -> None:
+    """How each vote group voted on the cluster's comments (nothing in a debate without votes)."""
+    rates = cache.vote_rates(
+        sel.root,
+        debate_id=sel.debate_id,
+        mapping_run=sel.mapping_run,
+        contribution_ids=cache.item_ids(sel.root, sel.mapping_run, f"topic:{int(row.cluster)}"),
+    )
+    if not rates.empty:
+        st.caption("How each vote group voted on this cluster's comments (groups under 5 voters: no rates)")
+        widgets.text_table(rates)
+
+
+def representatives(
+    sel: state.Selection, row: Any, representative_ids: Any, breakdown_by: str, chosen: list[str]
+) -> None:
+    """The cluster's representative contributions (of the picked ``breakdown_by`` values), quoted, and the link to
+    all of its contributions."""
+    texts = cache.contribution_texts(
+        sel.root, debate_id=sel.debate_id, contribution_ids=tuple(str(i) for i in representative_ids)
+    )
+    if chosen:
+        texts = texts[texts[breakdown_by].fillna("unknown").isin(chosen)]
+    st.caption(f"{len(texts)} representative contribution(s) of {int(row.size)}")
+    for text_row in texts.itertuples():
+        widgets.quote(
+            text_row.text,
+            caption=f"#{text_row.contribution_id} · {text_row.country} · {text_row.language}",
         )
-        widgets.annotate(
-            sel.debate_id,
-            "cluster",
-            str(row.cluster),
-            key=f"cl{row.cluster}",
-            run_id=sel.pluralism_run,
-            output_id=sel.output_id,
-        )
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Contributions", int(row.size))
-        c2.metric("Share of debate", f"{row.p_s:.1%}")
-        c3.metric("Share of summary", f"{(row.p_t or 0):.1%}")
-        if info is not None and info["keywords"] is not None:
-            st.write("Keywords: " + plain(", ".join(str(k) for k in info["keywords"])))
-        left, right = st.columns(2)
-        with left:
-            st.caption(f"By {breakdown_by} (cells under 5 contributors suppressed)")
-            widgets.text_table(part[["value", "n", "suppressed"]].rename(columns={"value": breakdown_by}))
-        with right:
-            item = f"topic:{int(row.cluster)}"
-            rates = cache.vote_rates(
-                sel.root,
-                debate_id=sel.debate_id,
-                mapping_run=sel.mapping_run,
-                contribution_ids=cache.item_ids(sel.root, sel.mapping_run, item),
-            )
-            if not rates.empty:
-                st.caption("How each vote group voted on this cluster's comments (groups under 5 voters: no rates)")
-                widgets.text_table(rates)
-        if info is not None and info["representative_ids"] is not None:
-            texts = cache.contribution_texts(
-                sel.root, debate_id=sel.debate_id, contribution_ids=tuple(str(i) for i in info["representative_ids"])
-            )
-            if chosen:
-                texts = texts[texts[breakdown_by].fillna("unknown").isin(chosen)]
-            st.caption(f"{len(texts)} representative contribution(s) of {int(row.size)}")
-            for text_row in texts.itertuples():
-                widgets.quote(
-                    text_row.text,
-                    caption=f"#{text_row.contribution_id} · {text_row.country} · {text_row.language}",
-                )
-            widgets.left_out_link(sel, f"Read all {int(row.size)} contributions of C{row.cluster} →", item=item)
+    widgets.left_out_link(
+        sel, f"Read all {int(row.size)} contributions of C{row.cluster} →", item=f"topic:{int(row.cluster)}"
+    )
 
 
 cluster_details(sel, marginalized)
