@@ -13,7 +13,9 @@ from dembias.plots import metric_dots_figure
 from dembias.read.explain import METRICS, metric_help, metric_title
 from dembias.read.report import chromium_available, default_file_name
 from dembias.read.scorecard import format_scorecard, scorecard_numbers
-from pages import shared
+from pages.ui import access, cache, render, state, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import command, plain
 
 # An emoji page icon only: Streamlit fetches a ":material/...:" icon (the favicon) from fonts.gstatic.com, a request
 # off the app's origin (a leak, and a failure offline); an emoji favicon is an inline data: URL. The navigation
@@ -23,7 +25,7 @@ st.set_page_config(page_title="dembias", page_icon="⚖️", layout="wide")
 
 def overview() -> None:
     """Debates with their counts, and the scorecard of every output of the selected debate."""
-    sel = shared.sidebar()
+    sel = sidebar()
     st.title("dembias — democratic biases of language models in deliberation")
     st.caption(
         "Do minority opinions survive a model's summary? Does a rewrite or translation still say what its "
@@ -31,8 +33,8 @@ def overview() -> None:
     )
     if sel is None:
         return
-    shared.verdict_box(sel)
-    debates = shared.debates_overview(sel.root, shared.version(sel.ws))
+    render.verdict_box(sel)
+    debates = cache.debates_overview(sel.root, cache.version(sel.ws))
     columns = [  # key columns first, the long title last: readable at 1280 px
         "debate_id",
         "contributions",
@@ -53,40 +55,40 @@ def overview() -> None:
         "contribution not rejected, so 'on the map' can exceed 'accepted' (by moderators: unmoderated ones count too); "
         "vote groups are the map's, computed from the votes; Polis's own published groups are the last column."
     )
-    shared.text_table(debates[columns])
+    widgets.text_table(debates[columns])
 
-    st.subheader(f"Scorecard — {shared.plain(sel.debate_id)}")
+    st.subheader(f"Scorecard — {plain(sel.debate_id)}")
     controls(sel)
     if not sel.pluralism_run:
         st.info(
-            f"No pluralism scoring run for {shared.plain(sel.debate_id)} yet: "
-            + shared.command(f"dembias score pluralism --debate {sel.debate_id}")
+            f"No pluralism scoring run for {plain(sel.debate_id)} yet: "
+            + command(f"dembias score pluralism --debate {sel.debate_id}")
             + "."
         )
     else:
-        scores = shared.scorecard(sel.root, sel.pluralism_run)
-        fidelity = shared.fidelity_by_model(sel.root, sel.fidelity_run) if sel.fidelity_run else None
+        scores = cache.scorecard(sel.root, sel.pluralism_run)
+        fidelity = cache.fidelity_by_model(sel.root, sel.fidelity_run) if sel.fidelity_run else None
         table = format_scorecard(scores, fidelity)
         st.caption(
             "Each value with its 95% bootstrap interval where one applies, and for topics the placebo: the same "
             "summary with its links redrawn at random. Topics are clusters of what was written; opinion groups are "
             "who agrees with what (votes). Baselines are models `baseline:*`."
         )
-        shared.text_table(  # the model stays in view, at a width that leaves room for the numbers at 1280 px
+        widgets.text_table(  # the model stays in view, at a width that leaves room for the numbers at 1280 px
             table.drop(columns=["output_id"]),
             column_config={"Model": st.column_config.TextColumn("Model", width="medium", pinned=True)},
         )
-        shared.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
-        shared.left_out_link(sel, f"What the {shared.short_model(sel)} summary left out: every contribution →")
+        widgets.download(scorecard_numbers(scores), f"{sel.debate_id}-scorecard")
+        widgets.left_out_link(sel, f"What the {widgets.short_model(sel)} summary left out: every contribution →")
         summary_text(sel)
         report_buttons(sel)
-        metric = shared.choice(
+        metric = widgets.choice(
             "Compare outputs on",
             ["uer_topics", "minority_topic_gap", "survival", "uer_opinion_groups"],
             key="metric",
             format_func=metric_title,
         )
-        shared.chart(
+        widgets.chart(
             metric_dots_figure(scores, metric),
             key=f"dots-{metric}",
             title=metric_title(metric),
@@ -102,19 +104,19 @@ def overview() -> None:
     st.caption(f"Workspace: {sel.ws.root}")
 
 
-def summary_text(sel: shared.Selection) -> None:
+def summary_text(sel: state.Selection) -> None:
     """The selected summary's own text under the scorecard: what each sentence carries, and what is empty."""
     if not (sel.output_id and sel.mapping_run):
         return
-    st.markdown(f"**The summary's own text — {shared.plain(sel.output_label)}**")
+    st.markdown(f"**The summary's own text — {plain(sel.output_label)}**")
     st.caption(
         "Each sentence with the topics (clusters of what was written) and the opinion group it carries; "
         "sentences that say nothing specific, repeats and unsupported citations are marked."
     )
-    shared.summary_text(sel)
+    render.summary_text(sel)
 
 
-def report_buttons(sel: shared.Selection) -> None:
+def report_buttons(sel: state.Selection) -> None:
     """The one-page audit report of the selected summary (dembias.read.report), as HTML, and as PDF where Chromium is."""
     if not (sel.output_id and sel.pluralism_run):
         return
@@ -125,7 +127,7 @@ def report_buttons(sel: shared.Selection) -> None:
     with left:
         st.download_button(
             "Audit report (HTML)",
-            lambda: shared.audit_report_html(*args).encode("utf-8"),
+            lambda: render.audit_report_html(*args).encode("utf-8"),
             file_name=name,
             mime="text/html",
             key="dl_report_html",
@@ -136,7 +138,7 @@ def report_buttons(sel: shared.Selection) -> None:
         if chromium_available():
             st.download_button(
                 "Audit report (PDF, A4)",
-                lambda: shared.audit_report_pdf(*args),
+                lambda: render.audit_report_pdf(*args),
                 file_name=name.removesuffix(".html") + ".pdf",
                 mime="application/pdf",
                 key="dl_report_pdf",
@@ -145,17 +147,17 @@ def report_buttons(sel: shared.Selection) -> None:
             st.caption("PDF: no Chromium on the server (`dembias report --format pdf` needs one).")
 
 
-def controls(sel: shared.Selection) -> None:
+def controls(sel: state.Selection) -> None:
     """Whether this debate's numbers pass their controls (the latest ``dembias validate`` run)."""
-    run_id = shared.latest_run_id(sel, "validation")
+    run_id = state.latest_run_id(sel, "validation")
     if run_id is None:
         st.info(
             "The controls have not been run for this debate: "
-            + shared.command(f"dembias validate --debate {sel.debate_id}")
+            + command(f"dembias validate --debate {sel.debate_id}")
             + " scores a vacuous, a title-only, an off-topic, a random-citation, a one-sided and an ideal summary."
         )
         return
-    checks = shared.validation_checks(sel.root, run_id)
+    checks = cache.validation_checks(sel.root, run_id)
     failed = checks[~checks["passed"]]
     if failed.empty:
         st.success(
@@ -168,21 +170,21 @@ def controls(sel: shared.Selection) -> None:
             f"{len(failed)} of {len(checks)} control checks fail for this debate: read its numbers with care.",
         )
     with st.expander("Control checks", expanded=not failed.empty):
-        shared.text_table(checks)
+        widgets.text_table(checks)
 
 
-def unfair_per_model(sel: shared.Selection) -> None:
+def unfair_per_model(sel: state.Selection) -> None:
     """BUR per model over each debate's latest pluralism run: a rate over summaries, never one summary's score."""
-    debates = shared.debates(sel.root, shared.version(sel.ws))["debate_id"].tolist()
+    debates = cache.debates(sel.root, cache.version(sel.ws))["debate_id"].tolist()
     latest = []
     for debate_id in debates:
-        options = shared.runs(sel.root, shared.version(sel.ws), "pluralism", debate_id)
+        options = cache.runs(sel.root, cache.version(sel.ws), "pluralism", debate_id)
         if options:
             latest.append(options[0]["run_id"])
-    table = shared.unfair_by_model(sel.root, tuple(latest))
+    table = cache.unfair_by_model(sel.root, tuple(latest))
     with st.expander("Unfair summaries per model (BUR, across debates)", expanded=False):
         st.caption(metric_help("unfair_topics") + " n: the summaries it is computed over.")
-        shared.text_table(
+        widgets.text_table(
             table.rename(
                 columns={
                     "model": "Model",
@@ -195,9 +197,9 @@ def unfair_per_model(sel: shared.Selection) -> None:
         )
 
 
-# Page files are named like their URL paths (see pages/shared.py, leave_pages_directory_mode). The navigation is
+# Page files are named like their URL paths (see pages/ui/access.py, leave_pages_directory_mode). The navigation is
 # built first (it leaves Streamlit's pages-directory mode) but hidden while the password gate is closed; the gate
-# runs before any page does, and pages call it again through shared.sidebar().
+# runs before any page does, and pages call it again through sidebar().
 navigation = st.navigation(
     [
         st.Page(overview, title="Overview", default=True),
@@ -212,13 +214,10 @@ navigation = st.navigation(
         st.Page("pages/rescoring.py", title="Rescoring"),
         st.Page("pages/annotations.py", title="Annotations"),
     ],
-    position="sidebar" if shared.unlocked() else "hidden",
+    position="sidebar" if access.unlocked() else "hidden",
 )
-shared.password_gate()
+access.password_gate()
 try:
     navigation.run()
 except DembiasError as exc:  # e.g. a corrupted run file: say which, and keep serving the other runs
-    st.error(
-        f"This view cannot be shown: {shared.plain(shared.for_viewer(exc))}. Pick another run under **Runs** in the sidebar.",
-        icon="⚠️",
-    )
+    access.show_error(exc)

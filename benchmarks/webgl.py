@@ -8,7 +8,7 @@ Loads plotly.js (from the installed plotly package) into a local page and times 
 * a new WebGL map of ``--points`` points (synthetic, seeded, built by ``opinion_map_figure`` with hover
   texts like a real map's), at ``plotGlPixelRatio`` 2 (plotly's default) and 1 (the dashboard's): what
   ``st.plotly_chart`` does on every colour change, since a new figure mounts a new chart;
-* ``Plotly.react`` from one colouring of that map to another at ratio 1: what ``pages/map_chart.py`` does.
+* ``Plotly.react`` from one colouring of that map to another at ratio 1: what ``pages/ui/map_chart.py`` does.
 
 Each time runs from the figure's JSON text (parsed in the timing) until the next animation frame after
 the draw. Prints the median and p95 over ``--reps`` draws, alternating between two colourings.

@@ -6,25 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dembias.read.across import MATRIX_METRICS, across_finding, by_place, matrix_by_model, minority_matrix
+from dembias.read.across import MATRIX_METRICS, across_finding
 from dembias.read.verdict import model_label
-from dembias.workspace.folder import Workspace
-from pages import shared
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def matrix(root: str, _version: tuple[float, int]) -> pd.DataFrame:
-    return minority_matrix(Workspace(root))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def pooled(root: str, _version: tuple[float, int]) -> pd.DataFrame:
-    return matrix_by_model(Workspace(root), matrix(root, _version))  # the cached matrix, not a second read
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def places(root: str, _version: tuple[float, int]) -> pd.DataFrame:
-    return by_place(Workspace(root))
+from pages.ui import cache, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import plain
 
 
 def cell(row: pd.Series) -> str:
@@ -82,15 +68,15 @@ def metric_table(table: pd.DataFrame, by_model: pd.DataFrame, metric: str) -> tu
     return wide, status.reset_index(drop=True)
 
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 st.title("Across debates and models")
-table = matrix(sel.root, shared.version(sel.ws))
+table = cache.minority_matrix(sel.root, cache.version(sel.ws))
 if table.empty:
     st.info("No pluralism scoring run yet: `dembias score pluralism` scores every debate's summaries.")
     st.stop()
-st.info("**Finding.** " + shared.plain(across_finding(table)))
+st.info("**Finding.** " + plain(across_finding(table)))
 st.caption(
     "Each debate's newest pluralism run. The baselines' band is the range of the debate's baseline extracts "
     "(`baseline:*`: random, centroid, top-voted, maximal marginal relevance, cluster representatives); a cell is red "
@@ -99,9 +85,9 @@ st.caption(
     "± SD over the samples and their range, so one unlucky sample is told apart from the model. "
     "Values with their 95% bootstrap interval and n (what the value is over)."
 )
-metric = shared.choice("Measure", list(MATRIX_METRICS), key="xmetric", format_func=lambda m: MATRIX_METRICS[m][0])
-wide, status = metric_table(table, pooled(sel.root, shared.version(sel.ws)), metric)
-shared.text_table(heat(wide, status))
+metric = widgets.choice("Measure", list(MATRIX_METRICS), key="xmetric", format_func=lambda m: MATRIX_METRICS[m][0])
+wide, status = metric_table(table, cache.matrix_by_model(sel.root, cache.version(sel.ws)), metric)
+widgets.text_table(heat(wide, status))
 st.caption(
     {
         "minority_topic_survival": "Share of the smallest topics (clusters together holding 20% of the contributions) "
@@ -113,15 +99,15 @@ st.caption(
         "uer_opinion_groups": "The same over opinion groups (vote groups); n = groups. Lower is better.",
     }[metric]
 )
-shared.download(table, "across-debates-minority-matrix", label="Download the matrix (CSV, every metric)")
-shared.download(
-    pooled(sel.root, shared.version(sel.ws)),
+widgets.download(table, "across-debates-minority-matrix", label="Download the matrix (CSV, every metric)")
+widgets.download(
+    cache.matrix_by_model(sel.root, cache.version(sel.ws)),
     "across-debates-by-model-over-samples",
     label="Download per model over samples (CSV: mean, SD, min, max, t interval)",
 )
 
 st.subheader("By country and language, across debates")
-place = places(sel.root, shared.version(sel.ws))
+place = cache.by_place(sel.root, cache.version(sel.ws))
 if place.empty:
     st.caption("No coverage by country or language in the runs.")
     st.stop()
@@ -141,5 +127,5 @@ for dim, name in (("country", "Country"), ("language", "Language")):
     wide = part.pivot_table(index=["place", "debate_id"], columns=["measure", "model"], values="text", aggfunc="first")
     wide.columns = [f"{measure}: {model}" for measure, model in wide.columns]
     st.markdown(f"**By {dim}**")
-    shared.text_table(wide.fillna("").reset_index().rename(columns={"place": name, "debate_id": "debate"}))
-shared.download(place, "across-debates-by-country-language", label="Download by country and language (CSV)")
+    widgets.text_table(wide.fillna("").reset_index().rename(columns={"place": name, "debate_id": "debate"}))
+widgets.download(place, "across-debates-by-country-language", label="Download by country and language (CSV)")

@@ -14,13 +14,15 @@ from dembias.workspace.annotations import (
     delete_annotation,
     list_annotations,
 )
-from pages import shared
+from pages.ui import render, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import plain
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 st.title("Annotations")
-shared.finding(
+render.finding(
     annotations_finding(list_annotations(sel.ws.state_path, debate_id=sel.debate_id), output_id=sel.output_id)
 )
 st.caption(
@@ -35,9 +37,9 @@ with st.expander("Add an annotation", expanded=False), st.form("new_annotation",
     label = st.selectbox("Label", LABELS)
     note = st.text_area("Note", max_chars=MAX_NOTE)
     col3, col4 = st.columns(2)
-    author = shared.author_input(col3, key="w_new_author")
+    author = widgets.author_input(col3, key="w_new_author")
     about = col4.checkbox(
-        f"About the selected output ({shared.plain(sel.output_label or 'none')})",
+        f"About the selected output ({plain(sel.output_label or 'none')})",
         value=bool(sel.output_id),
         disabled=not sel.output_id,
     )
@@ -63,7 +65,7 @@ with st.expander("Add an annotation", expanded=False), st.form("new_annotation",
             except ValueError as exc:
                 st.error(str(exc))
 
-scope = shared.choice("Show", ["this debate", "all debates"], key="ascope")
+scope = widgets.choice("Show", ["this debate", "all debates"], key="ascope")
 table = list_annotations(sel.ws.state_path, debate_id=sel.debate_id if scope == "this debate" else None)
 labels = st.multiselect("Labels", LABELS, key="w_alabels")
 if labels:
@@ -73,8 +75,8 @@ if table.empty:
     st.caption("Nothing to show: no annotation matches.")
 else:
     first = ["label", "note", "target_type", "target_id", "output_id", "author", "created_at"]
-    shared.text_table(table[first + [c for c in table.columns if c not in first]])
-    shared.download(table, "annotations")
+    widgets.text_table(table[first + [c for c in table.columns if c not in first]])
+    widgets.download(table, "annotations")
 if not table.empty:
     with st.form("delete_annotation"):
         doomed = st.selectbox("Delete annotation", table["annotation_id"].tolist())

@@ -12,24 +12,26 @@ from dembias.read.explain import metric_help
 from dembias.read.page_findings import fidelity_finding
 from dembias.read.verdict import model_label
 from dembias.read.vocabulary import column_label
-from pages import shared
+from pages.ui import cache, render, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import plain
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 st.title("Fidelity of rewrites and translations")
 if not sel.fidelity_run:
     st.info(
-        f"No fidelity scoring run for {shared.plain(sel.debate_id)}: ingest reformulations or translations "
+        f"No fidelity scoring run for {plain(sel.debate_id)}: ingest reformulations or translations "
         "(`dembias ingest outputs`, `dembias generate`) and run `dembias score fidelity`."
     )
     st.stop()
 
-pairs = shared.run_table(sel.root, sel.fidelity_run, "pairs")
-flags = shared.run_table(sel.root, sel.fidelity_run, "flags")
-aggregates = shared.run_table(sel.root, sel.fidelity_run, "aggregates")
-tests = shared.run_table(sel.root, sel.fidelity_run, "tests")
-shared.finding(fidelity_finding(aggregates, n_pairs=len(pairs)))
+pairs = cache.run_table(sel.root, sel.fidelity_run, "pairs")
+flags = cache.run_table(sel.root, sel.fidelity_run, "flags")
+aggregates = cache.run_table(sel.root, sel.fidelity_run, "aggregates")
+tests = cache.run_table(sel.root, sel.fidelity_run, "tests")
+render.finding(fidelity_finding(aggregates, n_pairs=len(pairs)))
 stance_scored = bool(pairs["stance_scored"].fillna(False).any()) if "stance_scored" in pairs else False
 
 cols = st.columns(5)
@@ -45,7 +47,7 @@ else:
 if checked is not None and not checked.all():
     notes = pairs.loc[~checked, "stance_note"].dropna().value_counts()
     st.info(
-        "; ".join(f"{shared.plain(note)} ({n} rewrite{'s' if n > 1 else ''})" for note, n in notes.items())
+        "; ".join(f"{plain(note)} ({n} rewrite{'s' if n > 1 else ''})" for note, n in notes.items())
         + ": these rewrites have no stance flags because no lexicon reads them, not because their stance held."
     )
 if stance_scored:
@@ -92,8 +94,8 @@ if not view.empty:
     )
     if "stance_flip_rate" in view:
         shown["Stance flips (NLI)"] = [cell(r, "stance_flip_rate", True) for _, r in view.iterrows()]
-    shared.text_table(shown)
-    shared.download(view, f"{sel.debate_id}-fidelity-country-language", label="Download this table (CSV)")
+    widgets.text_table(shown)
+    widgets.download(view, f"{sel.debate_id}-fidelity-country-language", label="Download this table (CSV)")
 
 
 #: Labels of the fidelity run's dimensions where they differ from the shared vocabulary: its ``vote_group`` is the
@@ -104,19 +106,19 @@ FIDELITY_DIMENSIONS = {"vote_group": "Polis group of the author (published by Po
 @st.fragment
 def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataFrame, debate_id: str) -> None:
     """The distribution chart and its aggregates: changing the grouping or the measure reruns only this part."""
-    by = shared.choice(
+    by = widgets.choice(
         "Distribution by",
         ["language_pair", "country", "cluster", "cluster_size", "vote_group"],
         key="fby",
         format_func=lambda d: FIDELITY_DIMENSIONS.get(d, column_label(d)),
     )
-    metric = shared.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
+    metric = widgets.choice("Measure", ["similarity", "review_score", "length_ratio"], key="fmetric")
     if by == "vote_group":
         st.caption(
             "The fidelity run groups rewrites by the group Polis published for their author (its own export), "
             "not by the opinion map's vote groups: the two counts can differ (see the Glossary)."
         )
-    shared.chart(
+    widgets.chart(
         fidelity_distribution_figure(pairs, by=by, metric=metric),
         key=f"fidelity-{metric}-by-{by}",
         title=f"Fidelity of rewrites: {column_label(metric).lower()} by "
@@ -132,14 +134,14 @@ def distributions(pairs: pd.DataFrame, aggregates: pd.DataFrame, tests: pd.DataF
 
     with st.expander("Aggregates with 95% intervals, and tests between groups", expanded=False):
         shown = aggregates[aggregates["dimension"].isin(["all", by])] if not aggregates.empty else aggregates
-        shared.text_table(shown)
-        shared.download(aggregates, f"{debate_id}-fidelity-aggregates")
+        widgets.text_table(shown)
+        widgets.download(aggregates, f"{debate_id}-fidelity-aggregates")
         st.caption(
             "Pairwise permutation tests between groups (or each against a named reference), with the difference's "
             "95% interval and Cohen's d; Benjamini-Hochberg q-values over every test of the run:"
         )
-        shared.text_table(tests)
-        shared.download(tests, f"{debate_id}-fidelity-tests")
+        widgets.text_table(tests)
+        widgets.download(tests, f"{debate_id}-fidelity-tests")
 
 
 distributions(pairs, aggregates, tests, sel.debate_id)
@@ -147,20 +149,20 @@ distributions(pairs, aggregates, tests, sel.debate_id)
 st.subheader("Needs review")
 st.caption("Rewrites ranked by the review score (low similarity percentile, lexical flags, entailment when scored).")
 limit = st.slider("How many", 5, 100, 15, step=5, key="w_review_n")
-review = shared.review_list(sel.root, sel.fidelity_run, limit)
+review = cache.review_list(sel.root, fidelity_run=sel.fidelity_run, limit=limit)
 flag_words = flags.groupby("output_id")["words"].apply(lambda ws: sorted({w for lst in ws for w in lst}))
 flag_kinds = flags.groupby("output_id")["kind"].apply(lambda ks: ", ".join(sorted(set(ks))))
 for row in review.itertuples():
     words = flag_words.get(row.output_id, [])
-    header = f"{shared.plain(row.output_id)} · {shared.plain(row.language_pair)} · review {row.review_score:.2f} · similarity {row.similarity:.2f}"
+    header = f"{plain(row.output_id)} · {plain(row.language_pair)} · review {row.review_score:.2f} · similarity {row.similarity:.2f}"
     with st.container(border=True):
         st.caption(header + (f" · flags: {flag_kinds.get(row.output_id)}" if row.output_id in flag_kinds else ""))
         left, right = st.columns(2)
         with left:
-            shared.highlighted(row.source_text or "", words, caption="source (what the author said)")
+            widgets.highlighted(row.source_text or "", words, caption="source (what the author said)")
         with right:
-            shared.highlighted(row.output_text or "", words, caption=f"{row.task} by {row.model}")
-        shared.annotate(
+            widgets.highlighted(row.output_text or "", words, caption=f"{row.task} by {row.model}")
+        widgets.annotate(
             sel.debate_id,
             "output_pair",
             row.output_id,
@@ -168,4 +170,4 @@ for row in review.itertuples():
             run_id=sel.fidelity_run,
             output_id=row.output_id,
         )
-shared.download(review, f"{sel.debate_id}-needs-review")
+widgets.download(review, f"{sel.debate_id}-needs-review")

@@ -6,7 +6,9 @@ import streamlit as st
 
 from dembias.fidelity.interaction_views import interaction_verdict
 from dembias.plots import interaction_pull_figure, interaction_rates_figure
-from pages import shared
+from pages.ui import cache, render, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import plain
 
 DIMENSIONS = {
     "language": "Language",
@@ -17,11 +19,11 @@ DIMENSIONS = {
 }
 FLAGGED_SHOWN = 30
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 st.title("Bot-citizen interactions")
-runs = shared.interaction_runs(sel.root, shared.version(shared.workspace()), sel.debate_id)
+runs = cache.interaction_runs(sel.root, cache.version(sel.ws), sel.debate_id)
 if not runs:
     st.info(
         "No scored interaction log for this debate. Ingest one with `dembias ingest interactions LOG` and score it "
@@ -30,13 +32,13 @@ if not runs:
     st.stop()
 run = runs[0]
 params = run["params"]
-rates = shared.run_table(sel.root, run["run_id"], "rates")
-pull = shared.run_table(sel.root, run["run_id"], "pull")
-flagged = shared.run_table(sel.root, run["run_id"], "flagged")
-shared.finding(interaction_verdict(rates, pull, flagged, simulated=bool(params.get("simulated_outcomes"))))
+rates = cache.run_table(sel.root, run["run_id"], "rates")
+pull = cache.run_table(sel.root, run["run_id"], "pull")
+flagged = cache.run_table(sel.root, run["run_id"], "flagged")
+render.finding(interaction_verdict(rates, pull, flagged, simulated=bool(params.get("simulated_outcomes"))))
 scope = "this debate" if run["debate_id"] else "all debates in the log"
 min_cell = params.get("min_cell", params.get("k"))  # runs written before issue 18 call it k
-st.caption(f"Run {shared.plain(run['run_id'])} · {scope} · cells under {min_cell} contributors hidden")
+st.caption(f"Run {plain(run['run_id'])} · {scope} · cells under {min_cell} contributors hidden")
 simulated = bool(params.get("simulated_outcomes"))
 if simulated:
     st.warning(
@@ -49,7 +51,7 @@ if simulated:
 present = [d for d in DIMENSIONS if (rates["dimension"] == d).any()]
 if not present:
     st.stop()
-dimension = shared.choice("Break down by", present, key="interactions_by", format_func=DIMENSIONS.get)
+dimension = widgets.choice("Break down by", present, key="interactions_by", format_func=DIMENSIONS.get)
 part = rates[rates["dimension"] == dimension]
 hidden = part[part["suppressed"].astype(bool)]
 
@@ -57,7 +59,7 @@ st.subheader("Accepted, edited, rejected")
 if len(hidden) == len(part):
     st.warning("Not enough interactions: every cell of this break-down has too few contributors to show.")
 else:
-    shared.chart(
+    widgets.chart(
         interaction_rates_figure(rates, dimension=dimension),
         key=f"interaction-rates-by-{dimension}",
         title=f"Suggestions accepted, edited, rejected by {DIMENSIONS[dimension].lower()}",
@@ -66,10 +68,10 @@ else:
     )
 if len(hidden):
     st.caption(
-        f"Not enough interactions in {len(hidden)} cell(s) ({', '.join(shared.plain(v) for v in hidden['value'])}): "
+        f"Not enough interactions in {len(hidden)} cell(s) ({', '.join(plain(v) for v in hidden['value'])}): "
         "hidden under the small-cell rule."
     )
-shared.text_table(part.drop(columns=["dimension"]))
+widgets.text_table(part.drop(columns=["dimension"]))
 
 st.subheader("Pull toward the suggestion")
 st.caption(
@@ -78,14 +80,14 @@ st.caption(
     "interval); an interval that excludes 0 means the assistant moves that group's text more (or less)."
 )
 if (pull["dimension"] == dimension).any():
-    shared.chart(
+    widgets.chart(
         interaction_pull_figure(pull, dimension=dimension),
         key=f"interaction-pull-by-{dimension}",
         title=f"Pull toward the suggestion by {DIMENSIONS[dimension].lower()}",
         sel=sel,
         of_output=False,
     )
-    shared.text_table(pull[pull["dimension"].isin(["all", dimension])].drop(columns=["dimension"]))
+    widgets.text_table(pull[pull["dimension"].isin(["all", dimension])].drop(columns=["dimension"]))
 
 st.subheader("Suggestions flagged by the fidelity audit")
 if flagged.empty:
@@ -96,10 +98,12 @@ else:
         "raises them."
     )
     summary = flagged.assign(flag_kinds=flagged["flag_kinds"].map(", ".join))
-    shared.text_table(summary[["interaction_id", "language", "country", "outcome", "flag_kinds", "undone", "withheld"]])
+    widgets.text_table(
+        summary[["interaction_id", "language", "country", "outcome", "flag_kinds", "undone", "withheld"]]
+    )
     for row in flagged.head(FLAGGED_SHOWN).itertuples():
         head = f"{row.interaction_id} · {row.outcome} · {', '.join(row.flag_kinds)} · undone: {row.undone}"
-        with st.expander(shared.plain(head)):
+        with st.expander(plain(head)):
             if row.withheld:
                 st.caption("Not enough interactions in this language or country: the texts are withheld.")
                 continue
@@ -109,4 +113,4 @@ else:
             ):
                 with col:
                     st.markdown(f"**{name}**")
-                    shared.quote(text)
+                    widgets.quote(text)

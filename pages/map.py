@@ -8,32 +8,32 @@ import streamlit as st
 from dembias.plots import opinion_map_figure, vote_bars_figure
 from dembias.plots.opinion_map import Overlays, matching_ids
 from dembias.read import queries
-from pages import shared
-from pages.map_chart import MapEvents, map_chart
+from pages.ui import cache, render, state, widgets
+from pages.ui.map_chart import MapEvents, map_chart
+from pages.ui.sidebar import sidebar
+from pages.ui.text import command, plain
 
 # points drawn at most (a fixed sample, nested: the 5,000 are among the 10,000); each redraw sends them all to the
 # browser, so the default keeps a colour change or a page switch quick on a large debate
 POINT_CAPS = [5_000, 10_000, 20_000]
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 st.title("Opinion map")
-shared.verdict_box(sel)
-shared.quality_badge(sel)
+render.verdict_box(sel)
+render.quality_badge(sel)
 if sel.mapping_run is None:
     st.info(
-        f"No opinion map for {shared.plain(sel.debate_id)} yet: run "
-        + shared.command(f"dembias map --debate {sel.debate_id}")
-        + "."
+        f"No opinion map for {plain(sel.debate_id)} yet: run " + command(f"dembias map --debate {sel.debate_id}") + "."
     )
     st.stop()
 
-total = shared.n_mapped(sel.root, sel.mapping_run)
+total = cache.n_mapped(sel.root, sel.mapping_run)
 cap = POINT_CAPS[0]
 if total > POINT_CAPS[0]:
     cap = int(
-        shared.url_widget(
+        widgets.url_widget(
             st.select_slider,
             "Points drawn",
             [str(n) for n in POINT_CAPS],
@@ -42,9 +42,9 @@ if total > POINT_CAPS[0]:
             help="A fixed sample of the debate: more points show more detail and take longer to draw.",
         )
     )
-points = shared.map_points(sel.root, sel.debate_id, sel.mapping_run, cap)
-clusters = shared.run_table(sel.root, sel.mapping_run, "clusters")
-diagnostics = shared.run_table(sel.root, sel.mapping_run, "diagnostics")
+points = cache.map_points(sel.root, sel.debate_id, sel.mapping_run, cap)
+clusters = cache.run_table(sel.root, sel.mapping_run, "clusters")
+diagnostics = cache.run_table(sel.root, sel.mapping_run, "diagnostics")
 diag = dict(zip(diagnostics["metric"], diagnostics["value"], strict=True)) if not diagnostics.empty else {}
 
 cols = st.columns(5)
@@ -70,7 +70,9 @@ if total > len(points):
 covered_clusters = None
 units = None
 if sel.output_id and sel.pluralism_run:
-    coverage = shared.cluster_coverage(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
+    coverage = cache.cluster_coverage(
+        sel.root, pluralism_run=sel.pluralism_run, mapping_run=sel.mapping_run, output_id=sel.output_id
+    )
     if not coverage.empty:
         covered_clusters = coverage.loc[coverage["covered"], "cluster"].tolist()
         n_dropped = int((~coverage["covered"] & (coverage["cluster"] != -1)).sum())
@@ -80,14 +82,16 @@ if sel.output_id and sel.pluralism_run:
             else "it carries every topic"
         )
         st.caption(
-            f"Summary: {shared.plain(sel.output_label)} — {dropped_note}; ★ marks each summary sentence at the "
+            f"Summary: {plain(sel.output_label)} — {dropped_note}; ★ marks each summary sentence at the "
             "centre of the contributions it carries. Click a point to pin it; draw a lasso to read a region."
         )
         if n_dropped:
-            shared.left_out_link(sel, f"Read the {n_dropped} dropped topic(s), every contribution →")
+            widgets.left_out_link(sel, f"Read the {n_dropped} dropped topic(s), every contribution →")
         if st.toggle("Show summary sentences", value=st.query_params.get("units", "1") == "1", key="w_units"):
-            units = shared.unit_positions(sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id)
-        shared.set_params(units="1" if units is not None else "0")
+            units = cache.unit_positions(
+                sel.root, pluralism_run=sel.pluralism_run, mapping_run=sel.mapping_run, output_id=sel.output_id
+            )
+        state.set_params(units="1" if units is not None else "0")
 
 # the two maps side by side only where each keeps about 600 px: below 1,400 px they stack, each full width
 SIDE_BY_SIDE_CSS = """<style>
@@ -105,7 +109,7 @@ def side_by_side(points: pd.DataFrame, covered_clusters: list[int]) -> None:
         left, right = st.columns(2)
         with left:
             st.markdown("**All opinion clusters of the debate**")
-            shared.chart(opinion_map_figure(points, color_by="cluster", height=480, legend_below=True), key="map_all")
+            widgets.chart(opinion_map_figure(points, color_by="cluster", height=480, legend_below=True), key="map_all")
         with right:
             st.markdown("**Clusters that survive the summary** (dropped ones faded)")
             figure = opinion_map_figure(
@@ -116,7 +120,7 @@ def side_by_side(points: pd.DataFrame, covered_clusters: list[int]) -> None:
                 height=480,
                 legend_below=True,
             )
-            shared.chart(figure, key="map_surviving")
+            widgets.chart(figure, key="map_surviving")
 
 
 def pinned_id(events: MapEvents) -> str | None:
@@ -125,22 +129,24 @@ def pinned_id(events: MapEvents) -> str | None:
         st.session_state["map_last_click"] = events.clicked
         st.session_state["map_pin"] = events.clicked["id"]
     pin = st.session_state.get("map_pin", st.query_params.get("pin"))
-    shared.set_params(pin=pin)
+    state.set_params(pin=pin)
     return pin
 
 
-def vote_bars(sel: shared.Selection, ids: list[str], *, what: str, key: str) -> None:
+def vote_bars(sel: state.Selection, ids: list[str], *, what: str, key: str) -> None:
     """Polis-style bars: how each vote group voted on ``ids`` (agree, disagree, pass, with n)."""
-    rates = shared.vote_rates(sel.root, sel.debate_id, sel.mapping_run, tuple(sorted(ids)))
+    rates = cache.vote_rates(
+        sel.root, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=tuple(sorted(ids))
+    )
     if rates.empty:
         st.caption("No votes in this debate: how the groups voted cannot be shown.")
         return
     st.markdown(f"**How each vote group voted on {what}**")
-    shared.chart(vote_bars_figure(rates), key=key)
+    widgets.chart(vote_bars_figure(rates), key=key)
     st.caption("Shares of each group's votes; a group with fewer than 5 voters on them shows no bar.")
 
 
-def pinned_panel(sel: shared.Selection, points: pd.DataFrame, pin: str, covered_clusters: list[int] | None) -> None:
+def pinned_panel(sel: state.Selection, points: pd.DataFrame, pin: str, covered_clusters: list[int] | None) -> None:
     """The pinned contribution's text, topic and attributes, and how the vote groups voted on its topic."""
     row = points[points["contribution_id"].astype(str) == pin]
     if row.empty:
@@ -152,22 +158,22 @@ def pinned_panel(sel: shared.Selection, points: pd.DataFrame, pin: str, covered_
     with st.container(border=True):
         head, button = st.columns([5, 1])
         head.markdown(
-            f"**Pinned contribution #{shared.plain(pin)}** · {shared.plain(topic)}"
+            f"**Pinned contribution #{plain(pin)}** · {plain(topic)}"
             + (" · **dropped by the summary**" if dropped else "")
         )
         if button.button("Unpin", key="unpin"):
             st.session_state["map_pin"] = None
             st.rerun(scope="fragment")
-        shared.quote(str(row["text"]), caption=f"{row['country']} · {row['language']}")
+        widgets.quote(str(row["text"]), caption=f"{row['country']} · {row['language']}")
         if cluster != -1:
             item = f"topic:{cluster}"
-            ids = shared.item_ids(sel.root, sel.mapping_run, item)
+            ids = cache.item_ids(sel.root, sel.mapping_run, item)
             vote_bars(sel, list(ids), what=f"the {len(ids)} contributions of its topic", key="pin_votes")
             if dropped:
-                shared.left_out_link(sel, f"Read every contribution of C{cluster} →", item=item)
+                widgets.left_out_link(sel, f"Read every contribution of C{cluster} →", item=item)
 
 
-def selection_panel(sel: shared.Selection, selected: list[str]) -> None:
+def selection_panel(sel: state.Selection, selected: list[str]) -> None:
     """The lasso's contributions, text first, with how each vote group voted on them."""
     st.subheader(f"Selected contributions ({len(selected)})")
     if not selected:
@@ -178,24 +184,28 @@ def selection_panel(sel: shared.Selection, selected: list[str]) -> None:
         sel.ws, debate_id=sel.debate_id, mapping_run=sel.mapping_run, contribution_ids=selected
     )
     if sel.output_id and sel.pluralism_run:
-        links, _ = shared.unit_links(
-            sel.root, sel.pluralism_run, sel.mapping_run, sel.output_id, contribution_ids=tuple(sorted(selected))
+        links, _ = cache.unit_links(
+            sel.root,
+            pluralism_run=sel.pluralism_run,
+            mapping_run=sel.mapping_run,
+            output_id=sel.output_id,
+            contribution_ids=tuple(sorted(selected)),
         )
         carried = links.groupby("contribution_id")["unit_index"].apply(lambda u: ", ".join(map(str, sorted(set(u)))))
         detail.insert(0, "carried by units", detail["contribution_id"].map(carried).fillna("— not carried"))
     first = ["text"] + [c for c in detail.columns if c != "text"]  # the text first, wide; the rest after it
-    shared.text_table(
+    widgets.text_table(
         detail[first], column_config={"text": st.column_config.TextColumn("text", width="large")}, row_height=60
     )
-    shared.download(detail, f"{sel.debate_id}-selection")
+    widgets.download(detail, f"{sel.debate_id}-selection")
 
 
 @st.fragment
 def map_view(
-    sel: shared.Selection, points: pd.DataFrame, covered_clusters: list[int] | None, units: pd.DataFrame | None
+    sel: state.Selection, points: pd.DataFrame, covered_clusters: list[int] | None, units: pd.DataFrame | None
 ) -> None:
     """Colouring, modes, search, the map(s), the pinned point and the lasso: a change reruns only this part."""
-    color_by = shared.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
+    color_by = widgets.choice("Colour by", ["cluster", "vote_group", "language", "country"], key="color")
     finding = covered_clusters is not None and color_by == "cluster"
     any_dropped = finding and bool(set(points["cluster"]) - set(covered_clusters) - {-1})
     c1, c3 = st.columns([1, 1])  # the two modes one above the other, the search beside them
@@ -205,15 +215,15 @@ def map_view(
         key="w_drop",
         help="Fades every topic the summary carries, so the dropped ones stand out.",
     )
-    shared.set_params(drop="1" if focus else None)
+    state.set_params(drop="1" if focus else None)
     sbs = finding and c1.toggle(
         "All topics and surviving topics side by side", value=st.query_params.get("sbs") == "1", key="w_sbs"
     )
-    shared.set_params(sbs="1" if sbs else None)
+    state.set_params(sbs="1" if sbs else None)
     search = c3.text_input(
         "Find in the texts", value=st.query_params.get("find", ""), key="w_find", placeholder="a word or phrase"
     ).strip()
-    shared.set_params(find=search or None)
+    state.set_params(find=search or None)
     if sbs:
         side_by_side(points, covered_clusters)
     matches = matching_ids(points, search)
@@ -229,7 +239,7 @@ def map_view(
         overlays=Overlays(matches, f"contains “{search}”", pin),
     )
     # keyed by the mapping run: a selection made on another debate's map does not carry over
-    events = map_chart(figure, key=f"map-{sel.mapping_run}", config={**shared.chart_config("map"), "responsive": True})
+    events = map_chart(figure, key=f"map-{sel.mapping_run}", config={**widgets.chart_config("map"), "responsive": True})
     if pinned_id(events) != pin:  # a new click: redraw with its ring (one quick rerun of this fragment)
         st.rerun(scope="fragment")
     if pin:
@@ -245,8 +255,8 @@ if sel.output_id and sel.pluralism_run:
         "Each ★ on the map is one of these sentences; chips name the topics and opinion group it carries, "
         "and mark sentences that say nothing specific, repeats and unsupported citations."
     )
-    shared.summary_text(sel)
+    render.summary_text(sel)
 
 with st.expander("Clusters", expanded=False):
-    shared.text_table(clusters)
-    shared.download(clusters, f"{sel.debate_id}-clusters")
+    widgets.text_table(clusters)
+    widgets.download(clusters, f"{sel.debate_id}-clusters")

@@ -13,7 +13,9 @@ from dembias import jobs
 from dembias.models.catalog import models_for_stage
 from dembias.models.devices import detect_device
 from dembias.read.page_findings import rescoring_finding
-from pages import shared
+from pages.ui import cache, render, widgets
+from pages.ui.sidebar import sidebar
+from pages.ui.text import plain
 
 STAGE_LABELS = {
     "embed": "Embed contributions",
@@ -40,15 +42,15 @@ def gib(value: float | None) -> str:
     return "n/a" if value is None else f"{value / 2**30:.1f} GiB"
 
 
-sel = shared.sidebar()
+sel = sidebar()
 if sel is None:
     st.stop()
 ws = sel.ws
 st.title("Rescoring")
-shared.finding(
+render.finding(
     rescoring_finding(
         [{"state": j.status} for j in jobs.list_jobs(ws) if j.debate_id == sel.debate_id],
-        n_runs=len(shared.runs(sel.root, shared.version(ws), "pluralism", sel.debate_id)),
+        n_runs=len(cache.runs(sel.root, cache.version(ws), "pluralism", sel.debate_id)),
     )
 )
 st.caption(
@@ -79,7 +81,7 @@ st.subheader("Request a job")
 stage = st.radio("Stage", list(STAGE_LABELS), format_func=STAGE_LABELS.get, horizontal=True, key="w_rescore_stage")
 available = stage_models(stage)
 with st.form("rescore_request"):
-    st.write(f"Debate: **{shared.plain(sel.debate_id)}** (from the sidebar)")
+    st.write(f"Debate: **{plain(sel.debate_id)}** (from the sidebar)")
     options = [m["spec"] for m in available] + [CUSTOM]
     default_label = {"pluralism": "none (similarity links only)", "fidelity": "none (no stance scoring)"}
     if stage in default_label:
@@ -128,7 +130,7 @@ if available:
     with st.expander(f"Models available locally for this stage ({len(available)})"):
         frame = pd.DataFrame(available)
         frame["size"] = frame["size_bytes"].map(lambda b: gib(b) if b else "")
-        shared.text_table(frame[["spec", "role", "source", "size", "note"]])
+        widgets.text_table(frame[["spec", "role", "source", "size", "note"]])
 
 
 # ---- jobs and their progress
@@ -164,7 +166,7 @@ def job_panel() -> None:
     listed = jobs.list_jobs(ws)  # dead workers' jobs marked failed; malformed job files quarantined
     bad = jobs.quarantined(ws)
     if bad:
-        names = ", ".join(shared.plain(name) for name, _why in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        names = ", ".join(plain(name) for name, _why in bad[:5]) + (" ..." if len(bad) > 5 else "")
         st.warning(f"{len(bad)} malformed job file(s) set aside in jobs/quarantine/: {names}", icon="⚠️")
     if only_debate:
         listed = [j for j in listed if j.debate_id == sel.debate_id]
@@ -179,7 +181,7 @@ def job_panel() -> None:
         rate = f" · {prog.rate:.1f} items/s" if prog.rate else ""
         eta = f" · ETA {prog.eta_s:.0f} s" if prog.eta_s is not None else ""
         st.progress(prog.fraction, text=f"{job.job_id}: {prog.done}/{prog.total}{rate}{eta}")
-    shared.text_table(job_rows(listed))
+    widgets.text_table(job_rows(listed))
     ids = [j.job_id for j in listed]
     picked = st.selectbox("Job", ids, key="w_jobs_pick")
     job = next(j for j in listed if j.job_id == picked)

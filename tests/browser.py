@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-# the opinion map's own chart (pages/map_chart.py), once drawn; other charts are Streamlit's plotly charts
+# the opinion map's own chart (pages/ui/map_chart.py), once drawn; other charts are Streamlit's plotly charts
 MAP_CHART = "div.dembias-map:not([data-pending])"
 PLOTLY_CHARTS = f"[data-testid='stPlotlyChart'], {MAP_CHART}"
 

@@ -66,7 +66,7 @@ def test_opinion_map_page(demo_ws, monkeypatch):
     assert at.title[0].value == "Opinion map"
     assert at.radio(key="w_color").value == "vote_group"
     assert at.sidebar.radio(key="w_figfmt").value == "svg"
-    # the map is the keyed component of pages/map_chart.py: figure, plotly config and where plotly.js is served
+    # the map is the keyed component of pages/ui/map_chart.py: figure, plotly config and where plotly.js is served
     (chart,) = at.get("bidi_component")
     data = json.loads(chart.proto.json)
     config = json.loads(data["config"])

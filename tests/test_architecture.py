@@ -188,6 +188,23 @@ def test_the_library_never_imports_streamlit():
     assert not offending, f"dembias imports streamlit (only app.py and pages/ may): {offending}"
 
 
+def test_the_dashboard_stays_thin():
+    """app.py and pages/ read through dembias.read (cached by pages/ui/cache.py): no DuckDB, no SQL of their own."""
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py"))]
+    offending = []
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offending += [
+                f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "duckdb"
+            ]
+        if "SELECT " in source and " FROM " in source:
+            offending.append(f"{path.relative_to(ROOT)} holds SQL")
+    assert not offending, offending
+
+
 def test_metric_modules_stay_pure():
     """The metric formulas (``*.metrics`` after the move, ``metrics/*`` before) never read or write a workspace."""
     offending = []

@@ -40,7 +40,7 @@ def test_plotly_js_is_served_from_the_installed_package_never_a_shared_temp_fold
     victim.chmod(0o600)
     (planted / f".plotly.min.js.{os.getpid()}").symlink_to(victim)
 
-    from pages import map_chart
+    from pages.ui import map_chart
 
     map_chart = importlib.reload(map_chart)
     served = map_chart.assets_folder() / "plotly.min.js"
@@ -52,7 +52,7 @@ def test_plotly_js_is_served_from_the_installed_package_never_a_shared_temp_fold
 
 def test_a_tampered_plotly_js_is_refused(tmp_path, monkeypatch):
     """The served file must match the hash pip recorded for it: a changed file stops the page."""
-    from pages import map_chart
+    from pages.ui import map_chart
 
     copy = tmp_path / "package_data" / "plotly.min.js"
     copy.parent.mkdir()
@@ -124,7 +124,7 @@ def test_streamlit_client_options_hide_the_toolbar_export_and_error_details():
     config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
     assert config["client"]["disableDataExport"] is True
     assert config["client"]["showErrorDetails"] == "none"
-    from pages.shared import CLIENT_OPTIONS
+    from pages.ui.access import CLIENT_OPTIONS
 
     assert CLIENT_OPTIONS == {"client.disableDataExport": True, "client.showErrorDetails": "none"}
 
@@ -377,7 +377,7 @@ def test_a_manifest_that_is_not_an_object_is_skipped_not_fatal(tmp_path, caplog)
 def test_a_truncated_corpus_is_a_store_error_and_viewers_see_no_server_path(tmp_path):
     from dembias.errors import StoreError
     from dembias.read import queries
-    from pages.shared import for_viewer
+    from pages.ui.access import for_viewer
 
     ws = _tiny_ws(tmp_path)
     data = ws.corpus_path.read_bytes()

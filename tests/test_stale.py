@@ -84,7 +84,7 @@ def test_redact_marks_the_runs_it_outdates(tmp_path, fake_embedder):
 
 
 def test_the_dashboard_names_stale_runs(tmp_path, fake_embedder):
-    from pages.shared import stale_notes
+    from pages.ui.cache import stale_notes
 
     ws = small_debate(tmp_path)
     run = opinion_map.run(

@@ -166,7 +166,7 @@ def test_sentence_chips_mark_repeats_content_free_topics_groups_and_unsupported_
 
 
 def test_summary_html_escapes_the_sentence_and_topic_labels():
-    from pages.shared import summary_html
+    from pages.ui.render import summary_html
 
     frame = pd.DataFrame(
         {

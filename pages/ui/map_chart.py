@@ -1,4 +1,4 @@
-"""The opinion map's WebGL chart, redrawn in place on a colour change (the component in map_chart/map_chart.js).
+"""The opinion map's WebGL chart, redrawn in place on a colour change (the component in map_chart.js, beside this file).
 
 ``st.plotly_chart`` hashes the figure into the element's identity, so every colour change mounted a new
 WebGL chart, the slowest part of a colour change. This keyed ``st.components.v2`` component lives in the
@@ -22,7 +22,7 @@ import plotly.io as pio
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
-JS = (Path(__file__).resolve().parent / "map_chart" / "map_chart.js").read_text(encoding="utf-8")
+JS = (Path(__file__).resolve().parent / "map_chart.js").read_text(encoding="utf-8")
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 

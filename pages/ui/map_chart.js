@@ -4,7 +4,7 @@
 // colour change. This element is keyed, so it stays mounted: each render redraws it in place with Plotly.react,
 // which also keeps the reader's zoom (layout.uirevision). A lasso or box selection sets the state value
 // "selection" to the selected points' customdata (contribution ids), a click sets "clicked" (click to pin). plotly.js is loaded once per browser tab
-// from data.plotly_url (served by pages/map_chart.py).
+// from data.plotly_url (served by pages/ui/map_chart.py).
 
 function loadPlotly(url) {
   if (!window.__dembiasPlotly) {
