@@ -14,7 +14,7 @@ from dembias.cli import WorkspaceOption, emit_json, progress, score_app, workspa
 from dembias.errors import DembiasError, NothingToDo
 from dembias.read.export import spreadsheet_safe
 from dembias.small_cells import MIN_CELL
-from dembias.workspace.corpus import open_corpus
+from dembias.workspace.debates import debate_ids, debates_of_outputs, output_ids_of
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import RunInfo
 
@@ -28,19 +28,12 @@ def _debates(ws, debate: str | None, outputs: list[str] | None = None) -> list[s
     """The debates to work on: the one named, else those of the named outputs, else every debate."""
     if debate:
         return [debate]
-    con = open_corpus(ws)
-    try:
-        if outputs:
-            rows = con.execute(
-                "SELECT DISTINCT debate_id FROM outputs WHERE list_contains(?, output_id) ORDER BY debate_id",
-                [list(outputs)],
-            ).fetchall()
-            if not rows:
-                raise DembiasError(f"no output {sorted(outputs)} in {ws.root}")
-            return [r[0] for r in rows]
-        return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
-    finally:
-        con.close()
+    if outputs:
+        found = debates_of_outputs(ws, outputs)
+        if not found:
+            raise DembiasError(f"no output {sorted(outputs)} in {ws.root}")
+        return found
+    return debate_ids(ws)
 
 
 def write_per_contribution(path: Path, frame: pd.DataFrame) -> None:
@@ -150,12 +143,7 @@ def _debate_outputs(
         return None
     if debate_named:
         return tuple(sorted(wanted))
-    con = open_corpus(ws)
-    try:
-        mine = {r[0] for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()}
-    finally:
-        con.close()
-    return tuple(sorted(wanted & mine))
+    return tuple(sorted(wanted & output_ids_of(ws, debate_id)))
 
 
 def _result_json(run: RunInfo, score: OutputScore, group_by: Sequence[str]) -> dict:

@@ -7,7 +7,7 @@ import pandas as pd
 from dembias.errors import DembiasError
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
-from dembias.workspace.debates import corpus_has_debate
+from dembias.workspace.debates import corpus_has_debate, debate_record
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import latest_run, read_run_table
 
@@ -74,12 +74,11 @@ def stratified_contributions(
 
 def debate_topic(ws: Workspace, debate_id: str) -> str:
     """The debate's question when it is a short question, else its title (for summary prompts)."""
-    con = open_corpus(ws)
-    try:
-        title, question = con.execute("SELECT title, question FROM debates WHERE debate_id = ?", [debate_id]).fetchone()
-    finally:
-        con.close()
-    question = " ".join((question or "").split())
+    record = debate_record(ws, debate_id)
+    if record is None:
+        raise DembiasError(f"unknown debate {debate_id!r}; ingest it first")
+    title = record["title"]
+    question = " ".join((record.get("question") or "").split())
     if question.endswith("?") and len(question) <= 300:
         return question
     return title

@@ -24,7 +24,7 @@ from dembias.pluralism.params import PluralismParams
 from dembias.pluralism.quality import Quality, assess_output
 from dembias.pluralism.score_json import output_json
 from dembias.pluralism.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
-from dembias.workspace.corpus import open_corpus
+from dembias.workspace.debates import debate_record
 from dembias.workspace.folder import Workspace
 
 
@@ -105,11 +105,8 @@ def prepare_debate(
 
 
 def _title_and_language(ws: Workspace, debate_id: str) -> tuple[Any, str | None]:
-    con = open_corpus(ws)
-    try:
-        return con.execute("SELECT title, language FROM debates WHERE debate_id = ?", [debate_id]).fetchone()
-    finally:
-        con.close()
+    record = debate_record(ws, debate_id) or {}
+    return record.get("title"), record.get("language")
 
 
 def _participant_groups(ws: Workspace, inputs: DebateInputs) -> pd.Series | None:

@@ -1,6 +1,10 @@
-"""Which debates the corpus holds, and what each has: the listings every stage loops over."""
+"""Which debates the corpus holds, and what each has: the listings every stage loops over, a debate's record,
+the outputs of a debate."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
@@ -36,5 +40,38 @@ def debate_has_votes(ws: Workspace, debate_id: str) -> bool:
     con = open_corpus(ws)
     try:
         return bool(con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0])
+    finally:
+        con.close()
+
+
+def debate_record(ws: Workspace, debate_id: str) -> dict[str, Any] | None:
+    """The debate's row of the ``debates`` table (title, question, language, country, ...), None when unknown."""
+    con = open_corpus(ws)
+    try:
+        cursor = con.execute("SELECT * FROM debates WHERE debate_id = ?", [debate_id])
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+    finally:
+        con.close()
+
+
+def debates_of_outputs(ws: Workspace, output_ids: Sequence[str]) -> list[str]:
+    """The debates the named outputs belong to, in id order (unknown output ids are ignored)."""
+    con = open_corpus(ws)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT debate_id FROM outputs WHERE list_contains(?, output_id) ORDER BY debate_id",
+            [list(output_ids)],
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def output_ids_of(ws: Workspace, debate_id: str) -> set[str]:
+    """Every output id (summary, rewrite, translation) of the debate."""
+    con = open_corpus(ws)
+    try:
+        return {r[0] for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()}
     finally:
         con.close()
