@@ -114,19 +114,6 @@ def _better_silhouette(reddwarf: VoteGroups, dembias: VoteGroups) -> VoteGroups:
     return replace(best, candidates=scores)
 
 
-def _better_silhouette(reddwarf: VoteGroups, dembias: VoteGroups) -> VoteGroups:
-    """The grouping with the higher silhouette, each as its engine measured it (ties: red-dwarf).
-
-    The silhouette is the criterion Polis itself uses to choose k; here it also chooses between the two
-    engines. Each is measured in its engine's own Polis-style projection (red-dwarf fits the PCA on every
-    participant, dembias on those kept), which is how each engine chose its k. Measured against Polis's
-    published groups in docs/validity.md.
-    """
-    scores = {"reddwarf": reddwarf.silhouette, "dembias": dembias.silhouette}
-    best = dembias if scores["dembias"] > scores["reddwarf"] + 1e-12 else reddwarf
-    return replace(best, candidates=scores)
-
-
 def _polis_projection(matrix: sparse.csr_matrix, n_voted: np.ndarray, *, seed: int) -> np.ndarray:
     """The participants on the two leading components (signs fixed), scaled by ``sqrt(n_comments / n_votes)``."""
     components = top_components(matrix, seed=seed)
