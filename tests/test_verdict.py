@@ -216,3 +216,20 @@ def test_saved_charts_are_titled_and_named_after_debate_and_output():
         "Topic &lt;b&gt;shares&lt;/b&gt;<br><span style='font-size:12px'>debate nz-ubi — &lt;img src=x&gt;</span>"
     )
     assert fig.layout.margin.t == 70
+
+
+def test_one_smallest_topic_is_named_in_the_singular():
+    """'none of its 1 smallest' read as a typo: one minority topic is 'not its smallest' / 'its smallest too'."""
+    for covered, expected in (
+        ([True, True, True, False], "not its smallest."),
+        ([False, True, True, True], "its smallest too."),
+    ):
+        text = summary_verdict(
+            {"output_id": "o", "model": "Tiny-1B", "task": "summary"},
+            scores=SCORES,
+            cluster_coverage=_coverage(covered, [False, False, False, True]),
+            opinion_groups=None,
+            units=None,
+        )
+        assert "carries 3 of the debate's 4 topics" in text and expected in text, text
+        assert "of its 1 smallest" not in text

@@ -116,8 +116,11 @@ def _topics_clause(scores: pd.DataFrame, coverage: pd.DataFrame) -> str:
     minority = topics[topics["is_minority"].astype(bool)]
     if len(minority):
         kept = int(minority["covered"].astype(bool).sum())
-        which = "none" if kept == 0 else ("all" if kept == len(minority) else f"{kept}")
-        text += f", {which} of its {len(minority)} smallest"
+        if len(minority) == 1:
+            text += ", " + ("not its smallest" if kept == 0 else "its smallest too")
+        else:
+            which = "none" if kept == 0 else ("all" if kept == len(minority) else f"{kept}")
+            text += f", {which} of its {len(minority)} smallest"
     return text
 
 
