@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,8 @@ from dembias.read.sample_spread import (
 )
 from dembias.small_cells import MIN_CELL
 from dembias.workspace.folder import Workspace
+from dembias.workspace.stage import Progress, progress_or_silent
 
-Progress = Callable[[str], None]
 #: The table's grouping columns (a row per prompt, and one over all prompts with prompt_id empty).
 TABLE_KEYS = ("task", "debate_id", "language", "model_spec", "model")
 TABLE_COLUMNS = (
@@ -101,7 +101,7 @@ class BenchmarkResult:
 
 def run_benchmark(spec: BenchmarkSpec, ws: Workspace, *, progress: Progress | None = None) -> BenchmarkResult:
     """Generate what is missing, score it and write the table (see the module docstring)."""
-    say = progress or (lambda _m: None)
+    say = progress_or_silent(progress)
     started = time.perf_counter()
     _check_debates(spec, ws)
     made = generate_missing(spec, ws, progress=say)

@@ -18,10 +18,9 @@ from dembias.ingest import ingest_contributions, ingest_outputs, ingest_polis, i
 from dembias.opinion_map import stage as opinion_map_stage
 from dembias.pluralism import stage as pluralism_stage
 from dembias.workspace.folder import Workspace
+from dembias.workspace.stage import Progress
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
-
-Progress = Callable[[str], None]
 
 
 def load_demo_manifest(data_dir: Path = DATA_DIR) -> dict[str, Any]:

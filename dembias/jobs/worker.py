@@ -30,8 +30,7 @@ from dembias.jobs.liveness import recover_dead_jobs
 from dembias.jobs.runners import RUNNERS, EmbedderFactory
 from dembias.models.devices import detect_device
 from dembias.workspace.folder import Workspace
-
-Progress = Callable[[str], None]
+from dembias.workspace.stage import Progress
 
 
 def claim_next(ws: Workspace) -> Job | None:

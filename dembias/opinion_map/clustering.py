@@ -15,15 +15,13 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from dembias.opinion_map import diagnostics as diag
 from dembias.opinion_map.params import SAMPLE_THRESHOLD, MapParams
-
-Progress = Callable[[str], None]
+from dembias.workspace.stage import Progress
 
 
 def scaled_min_cluster_size(n: int) -> int:

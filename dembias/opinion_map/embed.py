@@ -25,8 +25,7 @@ from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_exists
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import list_runs, open_run, write_run
-
-Progress = Callable[[str], None]
+from dembias.workspace.stage import Progress
 
 EMBEDDING_STAGE = "embedding"
 CHECKPOINT_EVERY = 100_000  # new texts per embedding run (the unit of resumption)

@@ -17,6 +17,7 @@ import pandas as pd
 from dembias.errors import DembiasError
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
+from dembias.workspace.debates import corpus_has_debate
 from dembias.workspace.folder import Workspace
 from dembias.workspace.identifiers import quote_identifier
 from dembias.workspace.runs import RunInfo, latest_run, open_run
@@ -82,7 +83,7 @@ def load_debate_inputs(
     """
     con = open_corpus(ws)
     try:
-        if not con.execute("SELECT 1 FROM debates WHERE debate_id = ?", [debate_id]).fetchall():
+        if not corpus_has_debate(con, debate_id):
             raise DembiasError(f"no debate {debate_id!r} in {ws.root}")
         contributions = select_contributions(
             con, debate_id=debate_id, include_rejected=include_rejected, columns=SCORED_CONTRIBUTION_COLUMNS

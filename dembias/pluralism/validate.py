@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +43,7 @@ from dembias.pluralism.params import PluralismParams
 from dembias.pluralism.scoring import OutputScore, SummaryInput, prepare_debate, score_output, score_summaries
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import RunInfo, write_run
+from dembias.workspace.stage import Progress, progress_or_silent
 from dembias.workspace.staleness import workspace_fingerprint
 
 VALIDATION_STAGE = "validation"
@@ -51,8 +52,6 @@ CONTENT_FREE_CONTROLS = ("vacuous", "title", "off_topic", "random_citations")
 #: Near zero, for a content-free control (a stated convention).
 MAX_SURVIVAL, MAX_COVERAGE = 0.10, 0.02
 REPEATS = 10
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -193,7 +192,7 @@ def validate_debate(
     ws: Workspace, debate_id: str, *, seed: int = 0, n_resamples: int = 200, progress: Progress | None = None
 ) -> tuple[RunInfo, list[Check], dict[str, OutputScore]]:
     """Score the controls and the real summaries of a debate, check them, and write a validation run."""
-    say = progress or (lambda _m: None)
+    say = progress_or_silent(progress)
     started = time.perf_counter()
     fingerprint = workspace_fingerprint(ws, debate_id)  # the corpus version the controls are scored against
     ctx = prepare_debate(ws, debate_id, seed=seed)
