@@ -158,7 +158,7 @@ def test_a_good_spec_and_the_demo_spec_parse(tmp_path: Path) -> None:
 @pytest.fixture
 def bench_ws(tmp_path: Path) -> Workspace:
     from dembias.ingest import ingest_contributions
-    from dembias.workspace.runs import write_run
+    from dembias.workspace.runs import RunRecord, write_run
 
     rows = "id,text\n" + "\n".join(f"{i},{t}" for i, t in TEXTS) + "\n"
     ws = Workspace.resolve(tmp_path / "ws")
@@ -169,7 +169,7 @@ def bench_ws(tmp_path: Path) -> Workspace:
         stage="mapping",
         debate_id="d1",
         tables={"assignments": assignments},
-        params={"embedder": "fake", "revision": "dim=16;noise=0.3;seed=0"},
+        record=RunRecord(params={"embedder": "fake", "revision": "dim=16;noise=0.3;seed=0"}),
     )
     return ws
 

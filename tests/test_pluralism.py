@@ -304,7 +304,7 @@ def scored_workspace(tmp_path):
     from dembias.ingest.outputs import OutputRecord, OutputUnit, store_outputs
     from dembias.workspace.corpus import corpus_writer, insert_frame
     from dembias.workspace.folder import Workspace
-    from dembias.workspace.runs import write_run
+    from dembias.workspace.runs import RunRecord, write_run
 
     ws = Workspace(tmp_path / "ws")
     sizes = {0: 30, 1: 12, 2: 5}
@@ -392,7 +392,7 @@ def scored_workspace(tmp_path):
             "comment_group_votes": group_votes,
             "consensus": group_aware_consensus(group_votes),
         },
-        params={"embedder": "fake", "revision": "dim=16;noise=0.3;seed=0"},
+        record=RunRecord(params={"embedder": "fake", "revision": "dim=16;noise=0.3;seed=0"}),
     )
     return ws
 

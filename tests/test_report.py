@@ -23,7 +23,7 @@ from dembias.read import queries
 from dembias.read.across import across_finding, by_place, minority_matrix
 from dembias.read.report import build_report, chromium_available, report_html, write_report
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, write_run
+from dembias.workspace.runs import RunRecord, list_runs, write_run
 from tests.helpers import write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,9 +163,8 @@ def tiny_ws(tmp_path) -> Workspace:
         stage="pluralism",
         debate_id="d",
         run_id=PLURALISM,
-        inputs=[MAPPING],
         tables=_pluralism_tables(outputs),
-        params={"seed": 0, "note": INJECTION},
+        record=RunRecord(params={"seed": 0, "note": INJECTION}, inputs=[MAPPING]),
     )
     return ws
 

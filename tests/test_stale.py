@@ -13,7 +13,7 @@ from dembias.ingest import ingest_contributions
 from dembias.models.bundle import StageModels
 from dembias.opinion_map.params import MapParams
 from dembias.read.info import workspace_info
-from dembias.workspace.runs import latest_run, list_runs, write_run
+from dembias.workspace.runs import RunRecord, latest_run, list_runs, write_run
 from dembias.workspace.staleness import is_stale, refresh_hint, run_staleness, workspace_fingerprint
 from tests.test_mapping import small_debate
 
@@ -47,7 +47,7 @@ def test_runs_become_stale_when_their_debate_changes(tmp_path, fake_embedder):
     run = latest_run(ws, stage="mapping", debate_id="town")
     assert run.manifest["input_fingerprint"] == workspace_fingerprint(ws, "town")
     # a downstream run without its own fingerprint inherits the verdict of the run it was built on
-    child = write_run(ws, stage="pluralism", debate_id="town", tables={}, inputs=[summary.run_id])
+    child = write_run(ws, stage="pluralism", debate_id="town", tables={}, record=RunRecord(inputs=[summary.run_id]))
     unknown = write_run(ws, stage="pluralism", debate_id="town", tables={})
     assert is_stale(ws, run) is False
     assert run_staleness(ws)[child.run_id] is None and is_stale(ws, unknown) is None
@@ -148,10 +148,12 @@ def test_run_parameters_is_an_exact_flat_record(tmp_path):
         stage="pluralism",
         debate_id="town",
         tables={},
-        params={"budget": 20, "umap": {"n_neighbors": 15, "metric": "cosine"}, "seeds": [0, 1]},
-        inputs=["mapping-1"],
-        fingerprint="v1:abc",
-        extra_manifest={"job_id": "job-1", "rescores": None, "job": {"model": "m", "device": "cuda:0"}},
+        record=RunRecord(
+            params={"budget": 20, "umap": {"n_neighbors": 15, "metric": "cosine"}, "seeds": [0, 1]},
+            inputs=["mapping-1"],
+            fingerprint="v1:abc",
+            extra={"job_id": "job-1", "rescores": None, "job": {"model": "m", "device": "cuda:0"}},
+        ),
     )
     table = run_parameters(info, stale=False)
     assert table.drop(index=[0, 3]).values.tolist() == [

@@ -13,7 +13,7 @@ from dembias.errors import StoreError
 from dembias.workspace.corpus import corpus_writer, open_corpus
 from dembias.workspace.folder import Workspace
 from dembias.workspace.identifiers import quote_identifier
-from dembias.workspace.runs import latest_run, list_runs, read_run_table, write_run
+from dembias.workspace.runs import RunRecord, latest_run, list_runs, read_run_table, write_run
 from dembias.workspace.schema import LATEST_SCHEMA_VERSION, schema_version
 from tests.helpers import tree_digest
 
@@ -73,7 +73,9 @@ def test_reader_in_another_process_is_not_locked_out_by_a_writer(tmp_path):
 def test_runs_are_atomic_listed_and_immutable(tmp_path):
     ws = Workspace(tmp_path)
     frame = pd.DataFrame({"contribution_id": ["1", "2"], "cluster": [0, 1]})
-    info = write_run(ws, stage="mapping", debate_id="d", tables={"assignments": frame}, params={"seed": 1})
+    info = write_run(
+        ws, stage="mapping", debate_id="d", tables={"assignments": frame}, record=RunRecord(params={"seed": 1})
+    )
     assert [r.run_id for r in list_runs(ws, stage="mapping", debate_id="d")] == [info.run_id]
     assert latest_run(ws, stage="mapping", debate_id="d").manifest["params"] == {"seed": 1}
     assert info.manifest["tables"] == {"assignments": 2}

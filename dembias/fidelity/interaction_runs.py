@@ -27,7 +27,7 @@ from dembias.fidelity.interaction_slices import flagged_table, interaction_repor
 from dembias.small_cells import MIN_CELL
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, latest_run, read_run_table, write_run
+from dembias.workspace.runs import RunInfo, RunRecord, latest_run, read_run_table, write_run
 from dembias.workspace.staleness import workspace_fingerprint
 
 INTERACTIONS_STAGE = "interactions"
@@ -91,13 +91,15 @@ def ingest_interactions(
         stage=INTERACTIONS_STAGE,
         debate_id=debates.pop() if len(debates) == 1 else None,
         tables={"interactions": table, "report": report},
-        params={
-            "source": str(Path(path).resolve()),
-            "embedder": getattr(embedder, "model_id", None),
-            "embedder_revision": getattr(embedder, "revision", None),
-            "min_cell": min_cell,
-        },
-        inputs=mapping_runs,
+        record=RunRecord(
+            params={
+                "source": str(Path(path).resolve()),
+                "embedder": getattr(embedder, "model_id", None),
+                "embedder_revision": getattr(embedder, "revision", None),
+                "min_cell": min_cell,
+            },
+            inputs=mapping_runs,
+        ),
     )
     return info, report
 
@@ -222,18 +224,20 @@ def score_interaction_log(
         stage=INTERACTIONS_STAGE,
         debate_id=debate_id,
         tables=tables,
-        params={
-            "source": str(Path(log).resolve()) if log is not None else "latest ingested log",
-            "scope": debate_id or "all debates",
-            "embedder": getattr(embedder, "model_id", None),
-            "min_cell": min_cell,
-            "seed": seed,
-            "n_resamples": n_resamples,
-            "interval": "Wilson 95% (rates); percentile bootstrap 95% (pull)",
-            "simulated_outcomes": simulated,
-        },
-        inputs=mapping_runs,
-        fingerprint=fingerprint,
+        record=RunRecord(
+            params={
+                "source": str(Path(log).resolve()) if log is not None else "latest ingested log",
+                "scope": debate_id or "all debates",
+                "embedder": getattr(embedder, "model_id", None),
+                "min_cell": min_cell,
+                "seed": seed,
+                "n_resamples": n_resamples,
+                "interval": "Wilson 95% (rates); percentile bootstrap 95% (pull)",
+                "simulated_outcomes": simulated,
+            },
+            inputs=mapping_runs,
+            fingerprint=fingerprint,
+        ),
     )
     return info, tables
 

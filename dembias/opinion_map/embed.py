@@ -24,7 +24,7 @@ from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_exists
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import list_runs, open_run, write_run
+from dembias.workspace.runs import RunRecord, list_runs, open_run, write_run
 from dembias.workspace.stage import Progress
 
 EMBEDDING_STAGE = "embedding"
@@ -186,10 +186,12 @@ def embed_texts(
             stage=EMBEDDING_STAGE,
             debate_id=debate_id,
             tables={"embeddings": vectors_to_arrow(block, new)},
-            params={"model_id": embedder.model_id, "revision": embedder.revision, "dim": embedder.dim},
-            inputs=[],
-            timings={"embed": time.perf_counter() - block_started},
-            extra_manifest=hooks.extra_manifest,
+            record=RunRecord(
+                params={"model_id": embedder.model_id, "revision": embedder.revision, "dim": embedder.dim},
+                inputs=[],
+                timings={"embed": time.perf_counter() - block_started},
+                extra=hooks.extra_manifest,
+            ),
         )
         new_run_ids.append(info.run_id)
         known.update(zip(block, new, strict=True))

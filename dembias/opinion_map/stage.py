@@ -35,7 +35,7 @@ from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_has_votes, debate_ids
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, write_run
+from dembias.workspace.runs import RunInfo, RunRecord, write_run
 from dembias.workspace.stage import STAGES, Progress, params_record, progress_or_silent
 from dembias.workspace.staleness import debate_fingerprint
 
@@ -107,13 +107,15 @@ def run(
         stage=MAPPING_STAGE,
         debate_id=debate_id,
         tables={**found.tables, "diagnostics": diagnostics_table(found.diagnostics)},
-        params=map_run_params(embedder, params, result, votes=found.vote_params),
-        inputs=debate.embedded.input_run_ids,
-        timings=found.timings,
-        packages=PACKAGES,
-        extra_manifest=provenance,
-        fingerprint=debate.fingerprint,
-        warnings=found.warnings,
+        record=RunRecord(
+            params=map_run_params(embedder, params, result, votes=found.vote_params),
+            inputs=debate.embedded.input_run_ids,
+            fingerprint=debate.fingerprint,
+            timings=found.timings,
+            packages=PACKAGES,
+            warnings=found.warnings,
+            extra=provenance,
+        ),
     )
     say(
         f"map {debate_id}: {result.n_clusters} clusters, noise {result.noise_share:.0%}, "

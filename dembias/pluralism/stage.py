@@ -20,7 +20,7 @@ from dembias.pluralism.params import PluralismParams
 from dembias.pluralism.scoring import DebateContext, OutputScore, prepare_debate, score_summaries
 from dembias.pluralism.tables import results_tables
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, latest_run, write_run
+from dembias.workspace.runs import RunInfo, RunRecord, latest_run, write_run
 from dembias.workspace.stage import Progress, params_record, progress_or_silent
 from dembias.workspace.staleness import stale_warning, workspace_fingerprint
 
@@ -72,12 +72,14 @@ def run(
         stage=PLURALISM_STAGE,
         debate_id=debate_id,
         tables=results_tables(scored, outputs),
-        params=manifest_params(params, ctx, nli),
-        inputs=list(dict.fromkeys([*ctx.run_inputs, *unit_runs])),
-        timings=timings,
-        extra_manifest=provenance,
-        fingerprint=fingerprint,
-        warnings=run_warnings,
+        record=RunRecord(
+            params=manifest_params(params, ctx, nli),
+            inputs=list(dict.fromkeys([*ctx.run_inputs, *unit_runs])),
+            fingerprint=fingerprint,
+            timings=timings,
+            warnings=run_warnings,
+            extra=provenance,
+        ),
     )
     say(f"pluralism {debate_id}: {len(scored)} outputs -> {info.run_id}")
     return dataclasses.replace(info, details=scored)

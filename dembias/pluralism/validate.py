@@ -42,7 +42,7 @@ import pandas as pd
 from dembias.pluralism.params import PluralismParams
 from dembias.pluralism.scoring import OutputScore, SummaryInput, prepare_debate, score_output, score_summaries
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunInfo, write_run
+from dembias.workspace.runs import RunInfo, RunRecord, write_run
 from dembias.workspace.stage import Progress, progress_or_silent
 from dembias.workspace.staleness import workspace_fingerprint
 
@@ -236,10 +236,12 @@ def validate_debate(
         stage=VALIDATION_STAGE,
         debate_id=debate_id,
         tables=tables,
-        params={**options, "controls": sorted(controls), "support": ctx.calibration.to_manifest()},
-        inputs=ctx.run_inputs,
-        timings={"total": time.perf_counter() - started},
-        fingerprint=fingerprint,
+        record=RunRecord(
+            params={**options, "controls": sorted(controls), "support": ctx.calibration.to_manifest()},
+            inputs=ctx.run_inputs,
+            fingerprint=fingerprint,
+            timings={"total": time.perf_counter() - started},
+        ),
     )
     return info, checks, controls
 

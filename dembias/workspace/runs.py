@@ -77,29 +77,54 @@ def new_run_id(stage: str) -> str:
     return f"{stage}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run's manifest says about how the run was made, besides its tables.
+
+    ``params`` is every option that shaped the result; ``inputs`` the run ids it read; ``fingerprint`` (from
+    :func:`~dembias.workspace.staleness.debate_fingerprint`, taken when the stage read the debate) lands as
+    ``input_fingerprint`` so that :func:`~dembias.workspace.staleness.is_stale` can tell later whether the debate
+    has changed; ``timings`` are seconds per step; ``packages`` names packages whose versions matter beyond the
+    usual ones; ``warnings`` are sentences for the user; ``extra`` keys (a job's or a benchmark's provenance) are
+    added to the manifest as given.
+    """
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Sequence[str] = ()
+    fingerprint: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    packages: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+    extra: Mapping[str, Any] | None = None
+
+    def manifest_fields(self) -> dict[str, Any]:
+        """The manifest keys this record fills (package versions looked up now)."""
+        return {
+            "params": dict(self.params),
+            "inputs": list(self.inputs),
+            "timings": {k: round(float(v), 4) for k, v in self.timings.items()},
+            "packages": package_versions(self.packages),
+            **({"input_fingerprint": self.fingerprint} if self.fingerprint is not None else {}),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
+        }
+
+
 def write_run(
     ws: Workspace,
     *,
     stage: str,
     tables: Mapping[str, pd.DataFrame | pa.Table],
     debate_id: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    inputs: Sequence[str] = (),
-    timings: Mapping[str, float] | None = None,
-    extra_manifest: Mapping[str, Any] | None = None,
-    packages: Sequence[str] = (),
+    record: RunRecord | None = None,
     run_id: str | None = None,
-    fingerprint: str | None = None,
-    warnings: Sequence[str] = (),
 ) -> RunInfo:
     """Write a run file atomically with its manifest and return its :class:`RunInfo`.
 
-    ``tables`` maps table names to frames. The file is written under a temporary name and renamed
-    into place when complete, so a crash leaves no partial run visible. ``fingerprint`` (from
-    :func:`debate_fingerprint`, taken when the stage read the debate) lands in the manifest as
-    ``input_fingerprint`` so that :func:`is_stale` can tell later whether the debate has changed;
-    ``warnings`` (sentences for the user) land as ``warnings``.
+    ``tables`` maps table names to frames; ``record`` says how the run was made (parameters, inputs, corpus
+    fingerprint, timings, warnings: :class:`RunRecord`). The file is written under a temporary name and renamed
+    into place when complete, so a crash leaves no partial run visible.
     """
+    record = record or RunRecord()
     run_id = run_id or new_run_id(stage)
     final = _fresh_run_path(ws, run_id)
     manifest = {
@@ -107,14 +132,9 @@ def write_run(
         "stage": stage,
         "debate_id": debate_id,
         "created_at": utc_now().isoformat(timespec="seconds"),
-        "params": dict(params or {}),
-        "inputs": list(inputs),
-        "timings": {k: round(float(v), 4) for k, v in (timings or {}).items()},
-        "packages": package_versions(packages),
+        **record.manifest_fields(),
         "tables": {name: _num_rows(frame) for name, frame in tables.items()},
-        **({"input_fingerprint": fingerprint} if fingerprint is not None else {}),
-        **({"warnings": list(warnings)} if warnings else {}),
-        **dict(extra_manifest or {}),
+        **dict(record.extra or {}),
     }
     manifest_text = json.dumps(manifest, sort_keys=True, default=str)
     try:
