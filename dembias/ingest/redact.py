@@ -8,7 +8,8 @@ addresses and free-text self-descriptions are not found by patterns (see docs/pr
 
 :func:`redact_text` works on one text; :func:`redact_corpus` rewrites the texts of whole debates in the
 corpus (contributions, outputs and output units) in one :func:`dembias.workspace.corpus.corpus_writer` transaction,
-and records in each debate's ``extra`` JSON that redaction ran, with counts per pattern.
+and records in each debate's ``extra`` JSON that redaction ran, with counts per pattern. Its statements live
+in :mod:`dembias.workspace.redaction_texts`.
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ from typing import Any
 
 import pandas as pd
 
-from dembias.workspace.contribution_selection import selection_sql
-from dembias.workspace.corpus import corpus_writer, insert_frame, open_corpus
+from dembias.workspace.corpus import corpus_writer, open_corpus
 from dembias.workspace.folder import Workspace
+from dembias.workspace.redaction_texts import (
+    REDACTED_TABLES,
+    debates_and_extras,
+    set_debate_extra,
+    texts_to_redact,
+    write_redacted_texts,
+)
 
 REDACTION_VERSION = 1
 
@@ -237,41 +244,6 @@ def _shield_urls(text: str) -> tuple[str, list[str]]:
 # ------------------------------------------------------------------------------------------------
 # the corpus
 
-#: The contributions redaction reads: every one of the debate, rejected ones included (the one selection).
-SQL_CONTRIBUTION_TEXTS = selection_sql(
-    ("contribution_id", "text"), include_rejected=True, ids=False, debate_defaults=False
-)
-
-#: Texts that redaction rewrites: (table, key columns, debate filter).
-SQL_TEXTS = {
-    "contributions": f"SELECT contribution_id AS key, text FROM ({SQL_CONTRIBUTION_TEXTS})",
-    "outputs": "SELECT output_id AS key, text FROM outputs WHERE debate_id = $debate",
-    "output_units": (
-        "SELECT u.output_id || chr(31) || CAST(u.unit_index AS VARCHAR) AS key, u.text FROM output_units u "
-        "JOIN outputs o USING (output_id) WHERE o.debate_id = $debate"
-    ),
-    # the prompt a generated output was made from quotes the contributions it rewrote or summarised
-    "output_prompts": (
-        "SELECT output_id AS key, prompt AS text FROM outputs WHERE debate_id = $debate AND prompt IS NOT NULL"
-    ),
-}
-SQL_UPDATE = {
-    "contributions": (
-        "UPDATE contributions SET text = r.text FROM {staging} r "
-        "WHERE contributions.debate_id = ? AND contributions.contribution_id = r.key"
-    ),
-    "outputs": "UPDATE outputs SET text = r.text FROM {staging} r WHERE outputs.debate_id = ? AND outputs.output_id = r.key",
-    "output_units": (
-        "UPDATE output_units SET text = r.text FROM {staging} r "
-        "WHERE output_units.output_id || chr(31) || CAST(output_units.unit_index AS VARCHAR) = r.key"
-    ),
-    "output_prompts": (
-        "UPDATE outputs SET prompt = r.text FROM {staging} r WHERE outputs.debate_id = ? AND outputs.output_id = r.key"
-    ),
-}
-SQL_DEBATES = "SELECT debate_id, extra FROM debates ORDER BY debate_id"
-SQL_SET_EXTRA = "UPDATE debates SET extra = ? WHERE debate_id = ?"
-
 
 @dataclass
 class DebateRedaction:
@@ -304,7 +276,7 @@ def _redact_table(
 ) -> tuple[pd.DataFrame, Counter[str], list[dict[str, str]]]:
     """Redacted texts of one table, counts, and examples: the original around the first match when
     ``originals`` (a dry run), else the redacted text around its placeholder (never the original)."""
-    rows = con.execute(SQL_TEXTS[table], {"debate": debate_id}).fetchall()
+    rows = texts_to_redact(con, table, debate_id)
     changed, counts, examples = [], Counter(), []
     placeholders = {p.name: p.placeholder for p in PATTERNS}
     for key, text in rows:
@@ -356,7 +328,7 @@ def redact_corpus(
 
 
 def _chosen(con: Any, debate_ids: Sequence[str] | None) -> list[tuple[str, str | None]]:
-    debates = con.execute(SQL_DEBATES).fetchall()
+    debates = debates_and_extras(con)
     if debate_ids is None:
         return debates
     known = dict(debates)
@@ -372,18 +344,13 @@ def _redact_debate(
     counts: Counter[str] = Counter()
     changed: dict[str, int] = {}
     examples: list[dict[str, str]] = []
-    for table in SQL_TEXTS:
+    for table in REDACTED_TABLES:
         frame, table_counts, table_examples = _redact_table(con, table, debate_id, patterns, originals=not write)
         counts.update(table_counts)
         changed[table] = len(frame)
         examples.extend(table_examples)
         if write and len(frame):
-            staging = f"redacted_{table}"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {staging} (key VARCHAR, text VARCHAR)")
-            insert_frame(con, staging, frame)
-            sql = SQL_UPDATE[table].format(staging=staging)
-            con.execute(sql, [debate_id] if "?" in sql else [])
-            con.execute(f"DROP TABLE {staging}")
+            write_redacted_texts(con, table, debate_id, frame)
     result_counts = {name: int(counts.get(name, 0)) for name in PATTERN_NAMES}
     if write:
         extra = json.loads(extra_json) if extra_json else {}
@@ -396,5 +363,5 @@ def _redact_debate(
             "total_counts": {n: int(previous.get(n, 0)) + c for n, c in result_counts.items()},
             "texts_changed": changed,
         }
-        con.execute(SQL_SET_EXTRA, [json.dumps(extra, ensure_ascii=False, sort_keys=True), debate_id])
+        set_debate_extra(con, debate_id, json.dumps(extra, ensure_ascii=False, sort_keys=True))
     return DebateRedaction(debate_id, result_counts, changed, examples[:max_examples], written=write)
