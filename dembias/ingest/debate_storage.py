@@ -7,60 +7,31 @@ last vote wins. A reader that fails at any point leaves the workspace unchanged.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from dembias.errors import IngestError
 from dembias.ingest.debate_bundle import CONTRIBUTION_COLUMNS, DebateBundle
 from dembias.workspace.corpus import insert_frame
+from dembias.workspace.debate_writes import (
+    count_debate_votes,
+    count_staged_votes_to_missing_contributions,
+    create_contributions_staging,
+    create_votes_staging,
+    delete_debate,
+    delete_staged_votes_to_missing_contributions,
+    first_duplicate_contribution,
+    first_staged_vote_to_missing_contribution,
+    move_last_staged_votes,
+    move_staged_contributions,
+)
 from dembias.workspace.debates import corpus_has_debate
 
-SQL_DELETE_DEBATE = (
-    "DELETE FROM citations WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
-    "DELETE FROM output_units WHERE output_id IN (SELECT output_id FROM outputs WHERE debate_id = $1)",
-    "DELETE FROM outputs WHERE debate_id = $1",
-    "DELETE FROM votes WHERE debate_id = $1",
-    "DELETE FROM participants WHERE debate_id = $1",
-    "DELETE FROM contributions WHERE debate_id = $1",
-    "DELETE FROM debates WHERE debate_id = $1",
-)
-SQL_CREATE_VOTES_STAGING = """
-CREATE TABLE {staging} (
-    contribution_id VARCHAR, participant_pid VARCHAR, vote TINYINT, voted_at TIMESTAMP, row_number BIGINT
-)"""
-SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS = """
-DELETE FROM {staging} WHERE contribution_id NOT IN (SELECT contribution_id FROM contributions WHERE debate_id = ?)"""
-SQL_VOTES_TO_MISSING_CONTRIBUTIONS = """
-SELECT s.row_number, s.contribution_id FROM {staging} s
-ANTI JOIN (SELECT contribution_id FROM contributions WHERE debate_id = ?) c USING (contribution_id)
-ORDER BY s.row_number LIMIT 1"""
-SQL_INSERT_LAST_VOTES = """
-INSERT INTO votes (debate_id, contribution_id, participant_pid, vote, voted_at)
-SELECT ?, contribution_id, participant_pid, vote, voted_at FROM {staging}
-QUALIFY row_number() OVER (
-    PARTITION BY contribution_id, participant_pid ORDER BY voted_at DESC NULLS LAST, row_number DESC
-) = 1"""
-SQL_FILL_PASS_COUNTS = """
-UPDATE contributions SET n_pass = v.n_pass
-FROM (SELECT contribution_id, count(*) FILTER (WHERE vote = 0) AS n_pass
-      FROM votes WHERE debate_id = $1 GROUP BY contribution_id) v
-WHERE contributions.debate_id = $1 AND contributions.contribution_id = v.contribution_id
-  AND contributions.n_pass IS NULL"""
-SQL_ADD_VOTERS_AS_PARTICIPANTS = """
-INSERT INTO participants (debate_id, participant_pid, published_group)
-SELECT DISTINCT $1, participant_pid, NULL FROM votes WHERE debate_id = $1
-  AND participant_pid NOT IN (SELECT participant_pid FROM participants WHERE debate_id = $1)"""
-
-
-def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
-    """Remove a debate and everything that hangs on it (inside the caller's transaction)."""
-    for sql in SQL_DELETE_DEBATE:
-        con.execute(sql, [debate_id])
+if TYPE_CHECKING:
+    import duckdb
 
 
 def store_debate(
@@ -84,8 +55,8 @@ def store_debate(
         participants["debate_id"] = debate_id
         insert_frame(con, "participants", participants[["debate_id", "participant_pid", "published_group"]])
     n_raw, skipped = _store_votes(con, bundle, source=source)
-    n_votes = con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0]
-    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": int(n_votes)}
+    n_votes = count_debate_votes(con, debate_id)
+    counts: dict[str, Any] = {"contributions": n_contributions, "vote_rows": n_raw, "votes": n_votes}
     counts.update({f"skipped_{reason}": n for reason, n in skipped.items()})
     if bundle.report is not None:
         counts.update(bundle.report())
@@ -123,18 +94,14 @@ def _store_contributions(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *
     """Stream the contributions through a staging table: duplicate ids and an empty source are errors."""
     debate_id = bundle.debate.debate_id
     chunks = [bundle.contributions] if isinstance(bundle.contributions, pd.DataFrame) else bundle.contributions
-    staging = f"contrib_staging_{uuid.uuid4().hex[:8]}"
-    con.execute(f"CREATE TABLE {staging} AS SELECT * EXCLUDE (debate_id), 0::BIGINT AS _row FROM contributions LIMIT 0")
+    staging = create_contributions_staging(con)
     n_contributions = 0
     for chunk in chunks:
         frame = chunk.copy()
         if "_row" not in frame.columns:
             frame["_row"] = np.arange(n_contributions + 2, n_contributions + 2 + len(frame), dtype=np.int64)
         n_contributions += insert_frame(con, staging, frame[[*CONTRIBUTION_COLUMNS[1:], "_row"]])
-    duplicate = con.execute(
-        f"SELECT contribution_id, _row FROM {staging} QUALIFY row_number() OVER "
-        f"(PARTITION BY contribution_id ORDER BY _row) = 2 ORDER BY _row LIMIT 1"
-    ).fetchone()
+    duplicate = first_duplicate_contribution(con, staging)
     if duplicate:
         raise IngestError(
             bundle.contributions_source or source,
@@ -148,8 +115,7 @@ def _store_contributions(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, *
             f"no contributions: the file has no rows for debate {debate_id!r}",
             hint="nothing was stored",
         )
-    con.execute(f"INSERT INTO contributions SELECT ?, * EXCLUDE (_row) FROM {staging}", [debate_id])
-    con.execute(f"DROP TABLE {staging}")
+    move_staged_contributions(con, staging, debate_id)
     return n_contributions
 
 
@@ -158,8 +124,7 @@ def _store_votes(
 ) -> tuple[int, dict[str, int]]:
     """Stream the votes through a staging table, keep each voter's last vote; raw rows and skipped counts."""
     debate_id = bundle.debate.debate_id
-    staging = f"votes_staging_{uuid.uuid4().hex[:8]}"
-    con.execute(SQL_CREATE_VOTES_STAGING.format(staging=staging))
+    staging = create_votes_staging(con)
     n_raw = 0
     for chunk in bundle.votes:
         n_raw += insert_frame(
@@ -168,7 +133,7 @@ def _store_votes(
     skipped = {k: v for k, v in bundle.skipped.items() if v}
     if bundle.votes_on_unknown == "skip":
         skipped.update(_skip_votes_on_unknown(con, bundle, staging))
-    missing = con.execute(SQL_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id]).fetchone()
+    missing = first_staged_vote_to_missing_contribution(con, staging, debate_id)
     if missing:
         raise IngestError(
             bundle.votes_source or source,
@@ -176,24 +141,17 @@ def _store_votes(
             row=int(missing[0]),
             field=bundle.vote_id_field,
         )
-    con.execute(SQL_INSERT_LAST_VOTES.format(staging=staging), [debate_id])
-    con.execute(f"DROP TABLE {staging}")
-    con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
-    con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
+    move_last_staged_votes(con, staging, debate_id)
     return n_raw, skipped
 
 
 def _skip_votes_on_unknown(con: duckdb.DuckDBPyConnection, bundle: DebateBundle, staging: str) -> dict[str, int]:
     """Delete the staged votes on contributions the debate does not have; how many, by reason."""
     debate_id = bundle.debate.debate_id
-    on_skipped, on_unknown = con.execute(
-        f"SELECT count(*) FILTER (WHERE contribution_id IN (SELECT unnest(?::VARCHAR[]))), "
-        f"count(*) FILTER (WHERE contribution_id NOT IN (SELECT unnest(?::VARCHAR[]))) "
-        f"FROM {staging} WHERE contribution_id NOT IN "
-        f"(SELECT contribution_id FROM contributions WHERE debate_id = ?)",
-        [sorted(bundle.skipped_ids), sorted(bundle.skipped_ids), debate_id],
-    ).fetchone()
-    con.execute(SQL_DELETE_VOTES_TO_MISSING_CONTRIBUTIONS.format(staging=staging), [debate_id])
+    on_skipped, on_unknown = count_staged_votes_to_missing_contributions(
+        con, staging, debate_id, sorted(bundle.skipped_ids)
+    )
+    delete_staged_votes_to_missing_contributions(con, staging, debate_id)
     skipped = {}
     if on_skipped:
         skipped["votes_on_skipped_comments"] = int(on_skipped)

@@ -28,15 +28,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 
 from dembias.errors import IngestError
 from dembias.ingest.sentences import split_sentences
 from dembias.ingest.source_files import read_jsonl_records
 from dembias.workspace.corpus import insert_frame
+from dembias.workspace.output_writes import (
+    contribution_ids_of_debate,
+    corpus_debate_ids,
+    corpus_has_output,
+    delete_output,
+)
+
+if TYPE_CHECKING:
+    import duckdb
 
 TASKS = ("summary", "reformulation", "translation")
 _INLINE_CITATION = re.compile(r"\[\s*(?:#?[\w.-]+)(?:\s*[,;]\s*#?[\w.-]+)*\s*\]")
@@ -212,7 +220,7 @@ def store_outputs(con: duckdb.DuckDBPyConnection, records: Sequence[OutputRecord
     """
     if not records:
         return 0
-    debates = {r[0] for r in con.execute("SELECT debate_id FROM debates").fetchall()}
+    debates = corpus_debate_ids(con)
     known: dict[str, set[str]] = {}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows, unit_rows, citation_rows = [], [], []
@@ -246,12 +254,7 @@ def _check_record(
     if rec.debate_id not in debates:
         raise IngestError(where, f"unknown debate {rec.debate_id!r}; ingest it first", row=rec.row, field="debate_id")
     if rec.debate_id not in known:
-        known[rec.debate_id] = {
-            r[0]
-            for r in con.execute(
-                "SELECT contribution_id FROM contributions WHERE debate_id = ?", [rec.debate_id]
-            ).fetchall()
-        }
+        known[rec.debate_id] = contribution_ids_of_debate(con, rec.debate_id)
     ids = known[rec.debate_id]
     for sid in rec.source_ids:
         if sid not in ids:
@@ -263,8 +266,7 @@ def _check_record(
 
 def _make_room(con: duckdb.DuckDBPyConnection, rec: OutputRecord, *, replace: bool) -> None:
     """An output id that exists is an error, or with ``replace`` its rows are deleted."""
-    exists = con.execute("SELECT count(*) FROM outputs WHERE output_id = ?", [rec.output_id]).fetchone()[0]
-    if not exists:
+    if not corpus_has_output(con, rec.output_id):
         return
     if not replace:
         raise IngestError(
@@ -274,8 +276,7 @@ def _make_room(con: duckdb.DuckDBPyConnection, rec: OutputRecord, *, replace: bo
             field="output_id",
             hint="pass --replace to replace it",
         )
-    for table in ("citations", "output_units", "outputs"):
-        con.execute(f"DELETE FROM {table} WHERE output_id = ?", [rec.output_id])
+    delete_output(con, rec.output_id)
 
 
 def _output_row(rec: OutputRecord, now: dt.datetime) -> dict[str, Any]:
