@@ -18,8 +18,9 @@ from dembias.read import queries
 from dembias.workspace.folder import Workspace
 from dembias.workspace.runs import RunInfo, list_runs
 
-#: The headline metrics of the report, in the reader's words (name, higher is better).
-HEADLINES = {
+#: The headline metrics of the one-page report, in the reader's words (title, higher is better); the Overview's
+#: scorecard has its own shorter column titles (`dembias.read.scorecard.HEADLINES`).
+REPORT_HEADLINES = {
     "survival": ("Topics carried (survival)", True),
     "minority_topic_survival": ("Smallest topics carried (minority topic survival)", True),
     "uer_topics": ("Under-representation of topics (UER)", False),
@@ -134,7 +135,7 @@ def _fidelity_rows(ws: Workspace, fidelity: RunInfo | None) -> pd.DataFrame:
 
 def _headlines(scores: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for metric, (title, higher) in HEADLINES.items():
+    for metric, (title, higher) in REPORT_HEADLINES.items():
         row = scores[scores["metric"] == metric]
         if row.empty:
             continue
