@@ -103,7 +103,7 @@ def bench(n: int, seeds: int, root: Path) -> None:
     timings = list_runs(ws, stage="mapping")[-1].manifest["timings"]
     for stage, seconds in timings.items():
         print(f"{stage:20s} {seconds:8.1f} s")
-    print(f"{'map_debate total':20s} {total:8.1f} s   peak RSS {peak_rss_mib():.0f} MiB")
+    print(f"{'map stage total':20s} {total:8.1f} s   peak RSS {peak_rss_mib():.0f} MiB")
     d = summary.diagnostics
     assignments = read_run_table(ws, summary.run_id, "assignments")
     truth = frame.set_index("id").loc[assignments["contribution_id"], "topic"].to_numpy()

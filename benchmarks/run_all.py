@@ -86,11 +86,11 @@ def bench_map(n: int) -> tuple[list[dict[str, Any]], float | None]:
     out, seconds, peak, rc = run_script(["map.py", "--n", str(n), "--seeds", "2"])
     peer = _float(r"BERTopic fit_transform[^:]*: ([\d.]+) s", out)
     one = _float(r"dembias one seed[^:]*: ([\d.]+) s", out)
-    total = _float(r"map_debate total\s+([\d.]+) s", out)
+    total = _float(r"map stage total\s+([\d.]+) s", out)
     embed = _float(r"\nembed\s+([\d.]+) s", out) or 0.0
     if rc != 0 or total is None:
         return [_row("map.py (failed)", n, seconds, 0, peak, note=out.strip().splitlines()[-1][:80])], None
-    rows = [_row("map.py map_debate (embed+map, 2 seeds)", n, total, n, peak, total / peer if peer else None)]
+    rows = [_row("map.py map stage (embed+map, 2 seeds)", n, total, n, peak, total / peer if peer else None)]
     rows.append(
         _row("map.py map excl. embed (2 seeds)", n, total - embed, n, peak, (total - embed) / peer if peer else None)
     )
