@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from dembias.ingest.outputs import OutputRecord, read_outputs_jsonl, store_outputs
-from dembias.workspace.corpus import corpus_writer, open_corpus
+from dembias.workspace.corpus import corpus_writer
+from dembias.workspace.debates import stored_output_ids
 from dembias.workspace.folder import Workspace
 
 
@@ -70,11 +71,7 @@ def store_checkpoint(ws: Workspace, path: Path, output_ids: Sequence[str] | None
     if output_ids is not None:
         wanted = set(output_ids)
         records = [r for r in records if r.output_id in wanted]
-    con = open_corpus(ws)
-    try:
-        existing = {r[0] for r in con.execute("SELECT output_id FROM outputs").fetchall()}
-    finally:
-        con.close()
+    existing = stored_output_ids(ws)
     records = [r for r in records if r.output_id not in existing]
     if not records:
         return 0

@@ -23,8 +23,9 @@ from dembias.models.vectors import arrow_to_matrix, text_sha256, vectors_to_arro
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import debate_exists
+from dembias.workspace.embeddings import cached_embedding_rows
 from dembias.workspace.folder import Workspace
-from dembias.workspace.runs import RunRecord, list_runs, open_run, write_run
+from dembias.workspace.runs import RunRecord, list_runs, write_run
 from dembias.workspace.stage import Progress
 
 EMBEDDING_STAGE = "embedding"
@@ -61,24 +62,12 @@ def embedding_runs(ws: Workspace, embedder: Embedder) -> list[str]:
     ]
 
 
-def _cached_rows(ws: Workspace, run_id: str, wanted: pa.Table, columns: str) -> pa.Table:
-    """``columns`` of embedding run ``run_id``'s rows whose ``text_sha256`` is in ``wanted`` (a one-column table)."""
-    con = open_run(ws, run_id)
-    try:
-        con.register("wanted", wanted)
-        return con.sql(
-            f"SELECT {columns} FROM embeddings e JOIN wanted w ON e.text_sha256 = w.text_sha256"
-        ).to_arrow_table()
-    finally:
-        con.close()
-
-
 def _wanted(hashes: Sequence[str]) -> pa.Table:
     return pa.table({"text_sha256": pa.array(sorted(set(hashes)), type=pa.string())})
 
 
 def _lookup(ws: Workspace, run_id: str, wanted: pa.Table, dim: int) -> tuple[list[str], np.ndarray]:
-    found = _cached_rows(ws, run_id, wanted, "e.text_sha256, e.vector")
+    found = cached_embedding_rows(ws, run_id, wanted, with_vectors=True)
     return found.column("text_sha256").to_pylist(), arrow_to_matrix(found.column("vector"), dim)
 
 
@@ -87,7 +76,8 @@ def cached_hashes(ws: Workspace, embedder: Embedder, hashes: Sequence[str]) -> s
     wanted = _wanted(hashes)
     found: set[str] = set()
     for run_id in embedding_runs(ws, embedder):
-        found.update(_cached_rows(ws, run_id, wanted, "e.text_sha256").column("text_sha256").to_pylist())
+        rows = cached_embedding_rows(ws, run_id, wanted, with_vectors=False)
+        found.update(rows.column("text_sha256").to_pylist())
     return found
 
 

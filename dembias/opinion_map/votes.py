@@ -14,42 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dembias.workspace.corpus import open_corpus
 from dembias.workspace.folder import Workspace
-
-SQL_VOTES = """
-SELECT v.participant_pid, v.contribution_id, v.vote
-FROM votes v
-JOIN contributions c USING (debate_id, contribution_id)
-WHERE v.debate_id = ? AND (? OR NOT c.is_rejected)
-QUALIFY row_number() OVER (
-    PARTITION BY v.participant_pid, v.contribution_id ORDER BY v.voted_at DESC NULLS LAST
-) = 1
-"""
-
-SQL_PUBLISHED = """
-SELECT participant_pid, published_group FROM participants
-WHERE debate_id = ? AND published_group IS NOT NULL
-"""
+from dembias.workspace.votes import debate_votes, published_groups
 
 
 def load_votes(ws: Workspace, debate_id: str, *, include_rejected: bool = False) -> pd.DataFrame:
     """Votes ``(participant_pid, contribution_id, vote)`` of a debate, one per voter and comment (the last)."""
-    con = open_corpus(ws)
-    try:
-        return con.execute(SQL_VOTES, [debate_id, include_rejected]).df()
-    finally:
-        con.close()
+    return debate_votes(ws, debate_id, include_rejected=include_rejected)
 
 
 def load_published_groups(ws: Workspace, debate_id: str) -> pd.Series:
     """The opinion group Polis published for each participant (index participant_pid)."""
-    con = open_corpus(ws)
-    try:
-        frame = con.execute(SQL_PUBLISHED, [debate_id]).df()
-    finally:
-        con.close()
-    return frame.set_index("participant_pid")["published_group"].astype(int)
+    return published_groups(ws, debate_id).set_index("participant_pid")["published_group"].astype(int)
 
 
 def comment_group_votes(votes: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:

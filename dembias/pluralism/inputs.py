@@ -19,8 +19,8 @@ from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.debates import corpus_has_debate
 from dembias.workspace.folder import Workspace
-from dembias.workspace.identifiers import quote_identifier
-from dembias.workspace.runs import RunInfo, latest_run, open_run
+from dembias.workspace.outputs import summary_citations, summary_outputs, summary_units
+from dembias.workspace.runs import RunInfo, latest_run, read_run_tables
 from dembias.workspace.stage import STAGES
 
 MAPPING_STAGE = STAGES["opinion_map"]  # the run the map stage writes (one definition: workspace.stage)
@@ -28,21 +28,6 @@ SCORED_CONTRIBUTION_COLUMNS = (
     "contribution_id", "text", "language", "country", "author_pid",
     "n_agree", "n_disagree", "n_pass", "metadata", "debate_id",
 )  # fmt: skip
-
-SQL_OUTPUTS = """
-SELECT output_id, model, task, text, prompt, target_language
-FROM outputs WHERE debate_id = ? AND task = 'summary' ORDER BY model, output_id
-"""
-SQL_UNITS = """
-SELECT u.output_id, u.unit_index, u.text, u.kind, u.section
-FROM output_units u JOIN outputs o USING (output_id)
-WHERE o.debate_id = ? AND o.task = 'summary' ORDER BY u.output_id, u.unit_index
-"""
-SQL_CITATIONS = """
-SELECT c.output_id, c.unit_index, c.contribution_id
-FROM citations c JOIN outputs o USING (output_id)
-WHERE o.debate_id = ? AND o.task = 'summary'
-"""
 
 
 @dataclass
@@ -88,9 +73,9 @@ def load_debate_inputs(
         contributions = select_contributions(
             con, debate_id=debate_id, include_rejected=include_rejected, columns=SCORED_CONTRIBUTION_COLUMNS
         )
-        outputs = con.execute(SQL_OUTPUTS, [debate_id]).df()
-        units = con.execute(SQL_UNITS, [debate_id]).df()
-        citations = con.execute(SQL_CITATIONS, [debate_id]).df()
+        outputs = summary_outputs(con, debate_id)
+        units = summary_units(con, debate_id)
+        citations = summary_citations(con, debate_id)
     finally:
         con.close()
     for key in group_by:
@@ -114,16 +99,6 @@ def load_debate_inputs(
         units=units,
         citations=citations,
     )
-
-
-def read_run_tables(ws: Workspace, run_id: str, names: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """The tables of ``names`` that a run holds (a missing one is left out), as frames."""
-    con = open_run(ws, run_id)
-    try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        return {n: con.execute(f"SELECT * FROM {quote_identifier(n)}").df() for n in names if n in present}
-    finally:
-        con.close()
 
 
 def embedder_for_mapping(mapping: RunInfo) -> Any:

@@ -18,7 +18,7 @@ import pandas as pd
 from dembias.models.embedders import normalise_rows
 from dembias.models.nli import NliJudge
 from dembias.pluralism.align import empty_links, link_output
-from dembias.pluralism.inputs import DebateInputs, embedder_for_mapping, load_debate_inputs, read_run_tables
+from dembias.pluralism.inputs import DebateInputs, embedder_for_mapping, load_debate_inputs
 from dembias.pluralism.metrics import PluralismResult, score_pluralism
 from dembias.pluralism.params import PluralismParams
 from dembias.pluralism.quality import Quality, assess_output
@@ -26,6 +26,7 @@ from dembias.pluralism.score_json import output_json
 from dembias.pluralism.support import SupportCalibration, calibrate_support, null_sentences_for, screen_units
 from dembias.workspace.debates import debate_record
 from dembias.workspace.folder import Workspace
+from dembias.workspace.runs import read_run_tables
 
 
 @dataclass

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from dembias.workspace.corpus import corpus_reader
+from dembias.read import queries
+from dembias.workspace.debates import corpus_has_debate
 from dembias.workspace.folder import Workspace
 
 #: Each count, in words (the glossary, the column help texts and the docstring of :class:`DebateCounts`).
@@ -42,26 +43,6 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "countries": "distinct countries of the mapped contributions (a contribution without one takes its debate's)",
     "languages": "distinct languages of the mapped contributions (a contribution without one takes its debate's)",
 }
-
-SQL_CORPUS_COUNTS = """
-WITH c AS (
-    SELECT c.*, coalesce(c.country, d.country) AS country_or_debate,
-           coalesce(c.language, d.language) AS language_or_debate
-    FROM contributions c JOIN debates d USING (debate_id) WHERE c.debate_id = $debate
-)
-SELECT
-    (SELECT count(*) FROM c) AS contributions,
-    (SELECT count(*) FROM c WHERE is_rejected) AS rejected,
-    (SELECT count(*) FROM c WHERE moderation = 1 AND NOT is_rejected) AS accepted,
-    (SELECT count(*) FROM c WHERE moderation <> 1 AND NOT is_rejected) AS unmoderated,
-    (SELECT count(*) FROM c WHERE NOT is_rejected) AS not_rejected,
-    (SELECT count(*) FROM participants WHERE debate_id = $debate) AS participants,
-    (SELECT count(DISTINCT participant_pid) FROM votes WHERE debate_id = $debate) AS voters,
-    (SELECT count(*) FROM votes WHERE debate_id = $debate) AS votes,
-    (SELECT count(DISTINCT published_group) FROM participants WHERE debate_id = $debate) AS polis_groups,
-    (SELECT count(DISTINCT country_or_debate) FROM c WHERE NOT is_rejected) AS countries,
-    (SELECT count(DISTINCT language_or_debate) FROM c WHERE NOT is_rejected) AS languages
-"""
 
 
 @dataclass(frozen=True)
@@ -92,26 +73,6 @@ class DebateCounts:
         return asdict(self)
 
 
-def _table_exists(con, alias: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [alias, table]
-        ).fetchall()[0][0]
-    )
-
-
-def _run_counts(con, *, mapping: bool, pluralism: bool) -> tuple[int | None, int | None]:
-    """(mapped, vote groups) from the attached runs ``m`` (mapping) and ``p`` (pluralism), None when absent."""
-    mapped = groups = None
-    if mapping:
-        mapped = int(con.execute("SELECT count(*) FROM m.assignments").fetchall()[0][0])
-        if _table_exists(con, "m", "vote_groups"):
-            groups = int(con.execute("SELECT count(DISTINCT vote_group) FROM m.vote_groups").fetchall()[0][0])
-    if groups is None and pluralism and _table_exists(con, "p", "opinion_groups"):
-        groups = int(con.execute("SELECT count(DISTINCT vote_group) FROM p.opinion_groups").fetchall()[0][0])
-    return mapped, groups
-
-
 def debate_counts(
     ws: Workspace, *, debate_id: str, mapping_run: str | None = None, pluralism_run: str | None = None
 ) -> DebateCounts:
@@ -120,12 +81,11 @@ def debate_counts(
     Raises ``KeyError`` naming the debate when the workspace does not hold it.
     """
     runs = {"m": mapping_run, "p": pluralism_run}
-    with corpus_reader(ws, {k: v for k, v in runs.items() if v}) as con:
-        if not con.execute("SELECT count(*) FROM debates WHERE debate_id = ?", [debate_id]).fetchall()[0][0]:
+    with queries.corpus_with_runs(ws, {k: v for k, v in runs.items() if v}) as con:
+        if not corpus_has_debate(con, debate_id):
             raise KeyError(f"no debate {debate_id!r} in {ws.root}")
-        cursor = con.execute(SQL_CORPUS_COUNTS, {"debate": debate_id})
-        row = dict(zip([d[0] for d in cursor.description], cursor.fetchall()[0], strict=True))
-        mapped, groups = _run_counts(con, mapping=bool(mapping_run), pluralism=bool(pluralism_run))
+        row = queries.corpus_counts(con, debate_id)
+        mapped, groups = queries.run_counts(con, mapping=bool(mapping_run), pluralism=bool(pluralism_run))
     not_rejected = int(row.pop("not_rejected"))
     return DebateCounts(
         debate_id=debate_id,
@@ -142,13 +102,12 @@ def debates_overview(ws: Workspace) -> pd.DataFrame:
     debate has no map yet; ``vote_groups`` is then missing too). A debate with contributions in several
     languages or countries and none of its own says so (``several``) instead of showing nothing.
     """
-    from dembias.read.info import debate_counts as corpus_rows
     from dembias.workspace.corpus import open_corpus
     from dembias.workspace.runs import latest_run
 
     con = open_corpus(ws)
     try:
-        debates = corpus_rows(con)
+        debates = queries.debates_with_counts(con)
     finally:
         con.close()
     rows = []

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -128,14 +127,6 @@ def left_out(ws: Workspace, *, pluralism_run: str, mapping_run: str, output_id: 
     return items.astype({"id": "int64", "size": "int64", "p_s": "float64", "p_t": "float64", "ratio": "float64"})
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, database: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [database, table]
-        ).fetchall()[0][0]
-    )
-
-
 def group_members(ws: Workspace, *, mapping_run: str, margin: float = 0.2) -> pd.DataFrame:
     """Each contribution that one opinion group agrees with at least ``margin`` more than every other group.
 
@@ -168,30 +159,6 @@ def _slice_ids(ws: Workspace, *, mapping_run: str, kind: str, ident: int) -> lis
     return None if kind == "topic" else group_contribution_ids(ws, mapping_run=mapping_run, vote_group=ident)
 
 
-SQL_SLICE = """
-FROM m.assignments a
-JOIN contributions c ON c.debate_id = $debate AND c.contribution_id = a.contribution_id
-JOIN debates d ON d.debate_id = $debate
-LEFT JOIN m.clusters cl ON cl.cluster = a.cluster
-WHERE ($cluster IS NULL OR a.cluster = $cluster)
-  AND ($ids IS NULL OR list_contains($ids, a.contribution_id))
-  AND ($search = '' OR contains(lower(c.text), lower($search)))
-"""
-
-SQL_SLICE_PAGE = (
-    """
-SELECT c.contribution_id, c.text, coalesce(c.country, d.country, 'unknown') AS country,
-       coalesce(c.language, d.language, 'unknown') AS language, a.cluster, cl.label AS cluster_label,
-       coalesce(c.n_agree, 0) + coalesce(c.n_disagree, 0) + coalesce(c.n_pass, 0) AS n_votes
-"""
-    + SQL_SLICE
-    + """
-ORDER BY n_votes DESC, c.contribution_id
-LIMIT $limit OFFSET $offset
-"""
-)
-
-
 @dataclass(frozen=True)
 class LeftOutPage:
     """One page of a left-out item's contributions.
@@ -214,14 +181,6 @@ class LeftOutPage:
         return max(1, -(-self.total // self.limit))
 
 
-def _slice_params(kind: str, ident: int, ids: list[str] | None, search: str) -> dict[str, object]:
-    return {
-        "cluster": int(ident) if kind == "topic" else None,
-        "ids": ids,
-        "search": (search or "").strip(),
-    }
-
-
 def left_out_contributions(
     ws: Workspace,
     *,
@@ -242,23 +201,20 @@ def left_out_contributions(
     if limit < 1 or offset < 0:
         raise ValueError(f"limit must be at least 1 and offset at least 0, got limit={limit}, offset={offset}")
     ids = _slice_ids(ws, mapping_run=mapping_run, kind=kind, ident=ident)
-    params = {"debate": debate_id, **_slice_params(kind, ident, ids, search)}
+    cluster = int(ident) if kind == "topic" else None
     with queries.corpus_with_runs(ws, {"m": mapping_run}) as con:
-        total = int(con.execute("SELECT count(*) " + SQL_SLICE, params).fetchall()[0][0])
-        rows = con.execute(SQL_SLICE_PAGE, {**params, "limit": int(limit), "offset": int(offset)}).df()
+        total, rows = queries.left_out_slice(
+            con,
+            debate_id=debate_id,
+            cluster=cluster,
+            ids=ids,
+            search=(search or "").strip(),
+            limit=limit,
+            offset=offset,
+        )
         rows = public_attributes(rows, queries.attribute_cells_on(con, debate_id), min_cell=min_cell)
-        votes = _comment_votes(con, rows["contribution_id"].tolist())
+        votes = queries.mapped_comment_votes(con, rows["contribution_id"].tolist())
     return LeftOutPage(_with_votes(rows, votes, min_cell=min_cell), total, int(offset), int(limit))
-
-
-def _comment_votes(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
-    if not ids or not _has_table(con, "m", "comment_group_votes"):
-        return pd.DataFrame(columns=["contribution_id", "vote_group", "n_agree", "n_disagree", "n_pass", "n_seen"])
-    return con.execute(
-        "SELECT contribution_id, vote_group, n_agree, n_disagree, n_pass, n_seen FROM m.comment_group_votes "
-        "WHERE list_contains($ids, contribution_id) ORDER BY vote_group",
-        {"ids": ids},
-    ).df()
 
 
 def _with_votes(rows: pd.DataFrame, votes: pd.DataFrame, *, min_cell: int) -> pd.DataFrame:
@@ -276,23 +232,6 @@ def _with_votes(rows: pd.DataFrame, votes: pd.DataFrame, *, min_cell: int) -> pd
     return out
 
 
-SQL_VOTE_RATES = """
-WITH grouped AS (  -- each grouped voter's last vote on each chosen contribution (as in dembias.opinion_map.votes)
-    SELECT g.vote_group, v.participant_pid, v.vote
-    FROM votes v
-    JOIN m.vote_groups g ON g.participant_pid = v.participant_pid
-    WHERE v.debate_id = $debate AND list_contains($ids, v.contribution_id)
-    QUALIFY row_number() OVER (
-        PARTITION BY v.participant_pid, v.contribution_id ORDER BY v.voted_at DESC NULLS LAST
-    ) = 1
-)
-SELECT vote_group, count(DISTINCT participant_pid) AS n_voters, count(*) AS n_votes,
-       avg(CASE WHEN vote = 1 THEN 1.0 ELSE 0.0 END) AS agree,
-       avg(CASE WHEN vote = -1 THEN 1.0 ELSE 0.0 END) AS disagree,
-       avg(CASE WHEN vote = 0 THEN 1.0 ELSE 0.0 END) AS pass
-FROM grouped GROUP BY vote_group ORDER BY vote_group
-"""
-
 VOTE_RATE_COLUMNS = ["vote_group", "n_voters", "n_votes", "agree", "disagree", "pass", "suppressed"]
 
 
@@ -307,10 +246,10 @@ def vote_rates(
     have n 0 and are suppressed. Empty without vote groups (a debate without votes).
     """
     with queries.corpus_with_runs(ws, {"m": mapping_run}) as con:
-        if not _has_table(con, "m", "vote_groups"):
+        if not queries.attached_table_exists(con, "m", "vote_groups"):
             return pd.DataFrame(columns=VOTE_RATE_COLUMNS)
-        groups = [int(g) for (g,) in con.execute("SELECT DISTINCT vote_group FROM m.vote_groups ORDER BY 1").fetchall()]
-        rates = con.execute(SQL_VOTE_RATES, {"debate": debate_id, "ids": [str(i) for i in contribution_ids]}).df()
+        groups = queries.mapped_vote_groups(con)
+        rates = queries.group_vote_rates(con, debate_id=debate_id, contribution_ids=contribution_ids)
     rates = rates.set_index("vote_group").reindex(groups)
     rates[["n_voters", "n_votes"]] = rates[["n_voters", "n_votes"]].fillna(0)
     rates = rates.reset_index().rename(columns={"index": "vote_group"})
@@ -325,31 +264,14 @@ def item_contribution_ids(ws: Workspace, *, mapping_run: str, kind: str, ident: 
     ids = _slice_ids(ws, mapping_run=mapping_run, kind=kind, ident=ident)
     if ids is not None:
         return ids
-    with queries.corpus_with_runs(ws, {"m": mapping_run}) as con:
-        rows = con.execute(
-            "SELECT contribution_id FROM m.assignments WHERE cluster = ? ORDER BY contribution_id", [int(ident)]
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
-SQL_SLICE_BREAKDOWN = """
-SELECT coalesce(c.{column}, d.{column}, 'unknown') AS value, count(*) AS n, count(DISTINCT c.author_pid) AS n_authors
-FROM contributions c JOIN debates d ON d.debate_id = c.debate_id
-WHERE c.debate_id = $debate AND list_contains($ids, c.contribution_id)
-GROUP BY ALL ORDER BY n DESC, value
-"""
+    return queries.cluster_member_ids(ws, mapping_run=mapping_run, cluster=ident)
 
 
 def slice_breakdown(
     ws: Workspace, *, debate_id: str, contribution_ids: list[str], by: str, min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
     """``contribution_ids`` counted by ``by`` (country or language): value, n (empty when small), suppressed."""
-    if by not in ("country", "language"):
-        raise ValueError(f"breakdown by country or language, not {by!r}")
-    with queries.corpus_with_runs(ws, {}) as con:
-        frame = con.execute(
-            SQL_SLICE_BREAKDOWN.format(column=by), {"debate": debate_id, "ids": [str(i) for i in contribution_ids]}
-        ).df()
+    frame = queries.attribute_breakdown(ws, debate_id=debate_id, contribution_ids=contribution_ids, by=by)
     frame["suppressed"] = small_cells(frame["n"], frame["n_authors"], min_cell=min_cell)
     frame["n"] = frame["n"].astype("Int64").mask(frame["suppressed"])
     return frame.drop(columns=["n_authors"])

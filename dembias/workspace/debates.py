@@ -1,5 +1,5 @@
 """Which debates the corpus holds, and what each has: the listings every stage loops over, a debate's record,
-the outputs of a debate."""
+the outputs of a debate and of the corpus."""
 
 from __future__ import annotations
 
@@ -73,5 +73,14 @@ def output_ids_of(ws: Workspace, debate_id: str) -> set[str]:
     con = open_corpus(ws)
     try:
         return {r[0] for r in con.execute("SELECT output_id FROM outputs WHERE debate_id = ?", [debate_id]).fetchall()}
+    finally:
+        con.close()
+
+
+def stored_output_ids(ws: Workspace) -> set[str]:
+    """Every output id the corpus holds, of every debate."""
+    con = open_corpus(ws)
+    try:
+        return {r[0] for r in con.execute("SELECT output_id FROM outputs").fetchall()}
     finally:
         con.close()

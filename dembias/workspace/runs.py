@@ -303,5 +303,15 @@ def read_run_table(ws: Workspace, run_id: str, table: str) -> pd.DataFrame:
         con.close()
 
 
+def read_run_tables(ws: Workspace, run_id: str, names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The tables of ``names`` that a run holds (a missing one is left out), as frames."""
+    con = open_run(ws, run_id)
+    try:
+        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        return {n: con.execute(f"SELECT * FROM {quote_identifier(n)}").df() for n in names if n in present}
+    finally:
+        con.close()
+
+
 def _num_rows(frame: pd.DataFrame | pa.Table) -> int:
     return int(frame.num_rows if isinstance(frame, pa.Table) else len(frame))

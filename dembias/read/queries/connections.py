@@ -52,3 +52,12 @@ def corpus_with_runs(ws: Workspace, runs: dict[str, str | None]) -> Iterator[duc
     """
     with corpus_reader(ws, runs) as con:
         yield con
+
+
+def attached_table_exists(con: duckdb.DuckDBPyConnection, alias: str, table: str) -> bool:
+    """Whether the database attached to ``con`` as ``alias`` (a run of :func:`corpus_with_runs`) holds ``table``."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?", [alias, table]
+        ).fetchall()[0][0]
+    )

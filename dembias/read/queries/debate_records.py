@@ -4,16 +4,45 @@ which attributes a quote may show (the one small-cell rule, issue 17)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from dembias.read.info import debate_counts
 from dembias.read.queries.connections import readable
 from dembias.small_cells import public_attributes
 from dembias.workspace.contribution_selection import select_contributions
 from dembias.workspace.corpus import open_corpus
 from dembias.workspace.folder import Workspace
+
+SQL_DEBATES_WITH_COUNTS = """
+SELECT d.debate_id, d.title, d.language, d.country, d.platform, d.source_url, d.licence,
+       coalesce(c.n_contributions, 0) AS n_contributions,
+       coalesce(c.n_accepted, 0) AS n_accepted,
+       coalesce(c.n_rejected, 0) AS n_rejected,
+       coalesce(p.n_participants, 0) AS n_participants,
+       coalesce(p.n_groups, 0) AS n_groups,
+       coalesce(v.n_votes, 0) AS n_votes,
+       coalesce(o.n_outputs, 0) AS n_outputs
+FROM debates d
+LEFT JOIN (SELECT debate_id, count(*) AS n_contributions,
+                  count(*) FILTER (WHERE moderation = 1) AS n_accepted,
+                  count(*) FILTER (WHERE is_rejected) AS n_rejected
+           FROM contributions GROUP BY debate_id) c USING (debate_id)
+LEFT JOIN (SELECT debate_id, count(*) AS n_participants, count(DISTINCT published_group) AS n_groups
+           FROM participants GROUP BY debate_id) p USING (debate_id)
+LEFT JOIN (SELECT debate_id, count(*) AS n_votes FROM votes GROUP BY debate_id) v USING (debate_id)
+LEFT JOIN (SELECT debate_id, count(*) AS n_outputs FROM outputs GROUP BY debate_id) o USING (debate_id)
+ORDER BY d.debate_id
+"""
+
+
+def debates_with_counts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """One dictionary per debate of the open corpus ``con`` with its counts (contributions, accepted,
+    participants, votes, ...), in id order."""
+    cursor = con.execute(SQL_DEBATES_WITH_COUNTS)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 @readable
@@ -21,7 +50,7 @@ def debates_table(ws: Workspace) -> pd.DataFrame:
     """Debates with their counts, one row each."""
     con = open_corpus(ws)
     try:
-        return pd.DataFrame(debate_counts(con))
+        return pd.DataFrame(debates_with_counts(con))
     finally:
         con.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dembias.read.queries.connections import corpus_with_runs, readable
+from dembias.read.queries.connections import attached_table_exists, corpus_with_runs, readable
 from dembias.read.queries.debate_records import attribute_cells_on
 from dembias.small_cells import MIN_CELL, public_attributes, small_cells
 from dembias.workspace.folder import Workspace
@@ -33,11 +33,7 @@ LIMIT $cap
 def map_points(ws: Workspace, *, debate_id: str, mapping_run: str, cap: int = 20_000, seed: int = 0) -> pd.DataFrame:
     """Points of the opinion map (a deterministic sample of at most ``cap``), with text and attributes."""
     with corpus_with_runs(ws, {"m": mapping_run}) as con:
-        has_votes = bool(
-            con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
-            ).fetchall()[0][0]
-        )
+        has_votes = attached_table_exists(con, "m", "comment_group_votes")
         vote_table = (
             "m.comment_group_votes"
             if has_votes
@@ -85,9 +81,7 @@ def contributions_detail(
             {"debate": debate_id, "ids": list(contribution_ids)},
         ).df()
         frame = public_attributes(frame, attribute_cells_on(con, debate_id))
-        has_votes = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'm' AND table_name = 'comment_group_votes'"
-        ).fetchall()[0][0]
+        has_votes = attached_table_exists(con, "m", "comment_group_votes")
         if has_votes:
             profile = con.execute(
                 "SELECT contribution_id, vote_group, agree_rate FROM m.comment_group_votes "
