@@ -8,6 +8,7 @@ modules they are made of before the move into packages, so the test holds on bot
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,50 @@ def test_an_upward_import_is_caught_in_every_form(tmp_path, source, expected):
     (root / "workspace" / "probe.py").write_text(source, encoding="utf-8")
     found = upward_imports(root)
     assert {(s, i) for _, _, s, i in found} == {("workspace", expected)}
+
+
+#: Where SQL may be written: the workspace (every statement on the files) and the dashboard's read-only view
+#: queries. Everything else calls their functions, so a statement has one home and a reader finds it there.
+SQL_HOMES = ("workspace", "read/queries")
+SQL_START = re.compile(
+    r"^\s*\(?\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|COPY|ATTACH|DETACH|PRAGMA|INSTALL|LOAD|"
+    r"CHECKPOINT|BEGIN|COMMIT|ROLLBACK)\b"
+)
+SQL_CALLS = frozenset({"execute", "executemany", "sql", "query", "read_sql"})
+
+
+def sql_in(source: str) -> list[tuple[int, str]]:
+    """(line, what) for every SQL text and every call that runs SQL in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_START.match(node.value):
+            found.append((node.lineno, f"SQL text {node.value.strip()[:40]!r}"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+            found.append((node.lineno, f".{node.func.attr}(...)"))
+    return found
+
+
+def test_every_sql_statement_lives_in_the_workspace_or_the_view_queries():
+    """No SQL text and no call that runs SQL outside ``workspace/`` and ``read/queries/`` (docs/architecture.md)."""
+    offending = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative.startswith(tuple(f"{home}/" for home in SQL_HOMES)):
+            continue
+        offending += [f"dembias/{relative}:{line} {what}" for line, what in sql_in(path.read_text(encoding="utf-8"))]
+    assert not offending, "SQL outside workspace/ and read/queries/:\n" + "\n".join(offending)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('con.execute("SELECT 1")\n', 2),  # the text and the call
+        ('SQL = """\nINSERT INTO votes VALUES (1)"""\n', 1),
+        ('q = f"DELETE FROM {table} WHERE id = ?"\n', 1),
+        ('con.sql("(SELECT 1) UNION (SELECT 2)")\n', 2),
+        ('label = "Select a debate"\nnote = "selected contributions"\n', 0),  # words, not SQL
+        ("frame.query('a > 1')\n", 1),  # a pandas query counts too: it is a query language outside the workspace
+    ],
+)
+def test_the_sql_finder_sees_statements_and_calls(source, expected):
+    assert len(sql_in(source)) == expected
