@@ -17,7 +17,6 @@ from dembias.errors import IngestError
 from dembias.ingest.debate_bundle import CONTRIBUTION_COLUMNS, DebateBundle
 from dembias.workspace.corpus import insert_frame
 from dembias.workspace.debate_writes import (
-    count_debate_votes,
     count_staged_votes_to_missing_contributions,
     create_contributions_staging,
     create_votes_staging,
@@ -28,7 +27,7 @@ from dembias.workspace.debate_writes import (
     move_last_staged_votes,
     move_staged_contributions,
 )
-from dembias.workspace.debates import corpus_has_debate
+from dembias.workspace.debates import corpus_has_debate, count_debate_votes
 
 if TYPE_CHECKING:
     import duckdb

@@ -36,9 +36,9 @@ from dembias.errors import IngestError
 from dembias.ingest.sentences import split_sentences
 from dembias.ingest.source_files import read_jsonl_records
 from dembias.workspace.corpus import insert_frame
+from dembias.workspace.debates import corpus_debate_ids
 from dembias.workspace.output_writes import (
     contribution_ids_of_debate,
-    corpus_debate_ids,
     corpus_has_output,
     delete_output,
 )
@@ -220,7 +220,7 @@ def store_outputs(con: duckdb.DuckDBPyConnection, records: Sequence[OutputRecord
     """
     if not records:
         return 0
-    debates = corpus_debate_ids(con)
+    debates = set(corpus_debate_ids(con))
     known: dict[str, set[str]] = {}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows, unit_rows, citation_rows = [], [], []

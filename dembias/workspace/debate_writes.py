@@ -63,7 +63,6 @@ SQL_ADD_VOTERS_AS_PARTICIPANTS = """
 INSERT INTO participants (debate_id, participant_pid, published_group)
 SELECT DISTINCT $1, participant_pid, NULL FROM votes WHERE debate_id = $1
   AND participant_pid NOT IN (SELECT participant_pid FROM participants WHERE debate_id = $1)"""
-SQL_COUNT_DEBATE_VOTES = "SELECT count(*) FROM votes WHERE debate_id = ?"
 
 
 def delete_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> None:
@@ -136,8 +135,3 @@ def move_last_staged_votes(con: duckdb.DuckDBPyConnection, staging: str, debate_
     con.execute(f"DROP TABLE {staging}")
     con.execute(SQL_FILL_PASS_COUNTS, [debate_id])
     con.execute(SQL_ADD_VOTERS_AS_PARTICIPANTS, [debate_id])
-
-
-def count_debate_votes(con: duckdb.DuckDBPyConnection, debate_id: str) -> int:
-    """How many votes of the debate the open corpus holds (inside a writer's transaction too)."""
-    return int(con.execute(SQL_COUNT_DEBATE_VOTES, [debate_id]).fetchone()[0])

@@ -12,11 +12,16 @@ from dembias.workspace.corpus import open_corpus
 from dembias.workspace.folder import Workspace
 
 
+def corpus_debate_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The id of every debate the open corpus ``con`` holds, in id order (inside a writer's transaction too)."""
+    return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+
+
 def debate_ids(ws: Workspace) -> list[str]:
     """Every debate of the workspace, in id order."""
     con = open_corpus(ws)
     try:
-        return [r[0] for r in con.execute("SELECT debate_id FROM debates ORDER BY debate_id").fetchall()]
+        return corpus_debate_ids(con)
     finally:
         con.close()
 
@@ -35,11 +40,16 @@ def debate_exists(ws: Workspace, debate_id: str) -> bool:
         con.close()
 
 
+def count_debate_votes(con: duckdb.DuckDBPyConnection, debate_id: str) -> int:
+    """How many votes of the debate the open corpus ``con`` holds (inside a writer's transaction too)."""
+    return int(con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0])
+
+
 def debate_has_votes(ws: Workspace, debate_id: str) -> bool:
     """Whether any vote of the debate is stored."""
     con = open_corpus(ws)
     try:
-        return bool(con.execute("SELECT count(*) FROM votes WHERE debate_id = ?", [debate_id]).fetchone()[0])
+        return count_debate_votes(con, debate_id) > 0
     finally:
         con.close()
 

@@ -7,16 +7,10 @@ from __future__ import annotations
 
 import duckdb
 
-SQL_DEBATE_IDS = "SELECT debate_id FROM debates"
 SQL_CONTRIBUTION_IDS_OF_DEBATE = "SELECT contribution_id FROM contributions WHERE debate_id = ?"
 SQL_COUNT_OUTPUT = "SELECT count(*) FROM outputs WHERE output_id = ?"
 #: The tables that hold an output's rows, in the order they are deleted (citations and units first).
 OUTPUT_TABLES = ("citations", "output_units", "outputs")
-
-
-def corpus_debate_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The id of every debate the open corpus ``con`` holds (inside a writer's transaction too)."""
-    return {r[0] for r in con.execute(SQL_DEBATE_IDS).fetchall()}
 
 
 def contribution_ids_of_debate(con: duckdb.DuckDBPyConnection, debate_id: str) -> set[str]:
