@@ -280,6 +280,18 @@ def test_every_sql_statement_lives_in_the_workspace_or_the_view_queries():
     assert not offending, "SQL outside workspace/ and read/queries/:\n" + "\n".join(offending)
 
 
+def test_the_dashboard_holds_no_sql():
+    """``app.py`` and ``pages/`` ask ``dembias.read`` (through ``pages/ui/cache.py``); they never run SQL."""
+    scripts = [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py"))]
+    offending = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} {what}"
+        for path in scripts
+        for line, what in sql_in(path.read_text(encoding="utf-8"))
+    ]
+    assert len(scripts) > 5
+    assert not offending, "SQL in the dashboard:\n" + "\n".join(offending)
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
