@@ -34,6 +34,17 @@ def overview() -> None:
     if sel is None:
         return
     render.verdict_box(sel)
+    debates_table(sel)
+    scorecard_section(sel)
+
+    with st.expander("What the metrics mean", expanded=False):
+        for title, text in METRICS.values():
+            st.markdown(f"**{title}** — {text}")
+    st.caption(f"Workspace: {sel.ws.root}")
+
+
+def debates_table(sel: state.Selection) -> None:
+    """Every debate of the workspace with the counts every page uses."""
     debates = cache.debates_overview(sel.root, cache.version(sel.ws))
     columns = [  # key columns first, the long title last: readable at 1280 px
         "debate_id",
@@ -57,6 +68,9 @@ def overview() -> None:
     )
     widgets.text_table(debates[columns])
 
+
+def scorecard_section(sel: state.Selection) -> None:
+    """The selected debate's scorecard, its summary, the report buttons and the comparison of outputs."""
     st.subheader(f"Scorecard — {plain(sel.debate_id)}")
     controls(sel)
     if not sel.pluralism_run:
@@ -97,11 +111,6 @@ def overview() -> None:
         )
         st.caption(metric_help(metric))
         unfair_per_model(sel)
-
-    with st.expander("What the metrics mean", expanded=False):
-        for title, text in METRICS.values():
-            st.markdown(f"**{title}** — {text}")
-    st.caption(f"Workspace: {sel.ws.root}")
 
 
 def summary_text(sel: state.Selection) -> None:
