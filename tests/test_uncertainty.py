@@ -75,6 +75,27 @@ def test_permutation_test_separated_groups_and_empty():
     assert np.isnan(permutation_test(np.array([]), np.ones(3)))
 
 
+def _permutation_p_by_full_sort(a: np.ndarray, b: np.ndarray, *, n_permutations: int, seed: int) -> float:
+    """The definition, written plainly: group a is the ``len(a)`` smallest of ``n`` random keys (a full sort)."""
+    pooled = np.concatenate([a, b])
+    rng = np.random.default_rng(seed)
+    keys = rng.random((n_permutations, pooled.size))
+    sum_a = pooled[np.argsort(keys, axis=1)[:, : a.size]].sum(axis=1)
+    diffs = np.abs(sum_a / a.size - (pooled.sum() - sum_a) / b.size)
+    tol = 1e-12 * max(1.0, float(np.abs(pooled).max()))
+    return (1 + int(np.count_nonzero(diffs >= abs(a.mean() - b.mean()) - tol))) / (1 + n_permutations)
+
+
+@pytest.mark.parametrize(("n_a", "n_b", "seed"), [(1, 9, 0), (5, 5, 1), (30, 7, 2), (200, 350, 3)])
+def test_permutation_test_draws_the_same_groups_as_a_full_sort(n_a, n_b, seed):
+    # ties (rounded values) and unequal sizes; the p-value must not depend on how group a is picked out of the keys
+    rng = np.random.default_rng(seed)
+    a, b = np.round(rng.normal(0.2, 1, n_a), 1), np.round(rng.normal(0, 1, n_b), 1)
+    assert permutation_test(a, b, n_permutations=3000, seed=seed) == _permutation_p_by_full_sort(
+        a, b, n_permutations=3000, seed=seed
+    )
+
+
 def test_benjamini_hochberg_by_hand():
     # sorted 0.005, 0.01, 0.03, 0.04 -> x4/1, x4/2, x4/3, x4/4 = 0.02, 0.02, 0.04, 0.04 (already monotone)
     np.testing.assert_allclose(benjamini_hochberg([0.01, 0.04, 0.03, 0.005]), [0.02, 0.04, 0.04, 0.02])
