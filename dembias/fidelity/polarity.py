@@ -21,7 +21,7 @@ ease           easier, simplify, faciliter, erleichtern ...           harder, co
 quality        good, better, improve, bon, gut, buono, bueno ...      bad, worse, harm, mauvais, schlecht...
 =============  =====================================================  ===================================
 
-The full lists are the ``polarity`` entries of ``resources/<lang>.json``, read into :data:`LEXICON`. Entries are lowercase and compared without accents; ``word*``
+The full lists are the ``polarity`` entries of ``resources/<lang>.json``, read into :data:`~dembias.fidelity.polarity_lexicon.LEXICON`. Entries are lowercase and compared without accents; ``word*``
 matches a prefix, ``*word*`` (German compounds) a substring, and entries with spaces match as phrases
 before single words. The words "more"/"less" and their equivalents count only where they quantify
 (:func:`_amount_word_counts`): not in "no longer" ("ne ... plus", "nicht mehr", "non ... più"), "more
@@ -49,64 +49,27 @@ Languages outside the five are not checked, and say so (:func:`stance_checked`).
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 
 from dembias.fidelity.lexical import Flag, NegationSpan, Token, base_language, negation_spans, tokenize
-from dembias.fidelity.word_lists import word_lists
-
-#: Languages whose stance marks are checked (lexicons in ``resources/<lang>.json``, negation rules in
-#: :mod:`dembias.fidelity.lexical`).
-POLARITY_LANGUAGES = ("en", "fr", "de", "it", "es")
+from dembias.fidelity.polarity_lexicon import (
+    AMOUNT_IDIOMS,
+    AMOUNT_WORDS,
+    CLAUSE_WORDS,
+    ENTRIES,
+    EXCLUDED,
+    LEXICON,
+    NEGATING_BEFORE_MORE,
+    POLARITY_LANGUAGES,
+    SUPERLATIVE_BEFORE,
+    fold,
+    matches_entry,
+    single_word_entry,
+)
 
 #: Tokens after a negation within which it can attach to a polarity mark of the same clause.
 SCOPE_WINDOW = 8
-
-
-def fold(word: str) -> str:
-    """Lowercase without accents (and ``ß`` as ``ss``): the form lexicon entries are written in."""
-    decomposed = unicodedata.normalize("NFKD", word.lower().replace("ß", "ss"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-#: The polarity concepts, in the order of the first language's file (every language has the same).
-_CONCEPTS: tuple[str, ...] = tuple(word_lists(POLARITY_LANGUAGES[0])["polarity"])
-
-#: concept -> language -> pole (+1 / -1) -> entries (folded)
-LEXICON: dict[str, dict[str, dict[int, tuple[str, ...]]]] = {
-    concept: {
-        lang: {
-            pole: tuple(fold(e) for e in word_lists(lang)["polarity"][concept][name])
-            for pole, name in ((1, "positive"), (-1, "negative"))
-        }
-        for lang in POLARITY_LANGUAGES
-    }
-    for concept in _CONCEPTS
-}
-
-
-def _per_language(key: str) -> dict[str, frozenset[str]]:
-    return {lang: frozenset(word_lists(lang)[key]) for lang in POLARITY_LANGUAGES}
-
-
-#: Words that a prefix entry would catch but that are not polarity marks (folded). French "ferme(s)" is left
-#: out of the lists on purpose: without accents "fermé" (closed) is "ferme" (farm), frequent in proposals.
-EXCLUDED: dict[str, frozenset[str]] = _per_language("polarity_excluded")
-
-#: The words "more"/"less" of each language, handled by :func:`_amount_word_counts`.
-AMOUNT_WORDS: dict[str, tuple[str, ...]] = {
-    lang: tuple(word_lists(lang)["amount_words"]) for lang in POLARITY_LANGUAGES
-}
-#: Two-word phrases in which "more"/"less" is no amount ("at least", "more or less"), as (word, word).
-_AMOUNT_IDIOMS: dict[str, frozenset[tuple[str, ...]]] = {
-    lang: frozenset(tuple(idiom.split(" ")) for idiom in word_lists(lang)["amount_idioms"])
-    for lang in POLARITY_LANGUAGES
-}
-_NEGATING_BEFORE_MORE = _per_language("negating_before_more")
-_SUPERLATIVE_BEFORE = _per_language("superlative_before")
-#: Words that open a new clause for negation scope (coordination and contrast) in any of the languages, folded.
-_CLAUSE_WORDS = frozenset(word for lang in POLARITY_LANGUAGES for word in word_lists(lang)["clause_words"])
 
 
 @dataclass(frozen=True)
@@ -132,16 +95,6 @@ class Mark:
         return f"{self.negation} + {self.words}" if self.negation else self.words
 
 
-def _match(entry: str, word: str) -> bool:
-    if entry.startswith("*") and entry.endswith("*"):
-        return entry[1:-1] in word
-    if entry.startswith("*"):
-        return word.endswith(entry[1:])
-    if entry.endswith("*"):
-        return word.startswith(entry[:-1])
-    return word == entry
-
-
 def _amount_word_counts(words: list[str], i: int, lang: str, used_by_negation: set[int]) -> bool:
     """Whether "more"/"less" (or its equivalent) at ``words[i]`` quantifies (see the module docstring)."""
     word = words[i]
@@ -149,11 +102,11 @@ def _amount_word_counts(words: list[str], i: int, lang: str, used_by_negation: s
     nxt = words[i + 1] if i + 1 < len(words) else ""
     if i in used_by_negation:  # "ne ... plus", "non ... più": a negation particle, not an amount
         return False
-    if (prev, word) in _AMOUNT_IDIOMS[lang] or (word, nxt) in _AMOUNT_IDIOMS[lang]:
+    if (prev, word) in AMOUNT_IDIOMS[lang] or (word, nxt) in AMOUNT_IDIOMS[lang]:
         return False
-    if word == AMOUNT_WORDS[lang][0] and prev in _NEGATING_BEFORE_MORE[lang]:
+    if word == AMOUNT_WORDS[lang][0] and prev in NEGATING_BEFORE_MORE[lang]:
         return False  # "no more", "nicht mehr", "non più": no longer
-    if prev in _SUPERLATIVE_BEFORE[lang]:
+    if prev in SUPERLATIVE_BEFORE[lang]:
         return False
     if lang == "fr" and word == "plus":
         # "plus de X", "X de plus", "produire plus" quantify; "plus sûr" (before an adjective) compares
@@ -167,7 +120,7 @@ def polarity_marks(text: str, *, language: str) -> list[Mark]:
 
 
 def _phrase_marks(
-    entries: list[tuple[str, str, str]],
+    entries: tuple[tuple[str, int, str], ...],
     tokens: list[Token],
     words: list[str],
     sentences: list[int],
@@ -183,7 +136,7 @@ def _phrase_marks(
             span = range(i, i + len(parts))
             if covered.intersection(span):
                 continue
-            if all(_match(p, words[i + k]) for k, p in enumerate(parts)):
+            if all(matches_entry(p, words[i + k]) for k, p in enumerate(parts)):
                 covered.update(span)
                 surface = " ".join(t.surface for t in tokens[i : i + len(parts)])
                 found.append(Mark(concept, pole, i, i + len(parts) - 1, surface, sentences[i], clauses[i]))
@@ -191,7 +144,6 @@ def _phrase_marks(
 
 
 def _word_marks(
-    entries: list[tuple[str, str, str]],
     tokens: list[Token],
     words: list[str],
     sentences: list[int],
@@ -204,17 +156,15 @@ def _word_marks(
     """Marks of the lexicon's single words outside the phrases (excluded words and amounts that do not count left out)."""
     excluded = EXCLUDED.get(lang, frozenset())
     amount_words = AMOUNT_WORDS[lang]
-    singles = [x for x in entries if " " not in x[2]]
     found: list[Mark] = []
     for i, word in enumerate(words):
         if i in covered or word in excluded or not word[:1].isalpha():
             continue
         if word in amount_words and not _amount_word_counts(words, i, lang, negated):
             continue
-        for concept, pole, entry in singles:
-            if _match(entry, word):
-                found.append(Mark(concept, pole, i, i, tokens[i].surface, sentences[i], clauses[i]))
-                break
+        hit = single_word_entry(lang, word)
+        if hit is not None:
+            found.append(Mark(hit[0], hit[1], i, i, tokens[i].surface, sentences[i], clauses[i]))
     return found
 
 
@@ -228,10 +178,9 @@ def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple
     sentences, clauses = _sentence_and_clause_ids(tokens, lang)
     spans = negation_spans(text, language=lang)
     used_by_negation = {j for span in spans for j in span.positions}
-    entries = [(c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es]
     covered: set[int] = set()
-    found = _phrase_marks(entries, tokens, words, sentences, clauses, covered)
-    found += _word_marks(entries, tokens, words, sentences, clauses, covered, lang=lang, negated=used_by_negation)
+    found = _phrase_marks(ENTRIES[lang], tokens, words, sentences, clauses, covered)
+    found += _word_marks(tokens, words, sentences, clauses, covered, lang=lang, negated=used_by_negation)
     found.sort(key=lambda m: m.start)
     marks = _attach_negations(found, spans, clauses, lang)
     free = []
@@ -253,7 +202,7 @@ def _sentence_and_clause_ids(tokens: list[Token], lang: str) -> tuple[list[int],
         if token.sentence_start:
             sentence += 1
             clause += 1
-        elif token.clause_start or fold(token.lower) in _CLAUSE_WORDS:
+        elif token.clause_start or fold(token.lower) in CLAUSE_WORDS:
             clause += 1
         sentences.append(max(sentence, 0))
         clauses.append(max(clause, 0))
