@@ -72,3 +72,17 @@ def generate(ws, *, debate_id: str, model="smollm2", progress=None, **options):
     params = GenerationParams(model=model if loaded is None else loaded.spec, **options)
     models = StageModels(generator=loaded)
     return run(ws, debate_id=debate_id, params=params, models=models, progress=progress).details
+
+
+def dropped_topics(ws, debate_id: str, *, model_contains: str = "SmolLM2") -> list[int]:
+    """The topics (noise left out) that the summary of the model named ``model_contains`` does not carry, read
+    from the debate's latest pluralism run: which topics a demo summary carries moves with the map (UMAP/HDBSCAN
+    releases), so tests read it instead of assuming it."""
+    from dembias.workspace.runs import latest_run, read_run_table
+
+    run_id = latest_run(ws, stage="pluralism", debate_id=debate_id).run_id
+    outputs = read_run_table(ws, run_id, "outputs")
+    (output_id,) = outputs.loc[outputs["model"].str.contains(model_contains), "output_id"]
+    coverage = read_run_table(ws, run_id, "cluster_coverage")
+    mine = coverage[(coverage["output_id"] == output_id) & (coverage["cluster"] >= 0)]
+    return sorted(int(c) for c in mine.loc[~mine["covered"].astype(bool), "cluster"])
