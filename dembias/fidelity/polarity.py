@@ -21,7 +21,8 @@ ease           easier, simplify, faciliter, erleichtern ...           harder, co
 quality        good, better, improve, bon, gut, buono, bueno ...      bad, worse, harm, mauvais, schlecht...
 =============  =====================================================  ===================================
 
-The full lists are the ``polarity`` entries of ``resources/<lang>.json``, read into :data:`~dembias.fidelity.polarity_lexicon.LEXICON`. Entries are lowercase and compared without accents; ``word*``
+The full lists are the ``polarity`` entries of ``resources/<lang>.json``, read into
+:data:`~dembias.fidelity.polarity_lexicon.LEXICON`. Entries are lowercase and compared without accents; ``word*``
 matches a prefix, ``*word*`` (German compounds) a substring, and entries with spaces match as phrases
 before single words. The words "more"/"less" and their equivalents count only where they quantify
 (:func:`_amount_word_counts`): not in "no longer" ("ne ... plus", "nicht mehr", "non ... più"), "more
@@ -57,10 +58,10 @@ from dembias.fidelity.polarity_lexicon import (
     AMOUNT_IDIOMS,
     AMOUNT_WORDS,
     CLAUSE_WORDS,
-    ENTRIES,
     EXCLUDED,
     LEXICON,
     NEGATING_BEFORE_MORE,
+    PHRASES,
     POLARITY_LANGUAGES,
     SUPERLATIVE_BEFORE,
     fold,
@@ -120,18 +121,16 @@ def polarity_marks(text: str, *, language: str) -> list[Mark]:
 
 
 def _phrase_marks(
-    entries: tuple[tuple[str, int, str], ...],
+    phrases: tuple[tuple[str, int, tuple[str, ...]], ...],
     tokens: list[Token],
     words: list[str],
     sentences: list[int],
     clauses: list[int],
     covered: set[int],
 ) -> list[Mark]:
-    """Marks of the lexicon's phrases, longest first; the positions they take are added to ``covered``."""
+    """Marks of the lexicon's ``phrases`` (longest first); the positions they take are added to ``covered``."""
     found: list[Mark] = []
-    phrases = sorted((x for x in entries if " " in x[2]), key=lambda x: -len(x[2].split(" ")))
-    for concept, pole, entry in phrases:
-        parts = entry.split(" ")
+    for concept, pole, parts in phrases:
         for i in range(len(words) - len(parts) + 1):
             span = range(i, i + len(parts))
             if covered.intersection(span):
@@ -179,7 +178,7 @@ def _marks_and_free(text: str, *, language: str) -> tuple[list[Mark], list[tuple
     spans = negation_spans(text, language=lang)
     used_by_negation = {j for span in spans for j in span.positions}
     covered: set[int] = set()
-    found = _phrase_marks(ENTRIES[lang], tokens, words, sentences, clauses, covered)
+    found = _phrase_marks(PHRASES[lang], tokens, words, sentences, clauses, covered)
     found += _word_marks(tokens, words, sentences, clauses, covered, lang=lang, negated=used_by_negation)
     found.sort(key=lambda m: m.start)
     marks = _attach_negations(found, spans, clauses, lang)

@@ -63,7 +63,8 @@ CLAUSE_WORDS = frozenset(word for lang in POLARITY_LANGUAGES for word in word_li
 
 
 def matches_entry(entry: str, word: str) -> bool:
-    """Whether ``word`` (folded) matches a lexicon entry: ``word*`` a prefix, ``*word`` a suffix, ``*word*`` a substring, else equal."""
+    """Whether ``word`` (folded) matches a lexicon entry: ``word*`` a prefix, ``*word`` a suffix, ``*word*`` a
+    substring, else equal."""
     if entry.startswith("*") and entry.endswith("*"):
         return entry[1:-1] in word
     if entry.startswith("*"):
@@ -73,14 +74,27 @@ def matches_entry(entry: str, word: str) -> bool:
     return word == entry
 
 
-#: Every lexicon entry of a language as (concept, pole, entry), in lexicon order (the first single word that matches wins).
-ENTRIES = {
-    lang: tuple((c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es)
+def _entries(lang: str) -> list[tuple[str, int, str]]:
+    """Every lexicon entry of ``lang`` as (concept, pole, entry), in lexicon order."""
+    return [(c, pole, e) for c, langs in LEXICON.items() for pole, es in langs[lang].items() for e in es]
+
+
+#: The phrase entries (with spaces) of each language as (concept, pole, words), longest first (a stable sort:
+#: lexicon order among phrases of one length). They match before single words.
+PHRASES: dict[str, tuple[tuple[str, int, tuple[str, ...]], ...]] = {
+    lang: tuple(
+        sorted(((c, pole, tuple(e.split(" "))) for c, pole, e in _entries(lang) if " " in e), key=lambda x: -len(x[2]))
+    )
     for lang in POLARITY_LANGUAGES
+}
+#: The single-word entries of each language as (concept, pole, entry), in lexicon order: the first match wins.
+SINGLE_WORDS: dict[str, tuple[tuple[str, int, str], ...]] = {
+    lang: tuple(x for x in _entries(lang) if " " not in x[2]) for lang in POLARITY_LANGUAGES
 }
 
 
 @lru_cache(maxsize=1 << 16)
 def single_word_entry(lang: str, word: str) -> tuple[str, int] | None:
-    """(concept, pole) of the first single-word entry of ``lang`` that ``word`` matches; memoised, texts repeat words."""
-    return next(((c, pole) for c, pole, e in ENTRIES[lang] if " " not in e and matches_entry(e, word)), None)
+    """(concept, pole) of the first single-word entry of ``lang`` that ``word`` matches; memoised, as texts
+    repeat their words."""
+    return next(((c, pole) for c, pole, e in SINGLE_WORDS[lang] if matches_entry(e, word)), None)
